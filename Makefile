@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# drm_gpusvm / drm_pagemap / vsvm: GPU shared virtual memory for Linux 6.12.
+# The kernel work happens in a cache outside the clone (GPUSVM_CACHE,
+# default /var/cache/gpusvm); logs land in out/logs/.
+
+HARNESS := tools/harness/run
+
+.PHONY: all deps tree build obj kunit check demo inject-check clean help
+
+all: build
+
+help:
+	@echo "make deps          install what the project needs (Debian packages)"
+	@echo "make build         prepare the 6.12 tree in \$$GPUSVM_CACHE and build the test kernel"
+	@echo "make check         build, run KUnit + selftests + hmm-tests under QEMU, summarise"
+	@echo "make demo          boot with vsvm and run the demo workload"
+	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
+	@echo "make obj OBJ=...   compile one object with W=1"
+	@echo "make check INJECT=warn|fail|both   prove that the gates fail the run"
+
+deps:
+	@$(HARNESS) deps
+
+tree:
+	@$(HARNESS) tree
+
+build:
+	@$(HARNESS) build
+
+obj:
+	@OBJ="$(OBJ)" $(HARNESS) obj
+
+kunit:
+	@KUNIT_FILTER="$(KUNIT_FILTER)" $(HARNESS) kunit
+
+check:
+	@INJECT="$(INJECT)" $(HARNESS) check
+
+demo:
+	@$(HARNESS) demo
+
+# The gates must bite: both injections have to make "make check" fail.
+inject-check:
+	@if INJECT=both $(HARNESS) check; then \
+		echo "inject-check: make check passed with injected failures"; exit 1; \
+	else \
+		echo "inject-check: make check failed as it must"; \
+	fi
+
+clean:
+	rm -rf out

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright (c) 2026 The drm_gpusvm authors
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_file.h>
+#include <drm/drm_ioctl.h>
+#include <drm/drm_managed.h>
+#include <drm/vsvm_drm.h>
+
+#include "vsvm_drv.h"
+
+#define DRIVER_NAME	"vsvm"
+#define DRIVER_DESC	"Virtual GPU for shared virtual memory"
+#define DRIVER_DATE	"20261122"
+#define DRIVER_MAJOR	0
+#define DRIVER_MINOR	1
+
+#define VSVM_MAX_DEVICES	8
+
+static unsigned int num_devices = 2;
+module_param(num_devices, uint, 0444);
+MODULE_PARM_DESC(num_devices, "Number of virtual GPUs (1-8, default 2)");
+
+static unsigned int vram_mb = 64;
+module_param(vram_mb, uint, 0444);
+MODULE_PARM_DESC(vram_mb, "Device memory per GPU in MiB (default 64)");
+
+static struct vsvm_device *vsvm_devices[VSVM_MAX_DEVICES];
+
+/**
+ * vsvm_file_check_mm() - Refuse use of a file from a foreign address space
+ * @vfile: The vsvm file.
+ *
+ * The GPU VM of a file mirrors the address space of the process that opened
+ * it. A forked child or a process that received the file descriptor lives
+ * in another address space, and letting it submit work would make the GPU
+ * read and write the opener's memory on its behalf.
+ *
+ * Return: 0 if current runs in the opener's address space, -EACCES if not.
+ */
+int vsvm_file_check_mm(struct vsvm_file *vfile)
+{
+	return current->mm == vfile->mm ? 0 : -EACCES;
+}
+
+static int vsvm_open(struct drm_device *drm, struct drm_file *file)
+{
+	struct vsvm_file *vfile;
+
+	if (!current->mm)
+		return -EINVAL;
+
+	vfile = kzalloc(sizeof(*vfile), GFP_KERNEL);
+	if (!vfile)
+		return -ENOMEM;
+
+	vfile->vdev = to_vsvm_device(drm);
+	vfile->mm = current->mm;
+	mmgrab(vfile->mm);
+	file->driver_priv = vfile;
+
+	return 0;
+}
+
+static void vsvm_postclose(struct drm_device *drm, struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+
+	mmdrop(vfile->mm);
+	kfree(vfile);
+}
+
+static int vsvm_query_ioctl(struct drm_device *drm, void *data,
+			    struct drm_file *file)
+{
+	struct vsvm_device *vdev = to_vsvm_device(drm);
+	struct drm_vsvm_query *args = data;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+
+	args->vram_size = vdev->vram_size;
+	args->page_size = PAGE_SIZE;
+	args->device_index = vdev->index;
+	args->num_devices = num_devices;
+
+	return 0;
+}
+
+static const struct drm_ioctl_desc vsvm_ioctls[] = {
+	DRM_IOCTL_DEF_DRV(VSVM_QUERY, vsvm_query_ioctl, DRM_RENDER_ALLOW),
+};
+
+DEFINE_DRM_GEM_FOPS(vsvm_fops);
+
+static const struct drm_driver vsvm_driver = {
+	.driver_features	= DRIVER_RENDER,
+	.open			= vsvm_open,
+	.postclose		= vsvm_postclose,
+	.ioctls			= vsvm_ioctls,
+	.num_ioctls		= ARRAY_SIZE(vsvm_ioctls),
+	.fops			= &vsvm_fops,
+	.name			= DRIVER_NAME,
+	.desc			= DRIVER_DESC,
+	.date			= DRIVER_DATE,
+	.major			= DRIVER_MAJOR,
+	.minor			= DRIVER_MINOR,
+};
+
+static struct vsvm_device *vsvm_device_create(unsigned int index)
+{
+	struct platform_device *pdev;
+	struct vsvm_device *vdev;
+	int ret;
+
+	pdev = platform_device_register_simple(DRIVER_NAME, index, NULL, 0);
+	if (IS_ERR(pdev))
+		return ERR_CAST(pdev);
+
+	if (!devres_open_group(&pdev->dev, NULL, GFP_KERNEL)) {
+		ret = -ENOMEM;
+		goto err_unregister;
+	}
+
+	ret = dma_coerce_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64));
+	if (ret)
+		goto err_devres;
+
+	vdev = devm_drm_dev_alloc(&pdev->dev, &vsvm_driver,
+				  struct vsvm_device, drm);
+	if (IS_ERR(vdev)) {
+		ret = PTR_ERR(vdev);
+		goto err_devres;
+	}
+	vdev->pdev = pdev;
+	vdev->index = index;
+	vdev->vram_size = (u64)vram_mb << 20;
+
+	ret = drm_dev_register(&vdev->drm, 0);
+	if (ret)
+		goto err_devres;
+
+	return vdev;
+
+err_devres:
+	devres_release_group(&pdev->dev, NULL);
+err_unregister:
+	platform_device_unregister(pdev);
+	return ERR_PTR(ret);
+}
+
+static void vsvm_device_destroy(struct vsvm_device *vdev)
+{
+	struct platform_device *pdev = vdev->pdev;
+
+	drm_dev_unregister(&vdev->drm);
+	devres_release_group(&pdev->dev, NULL);
+	platform_device_unregister(pdev);
+}
+
+static void vsvm_destroy_all(void)
+{
+	int i;
+
+	for (i = VSVM_MAX_DEVICES - 1; i >= 0; i--) {
+		if (vsvm_devices[i])
+			vsvm_device_destroy(vsvm_devices[i]);
+		vsvm_devices[i] = NULL;
+	}
+}
+
+static int __init vsvm_init(void)
+{
+	unsigned int i;
+
+	if (!num_devices || num_devices > VSVM_MAX_DEVICES || !vram_mb ||
+	    vram_mb > SZ_4K)
+		return -EINVAL;
+
+	for (i = 0; i < num_devices; i++) {
+		struct vsvm_device *vdev = vsvm_device_create(i);
+
+		if (IS_ERR(vdev)) {
+			vsvm_destroy_all();
+			return PTR_ERR(vdev);
+		}
+		vsvm_devices[i] = vdev;
+	}
+
+	return 0;
+}
+
+static void __exit vsvm_exit(void)
+{
+	vsvm_destroy_all();
+}
+
+module_init(vsvm_init);
+module_exit(vsvm_exit);
+
+MODULE_DESCRIPTION(DRIVER_DESC);
+MODULE_LICENSE("Dual MIT/GPL");

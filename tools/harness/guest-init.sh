@@ -1,0 +1,95 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# /init of the test initramfs. The kernel console is ttyS0; everything the
+# harness parses (TAP from the selftests, kmemleak, the demo's table) goes
+# to ttyS1, framed by "### begin <name>" / "### end <name> rc=<rc>".
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+
+R=/dev/ttyS1
+MODE=check
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	harness.mode=*) MODE=${arg#harness.mode=} ;;
+	esac
+done
+
+say() { echo "$*" >"$R"; }
+
+# run_suite <name> <timeout s> <command...>
+run_suite() {
+	name=$1
+	limit=$2
+	shift 2
+	say "### begin $name"
+	echo "harness: running $name" >/dev/kmsg
+	timeout "$limit" "$@" >"$R" 2>&1
+	rc=$?
+	say "### end $name rc=$rc"
+}
+
+finish() {
+	say "### harness: done"
+	sync
+	reboot -f
+}
+
+say "### harness: mode $MODE, kernel $(uname -r)"
+
+if [ "$MODE" = kunit ]; then
+	# Built-in KUnit suites ran before /init; nothing else to do.
+	finish
+fi
+
+if [ "$MODE" = demo ]; then
+	modprobe vsvm
+	run_suite vsvm-demo 600 /bin/vsvm-demo
+	modprobe -r vsvm
+	finish
+fi
+
+# --- check ---
+echo 32 >/proc/sys/vm/nr_hugepages
+
+modprobe vsvm || say "### harness: modprobe vsvm failed"
+for t in /tests/vsvm/*; do
+	[ -x "$t" ] || continue
+	run_suite "vsvm/$(basename "$t")" 900 "$t"
+done
+modprobe -r vsvm || say "### harness: rmmod vsvm failed"
+
+# The peer baseline: the kernel's own hmm-tests against lib/test_hmm. The
+# exclusive-access cases need THP in madvise mode on 6.12 (see DESIGN.md).
+echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
+if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
+	cd /tests/peer
+	run_suite peer/hmm-tests@test_hmm 900 ./hmm-tests
+	cd /
+	modprobe -r test_hmm
+else
+	say "### harness: modprobe test_hmm failed"
+fi
+echo always >/sys/kernel/mm/transparent_hugepage/enabled
+
+# Leak check of everything above (KUnit included). Two scans: kmemleak only
+# reports objects that stayed unreferenced across a scan and are old enough.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	say "### begin kmemleak"
+	cat /sys/kernel/debug/kmemleak >"$R"
+	say "### end kmemleak rc=0"
+else
+	say "### harness: kmemleak not available"
+fi
+
+finish
