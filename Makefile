@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit check demo inject-check clean help
+.PHONY: all deps tree build obj kunit selftests check demo inject-check clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make build         prepare the 6.12 tree in \$$GPUSVM_CACHE and build the test kernel"
 	@echo "make check         build, run KUnit + selftests + hmm-tests under QEMU, summarise"
 	@echo "make demo          boot with vsvm and run the demo workload"
+	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
 	@echo "make obj OBJ=...   compile one object with W=1"
 	@echo "make check INJECT=warn|fail|both   prove that the gates fail the run"
@@ -39,6 +40,9 @@ check:
 
 demo:
 	@$(HARNESS) demo
+
+selftests:
+	@$(HARNESS) selftests
 
 # The gates must bite: both injections have to make "make check" fail.
 inject-check:

@@ -56,7 +56,7 @@ if [ "$MODE" = demo ]; then
 	finish
 fi
 
-# --- check ---
+# --- check, selftests ---
 echo 32 >/proc/sys/vm/nr_hugepages
 
 modprobe vsvm || say "### harness: modprobe vsvm failed"
@@ -65,6 +65,10 @@ for t in /tests/vsvm/*; do
 	run_suite "vsvm/$(basename "$t")" 900 "$t"
 done
 modprobe -r vsvm || say "### harness: rmmod vsvm failed"
+
+if [ "$MODE" = selftests ]; then
+	finish
+fi
 
 # The peer baseline: the kernel's own hmm-tests against lib/test_hmm. The
 # exclusive-access cases need THP in madvise mode on 6.12 (see DESIGN.md).

@@ -32,6 +32,35 @@ extern "C" {
  */
 
 /**
+ * DOC: GPU VM and jobs
+ *
+ * Opening a vsvm render node creates a GPU VM bound to the address space of
+ * the opening process: GPU address X is CPU address X. Only that process
+ * may use the file; a forked child or a process the descriptor was passed
+ * to gets -EACCES.
+ *
+ * Work is submitted with DRM_IOCTL_VSVM_EXEC as an array of struct
+ * drm_vsvm_op, executed in order by a software GPU that walks its own page
+ * table. A missing or read-only page-table entry is a GPU page fault: the
+ * driver mirrors the CPU page (faulting it in if needed), possibly migrates
+ * it to device memory first, binds it and resumes the job. An access the
+ * CPU could not make either (unmapped memory, PROT_NONE, a write to
+ * read-only memory) fails the job with -EFAULT or -EPERM.
+ *
+ * Placement (&drm_vsvm_exec.flags, DRM_VSVM_EXEC_POLICY_*):
+ *
+ * - %DRM_VSVM_POLICY_MIGRATE (default): a GPU fault migrates anonymous
+ *   private memory to device memory when there is room (evicting least
+ *   recently used device allocations otherwise); other memory is used in
+ *   place.
+ * - %DRM_VSVM_POLICY_SYSTEM: the GPU uses system memory, migrating device
+ *   memory back if needed.
+ * - %DRM_VSVM_POLICY_DEVICE: the GPU only uses device memory (as hardware
+ *   atomics require); memory that cannot be migrated fails the job with
+ *   -EOPNOTSUPP.
+ */
+
+/**
  * enum drm_vsvm_ioctl_id - ioctl numbers
  *
  * Place new ioctls at the end; never reuse or renumber.
@@ -39,6 +68,21 @@ extern "C" {
 enum drm_vsvm_ioctl_id {
 	/** @DRM_VSVM_QUERY: Describe the device, see struct drm_vsvm_query. */
 	DRM_VSVM_QUERY = 0,
+
+	/** @DRM_VSVM_EXEC: Run a job, see struct drm_vsvm_exec. */
+	DRM_VSVM_EXEC,
+
+	/** @DRM_VSVM_MIGRATE: Move a range, see struct drm_vsvm_migrate. */
+	DRM_VSVM_MIGRATE,
+
+	/** @DRM_VSVM_VM_STATS: Read counters, see struct drm_vsvm_vm_stats. */
+	DRM_VSVM_VM_STATS,
+
+	/**
+	 * @DRM_VSVM_VM_SET_PARAM: Tune the VM, see struct
+	 * drm_vsvm_vm_set_param.
+	 */
+	DRM_VSVM_VM_SET_PARAM,
 };
 
 /**
@@ -67,15 +111,270 @@ struct drm_vsvm_query {
 
 	/** @num_devices: Number of vsvm devices in the system. */
 	__u32 num_devices;
+
+	/** @vram_used: Bytes of device memory allocated right now. */
+	__u64 vram_used;
+};
+
+/**
+ * enum drm_vsvm_op_code - Operations of the software GPU
+ */
+enum drm_vsvm_op_code {
+	/**
+	 * @DRM_VSVM_OP_READ: The GPU reads &drm_vsvm_op.size bytes at
+	 * &drm_vsvm_op.gpu_addr and stores them in the user buffer at
+	 * &drm_vsvm_op.data.
+	 */
+	DRM_VSVM_OP_READ = 1,
+
+	/**
+	 * @DRM_VSVM_OP_WRITE: The GPU writes the &drm_vsvm_op.size bytes of
+	 * the user buffer at &drm_vsvm_op.data to &drm_vsvm_op.gpu_addr.
+	 */
+	DRM_VSVM_OP_WRITE,
+
+	/**
+	 * @DRM_VSVM_OP_FILL: The GPU fills &drm_vsvm_op.size bytes at
+	 * &drm_vsvm_op.gpu_addr with the 64-bit little-endian pattern
+	 * &drm_vsvm_op.data; gpu_addr and size must be multiples of 8.
+	 */
+	DRM_VSVM_OP_FILL,
+
+	/**
+	 * @DRM_VSVM_OP_COPY: The GPU copies &drm_vsvm_op.size bytes from GPU
+	 * address &drm_vsvm_op.data to &drm_vsvm_op.gpu_addr. The two ranges
+	 * must not overlap.
+	 */
+	DRM_VSVM_OP_COPY,
+
+	/**
+	 * @DRM_VSVM_OP_ATOMIC_ADD: The GPU atomically adds &drm_vsvm_op.data
+	 * to the naturally aligned u64 at &drm_vsvm_op.gpu_addr
+	 * (&drm_vsvm_op.size must be 8) and returns the previous value in
+	 * &drm_vsvm_op.result. Runs with %DRM_VSVM_POLICY_DEVICE placement
+	 * whatever the job's policy.
+	 */
+	DRM_VSVM_OP_ATOMIC_ADD,
+};
+
+/**
+ * struct drm_vsvm_op - One operation of a job
+ */
+struct drm_vsvm_op {
+	/** @code: An &enum drm_vsvm_op_code. */
+	__u32 code;
+
+	/** @flags: Must be zero. */
+	__u32 flags;
+
+	/** @gpu_addr: GPU (= CPU) virtual address the operation targets. */
+	__u64 gpu_addr;
+
+	/** @size: Number of bytes, nonzero. */
+	__u64 size;
+
+	/**
+	 * @data: User pointer, source GPU address, fill pattern or addend,
+	 * depending on @code.
+	 */
+	__u64 data;
+
+	/** @result: Output of @code, if any. Ignored on input. */
+	__u64 result;
+};
+
+/**
+ * struct drm_vsvm_stats - Counters of GPU SVM activity
+ *
+ * Returned per job by DRM_IOCTL_VSVM_EXEC (what that job caused) and per
+ * VM by DRM_IOCTL_VSVM_VM_STATS (since the file was opened).
+ */
+struct drm_vsvm_stats {
+	/** @gpu_faults: GPU page faults serviced. */
+	__u64 gpu_faults;
+
+	/** @fault_retries: Faults retried because the CPU side changed. */
+	__u64 fault_retries;
+
+	/** @pages_to_vram: Pages migrated from system memory to VRAM. */
+	__u64 pages_to_vram;
+
+	/** @pages_to_ram: Pages migrated from VRAM to system memory. */
+	__u64 pages_to_ram;
+
+	/** @evictions: Device allocations evicted to make room. */
+	__u64 evictions;
+
+	/** @invalidations: CPU page-table changes that zapped GPU mappings. */
+	__u64 invalidations;
+
+	/** @bytes_read: Bytes the GPU read. */
+	__u64 bytes_read;
+
+	/** @bytes_written: Bytes the GPU wrote. */
+	__u64 bytes_written;
+};
+
+/**
+ * DRM_VSVM_EXEC_POLICY_MASK - Bits of &drm_vsvm_exec.flags selecting the
+ * placement policy, one of DRM_VSVM_POLICY_*
+ */
+#define DRM_VSVM_EXEC_POLICY_MASK	0x3
+
+/** DRM_VSVM_POLICY_MIGRATE - Migrate to VRAM on GPU fault (default). */
+#define DRM_VSVM_POLICY_MIGRATE		0x0
+/** DRM_VSVM_POLICY_SYSTEM - Keep the GPU on system memory. */
+#define DRM_VSVM_POLICY_SYSTEM		0x1
+/** DRM_VSVM_POLICY_DEVICE - Use device memory only. */
+#define DRM_VSVM_POLICY_DEVICE		0x2
+
+/**
+ * struct drm_vsvm_exec - Argument of DRM_IOCTL_VSVM_EXEC
+ */
+struct drm_vsvm_exec {
+	/** @ops: User pointer to an array of @num_ops struct drm_vsvm_op. */
+	__u64 ops;
+
+	/** @num_ops: Number of operations, 1 to 256. */
+	__u32 num_ops;
+
+	/** @flags: A DRM_VSVM_POLICY_* value; other bits must be zero. */
+	__u32 flags;
+
+	/**
+	 * @stats: What this job caused. Output; written even when the job
+	 * fails.
+	 */
+	struct drm_vsvm_stats stats;
+
+	/**
+	 * @completed: Output: number of operations that completed. On
+	 * failure, the index of the failing operation.
+	 */
+	__u32 completed;
+
+	/** @pad: Must be zero. */
+	__u32 pad;
+};
+
+/** DRM_VSVM_MIGRATE_TO_VRAM - &drm_vsvm_migrate.target: device memory. */
+#define DRM_VSVM_MIGRATE_TO_VRAM	0
+/** DRM_VSVM_MIGRATE_TO_SYSTEM - &drm_vsvm_migrate.target: system memory. */
+#define DRM_VSVM_MIGRATE_TO_SYSTEM	1
+
+/**
+ * struct drm_vsvm_migrate - Argument of DRM_IOCTL_VSVM_MIGRATE
+ *
+ * Moves the pages of [@start, @start + @size) ahead of GPU use (prefetch)
+ * or back to system memory. Only anonymous private memory moves to VRAM;
+ * other pages stay where they are without error.
+ */
+struct drm_vsvm_migrate {
+	/** @start: Page-aligned start address. */
+	__u64 start;
+
+	/** @size: Page-aligned size in bytes, nonzero. */
+	__u64 size;
+
+	/** @target: DRM_VSVM_MIGRATE_TO_VRAM or DRM_VSVM_MIGRATE_TO_SYSTEM. */
+	__u32 target;
+
+	/** @flags: Must be zero. */
+	__u32 flags;
+
+	/** @stats: Output: what the migration caused. */
+	struct drm_vsvm_stats stats;
+};
+
+/**
+ * struct drm_vsvm_vm_stats - Argument of DRM_IOCTL_VSVM_VM_STATS
+ */
+struct drm_vsvm_vm_stats {
+	/** @flags: Must be zero. */
+	__u32 flags;
+
+	/** @pad: Must be zero. */
+	__u32 pad;
+
+	/** @stats: Output: counters of the VM since the file was opened. */
+	struct drm_vsvm_stats stats;
+
+	/** @num_ranges: Output: GPU SVM ranges currently tracked. */
+	__u64 num_ranges;
+
+	/** @vram_pages: Output: pages of the VM's ranges bound in VRAM. */
+	__u64 vram_pages;
+};
+
+/** DRM_VSVM_PARAM_TIMESLICE_MS - Minimum residency after a migration. */
+#define DRM_VSVM_PARAM_TIMESLICE_MS	1
+
+/**
+ * struct drm_vsvm_vm_set_param - Argument of DRM_IOCTL_VSVM_VM_SET_PARAM
+ */
+struct drm_vsvm_vm_set_param {
+	/** @param: A DRM_VSVM_PARAM_* value. */
+	__u32 param;
+
+	/** @pad: Must be zero. */
+	__u32 pad;
+
+	/**
+	 * @value: New value. For %DRM_VSVM_PARAM_TIMESLICE_MS: 0 to 10000
+	 * milliseconds during which memory migrated for the VM's jobs stays
+	 * in VRAM before a CPU fault may move it back (the CPU waits).
+	 */
+	__u64 value;
 };
 
 /**
  * DRM_IOCTL_VSVM_QUERY - Describe the device
  *
- * Return: 0, or -EINVAL on nonzero @flags or @pad.
+ * Return: 0, or -EINVAL on nonzero flags or pad.
  */
 #define DRM_IOCTL_VSVM_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_QUERY, struct drm_vsvm_query)
+
+/**
+ * DRM_IOCTL_VSVM_EXEC - Run a job on the software GPU
+ *
+ * Return: 0; -EINVAL for a malformed job (unknown code or flags, nonzero
+ * pad, zero or overflowing size, misaligned fill or atomic, too many ops);
+ * -EFAULT if the job touches memory the process has not mapped (or with
+ * PROT_NONE), or @ops cannot be read; -EPERM for a write to read-only
+ * memory; -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be honoured;
+ * -ENOMEM; -EACCES from a process other than the opener; -EINTR if
+ * interrupted.
+ */
+#define DRM_IOCTL_VSVM_EXEC \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_EXEC, struct drm_vsvm_exec)
+
+/**
+ * DRM_IOCTL_VSVM_MIGRATE - Migrate a range to VRAM or to system memory
+ *
+ * Return: 0; -EINVAL for an unaligned, empty or overflowing range, unknown
+ * target or flags; -EFAULT if part of the range is not mapped; -ENOMEM;
+ * -EACCES from a process other than the opener.
+ */
+#define DRM_IOCTL_VSVM_MIGRATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_MIGRATE, struct drm_vsvm_migrate)
+
+/**
+ * DRM_IOCTL_VSVM_VM_STATS - Read the counters of the file's GPU VM
+ *
+ * Return: 0, -EINVAL on nonzero flags or pad, -EACCES from another process.
+ */
+#define DRM_IOCTL_VSVM_VM_STATS \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_VM_STATS, struct drm_vsvm_vm_stats)
+
+/**
+ * DRM_IOCTL_VSVM_VM_SET_PARAM - Tune the file's GPU VM
+ *
+ * Return: 0, -EINVAL on unknown param, nonzero pad or out-of-range value,
+ * -EACCES from another process.
+ */
+#define DRM_IOCTL_VSVM_VM_SET_PARAM \
+	DRM_IOW(DRM_COMMAND_BASE + DRM_VSVM_VM_SET_PARAM, struct drm_vsvm_vm_set_param)
 
 #if defined(__cplusplus)
 }

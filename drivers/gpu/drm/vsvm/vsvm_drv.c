@@ -5,6 +5,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/platform_device.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -31,7 +32,7 @@ MODULE_PARM_DESC(num_devices, "Number of virtual GPUs (1-8, default 2)");
 
 static unsigned int vram_mb = 64;
 module_param(vram_mb, uint, 0444);
-MODULE_PARM_DESC(vram_mb, "Device memory per GPU in MiB (default 64)");
+MODULE_PARM_DESC(vram_mb, "Device memory per GPU in MiB, a multiple of 2 (default 64)");
 
 static struct vsvm_device *vsvm_devices[VSVM_MAX_DEVICES];
 
@@ -48,33 +49,46 @@ static struct vsvm_device *vsvm_devices[VSVM_MAX_DEVICES];
  */
 int vsvm_file_check_mm(struct vsvm_file *vfile)
 {
-	return current->mm == vfile->mm ? 0 : -EACCES;
+	return current->mm == vfile->vm->mm ? 0 : -EACCES;
 }
 
 static int vsvm_open(struct drm_device *drm, struct drm_file *file)
 {
+	struct vsvm_device *vdev = to_vsvm_device(drm);
 	struct vsvm_file *vfile;
-
-	if (!current->mm)
-		return -EINVAL;
+	struct vsvm_vm *vm;
 
 	vfile = kzalloc(sizeof(*vfile), GFP_KERNEL);
 	if (!vfile)
 		return -ENOMEM;
 
-	vfile->vdev = to_vsvm_device(drm);
-	vfile->mm = current->mm;
-	mmgrab(vfile->mm);
+	vm = vsvm_vm_create(vdev);
+	if (IS_ERR(vm)) {
+		kfree(vfile);
+		return PTR_ERR(vm);
+	}
+
+	vfile->vdev = vdev;
+	vfile->vm = vm;
 	file->driver_priv = vfile;
+
+	mutex_lock(&vdev->vm_list_lock);
+	list_add_tail(&vm->link, &vdev->vm_list);
+	mutex_unlock(&vdev->vm_list_lock);
 
 	return 0;
 }
 
 static void vsvm_postclose(struct drm_device *drm, struct drm_file *file)
 {
+	struct vsvm_device *vdev = to_vsvm_device(drm);
 	struct vsvm_file *vfile = file->driver_priv;
 
-	mmdrop(vfile->mm);
+	mutex_lock(&vdev->vm_list_lock);
+	list_del(&vfile->vm->link);
+	mutex_unlock(&vdev->vm_list_lock);
+
+	vsvm_vm_destroy(vfile->vm);
 	kfree(vfile);
 }
 
@@ -87,19 +101,120 @@ static int vsvm_query_ioctl(struct drm_device *drm, void *data,
 	if (args->flags || args->pad)
 		return -EINVAL;
 
-	args->vram_size = vdev->vram_size;
+	args->vram_size = vdev->vram.size;
 	args->page_size = PAGE_SIZE;
 	args->device_index = vdev->index;
 	args->num_devices = num_devices;
+	mutex_lock(&vdev->vram.lock);
+	args->vram_used = vdev->vram.used;
+	mutex_unlock(&vdev->vram.lock);
 
 	return 0;
 }
 
+static int vsvm_exec_ioctl(struct drm_device *drm, void *data,
+			   struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	int err;
+
+	err = vsvm_file_check_mm(vfile);
+	if (err)
+		return err;
+
+	return vsvm_engine_exec(vfile->vm, data);
+}
+
+static int vsvm_migrate_ioctl(struct drm_device *drm, void *data,
+			      struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct drm_vsvm_migrate *args = data;
+	struct vsvm_stats_sink sink = {
+		.vm = &vfile->vm->stats,
+		.job = &args->stats,
+	};
+	u64 end;
+	int err;
+
+	err = vsvm_file_check_mm(vfile);
+	if (err)
+		return err;
+
+	memset(&args->stats, 0, sizeof(args->stats));
+	if (args->flags || args->target > DRM_VSVM_MIGRATE_TO_SYSTEM ||
+	    !args->size || !PAGE_ALIGNED(args->start) ||
+	    !PAGE_ALIGNED(args->size) ||
+	    check_add_overflow(args->start, args->size, &end) ||
+	    end > (TASK_SIZE & PAGE_MASK))
+		return -EINVAL;
+
+	return vsvm_vm_migrate(vfile->vm, args->start, end, args->target, &sink);
+}
+
+static int vsvm_vm_stats_ioctl(struct drm_device *drm, void *data,
+			       struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct drm_vsvm_vm_stats *args = data;
+	int err;
+
+	err = vsvm_file_check_mm(vfile);
+	if (err)
+		return err;
+	if (args->flags || args->pad)
+		return -EINVAL;
+
+	vsvm_vm_stats(vfile->vm, args);
+
+	return 0;
+}
+
+static int vsvm_vm_set_param_ioctl(struct drm_device *drm, void *data,
+				   struct drm_file *file)
+{
+	struct vsvm_file *vfile = file->driver_priv;
+	struct drm_vsvm_vm_set_param *args = data;
+	int err;
+
+	err = vsvm_file_check_mm(vfile);
+	if (err)
+		return err;
+	if (args->pad)
+		return -EINVAL;
+
+	switch (args->param) {
+	case DRM_VSVM_PARAM_TIMESLICE_MS:
+		if (args->value > 10000)
+			return -EINVAL;
+		mutex_lock(&vfile->vm->lock);
+		vfile->vm->timeslice_ms = args->value;
+		mutex_unlock(&vfile->vm->lock);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static const struct drm_ioctl_desc vsvm_ioctls[] = {
 	DRM_IOCTL_DEF_DRV(VSVM_QUERY, vsvm_query_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_EXEC, vsvm_exec_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_MIGRATE, vsvm_migrate_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_VM_STATS, vsvm_vm_stats_ioctl, DRM_RENDER_ALLOW),
+	DRM_IOCTL_DEF_DRV(VSVM_VM_SET_PARAM, vsvm_vm_set_param_ioctl,
+			  DRM_RENDER_ALLOW),
 };
 
-DEFINE_DRM_GEM_FOPS(vsvm_fops);
+static const struct file_operations vsvm_fops = {
+	.owner = THIS_MODULE,
+	.open = drm_open,
+	.release = drm_release,
+	.unlocked_ioctl = drm_ioctl,
+	.compat_ioctl = drm_compat_ioctl,
+	.poll = drm_poll,
+	.read = drm_read,
+	.llseek = noop_llseek,
+};
 
 static const struct drm_driver vsvm_driver = {
 	.driver_features	= DRIVER_RENDER,
@@ -142,14 +257,22 @@ static struct vsvm_device *vsvm_device_create(unsigned int index)
 	}
 	vdev->pdev = pdev;
 	vdev->index = index;
-	vdev->vram_size = (u64)vram_mb << 20;
+	mutex_init(&vdev->vm_list_lock);
+	INIT_LIST_HEAD(&vdev->vm_list);
 
-	ret = drm_dev_register(&vdev->drm, 0);
+	ret = vsvm_vram_init(vdev, (u64)vram_mb << 20);
 	if (ret)
 		goto err_devres;
 
+	ret = drm_dev_register(&vdev->drm, 0);
+	if (ret)
+		goto err_vram;
+	vsvm_debugfs_init(vdev);
+
 	return vdev;
 
+err_vram:
+	vsvm_vram_fini(vdev);
 err_devres:
 	devres_release_group(&pdev->dev, NULL);
 err_unregister:
@@ -162,6 +285,7 @@ static void vsvm_device_destroy(struct vsvm_device *vdev)
 	struct platform_device *pdev = vdev->pdev;
 
 	drm_dev_unregister(&vdev->drm);
+	vsvm_vram_fini(vdev);
 	devres_release_group(&pdev->dev, NULL);
 	platform_device_unregister(pdev);
 }
@@ -182,7 +306,7 @@ static int __init vsvm_init(void)
 	unsigned int i;
 
 	if (!num_devices || num_devices > VSVM_MAX_DEVICES || !vram_mb ||
-	    vram_mb > SZ_4K)
+	    vram_mb > SZ_4K || vram_mb % 2)
 		return -EINVAL;
 
 	for (i = 0; i < num_devices; i++) {

@@ -6,26 +6,100 @@
 #ifndef _VSVM_DRV_H_
 #define _VSVM_DRV_H_
 
+#include <linux/atomic.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/llist.h>
+#include <linux/mutex.h>
 #include <linux/platform_device.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
+#include <drm/drm_buddy.h>
 #include <drm/drm_device.h>
+#include <drm/drm_gpusvm.h>
+#include <drm/drm_pagemap.h>
+#include <drm/vsvm_drm.h>
 
+struct dentry;
 struct drm_file;
+struct drm_printer;
 struct mm_struct;
+
+/**
+ * struct vsvm_counters - Atomic twin of &struct drm_vsvm_stats
+ * @c: One counter per member of &struct drm_vsvm_stats, same order.
+ */
+struct vsvm_counters {
+	atomic64_t c[sizeof(struct drm_vsvm_stats) / sizeof(__u64)];
+};
+
+/* Index of a member of struct drm_vsvm_stats in struct vsvm_counters. */
+#define VSVM_STAT(member) \
+	(offsetof(struct drm_vsvm_stats, member) / sizeof(__u64))
+
+/**
+ * struct vsvm_stats_sink - Where one operation accounts what it did
+ * @vm: Counters of the VM, or NULL.
+ * @job: Counters of the job or ioctl, or NULL.
+ */
+struct vsvm_stats_sink {
+	struct vsvm_counters *vm;
+	struct drm_vsvm_stats *job;
+};
+
+void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
+
+/**
+ * struct vsvm_vram - The fake device memory of one virtual GPU
+ * @dpagemap: The device-private pagemap registered for the memory.
+ * @vaddr: Kernel mapping of the backing store ("the VRAM").
+ * @size: Size in bytes.
+ * @lock: Protects @mm, @lru and @used.
+ * @mm: Buddy allocator of device offsets.
+ * @lru: Allocations holding device pages, least recently used first.
+ * @used: Bytes allocated.
+ * @free_list: Allocations released by their last device page, waiting
+ *	for @free_work (release may happen in atomic context).
+ * @free_work: Gives the VRAM of @free_list back to the allocator.
+ * @owner: Owner token of the device-private pages (one per device).
+ * @to_vram: Pages copied into this VRAM since load.
+ * @to_ram: Pages copied out of this VRAM since load.
+ * @evictions: Allocations evicted since load.
+ */
+struct vsvm_vram {
+	struct drm_pagemap dpagemap;
+	void *vaddr;
+	u64 size;
+	struct mutex lock;
+	struct gpu_buddy mm;
+	struct list_head lru;
+	u64 used;
+	struct llist_head free_list;
+	struct work_struct free_work;
+	void *owner;
+	atomic64_t to_vram;
+	atomic64_t to_ram;
+	atomic64_t evictions;
+};
 
 /**
  * struct vsvm_device - One virtual GPU
  * @drm: The DRM device; a render node.
  * @pdev: The platform device @drm hangs off.
  * @index: Index of this GPU among the vsvm devices.
- * @vram_size: Size of the fake device memory in bytes.
+ * @vram: Its device memory.
+ * @vm_list_lock: Protects @vm_list.
+ * @vm_list: The VMs of the open files, for debugfs.
  */
 struct vsvm_device {
 	struct drm_device drm;
 	struct platform_device *pdev;
 	unsigned int index;
-	u64 vram_size;
+	struct vsvm_vram vram;
+	struct mutex vm_list_lock;
+	struct list_head vm_list;
 };
 
 static inline struct vsvm_device *to_vsvm_device(struct drm_device *drm)
@@ -33,17 +107,138 @@ static inline struct vsvm_device *to_vsvm_device(struct drm_device *drm)
 	return container_of(drm, struct vsvm_device, drm);
 }
 
+static inline struct vsvm_device *vram_to_vsvm_device(struct vsvm_vram *vram)
+{
+	return container_of(vram, struct vsvm_device, vram);
+}
+
+/**
+ * struct vsvm_alloc - A device memory allocation backing one GPU SVM range
+ * @devmem: The drm_pagemap view of the allocation.
+ * @vram: The VRAM it was carved from.
+ * @blocks: Its drm_buddy blocks.
+ * @lru: Link in &vsvm_vram.lru while it holds pages.
+ * @free_link: Link in &vsvm_vram.free_list once released.
+ * @refcount: One reference while device pages refer to it (dropped by
+ *	&drm_pagemap_devmem_ops.devmem_release), one per evictor at work.
+ */
+struct vsvm_alloc {
+	struct drm_pagemap_devmem devmem;
+	struct vsvm_vram *vram;
+	struct list_head blocks;
+	struct list_head lru;
+	struct llist_node free_link;
+	struct kref refcount;
+};
+
+/* GPU page-table entry: device address | flags. */
+#define VSVM_PTE_VALID		BIT_ULL(0)
+#define VSVM_PTE_WRITE		BIT_ULL(1)
+#define VSVM_PTE_VRAM		BIT_ULL(2)
+#define VSVM_PTE_ADDR_MASK	PAGE_MASK
+
+/**
+ * struct vsvm_range - A GPU SVM range and its slice of the GPU page table
+ * @base: The GPU SVM range.
+ * @pte: One entry per page of the range, allocated with the range. Written
+ *	under the notifier lock held for read by the binding fault (which
+ *	holds the VM lock too), zeroed under it held for write by the
+ *	invalidation; the GPU reads entries under the notifier lock.
+ * @gc_link: Link in &vsvm_vm.gc_list once the CPU unmapped the range.
+ * @writable: The pages were collected for writing; entries may allow it.
+ */
+struct vsvm_range {
+	struct drm_gpusvm_range base;
+	u64 *pte;
+	struct list_head gc_link;
+	bool writable;
+};
+
+static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
+{
+	return container_of(r, struct vsvm_range, base);
+}
+
+/**
+ * struct vsvm_vm - The GPU VM of one open file
+ * @gpusvm: Mirror of the opener's address space.
+ * @vdev: The device.
+ * @mm: The mirrored address space (mmgrab()ed by @gpusvm).
+ * @lock: The driver lock of @gpusvm: serialises fault handling, range
+ *	insertion and removal, migration decisions.
+ * @gc_lock: Protects @gc_list; taken inside the notifier lock.
+ * @gc_list: Ranges the CPU unmapped, waiting to be removed.
+ * @gc_work: Removes the ranges of @gc_list.
+ * @timeslice_ms: DRM_VSVM_PARAM_TIMESLICE_MS.
+ * @stats: Counters of the VM.
+ * @link: Link in &vsvm_device.vm_list.
+ */
+struct vsvm_vm {
+	struct drm_gpusvm gpusvm;
+	struct vsvm_device *vdev;
+	struct mm_struct *mm;
+	struct mutex lock;
+	spinlock_t gc_lock;
+	struct list_head gc_list;
+	struct work_struct gc_work;
+	unsigned long timeslice_ms;
+	struct vsvm_counters stats;
+	struct list_head link;
+};
+
 /**
  * struct vsvm_file - Per open file state
  * @vdev: The device this file was opened on.
- * @mm: Address space of the opener, which the file's GPU VM mirrors;
- *	pinned with mmgrab().
+ * @vm: Its GPU VM.
  */
 struct vsvm_file {
 	struct vsvm_device *vdev;
-	struct mm_struct *mm;
+	struct vsvm_vm *vm;
 };
 
 int vsvm_file_check_mm(struct vsvm_file *vfile);
+
+/* vsvm_vram.c */
+int vsvm_vram_init(struct vsvm_device *vdev, u64 size);
+void vsvm_vram_fini(struct vsvm_device *vdev);
+struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
+				   struct mm_struct *mm,
+				   struct vsvm_stats_sink *sink);
+void vsvm_vram_alloc_commit(struct vsvm_alloc *alloc);
+void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc);
+void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page);
+void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p);
+struct vsvm_vram *vsvm_page_to_vram(struct page *page);
+
+/* vsvm_vm.c */
+struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev);
+void vsvm_vm_destroy(struct vsvm_vm *vm);
+int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
+		  u32 policy, struct vsvm_stats_sink *sink);
+int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
+		    unsigned long end, u32 target,
+		    struct vsvm_stats_sink *sink);
+void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out);
+void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p);
+
+/**
+ * struct vsvm_gpu_page - What the software GPU sees of one page
+ * @vaddr: Kernel address of the page's first byte.
+ * @vram: The page is in VRAM.
+ */
+struct vsvm_gpu_page {
+	void *vaddr;
+	bool vram;
+};
+
+int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
+			 bool vram_only, struct vsvm_gpu_page *gp);
+void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp);
+
+/* vsvm_engine.c */
+int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args);
+
+/* vsvm_debugfs.c */
+void vsvm_debugfs_init(struct vsvm_device *vdev);
 
 #endif /* _VSVM_DRV_H_ */

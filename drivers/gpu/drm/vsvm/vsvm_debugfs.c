@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright (c) 2026 The drm_gpusvm authors
+ */
+
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include <drm/drm_print.h>
+
+#include "vsvm_drv.h"
+
+/*
+ * <debugfs>/dri/<minor>/vsvm_vram: VRAM use and copy counters.
+ * <debugfs>/dri/<minor>/vsvm_vms: every VM, its counters and its ranges,
+ * with where each range's pages live.
+ */
+
+static int vsvm_vram_show(struct seq_file *m, void *data)
+{
+	struct vsvm_device *vdev = m->private;
+	struct drm_printer p = drm_seq_file_printer(m);
+
+	vsvm_vram_print(&vdev->vram, &p);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsvm_vram);
+
+static int vsvm_vms_show(struct seq_file *m, void *data)
+{
+	struct vsvm_device *vdev = m->private;
+	struct drm_printer p = drm_seq_file_printer(m);
+	struct drm_vsvm_vm_stats st;
+	struct vsvm_vm *vm;
+
+	mutex_lock(&vdev->vm_list_lock);
+	list_for_each_entry(vm, &vdev->vm_list, link) {
+		memset(&st, 0, sizeof(st));
+		vsvm_vm_stats(vm, &st);
+		drm_printf(&p, "vm %p: %llu ranges, %llu pages in vram\n", vm,
+			   st.num_ranges, st.vram_pages);
+		drm_printf(&p, "  gpu faults %llu (retries %llu), pages to vram %llu, to ram %llu, evictions %llu, invalidations %llu\n",
+			   st.stats.gpu_faults, st.stats.fault_retries,
+			   st.stats.pages_to_vram, st.stats.pages_to_ram,
+			   st.stats.evictions, st.stats.invalidations);
+		vsvm_vm_print(vm, &p);
+	}
+	mutex_unlock(&vdev->vm_list_lock);
+
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsvm_vms);
+
+/**
+ * vsvm_debugfs_init() - Create the debugfs files of a device
+ * @vdev: The registered device.
+ */
+void vsvm_debugfs_init(struct vsvm_device *vdev)
+{
+	struct dentry *root = vdev->drm.debugfs_root;
+
+	if (!root)
+		return;
+	debugfs_create_file("vsvm_vram", 0444, root, vdev, &vsvm_vram_fops);
+	debugfs_create_file("vsvm_vms", 0444, root, vdev, &vsvm_vms_fops);
+}

@@ -1,0 +1,655 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright (c) 2026 The drm_gpusvm authors
+ */
+
+#include <linux/dma-direct.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include <drm/drm_print.h>
+
+#include "vsvm_drv.h"
+#include "vsvm_trace.h"
+
+/**
+ * DOC: vsvm GPU VM
+ *
+ * Every open file owns a &struct vsvm_vm: a &struct drm_gpusvm mirroring the
+ * opener's address space with chunks of 2 MiB, 64 KiB and 4 KiB, and a
+ * software GPU page table made of one array of entries per range.
+ *
+ * A GPU page fault (vsvm_vm_fault()) does what a hardware driver's fault
+ * handler does: collect the garbage, find or insert the range around the
+ * address, decide on a migration, collect the pages and bind them under the
+ * notifier lock, retrying if the CPU side changed meanwhile. The
+ * invalidation callback zaps the entries and DMA mappings of the ranges it
+ * touches and queues unmapped ranges for the garbage collector.
+ *
+ * Locking: @lock (the driver lock of the GPU SVM) serialises faults,
+ * migrations and range removal and is taken before the mmap lock; the
+ * notifier lock guards the page-table entries; @gc_lock nests inside the
+ * notifier lock.
+ */
+
+static const unsigned long vsvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
+
+/* Bound on retries of one GPU fault before giving up with -EBUSY. */
+#define VSVM_FAULT_MAX_TRIES	64
+
+static struct vsvm_vm *gpusvm_to_vm(struct drm_gpusvm *gpusvm)
+{
+	return container_of(gpusvm, struct vsvm_vm, gpusvm);
+}
+
+/**
+ * vsvm_stat_add() - Account an event
+ * @sink: The counters to update; NULL or members NULL are fine.
+ * @idx: VSVM_STAT() of the counter.
+ * @val: Amount to add.
+ */
+void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val)
+{
+	if (!sink)
+		return;
+	if (sink->vm)
+		atomic64_add(val, &sink->vm->c[idx]);
+	if (sink->job)
+		((__u64 *)sink->job)[idx] += val;
+}
+
+static unsigned long vsvm_range_npages(struct drm_gpusvm_range *range)
+{
+	return drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+}
+
+static struct drm_gpusvm_range *vsvm_range_alloc(struct drm_gpusvm *gpusvm)
+{
+	struct vsvm_range *r = kzalloc(sizeof(*r), GFP_KERNEL);
+
+	if (!r)
+		return NULL;
+	INIT_LIST_HEAD(&r->gc_link);
+
+	return &r->base;
+}
+
+static void vsvm_range_free(struct drm_gpusvm_range *range)
+{
+	struct vsvm_range *r = to_vsvm_range(range);
+
+	kvfree(r->pte);
+	kfree(r);
+}
+
+static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_notifier *notifier,
+			    const struct mmu_notifier_range *mmu_range)
+{
+	struct vsvm_vm *vm = gpusvm_to_vm(gpusvm);
+	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+	struct drm_gpusvm_range *range = NULL;
+	unsigned long start, end;
+	bool zapped = false;
+
+	start = max(mmu_range->start, drm_gpusvm_notifier_start(notifier));
+	end = min(mmu_range->end, drm_gpusvm_notifier_end(notifier));
+
+	drm_gpusvm_for_each_range(range, notifier, start, end) {
+		struct vsvm_range *r = to_vsvm_range(range);
+
+		/* Stop the GPU: no entry of the range survives. */
+		if (r->pte)
+			memset(r->pte, 0, vsvm_range_npages(range) * sizeof(*r->pte));
+		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
+		zapped = true;
+
+		if (mmu_range->event != MMU_NOTIFY_UNMAP)
+			continue;
+
+		drm_gpusvm_range_set_unmapped(range, mmu_range);
+		spin_lock(&vm->gc_lock);
+		if (list_empty(&r->gc_link)) {
+			drm_gpusvm_range_get(range);
+			list_add_tail(&r->gc_link, &vm->gc_list);
+		}
+		spin_unlock(&vm->gc_lock);
+		queue_work(system_unbound_wq, &vm->gc_work);
+	}
+
+	if (zapped) {
+		atomic64_inc(&vm->stats.c[VSVM_STAT(invalidations)]);
+		trace_vsvm_invalidate(vm->vdev->index, start, end, mmu_range->event);
+	}
+}
+
+static const struct drm_gpusvm_ops vsvm_gpusvm_ops = {
+	.range_alloc = vsvm_range_alloc,
+	.range_free = vsvm_range_free,
+	.invalidate = vsvm_invalidate,
+};
+
+static struct vsvm_range *vsvm_gc_pop(struct vsvm_vm *vm)
+{
+	struct vsvm_range *r;
+
+	spin_lock(&vm->gc_lock);
+	r = list_first_entry_or_null(&vm->gc_list, struct vsvm_range, gc_link);
+	if (r)
+		list_del_init(&r->gc_link);
+	spin_unlock(&vm->gc_lock);
+
+	return r;
+}
+
+/* Remove the ranges the CPU unmapped. */
+static void vsvm_vm_gc_locked(struct vsvm_vm *vm)
+{
+	struct vsvm_range *r;
+
+	lockdep_assert_held(&vm->lock);
+	while ((r = vsvm_gc_pop(vm))) {
+		drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
+		drm_gpusvm_range_put(&r->base);
+	}
+}
+
+static void vsvm_vm_gc_work(struct work_struct *work)
+{
+	struct vsvm_vm *vm = container_of(work, struct vsvm_vm, gc_work);
+
+	mutex_lock(&vm->lock);
+	vsvm_vm_gc_locked(vm);
+	mutex_unlock(&vm->lock);
+}
+
+/**
+ * vsvm_vm_create() - Create the GPU VM of a file opened by current
+ * @vdev: The device.
+ *
+ * Return: The VM, or ERR_PTR(-ENOMEM), ERR_PTR(-EINVAL) without an mm.
+ */
+struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
+{
+	struct vsvm_vm *vm;
+	int err;
+
+	if (!current->mm)
+		return ERR_PTR(-EINVAL);
+
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+
+	mutex_init(&vm->lock);
+	spin_lock_init(&vm->gc_lock);
+	INIT_LIST_HEAD(&vm->gc_list);
+	INIT_WORK(&vm->gc_work, vsvm_vm_gc_work);
+	vm->vdev = vdev;
+	vm->mm = current->mm;
+
+	err = drm_gpusvm_init(&vm->gpusvm, "vsvm", &vdev->drm, current->mm,
+			      vdev->vram.owner, 0, TASK_SIZE & PAGE_MASK, SZ_512M,
+			      &vsvm_gpusvm_ops, vsvm_chunk_sizes,
+			      ARRAY_SIZE(vsvm_chunk_sizes));
+	if (err) {
+		mutex_destroy(&vm->lock);
+		kfree(vm);
+		return ERR_PTR(err);
+	}
+	drm_gpusvm_driver_set_lock(&vm->gpusvm, &vm->lock);
+
+	return vm;
+}
+
+/**
+ * vsvm_vm_destroy() - Destroy a GPU VM
+ * @vm: The VM.
+ *
+ * Memory the VM migrated to VRAM stays there, mapped in the process, until
+ * the CPU touches it, it is evicted or the process goes away.
+ */
+void vsvm_vm_destroy(struct vsvm_vm *vm)
+{
+	struct vsvm_range *r;
+
+	mutex_lock(&vm->lock);
+	vsvm_vm_gc_locked(vm);
+	drm_gpusvm_fini(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+
+	/* No invalidation can queue anything anymore. */
+	cancel_work_sync(&vm->gc_work);
+	while ((r = vsvm_gc_pop(vm)))
+		drm_gpusvm_range_put(&r->base);
+
+	mutex_destroy(&vm->lock);
+	kfree(vm);
+}
+
+static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
+				   struct drm_gpusvm_range *range,
+				   unsigned long timeslice_ms,
+				   struct vsvm_stats_sink *sink)
+{
+	struct vsvm_vram *vram = &vm->vdev->vram;
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	struct vsvm_alloc *alloc;
+	s64 before;
+	int err;
+
+	lockdep_assert_held(&vm->lock);
+
+	alloc = vsvm_vram_alloc(vram, end - start, vm->mm, sink);
+	if (IS_ERR(alloc))
+		return PTR_ERR(alloc);
+
+	if (!mmget_not_zero(vm->mm)) {
+		vsvm_vram_alloc_abort(alloc);
+		return -EFAULT;
+	}
+
+	before = atomic64_read(&vram->to_vram);
+	mmap_read_lock(vm->mm);
+	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, vm->mm, start, end,
+					    timeslice_ms, vram->owner);
+	mmap_read_unlock(vm->mm);
+	mmput(vm->mm);
+
+	if (err) {
+		vsvm_vram_alloc_abort(alloc);
+		return err;
+	}
+	vsvm_vram_alloc_commit(alloc);
+	vsvm_stat_add(sink, VSVM_STAT(pages_to_vram),
+		      atomic64_read(&vram->to_vram) - before);
+	trace_vsvm_migrate(vm->vdev->index, start, end, true);
+
+	return 0;
+}
+
+static int vsvm_vm_evict_range(struct vsvm_vm *vm,
+			       struct drm_gpusvm_range *range,
+			       struct vsvm_stats_sink *sink)
+{
+	struct vsvm_vram *vram = &vm->vdev->vram;
+	s64 before = atomic64_read(&vram->to_ram);
+	int err;
+
+	err = drm_gpusvm_range_evict(&vm->gpusvm, range);
+	vsvm_stat_add(sink, VSVM_STAT(pages_to_ram),
+		      atomic64_read(&vram->to_ram) - before);
+	trace_vsvm_migrate(vm->vdev->index, drm_gpusvm_range_start(range),
+			   drm_gpusvm_range_end(range), false);
+
+	return err;
+}
+
+/* Publish the range's pages in its page-table entries. */
+static void vsvm_vm_bind_locked(struct vsvm_range *r, bool writable)
+{
+	struct drm_gpusvm_range *range = &r->base;
+	unsigned long i, j, npages = vsvm_range_npages(range);
+
+	for (i = 0; i < npages; i += 1UL << range->dma_addr[i].order) {
+		struct drm_pagemap_device_addr *da = &range->dma_addr[i];
+		u64 flags = VSVM_PTE_VALID;
+
+		if (writable)
+			flags |= VSVM_PTE_WRITE;
+		if (da->proto == DRM_INTERCONNECT_DRIVER)
+			flags |= VSVM_PTE_VRAM;
+
+		for (j = 0; j < (1UL << da->order) && i + j < npages; j++)
+			r->pte[i + j] = (da->addr + j * PAGE_SIZE) | flags;
+	}
+	r->writable = writable;
+}
+
+/**
+ * vsvm_vm_fault() - Service a GPU page fault
+ * @vm: The VM.
+ * @addr: The faulting GPU (= CPU) address.
+ * @write: The GPU wants to write.
+ * @policy: DRM_VSVM_POLICY_*.
+ * @sink: Where to account what happened.
+ *
+ * Context: Process context of the VM's owner; takes the VM lock and the
+ * mmap lock.
+ * Return: 0 once the page at @addr is bound (the GPU retries its access),
+ * -EFAULT for memory the CPU has not mapped, -EPERM for a write to
+ * read-only memory, -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be met,
+ * -EBUSY if the CPU side kept changing, -ENOMEM, -EINTR.
+ */
+int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
+		  u32 policy, struct vsvm_stats_sink *sink)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.check_pages_threshold = SZ_64K,
+		.timeslice_ms = vm->timeslice_ms,
+		.devmem_possible = policy != DRM_VSVM_POLICY_SYSTEM,
+		.devmem_only = policy == DRM_VSVM_POLICY_DEVICE,
+		.allow_mixed = policy != DRM_VSVM_POLICY_DEVICE,
+	};
+	struct drm_gpusvm_range *range;
+	struct vsvm_range *r;
+	bool migrated = false;
+	int tries = 0, err;
+
+	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
+	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
+
+	err = mutex_lock_interruptible(&vm->lock);
+	if (err)
+		return err;
+
+retry:
+	if (++tries > VSVM_FAULT_MAX_TRIES) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	if (tries > 1)
+		vsvm_stat_add(sink, VSVM_STAT(fault_retries), 1);
+	if (fatal_signal_pending(current)) {
+		err = -EINTR;
+		goto out_unlock;
+	}
+
+	vsvm_vm_gc_locked(vm);
+
+	range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, 0,
+						TASK_SIZE & PAGE_MASK, &ctx);
+	if (IS_ERR(range)) {
+		err = PTR_ERR(range);
+		/* A read may use read-only memory. */
+		if (err == -EPERM && !write && !ctx.read_only) {
+			ctx.read_only = 1;
+			goto retry;
+		}
+		goto out_unlock;
+	}
+	r = to_vsvm_range(range);
+
+	/* Unmapped after the garbage collection above: collect it too. */
+	if (range->flags.unmapped)
+		goto retry;
+
+	if (policy == DRM_VSVM_POLICY_DEVICE && !range->flags.migrate_devmem) {
+		err = -EOPNOTSUPP;
+		goto out_unlock;
+	}
+
+	if (policy != DRM_VSVM_POLICY_SYSTEM && range->flags.migrate_devmem &&
+	    !range->flags.has_devmem_pages && !migrated) {
+		migrated = true;
+		err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms, sink);
+		/*
+		 * Without room in VRAM, or with pages that could not be
+		 * collected, the default policy runs from system memory.
+		 */
+		if (err && policy == DRM_VSVM_POLICY_DEVICE && err != -EBUSY)
+			goto out_unlock;
+	}
+
+	if (!r->pte) {
+		u64 *pte = kvcalloc(vsvm_range_npages(range), sizeof(*pte),
+				    GFP_KERNEL);
+
+		if (!pte) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+		/* Readers look at the pointer under the notifier lock only. */
+		smp_store_release(&r->pte, pte);
+	}
+
+	/* Pages collected read-only must be collected again for a write. */
+	if (write && !r->writable)
+		drm_gpusvm_range_unmap_pages(&vm->gpusvm, range, &ctx);
+
+	err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	if (err == -EPERM && !write && !ctx.read_only) {
+		ctx.read_only = 1;
+		goto retry;
+	}
+	if (err == -EOPNOTSUPP || err == -EAGAIN ||
+	    (err == -EFAULT && policy == DRM_VSVM_POLICY_DEVICE)) {
+		/*
+		 * Mixed placement, a race with the CPU, or device-only
+		 * memory that is not (yet) all in VRAM: start over.
+		 */
+		if (err != -EAGAIN)
+			vsvm_vm_evict_range(vm, range, sink);
+		if (err == -EFAULT)
+			migrated = false;
+		if (err != -EAGAIN && tries > 4) {
+			err = policy == DRM_VSVM_POLICY_DEVICE ? -EOPNOTSUPP : err;
+			goto out_unlock;
+		}
+		goto retry;
+	}
+	if (err)
+		goto out_unlock;
+
+	if (policy == DRM_VSVM_POLICY_SYSTEM && range->flags.has_devmem_pages) {
+		vsvm_vm_evict_range(vm, range, sink);
+		goto retry;
+	}
+
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+	if (!drm_gpusvm_range_pages_valid(&vm->gpusvm, range)) {
+		drm_gpusvm_notifier_unlock(&vm->gpusvm);
+		goto retry;
+	}
+	vsvm_vm_bind_locked(r, !ctx.read_only);
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return err;
+}
+
+/**
+ * vsvm_vm_gpu_map_page() - Let the software GPU access one page
+ * @vm: The VM.
+ * @addr: GPU address inside the page.
+ * @write: The access writes.
+ * @vram_only: The access needs the page in VRAM (atomics).
+ * @gp: Output: where the page is.
+ *
+ * On success the VM lock and the notifier lock are held until
+ * vsvm_vm_gpu_unmap_page(): the entry cannot be invalidated meanwhile, as
+ * hardware would finish its access before acknowledging an invalidation.
+ *
+ * Return: 0, or -ENOENT for a GPU page fault, -EINTR.
+ */
+int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
+			 bool vram_only, struct vsvm_gpu_page *gp)
+{
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+	u64 *pte, entry;
+
+	if (mutex_lock_interruptible(&vm->lock))
+		return -EINTR;
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+
+	notifier = drm_gpusvm_notifier_find(&vm->gpusvm, addr, addr + 1);
+	if (!notifier)
+		goto miss;
+	range = drm_gpusvm_range_find(notifier, addr, addr + 1);
+	if (!range)
+		goto miss;
+	pte = smp_load_acquire(&to_vsvm_range(range)->pte);
+	if (!pte)
+		goto miss;
+
+	entry = pte[(addr - drm_gpusvm_range_start(range)) >> PAGE_SHIFT];
+	if (!(entry & VSVM_PTE_VALID) || (write && !(entry & VSVM_PTE_WRITE)) ||
+	    (vram_only && !(entry & VSVM_PTE_VRAM)))
+		goto miss;
+
+	if (entry & VSVM_PTE_VRAM)
+		gp->vaddr = vm->vdev->vram.vaddr + (entry & VSVM_PTE_ADDR_MASK);
+	else
+		gp->vaddr = phys_to_virt(dma_to_phys(vm->vdev->drm.dev,
+						     entry & VSVM_PTE_ADDR_MASK));
+	gp->vram = entry & VSVM_PTE_VRAM;
+
+	return 0;
+
+miss:
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+	return -ENOENT;
+}
+
+/**
+ * vsvm_vm_gpu_unmap_page() - End an access started by vsvm_vm_gpu_map_page()
+ * @vm: The VM.
+ * @gp: The page.
+ */
+void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
+{
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+}
+
+/**
+ * vsvm_vm_migrate() - Explicit migration of an address range
+ * @vm: The VM.
+ * @start: Page-aligned start.
+ * @end: Page-aligned end.
+ * @target: DRM_VSVM_MIGRATE_TO_VRAM or DRM_VSVM_MIGRATE_TO_SYSTEM.
+ * @sink: Where to account what happened.
+ *
+ * Memory that cannot live in VRAM (file-backed, shared) is left alone.
+ *
+ * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -EINTR.
+ */
+int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
+		    unsigned long end, u32 target,
+		    struct vsvm_stats_sink *sink)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.read_only = 1,
+		.devmem_possible = target == DRM_VSVM_MIGRATE_TO_VRAM,
+		.timeslice_ms = vm->timeslice_ms,
+	};
+	unsigned long addr = start;
+	int err = 0;
+
+	err = mutex_lock_interruptible(&vm->lock);
+	if (err)
+		return err;
+
+	while (addr < end) {
+		struct drm_gpusvm_range *range;
+
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		vsvm_vm_gc_locked(vm);
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
+							end, &ctx);
+		if (IS_ERR(range)) {
+			err = PTR_ERR(range);
+			break;
+		}
+
+		if (target == DRM_VSVM_MIGRATE_TO_SYSTEM) {
+			err = vsvm_vm_evict_range(vm, range, sink);
+		} else if (range->flags.migrate_devmem) {
+			err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms,
+						      sink);
+			/* Nothing left to move is not an error here. */
+			if (err == -EBUSY)
+				err = 0;
+		}
+		if (err)
+			break;
+		addr = drm_gpusvm_range_end(range);
+	}
+
+	mutex_unlock(&vm->lock);
+	return err;
+}
+
+/**
+ * vsvm_vm_stats() - Snapshot the counters of a VM
+ * @vm: The VM.
+ * @out: Filled with the counters, the number of ranges and of VRAM pages.
+ */
+void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out)
+{
+	struct drm_gpusvm_notifier *notifier;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vm->stats.c); i++)
+		((__u64 *)&out->stats)[i] = atomic64_read(&vm->stats.c[i]);
+
+	out->num_ranges = 0;
+	out->vram_pages = 0;
+	mutex_lock(&vm->lock);
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+	drm_gpusvm_for_each_notifier(notifier, &vm->gpusvm, 0, ULONG_MAX) {
+		struct drm_gpusvm_range *range = NULL;
+
+		drm_gpusvm_for_each_range(range, notifier, 0, ULONG_MAX) {
+			struct vsvm_range *r = to_vsvm_range(range);
+			unsigned long j;
+
+			out->num_ranges++;
+			for (j = 0; r->pte && j < vsvm_range_npages(range); j++)
+				if (r->pte[j] & VSVM_PTE_VRAM)
+					out->vram_pages++;
+		}
+	}
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+}
+
+/**
+ * vsvm_vm_print() - Describe a VM for debugfs
+ * @vm: The VM.
+ * @p: Where to print.
+ *
+ * One line per range: its span, how many of its pages are bound and where.
+ */
+void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p)
+{
+	struct drm_gpusvm_notifier *notifier;
+
+	mutex_lock(&vm->lock);
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+	drm_gpusvm_for_each_notifier(notifier, &vm->gpusvm, 0, ULONG_MAX) {
+		struct drm_gpusvm_range *range = NULL;
+
+		drm_gpusvm_for_each_range(range, notifier, 0, ULONG_MAX) {
+			struct vsvm_range *r = to_vsvm_range(range);
+			unsigned long j, vram = 0, sys = 0;
+
+			for (j = 0; r->pte && j < vsvm_range_npages(range); j++) {
+				if (!(r->pte[j] & VSVM_PTE_VALID))
+					continue;
+				if (r->pte[j] & VSVM_PTE_VRAM)
+					vram++;
+				else
+					sys++;
+			}
+			drm_printf(p, "  [%#lx-%#lx) %4lu KiB: %lu pages in vram, %lu in system memory%s%s\n",
+				   drm_gpusvm_range_start(range),
+				   drm_gpusvm_range_end(range),
+				   drm_gpusvm_range_size(range) >> 10, vram, sys,
+				   range->flags.migrate_devmem ? "" : ", not migratable",
+				   range->flags.unmapped ? ", unmapped" : "");
+		}
+	}
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+}

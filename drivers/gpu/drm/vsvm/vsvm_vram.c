@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright (c) 2026 The drm_gpusvm authors
+ */
+
+#include <linux/dma-direct.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include <drm/drm_buddy.h>
+#include <drm/drm_print.h>
+
+#include "vsvm_drv.h"
+#include "vsvm_trace.h"
+
+/**
+ * DOC: vsvm device memory
+ *
+ * Each virtual GPU owns vram_mb of "VRAM": a vmalloc() buffer that only the
+ * driver's copy engine and software GPU touch. It is registered with
+ * drm_pagemap_init() as MEMORY_DEVICE_PRIVATE, so every VRAM page has a
+ * &struct page, and device offsets are handed out by a buddy allocator.
+ *
+ * One &struct vsvm_alloc backs one migration of one GPU SVM range. It
+ * enters the LRU once the migration succeeded and leaves it when its last
+ * device page is freed (&drm_pagemap_devmem_ops.devmem_release, which may
+ * run in atomic context and therefore only queues the allocation for
+ * @free_work). When the buddy allocator runs dry, the allocation at the
+ * head of the LRU is evicted with drm_pagemap_evict_to_ram() and the
+ * allocation is retried.
+ */
+
+static struct vsvm_vram *dpagemap_to_vram(struct drm_pagemap *dpagemap)
+{
+	return container_of(dpagemap, struct vsvm_vram, dpagemap);
+}
+
+/**
+ * vsvm_page_to_vram() - The VRAM a device page belongs to
+ * @page: A device-private page created by vsvm.
+ *
+ * Return: The &struct vsvm_vram of @page.
+ */
+struct vsvm_vram *vsvm_page_to_vram(struct page *page)
+{
+	return dpagemap_to_vram(drm_pagemap_page_to_dpagemap(page));
+}
+
+/**
+ * vsvm_vram_page_vaddr() - Where the software GPU finds a VRAM page
+ * @vram: The VRAM.
+ * @page: One of its device pages.
+ *
+ * Return: The kernel address of the page's backing store.
+ */
+void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page)
+{
+	return vram->vaddr + drm_pagemap_page_to_offset(&vram->dpagemap, page);
+}
+
+static void *vsvm_dma_vaddr(struct vsvm_vram *vram, dma_addr_t addr)
+{
+	struct device *dev = vram_to_vsvm_device(vram)->drm.dev;
+
+	return phys_to_virt(dma_to_phys(dev, addr));
+}
+
+/*
+ * The copy engine. The hooks get runs of pages; a run is cut into spans
+ * where both the VRAM offsets and the system addresses are contiguous, and
+ * each span is one memcpy(), as a DMA engine would do one descriptor.
+ */
+static int vsvm_copy(struct page **pages, dma_addr_t *dma_addr,
+		     unsigned long npages, bool to_vram)
+{
+	struct vsvm_vram *vram;
+	unsigned long i, span;
+
+	if (!npages)
+		return 0;
+
+	vram = vsvm_page_to_vram(pages[0]);
+	for (i = 0; i < npages; i += span) {
+		void *dev_va = vsvm_vram_page_vaddr(vram, pages[i]);
+		void *sys_va = vsvm_dma_vaddr(vram, dma_addr[i]);
+
+		for (span = 1; i + span < npages; span++) {
+			if (pages[i + span] != pages[i] + span ||
+			    dma_addr[i + span] != dma_addr[i] + span * PAGE_SIZE)
+				break;
+		}
+
+		if (to_vram)
+			memcpy(dev_va, sys_va, span * PAGE_SIZE);
+		else
+			memcpy(sys_va, dev_va, span * PAGE_SIZE);
+	}
+
+	if (to_vram)
+		atomic64_add(npages, &vram->to_vram);
+	else
+		atomic64_add(npages, &vram->to_ram);
+	trace_vsvm_copy(vram_to_vsvm_device(vram)->index, npages, to_vram);
+
+	return 0;
+}
+
+static int vsvm_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
+			       unsigned long npages)
+{
+	return vsvm_copy(pages, dma_addr, npages, true);
+}
+
+static int vsvm_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
+			    unsigned long npages)
+{
+	return vsvm_copy(pages, dma_addr, npages, false);
+}
+
+static struct vsvm_alloc *to_vsvm_alloc(struct drm_pagemap_devmem *devmem)
+{
+	return container_of(devmem, struct vsvm_alloc, devmem);
+}
+
+static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
+				    unsigned long npages, unsigned long *pfn)
+{
+	struct vsvm_alloc *alloc = to_vsvm_alloc(devmem);
+	struct vsvm_vram *vram = alloc->vram;
+	struct gpu_buddy_block *block;
+	unsigned long i = 0;
+
+	list_for_each_entry(block, &alloc->blocks, link) {
+		u64 offset = gpu_buddy_block_offset(block);
+		u64 size = gpu_buddy_block_size(&vram->mm, block);
+		unsigned long first = drm_pagemap_offset_to_pfn(&vram->dpagemap, offset);
+		unsigned long j;
+
+		for (j = 0; j < size >> PAGE_SHIFT && i < npages; j++)
+			pfn[i++] = first + j;
+	}
+
+	return i == npages ? 0 : -EINVAL;
+}
+
+static void vsvm_alloc_free(struct kref *kref)
+{
+	kfree(container_of(kref, struct vsvm_alloc, refcount));
+}
+
+/* Give the allocation's VRAM back; the caller holds vram->lock. */
+static void vsvm_alloc_release_locked(struct vsvm_alloc *alloc)
+{
+	struct vsvm_vram *vram = alloc->vram;
+
+	lockdep_assert_held(&vram->lock);
+	list_del_init(&alloc->lru);
+	vram->used -= alloc->devmem.size;
+	gpu_buddy_free_list(&vram->mm, &alloc->blocks, 0);
+}
+
+static void vsvm_vram_free_work(struct work_struct *work)
+{
+	struct vsvm_vram *vram = container_of(work, struct vsvm_vram, free_work);
+	struct llist_node *list = llist_del_all(&vram->free_list);
+	struct vsvm_alloc *alloc, *next;
+
+	mutex_lock(&vram->lock);
+	llist_for_each_entry(alloc, list, free_link)
+		vsvm_alloc_release_locked(alloc);
+	mutex_unlock(&vram->lock);
+
+	llist_for_each_entry_safe(alloc, next, list, free_link)
+		kref_put(&alloc->refcount, vsvm_alloc_free);
+}
+
+/* May run in atomic context: defer to free_work. */
+static void vsvm_devmem_release(struct drm_pagemap_devmem *devmem)
+{
+	struct vsvm_alloc *alloc = to_vsvm_alloc(devmem);
+	struct vsvm_vram *vram = alloc->vram;
+
+	llist_add(&alloc->free_link, &vram->free_list);
+	schedule_work(&vram->free_work);
+}
+
+static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
+	.devmem_release = vsvm_devmem_release,
+	.populate_devmem_pfn = vsvm_populate_devmem_pfn,
+	.copy_to_devmem = vsvm_copy_to_devmem,
+	.copy_to_ram = vsvm_copy_to_ram,
+};
+
+/* Evict the least recently migrated allocation. False if there is none. */
+static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
+				struct vsvm_stats_sink *sink)
+{
+	struct vsvm_alloc *victim;
+
+	mutex_lock(&vram->lock);
+	victim = list_first_entry_or_null(&vram->lru, struct vsvm_alloc, lru);
+	if (victim) {
+		kref_get(&victim->refcount);
+		list_del_init(&victim->lru);
+	}
+	mutex_unlock(&vram->lock);
+
+	if (!victim)
+		return flush_work(&vram->free_work);
+
+	trace_vsvm_evict(vram_to_vsvm_device(vram)->index,
+			 victim->devmem.size >> PAGE_SHIFT, false);
+	/*
+	 * A failure leaves pages in VRAM that a CPU fault can still bring
+	 * back; the allocation is then simply no longer on the LRU.
+	 */
+	drm_pagemap_evict_to_ram(&victim->devmem);
+	flush_work(&vram->free_work);
+	kref_put(&victim->refcount, vsvm_alloc_free);
+	atomic64_inc(&vram->evictions);
+	vsvm_stat_add(sink, VSVM_STAT(evictions), 1);
+
+	return true;
+}
+
+/**
+ * vsvm_vram_alloc() - Allocate device memory for one migration
+ * @vram: The VRAM to allocate from.
+ * @size: Size in bytes, a multiple of PAGE_SIZE.
+ * @mm: The address space the memory will back.
+ * @sink: Where to count evictions.
+ *
+ * Evicts least recently migrated allocations until @size fits. The
+ * allocation is not on the LRU until vsvm_vram_alloc_commit().
+ *
+ * Context: Process context; may sleep. No mmap lock, no notifier lock.
+ * Return: The allocation, or ERR_PTR(-ENOSPC) if @size cannot fit even with
+ * all other allocations evicted, ERR_PTR(-ENOMEM).
+ */
+struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
+				   struct mm_struct *mm,
+				   struct vsvm_stats_sink *sink)
+{
+	struct vsvm_alloc *alloc;
+	int err;
+
+	if (size > vram->size)
+		return ERR_PTR(-ENOSPC);
+
+	alloc = kzalloc(sizeof(*alloc), GFP_KERNEL);
+	if (!alloc)
+		return ERR_PTR(-ENOMEM);
+	alloc->vram = vram;
+	INIT_LIST_HEAD(&alloc->blocks);
+	INIT_LIST_HEAD(&alloc->lru);
+	kref_init(&alloc->refcount);
+	drm_pagemap_devmem_init(&alloc->devmem, vram_to_vsvm_device(vram)->drm.dev,
+				mm, &vsvm_devmem_ops, &vram->dpagemap, size);
+
+	for (;;) {
+		mutex_lock(&vram->lock);
+		err = gpu_buddy_alloc_blocks(&vram->mm, 0, vram->size, size,
+					     PAGE_SIZE, &alloc->blocks, 0);
+		if (!err)
+			vram->used += size;
+		mutex_unlock(&vram->lock);
+
+		if (err != -ENOSPC || !vsvm_vram_evict_one(vram, sink))
+			break;
+	}
+	if (err) {
+		kfree(alloc);
+		return ERR_PTR(err);
+	}
+
+	return alloc;
+}
+
+/**
+ * vsvm_vram_alloc_commit() - Make a migrated allocation evictable
+ * @alloc: An allocation drm_pagemap_migrate_to_devmem() succeeded with.
+ *
+ * From now on the allocation belongs to its device pages: it is released
+ * through &drm_pagemap_devmem_ops.devmem_release.
+ */
+void vsvm_vram_alloc_commit(struct vsvm_alloc *alloc)
+{
+	struct vsvm_vram *vram = alloc->vram;
+
+	mutex_lock(&vram->lock);
+	list_add_tail(&alloc->lru, &vram->lru);
+	mutex_unlock(&vram->lock);
+}
+
+/**
+ * vsvm_vram_alloc_abort() - Free an allocation whose migration failed
+ * @alloc: An allocation drm_pagemap_migrate_to_devmem() failed with.
+ */
+void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc)
+{
+	struct vsvm_vram *vram = alloc->vram;
+
+	mutex_lock(&vram->lock);
+	vsvm_alloc_release_locked(alloc);
+	mutex_unlock(&vram->lock);
+	kref_put(&alloc->refcount, vsvm_alloc_free);
+}
+
+static struct drm_pagemap_device_addr
+vsvm_device_map(struct drm_pagemap *dpagemap, struct device *dev,
+		struct page *page, unsigned int order,
+		enum dma_data_direction dir)
+{
+	/* Our own VRAM: the device address is the offset into it. */
+	return drm_pagemap_device_addr_encode(drm_pagemap_page_to_offset(dpagemap, page),
+					      DRM_INTERCONNECT_DRIVER, order, dir);
+}
+
+static void vsvm_device_unmap(struct drm_pagemap *dpagemap, struct device *dev,
+			      struct drm_pagemap_device_addr addr)
+{
+}
+
+static int vsvm_populate_mm(struct drm_pagemap *dpagemap, unsigned long start,
+			    unsigned long end, struct mm_struct *mm,
+			    unsigned long timeslice_ms)
+{
+	struct vsvm_vram *vram = dpagemap_to_vram(dpagemap);
+	struct vsvm_alloc *alloc;
+	int err;
+
+	alloc = vsvm_vram_alloc(vram, end - start, mm, NULL);
+	if (IS_ERR(alloc))
+		return PTR_ERR(alloc);
+
+	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, mm, start, end,
+					    timeslice_ms, vram->owner);
+	if (err) {
+		vsvm_vram_alloc_abort(alloc);
+		return err;
+	}
+	vsvm_vram_alloc_commit(alloc);
+
+	return 0;
+}
+
+static const struct drm_pagemap_ops vsvm_pagemap_ops = {
+	.device_map = vsvm_device_map,
+	.device_unmap = vsvm_device_unmap,
+	.populate_mm = vsvm_populate_mm,
+};
+
+/**
+ * vsvm_vram_init() - Create the VRAM of a device
+ * @vdev: The device.
+ * @size: Size in bytes, a multiple of the memory hotplug section size.
+ *
+ * Return: 0, -ENOMEM, or the error of drm_pagemap_init().
+ */
+int vsvm_vram_init(struct vsvm_device *vdev, u64 size)
+{
+	struct vsvm_vram *vram = &vdev->vram;
+	int err;
+
+	mutex_init(&vram->lock);
+	INIT_LIST_HEAD(&vram->lru);
+	init_llist_head(&vram->free_list);
+	INIT_WORK(&vram->free_work, vsvm_vram_free_work);
+	vram->size = size;
+	/* The address of the VRAM makes a good owner token: one per device. */
+	vram->owner = vram;
+
+	vram->vaddr = vzalloc(size);
+	if (!vram->vaddr)
+		return -ENOMEM;
+
+	err = gpu_buddy_init(&vram->mm, size, PAGE_SIZE);
+	if (err)
+		goto err_vfree;
+
+	err = drm_pagemap_init(&vram->dpagemap, vdev->drm.dev, size, vram->owner,
+			       &vsvm_pagemap_ops);
+	if (err)
+		goto err_buddy;
+
+	return 0;
+
+err_buddy:
+	gpu_buddy_fini(&vram->mm);
+err_vfree:
+	vfree(vram->vaddr);
+	return err;
+}
+
+/**
+ * vsvm_vram_fini() - Tear down the VRAM of a device
+ * @vdev: The device.
+ *
+ * Every page still in VRAM is migrated back to system memory first.
+ */
+void vsvm_vram_fini(struct vsvm_device *vdev)
+{
+	struct vsvm_vram *vram = &vdev->vram;
+
+	drm_pagemap_fini(&vram->dpagemap);
+	flush_work(&vram->free_work);
+	gpu_buddy_fini(&vram->mm);
+	vfree(vram->vaddr);
+	mutex_destroy(&vram->lock);
+}
+
+/**
+ * vsvm_vram_print() - Describe the VRAM for debugfs
+ * @vram: The VRAM.
+ * @p: Where to print.
+ */
+void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p)
+{
+	struct vsvm_alloc *alloc;
+	unsigned long nallocs = 0;
+
+	mutex_lock(&vram->lock);
+	list_for_each_entry(alloc, &vram->lru, lru)
+		nallocs++;
+	drm_printf(p, "vram: %llu KiB, used %llu KiB, %lu allocations on the LRU\n",
+		   vram->size >> 10, vram->used >> 10, nallocs);
+	mutex_unlock(&vram->lock);
+	drm_printf(p, "pages copied to vram: %lld\n", atomic64_read(&vram->to_vram));
+	drm_printf(p, "pages copied to ram: %lld\n", atomic64_read(&vram->to_ram));
+	drm_printf(p, "evictions: %lld\n", atomic64_read(&vram->evictions));
+}
