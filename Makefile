@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests check demo inject-check clean help
+.PHONY: all deps tree build obj kunit selftests lint check demo inject-check clean help
 
 all: build
 
@@ -17,6 +17,7 @@ help:
 	@echo "make demo          boot with vsvm and run the demo workload"
 	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
+	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header test"
 	@echo "make obj OBJ=...   compile one object with W=1"
 	@echo "make check INJECT=warn|fail|both   prove that the gates fail the run"
 
@@ -43,6 +44,9 @@ demo:
 
 selftests:
 	@$(HARNESS) selftests
+
+lint:
+	@$(HARNESS) lint
 
 # The gates must bite: both injections have to make "make check" fail.
 inject-check:

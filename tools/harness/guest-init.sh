@@ -70,6 +70,21 @@ if [ "$MODE" = selftests ]; then
 	finish
 fi
 
+# Leak check of everything so far (KUnit, vsvm). kmemleak only reports
+# objects that stayed unreferenced across scans and are old enough.
+kmemleak_report() {
+	[ -w /sys/kernel/debug/kmemleak ] || { say "### harness: kmemleak not available"; return; }
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	say "### begin $1"
+	cat /sys/kernel/debug/kmemleak >"$R"
+	say "### end $1 rc=0"
+	# Reported objects are not reported again.
+	echo clear >/sys/kernel/debug/kmemleak
+}
+kmemleak_report kmemleak
+
 # The peer baseline: the kernel's own hmm-tests against lib/test_hmm. The
 # exclusive-access cases need THP in madvise mode on 6.12 (see DESIGN.md).
 echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
@@ -83,17 +98,8 @@ else
 fi
 echo always >/sys/kernel/mm/transparent_hugepage/enabled
 
-# Leak check of everything above (KUnit included). Two scans: kmemleak only
-# reports objects that stayed unreferenced across a scan and are old enough.
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	say "### begin kmemleak"
-	cat /sys/kernel/debug/kmemleak >"$R"
-	say "### end kmemleak rc=0"
-else
-	say "### harness: kmemleak not available"
-fi
+# 6.12's test_hmm leaks its device names and private data on unload (it
+# never drops the device reference); reported separately, not ours.
+kmemleak_report kmemleak@test_hmm
 
 finish
