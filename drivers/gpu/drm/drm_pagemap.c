@@ -1,0 +1,1287 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright © 2025 The drm_gpusvm project authors
+ */
+
+#include <linux/delay.h>
+#include <linux/dma-mapping.h>
+#include <linux/export.h>
+#include <linux/ioport.h>
+#include <linux/jiffies.h>
+#include <linux/kref.h>
+#include <linux/memremap.h>
+#include <linux/migrate.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include <drm/drm_pagemap.h>
+
+/**
+ * DOC: Overview
+ *
+ * drm_pagemap is the device-memory half of the GPU SVM helpers. Where
+ * drm_gpusvm mirrors a CPU address space into a GPU VM, drm_pagemap owns the
+ * memory the pages may live in and moves data between system RAM and that
+ * memory:
+ *
+ * - &struct drm_pagemap describes one device's memory. drm_pagemap_init()
+ *   reserves a free physical address range and registers it with
+ *   memremap_pages() as MEMORY_DEVICE_PRIVATE, so every page of device memory
+ *   gets a &struct page the core mm can put in CPU page tables (as special
+ *   swap entries the CPU cannot dereference). drm_pagemap_fini() moves
+ *   everything back to RAM and unregisters the range. The &drm_pagemap_ops
+ *   let another device map the pages (@device_map, @device_unmap) and let a
+ *   caller ask for a range of an mm to be moved in (@populate_mm).
+ *
+ * - &struct drm_pagemap_devmem is one allocation of device memory, embedded
+ *   in a driver object (a buffer object, a buddy block...). Its
+ *   &drm_pagemap_devmem_ops give the helpers the allocation's pfns and copy
+ *   data with the driver's engine.
+ *
+ * Each device page in use points, through page->zone_device_data, to a small
+ * reference-counted object private to this file that ties it to its
+ * allocation. Every device page holds one reference; the last page freed
+ * (by a CPU fault, an eviction, munmap or process exit) drops the last
+ * reference, which calls &drm_pagemap_devmem_ops.devmem_release and
+ * completes &drm_pagemap_devmem.detached. Other code must treat
+ * zone_device_data as an opaque pointer: two device pages with the same
+ * value belong to the same allocation.
+ *
+ * drm_pagemap knows nothing about GPU page tables: it updates only the CPU
+ * page tables. The migrate_vma machinery calls the MMU notifiers, which is
+ * how drm_gpusvm and drivers learn that a range moved.
+ */
+
+/**
+ * DOC: Migration
+ *
+ * drm_pagemap_migrate_to_devmem() moves a virtual range of an mm into one
+ * allocation. Device page i of the allocation backs the page at
+ * start + i * PAGE_SIZE, so the allocation must be at least as large as the
+ * range. The range may cross several VMAs and holes; only private anonymous
+ * VMAs are migrated. All VMAs are collected first, then the data of all of
+ * them is copied, then the result is committed: a copy failure leaves every
+ * page where it was.
+ *
+ * The core mm cannot always collect every page (a page is locked or pinned
+ * by someone else, a VMA is not anonymous, an address is a hole between
+ * VMAs, a page already lives in device memory). Such pages simply stay
+ * where they are: the migration succeeds if at least one page moved and
+ * fails with -EBUSY if none did. Callers that need the whole range in
+ * device memory check afterwards (drm_gpusvm does so when collecting the
+ * pages) and retry or fall back to system memory.
+ *
+ * Pages that have no data yet (never touched, or mapped to the shared zero
+ * page) are cleared on the device: they are passed to
+ * &drm_pagemap_devmem_ops.copy_to_devmem with the DMA address of a zeroed
+ * system page, so device memory never exposes a former owner's data.
+ * Copies are batched: each hook call covers a run of consecutive virtual
+ * pages.
+ *
+ * A CPU access to a device page faults into the pagemap's migrate_to_ram
+ * handler, which moves the whole allocation back, not just the faulting
+ * page: the part of the migrated range that lies in the faulting VMA.
+ * Pages of that range the core mm cannot collect are left alone; the
+ * faulting thread retries the access and faults again if its own page was
+ * among them, so concurrent faults and racing migrations are resolved by
+ * retrying rather than by locks in the helpers.
+ *
+ * @timeslice_ms of drm_pagemap_migrate_to_devmem() is how long the pages
+ * should stay in device memory before a CPU fault may take them back; a
+ * GPU driver uses it so that a GPU fault can make progress against a CPU
+ * touching the same memory. While it runs, a CPU fault that may drop the
+ * mmap lock (FAULT_FLAG_ALLOW_RETRY, first attempt) releases the lock,
+ * sleeps until the timeslice expires and asks the core mm to retry; the
+ * retried fault migrates. A fault that cannot drop the lock (for example
+ * one raised by hmm_range_fault() or a second attempt) migrates at once,
+ * so a CPU access never waits longer than the timeslice and never spins.
+ */
+
+/**
+ * DOC: Eviction
+ *
+ * drm_pagemap_evict_to_ram() moves an allocation back to system memory when
+ * the driver needs the device memory, without knowing which address spaces
+ * map it: migrate_device_range() finds the users through the pages
+ * themselves, so no mmap lock is needed. It asks the driver for the
+ * allocation's pfns again, copies with &drm_pagemap_devmem_ops.copy_to_ram
+ * and waits until the allocation is detached. Pages that are busy (locked
+ * by a racing CPU fault, say) are retried a few times.
+ *
+ * drm_pagemap_fini() evicts every page of the pagemap before unregistering
+ * it, whichever allocation the pages belong to.
+ */
+
+/*
+ * Number of eviction passes before drm_pagemap_evict_to_ram() gives up;
+ * pass n waits up to (1 << n) ms for the allocation to detach.
+ */
+#define DRM_PAGEMAP_EVICT_PASSES	8
+
+/**
+ * struct drm_pagemap_zdd - Per-allocation object device pages point to
+ * @refcount: One reference per device page, plus one held by a migration in
+ *	progress.
+ * @devmem_allocation: The allocation, NULL after a failed migration.
+ * @dpagemap: The pagemap of the pages.
+ * @device_private_page_owner: The pgmap owner used to collect the pages.
+ * @start: Start of the virtual range the allocation was migrated to.
+ * @end: End of that range (exclusive).
+ *
+ * Stored in page->zone_device_data ("zone device data") of each device page
+ * of one allocation.
+ */
+struct drm_pagemap_zdd {
+	struct kref refcount;
+	struct drm_pagemap_devmem *devmem_allocation;
+	struct drm_pagemap *dpagemap;
+	void *device_private_page_owner;
+	unsigned long start;
+	unsigned long end;
+};
+
+/**
+ * struct drm_pagemap_migrate_buf - Per-page arrays of one migration
+ * @src: migrate_vma source entries.
+ * @dst: migrate_vma destination entries.
+ * @pages: Device pages, the copy hooks' @pages.
+ * @dma_addr: System page DMA addresses, the copy hooks' @dma_addr.
+ */
+struct drm_pagemap_migrate_buf {
+	unsigned long *src;
+	unsigned long *dst;
+	struct page **pages;
+	dma_addr_t *dma_addr;
+};
+
+static const struct dev_pagemap_ops drm_pagemap_pagemap_ops;
+
+static struct drm_pagemap_zdd *
+drm_pagemap_zdd_alloc(struct drm_pagemap_devmem *devmem_allocation,
+		      void *pgmap_owner, unsigned long start, unsigned long end)
+{
+	struct drm_pagemap_zdd *zdd;
+
+	zdd = kmalloc(sizeof(*zdd), GFP_KERNEL);
+	if (!zdd)
+		return NULL;
+
+	kref_init(&zdd->refcount);
+	zdd->devmem_allocation = devmem_allocation;
+	zdd->dpagemap = devmem_allocation->dpagemap;
+	zdd->device_private_page_owner = pgmap_owner;
+	zdd->start = start;
+	zdd->end = end;
+
+	return zdd;
+}
+
+static struct drm_pagemap_zdd *drm_pagemap_zdd_get(struct drm_pagemap_zdd *zdd)
+{
+	kref_get(&zdd->refcount);
+	return zdd;
+}
+
+/*
+ * Runs when the last device page of an allocation is freed, possibly under
+ * a page table spinlock (zap_pte_range()), hence the atomic-context rule
+ * for &drm_pagemap_devmem_ops.devmem_release.
+ */
+static void drm_pagemap_zdd_destroy(struct kref *ref)
+{
+	struct drm_pagemap_zdd *zdd =
+		container_of(ref, struct drm_pagemap_zdd, refcount);
+	struct drm_pagemap_devmem *devmem = zdd->devmem_allocation;
+
+	if (devmem) {
+		complete_all(&devmem->detached);
+		if (devmem->ops->devmem_release)
+			devmem->ops->devmem_release(devmem);
+	}
+	kfree(zdd);
+}
+
+static void drm_pagemap_zdd_put(struct drm_pagemap_zdd *zdd)
+{
+	kref_put(&zdd->refcount, drm_pagemap_zdd_destroy);
+}
+
+/* True for the device-private pages this file manages. */
+static bool drm_pagemap_is_own_page(struct page *page)
+{
+	return is_device_private_page(page) &&
+		page->pgmap->ops == &drm_pagemap_pagemap_ops;
+}
+
+static struct drm_pagemap_devmem *drm_pagemap_page_devmem(struct page *page)
+{
+	struct drm_pagemap_zdd *zdd = page->zone_device_data;
+
+	return zdd ? zdd->devmem_allocation : NULL;
+}
+
+static int drm_pagemap_buf_alloc(struct drm_pagemap_migrate_buf *buf,
+				 unsigned long npages)
+{
+	size_t entry = 2 * sizeof(unsigned long) + sizeof(struct page *) +
+		sizeof(dma_addr_t);
+	void *mem;
+
+	mem = kvcalloc(npages, entry, GFP_KERNEL);
+	if (!mem)
+		return -ENOMEM;
+
+	buf->src = mem;
+	buf->dst = buf->src + npages;
+	buf->pages = (struct page **)(buf->dst + npages);
+	buf->dma_addr = (dma_addr_t *)(buf->pages + npages);
+
+	return 0;
+}
+
+static void drm_pagemap_buf_free(struct drm_pagemap_migrate_buf *buf)
+{
+	kvfree(buf->src);
+}
+
+/**
+ * drm_pagemap_next_run() - Find the next run of pages to copy
+ * @dst: migrate destination entries; entries to copy are non-zero.
+ * @pages: The device pages of the entries.
+ * @npages: Number of entries.
+ * @pos: In: where to start looking. Out: the index after the run.
+ * @len: Out: length of the run.
+ *
+ * A run is a maximal sequence of consecutive entries that have a
+ * destination and a device page, and whose device pages belong to one
+ * allocation, so that one hook call of that allocation's driver can copy
+ * it.
+ *
+ * Return: The index of the first entry of the run, or @npages if none is
+ * left.
+ */
+static unsigned long drm_pagemap_next_run(const unsigned long *dst,
+					  struct page **pages,
+					  unsigned long npages,
+					  unsigned long *pos,
+					  unsigned long *len)
+{
+	unsigned long first = *pos, i;
+	void *owner;
+
+	while (first < npages && (!dst[first] || !pages[first]))
+		first++;
+	if (first == npages) {
+		*pos = npages;
+		*len = 0;
+		return npages;
+	}
+
+	owner = pages[first]->zone_device_data;
+	for (i = first + 1; i < npages; i++)
+		if (!dst[i] || !pages[i] ||
+		    pages[i]->zone_device_data != owner)
+			break;
+
+	*pos = i;
+	*len = i - first;
+	return first;
+}
+
+/*
+ * The system page a migrate_vma source entry holds, or NULL if there is
+ * none or it is the shared zero page: such entries are cleared, not copied.
+ */
+static struct page *drm_pagemap_src_page(unsigned long src)
+{
+	struct page *page = migrate_pfn_to_page(src);
+
+	if (page && is_zero_pfn(page_to_pfn(page)))
+		return NULL;
+	return page;
+}
+
+/* Undo the DMA mappings of the system pages copied to device memory. */
+static void drm_pagemap_unmap_sources(struct device *dev,
+				      struct drm_pagemap_migrate_buf *buf,
+				      unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (buf->dst[i] && drm_pagemap_src_page(buf->src[i]))
+			dma_unmap_page(dev, buf->dma_addr[i], PAGE_SIZE,
+				       DMA_TO_DEVICE);
+}
+
+/*
+ * Undo the DMA mappings made for a copy back to system memory: an entry is
+ * mapped if it has both a destination and a device page.
+ */
+static void drm_pagemap_unmap_ram_dsts(struct drm_pagemap_migrate_buf *buf,
+				       unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		struct drm_pagemap_devmem *devmem;
+
+		if (!buf->dst[i] || !buf->pages[i])
+			continue;
+		devmem = drm_pagemap_page_devmem(buf->pages[i]);
+		dma_unmap_page(devmem->dev, buf->dma_addr[i], PAGE_SIZE,
+			       DMA_FROM_DEVICE);
+		buf->pages[i] = NULL;
+	}
+}
+
+/* Release a destination page that will not be used after all. */
+static void drm_pagemap_drop_dst_page(unsigned long *dst)
+{
+	struct page *page = migrate_pfn_to_page(*dst);
+
+	*dst = 0;
+	if (!page)
+		return;
+	unlock_page(page);
+	put_page(page);
+}
+
+/**
+ * drm_pagemap_init() - Register device-private memory
+ * @dpagemap: The pagemap to initialise, usually embedded in a driver
+ *	structure.
+ * @dev: The device owning the memory.
+ * @size: Size of the memory in bytes, a multiple of memremap_compat_align()
+ *	(2 MiB on x86-64).
+ * @owner: The pgmap owner token (non-NULL). hmm_range_fault() and
+ *	migrate_vma only hand out device pages to callers presenting the
+ *	same token; drivers sharing memory across devices use one token.
+ * @ops: The &drm_pagemap_ops of the memory, may be NULL if nobody maps or
+ *	populates through the pagemap.
+ *
+ * Reserves a free range of physical address space (request_free_mem_region(),
+ * which rounds the reservation up to a memory section) and creates
+ * &struct pages for the first @size bytes of it with
+ * memremap_pages() as MEMORY_DEVICE_PRIVATE, using the helpers'
+ * &dev_pagemap_ops (drm_pagemap_pagemap_ops_get()). Device pfn
+ * drm_pagemap_base_pfn() + i is device offset i * PAGE_SIZE; see
+ * drm_pagemap_pfn_to_offset() and friends. The registration is not device
+ * managed: undo it with drm_pagemap_fini().
+ *
+ * Context: Process context, may sleep. Takes the memory hotplug locks.
+ *
+ * Return: 0 on success, -EINVAL if an argument is invalid (NULL @dev or
+ * @owner, @size zero or misaligned), -ERANGE or -ENOSPC if no free physical
+ * range of that size is left, -ENOMEM on allocation failure or any error of
+ * memremap_pages().
+ */
+int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
+		     resource_size_t size, void *owner,
+		     const struct drm_pagemap_ops *ops)
+{
+	struct resource *res;
+	void *addr;
+
+	if (!dpagemap || !dev || !owner || !size ||
+	    !IS_ALIGNED(size, memremap_compat_align()))
+		return -EINVAL;
+
+	might_sleep();
+
+	res = request_free_mem_region(&iomem_resource, size, dev_name(dev));
+	if (IS_ERR(res))
+		return PTR_ERR(res);
+
+	memset(&dpagemap->pagemap, 0, sizeof(dpagemap->pagemap));
+	dpagemap->pagemap.type = MEMORY_DEVICE_PRIVATE;
+	dpagemap->pagemap.range.start = res->start;
+	/* The reservation is rounded up to a memory section; map @size. */
+	dpagemap->pagemap.range.end = res->start + size - 1;
+	dpagemap->pagemap.nr_range = 1;
+	dpagemap->pagemap.ops = &drm_pagemap_pagemap_ops;
+	dpagemap->pagemap.owner = owner;
+
+	addr = memremap_pages(&dpagemap->pagemap, dev_to_node(dev));
+	if (IS_ERR(addr)) {
+		release_mem_region(res->start, resource_size(res));
+		return PTR_ERR(addr);
+	}
+
+	dpagemap->ops = ops;
+	dpagemap->dev = dev;
+	dpagemap->res = res;
+
+	return 0;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_init);
+
+/**
+ * drm_pagemap_evict_pfns() - Move device pages back to system memory
+ * @pfns: The device pfns to evict; runs of consecutive pfns are collected
+ *	together.
+ * @npages: Number of entries of @pfns.
+ * @devmem_allocation: Only evict pages of this allocation, or NULL for any
+ *	allocation (pagemap teardown).
+ * @buf: Scratch arrays of at least @npages entries.
+ * @force: On copy or allocation failure, move the page anyway with zeroed
+ *	content instead of leaving it on the device. Used as a last resort
+ *	when the memory goes away.
+ *
+ * Context: Process context, may sleep.
+ *
+ * Return: 0 if every page found in use was moved, -ENOMEM if a system page
+ * could not be allocated or mapped, or the error of the copy hook. Pages
+ * that failed stay in device memory with their data.
+ */
+static int drm_pagemap_evict_pfns(const unsigned long *pfns,
+				  unsigned long npages,
+				  struct drm_pagemap_devmem *devmem_allocation,
+				  struct drm_pagemap_migrate_buf *buf,
+				  bool force)
+{
+	gfp_t gfp = GFP_HIGHUSER_MOVABLE | (force ? __GFP_NOFAIL | __GFP_ZERO : 0);
+	unsigned long i, first, len, pos;
+	int ret = 0;
+
+	memset(buf->dst, 0, npages * sizeof(*buf->dst));
+	memset(buf->pages, 0, npages * sizeof(*buf->pages));
+
+	for (first = 0; first < npages; first = i) {
+		for (i = first + 1; i < npages; i++)
+			if (pfns[i] != pfns[i - 1] + 1)
+				break;
+		migrate_device_range(buf->src + first, pfns[first], i - first);
+	}
+
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(buf->src[i]);
+		struct drm_pagemap_devmem *devmem;
+		struct page *dpage;
+		dma_addr_t addr;
+
+		if (!spage || !(buf->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+
+		devmem = drm_pagemap_is_own_page(spage) ?
+			drm_pagemap_page_devmem(spage) : NULL;
+		if (WARN_ON_ONCE(!devmem ||
+				 (devmem_allocation && devmem != devmem_allocation)))
+			continue;
+
+		dpage = alloc_page(gfp);
+		if (!dpage) {
+			ret = -ENOMEM;
+			continue;
+		}
+		lock_page(dpage);
+		buf->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (buf->src[i] & MIGRATE_PFN_WRITE)
+			buf->dst[i] |= MIGRATE_PFN_WRITE;
+
+		addr = dma_map_page(devmem->dev, dpage, 0, PAGE_SIZE,
+				    DMA_FROM_DEVICE);
+		if (dma_mapping_error(devmem->dev, addr)) {
+			/* A forced pass moves the zeroed page uncopied. */
+			if (!force) {
+				drm_pagemap_drop_dst_page(&buf->dst[i]);
+				ret = -ENOMEM;
+			}
+			continue;
+		}
+		buf->dma_addr[i] = addr;
+		buf->pages[i] = spage;
+	}
+
+	pos = 0;
+	for (;;) {
+		struct drm_pagemap_devmem *devmem;
+		int err;
+
+		first = drm_pagemap_next_run(buf->dst, buf->pages, npages,
+					     &pos, &len);
+		if (first == npages)
+			break;
+
+		devmem = drm_pagemap_page_devmem(buf->pages[first]);
+		err = devmem->ops->copy_to_ram(buf->pages + first,
+					       buf->dma_addr + first, len);
+		if (!err)
+			continue;
+
+		if (force) {
+			dev_warn(devmem->dev,
+				 "drm_pagemap: eviction copy failed (%d), %lu pages lost\n",
+				 err, len);
+			for (i = first; i < first + len; i++)
+				clear_highpage(migrate_pfn_to_page(buf->dst[i]));
+			continue;
+		}
+
+		ret = err;
+		for (i = first; i < first + len; i++) {
+			dma_unmap_page(devmem->dev, buf->dma_addr[i],
+				       PAGE_SIZE, DMA_FROM_DEVICE);
+			buf->pages[i] = NULL;
+			drm_pagemap_drop_dst_page(&buf->dst[i]);
+		}
+	}
+
+	drm_pagemap_unmap_ram_dsts(buf, npages);
+	migrate_device_pages(buf->src, buf->dst, npages);
+	migrate_device_finalize(buf->src, buf->dst, npages);
+
+	return ret;
+}
+
+/* Number of pages of a pfn array still referenced by someone. */
+static unsigned long drm_pagemap_pages_in_use(const unsigned long *pfns,
+					      unsigned long npages)
+{
+	unsigned long i, busy = 0;
+
+	for (i = 0; i < npages; i++)
+		if (page_ref_count(pfn_to_page(pfns[i])))
+			busy++;
+
+	return busy;
+}
+
+/**
+ * drm_pagemap_fini() - Unregister device-private memory
+ * @dpagemap: A pagemap registered with drm_pagemap_init(), or one that is
+ *	not registered (then nothing happens).
+ *
+ * Moves every page of @dpagemap still in use back to system memory, waits
+ * until all of them are freed, then removes the &struct pages and releases
+ * the physical range. Device memory that cannot be copied after several
+ * attempts is replaced by zeroed system memory, with a warning: the memory
+ * is going away, there is nowhere else to keep it. The driver must have
+ * stopped migrating into @dpagemap, and the allocations'
+ * &drm_pagemap_devmem_ops must stay usable until this returns.
+ *
+ * Context: Process context, may sleep. Takes the memory hotplug locks.
+ */
+void drm_pagemap_fini(struct drm_pagemap *dpagemap)
+{
+	struct drm_pagemap_migrate_buf buf;
+	unsigned long npages, base, i, *pfns;
+	int pass;
+
+	if (!dpagemap || !dpagemap->res)
+		return;
+
+	might_sleep();
+
+	npages = drm_pagemap_npages(dpagemap);
+	base = drm_pagemap_base_pfn(dpagemap);
+
+	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL | __GFP_NOFAIL);
+	for (i = 0; i < npages; i++)
+		pfns[i] = base + i;
+
+	while (drm_pagemap_buf_alloc(&buf, npages))
+		cond_resched();
+
+	for (pass = 0; pass <= DRM_PAGEMAP_EVICT_PASSES; pass++) {
+		bool last = pass == DRM_PAGEMAP_EVICT_PASSES;
+
+		if (!drm_pagemap_pages_in_use(pfns, npages))
+			break;
+		drm_pagemap_evict_pfns(pfns, npages, NULL, &buf, last);
+		if (!last && drm_pagemap_pages_in_use(pfns, npages))
+			msleep(1 << pass);
+	}
+
+	drm_pagemap_buf_free(&buf);
+	kvfree(pfns);
+
+	memunmap_pages(&dpagemap->pagemap);
+	release_mem_region(dpagemap->res->start, resource_size(dpagemap->res));
+	dpagemap->res = NULL;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_fini);
+
+/**
+ * drm_pagemap_page_to_dpagemap() - The pagemap a device page belongs to
+ * @page: Any page.
+ *
+ * Return: The &struct drm_pagemap of the allocation @page was migrated
+ * into, or NULL if @page is not a device-private page in use created by
+ * drm_pagemap_migrate_to_devmem().
+ */
+struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page)
+{
+	struct drm_pagemap_zdd *zdd;
+
+	if (!page || !drm_pagemap_is_own_page(page))
+		return NULL;
+
+	zdd = page->zone_device_data;
+	return zdd ? zdd->dpagemap : NULL;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_page_to_dpagemap);
+
+/**
+ * drm_pagemap_devmem_init() - Initialise a device memory allocation
+ * @devmem_allocation: The allocation, embedded in a driver object.
+ * @dev: The device whose DMA mappings the copy hooks use.
+ * @mm: The address space the allocation will be migrated into, or NULL to
+ *	not check.
+ * @ops: The driver hooks; @populate_devmem_pfn, @copy_to_devmem and
+ *	@copy_to_ram are required.
+ * @dpagemap: The pagemap the allocation's pages belong to.
+ * @size: Size of the allocation in bytes, a multiple of PAGE_SIZE.
+ *
+ * The allocation starts detached: &drm_pagemap_devmem.detached is
+ * complete until drm_pagemap_migrate_to_devmem() puts pages in use.
+ *
+ * Context: Any context.
+ */
+void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem_allocation,
+			     struct device *dev, struct mm_struct *mm,
+			     const struct drm_pagemap_devmem_ops *ops,
+			     struct drm_pagemap *dpagemap, size_t size)
+{
+	init_completion(&devmem_allocation->detached);
+	complete_all(&devmem_allocation->detached);
+	devmem_allocation->dev = dev;
+	devmem_allocation->mm = mm;
+	devmem_allocation->ops = ops;
+	devmem_allocation->dpagemap = dpagemap;
+	devmem_allocation->size = size;
+	devmem_allocation->timeslice_expiration = 0;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_devmem_init);
+
+/* Can migrate_vma move pages of this VMA into device memory at all? */
+static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && !(vma->vm_flags & VM_SPECIAL) &&
+		!is_vm_hugetlb_page(vma);
+}
+
+/**
+ * drm_pagemap_migrate_to_devmem() - Move a range of an mm into device memory
+ * @devmem_allocation: The allocation to migrate to, initialised with
+ *	drm_pagemap_devmem_init() and not in use. The caller hands over one
+ *	reference to it: on success the reference belongs to the migrated
+ *	pages and is given back through
+ *	&drm_pagemap_devmem_ops.devmem_release once the last of them is
+ *	freed; on error it stays with the caller and nothing refers to the
+ *	allocation.
+ * @mm: The address space.
+ * @start: Start of the range, page aligned.
+ * @end: End of the range (exclusive), page aligned; the range must not be
+ *	larger than the allocation.
+ * @timeslice_ms: How long the pages should stay in device memory before a
+ *	CPU fault may move them back (see "Migration" above).
+ * @pgmap_owner: The owner token of the pagemap; it is passed to the MMU
+ *	notifiers and used to collect the pages on the way back.
+ *
+ * Device page i of the allocation backs address @start + i * PAGE_SIZE.
+ * Pages the core mm cannot collect, holes and VMAs that are not private
+ * anonymous memory stay where they are; see "Migration" above. Pages
+ * without data are cleared on the device. On any error the CPU page tables
+ * are restored and no data is lost.
+ *
+ * Context: Process context, may sleep. The caller holds the mmap lock of
+ * @mm (read mode is enough) and a reference keeping @mm alive, as
+ * drm_pagemap_populate_mm() does. The copy hook runs with the source pages
+ * locked.
+ *
+ * Return: 0 if at least one page moved; -EINVAL for invalid arguments (NULL
+ * pointers, missing hooks, unaligned or empty range, range larger than the
+ * allocation, @mm not the allocation's mm, pfns that are not free pages of
+ * a drm_pagemap); -EFAULT if no VMA intersects the range; -EBUSY if no page
+ * could be migrated; -ENOMEM on allocation or DMA mapping failure; or the
+ * error returned by &drm_pagemap_devmem_ops.populate_devmem_pfn or
+ * &drm_pagemap_devmem_ops.copy_to_devmem.
+ */
+int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
+				  struct mm_struct *mm,
+				  unsigned long start, unsigned long end,
+				  unsigned long timeslice_ms,
+				  void *pgmap_owner)
+{
+	const struct drm_pagemap_devmem_ops *ops;
+	struct drm_pagemap_migrate_buf buf;
+	unsigned long npages, nvmas, i, migrated, pos, first, len;
+	struct migrate_vma *migrate;
+	struct drm_pagemap_zdd *zdd;
+	struct page *zero_page = NULL;
+	dma_addr_t zero_dma = 0;
+	struct vm_area_struct *vma;
+	struct device *dev;
+	int err;
+
+	if (!devmem_allocation || !mm || !devmem_allocation->ops ||
+	    !devmem_allocation->dev)
+		return -EINVAL;
+	ops = devmem_allocation->ops;
+	dev = devmem_allocation->dev;
+	if (!ops->populate_devmem_pfn || !ops->copy_to_devmem ||
+	    !ops->copy_to_ram)
+		return -EINVAL;
+	if (start >= end || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(end) ||
+	    end - start > devmem_allocation->size)
+		return -EINVAL;
+	if (devmem_allocation->mm && devmem_allocation->mm != mm)
+		return -EINVAL;
+
+	mmap_assert_locked(mm);
+	might_alloc(GFP_KERNEL);
+
+	nvmas = 0;
+	{
+		VMA_ITERATOR(vmi, mm, start);
+
+		for_each_vma_range(vmi, vma, end)
+			nvmas++;
+	}
+	if (!nvmas)
+		return -EFAULT;
+
+	npages = (end - start) >> PAGE_SHIFT;
+	err = drm_pagemap_buf_alloc(&buf, npages);
+	if (err)
+		return err;
+
+	migrate = kcalloc(nvmas, sizeof(*migrate), GFP_KERNEL);
+	if (!migrate) {
+		err = -ENOMEM;
+		goto err_buf;
+	}
+
+	zdd = drm_pagemap_zdd_alloc(devmem_allocation, pgmap_owner, start, end);
+	if (!zdd) {
+		err = -ENOMEM;
+		goto err_migrate;
+	}
+
+	/* The device pages, decided before anything is unmapped. */
+	err = ops->populate_devmem_pfn(devmem_allocation, npages, buf.dst);
+	if (err)
+		goto err_zdd;
+	for (i = 0; i < npages; i++) {
+		struct page *page = pfn_to_page(buf.dst[i]);
+
+		if (WARN_ON_ONCE(!drm_pagemap_is_own_page(page) ||
+				 page_ref_count(page))) {
+			err = -EINVAL;
+			goto err_zdd;
+		}
+		buf.pages[i] = page;
+	}
+	memset(buf.dst, 0, npages * sizeof(*buf.dst));
+
+	/* Collect and unmap the pages of every VMA. */
+	reinit_completion(&devmem_allocation->detached);
+	i = 0;
+	{
+		VMA_ITERATOR(vmi, mm, start);
+
+		for_each_vma_range(vmi, vma, end) {
+			unsigned long vstart = max(start, vma->vm_start);
+			unsigned long vend = min(end, vma->vm_end);
+			unsigned long off = (vstart - start) >> PAGE_SHIFT;
+			struct migrate_vma *m = &migrate[i];
+
+			if (!drm_pagemap_vma_migratable(vma))
+				continue;
+
+			m->vma = vma;
+			m->start = vstart;
+			m->end = vend;
+			m->src = buf.src + off;
+			m->dst = buf.dst + off;
+			m->pgmap_owner = pgmap_owner;
+			m->flags = MIGRATE_VMA_SELECT_SYSTEM;
+
+			err = migrate_vma_setup(m);
+			if (err) {
+				m->vma = NULL;
+				goto err_finalize;
+			}
+			i++;
+		}
+	}
+	nvmas = i;
+
+	/* Prepare the destinations and the sources of the copies. */
+	migrated = 0;
+	for (i = 0; i < npages; i++) {
+		struct page *dpage = buf.pages[i];
+		struct page *spage;
+		dma_addr_t addr;
+
+		if (!(buf.src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+
+		spage = drm_pagemap_src_page(buf.src[i]);
+		if (spage) {
+			addr = dma_map_page(dev, spage, 0, PAGE_SIZE,
+					    DMA_TO_DEVICE);
+			if (dma_mapping_error(dev, addr)) {
+				err = -ENOMEM;
+				goto err_unmap;
+			}
+		} else {
+			if (!zero_page) {
+				zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+				if (!zero_page) {
+					err = -ENOMEM;
+					goto err_unmap;
+				}
+				zero_dma = dma_map_page(dev, zero_page, 0,
+							PAGE_SIZE,
+							DMA_TO_DEVICE);
+				if (dma_mapping_error(dev, zero_dma)) {
+					__free_page(zero_page);
+					zero_page = NULL;
+					err = -ENOMEM;
+					goto err_unmap;
+				}
+			}
+			addr = zero_dma;
+		}
+		buf.dma_addr[i] = addr;
+
+		zone_device_page_init(dpage);
+		dpage->zone_device_data = drm_pagemap_zdd_get(zdd);
+		buf.dst[i] = migrate_pfn(page_to_pfn(dpage));
+		migrated++;
+	}
+	if (!migrated) {
+		err = -EBUSY;
+		goto err_finalize;
+	}
+
+	/* Copy, a run of consecutive pages at a time. */
+	pos = 0;
+	for (;;) {
+		first = drm_pagemap_next_run(buf.dst, buf.pages, npages, &pos,
+					     &len);
+		if (first == npages)
+			break;
+
+		err = ops->copy_to_devmem(buf.pages + first,
+					  buf.dma_addr + first, len);
+		if (err)
+			goto err_unmap;
+	}
+
+	drm_pagemap_unmap_sources(dev, &buf, npages);
+	if (zero_page) {
+		dma_unmap_page(dev, zero_dma, PAGE_SIZE, DMA_TO_DEVICE);
+		__free_page(zero_page);
+	}
+
+	/*
+	 * Set before the pages become visible: a CPU fault may hit them as
+	 * soon as migrate_vma_finalize() has run.
+	 */
+	devmem_allocation->timeslice_expiration = get_jiffies_64() +
+		msecs_to_jiffies(timeslice_ms);
+
+	for (i = 0; i < nvmas; i++)
+		migrate_vma_pages(&migrate[i]);
+
+	migrated = 0;
+	for (i = 0; i < npages; i++)
+		if ((buf.src[i] & MIGRATE_PFN_MIGRATE) && buf.dst[i])
+			migrated++;
+
+	for (i = 0; i < nvmas; i++)
+		migrate_vma_finalize(&migrate[i]);
+
+	if (!migrated) {
+		err = -EBUSY;
+		goto err_zdd;
+	}
+
+	drm_pagemap_zdd_put(zdd);
+	kfree(migrate);
+	drm_pagemap_buf_free(&buf);
+
+	return 0;
+
+err_unmap:
+	drm_pagemap_unmap_sources(dev, &buf, npages);
+	if (zero_page) {
+		dma_unmap_page(dev, zero_dma, PAGE_SIZE, DMA_TO_DEVICE);
+		__free_page(zero_page);
+	}
+	for (i = 0; i < npages; i++)
+		drm_pagemap_drop_dst_page(&buf.dst[i]);
+err_finalize:
+	for (i = 0; i < nvmas && migrate[i].vma; i++)
+		migrate_vma_finalize(&migrate[i]);
+err_zdd:
+	/* Nothing refers to the allocation: it stays with the caller. */
+	zdd->devmem_allocation = NULL;
+	complete_all(&devmem_allocation->detached);
+	drm_pagemap_zdd_put(zdd);
+err_migrate:
+	kfree(migrate);
+err_buf:
+	drm_pagemap_buf_free(&buf);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_migrate_to_devmem);
+
+/**
+ * drm_pagemap_migrate_range_to_ram() - Move a range out of device memory
+ * @vma: The VMA containing the range.
+ * @fault_page: The device page the CPU faulted on.
+ * @pgmap_owner: The owner token the pages were migrated with.
+ * @start: Start of the range, page aligned, inside @vma.
+ * @end: End of the range (exclusive), page aligned, inside @vma.
+ * @buf: Scratch arrays of (@end - @start) >> PAGE_SHIFT entries, zeroed.
+ *
+ * Collects the device pages of the range, copies them to newly allocated
+ * system pages with each allocation's &drm_pagemap_devmem_ops.copy_to_ram
+ * and commits. Pages that cannot be collected or copied stay in device
+ * memory.
+ *
+ * Context: Page fault handler, mmap lock held in read mode.
+ *
+ * Return: 0 (the CPU retries the access), VM_FAULT_SIGBUS if the fault
+ * page could not be copied, VM_FAULT_OOM if no system page could be
+ * allocated for it.
+ */
+static vm_fault_t drm_pagemap_migrate_range_to_ram(struct vm_area_struct *vma,
+						   struct page *fault_page,
+						   void *pgmap_owner,
+						   unsigned long start,
+						   unsigned long end,
+						   struct drm_pagemap_migrate_buf *buf)
+{
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	struct migrate_vma migrate = {
+		.vma = vma,
+		.start = start,
+		.end = end,
+		.src = buf->src,
+		.dst = buf->dst,
+		.pgmap_owner = pgmap_owner,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.fault_page = fault_page,
+	};
+	unsigned long i, pos, first, len;
+	vm_fault_t ret = 0;
+
+	if (migrate_vma_setup(&migrate))
+		return VM_FAULT_SIGBUS;
+	if (!migrate.cpages)
+		return 0;
+
+	for (i = 0; i < npages; i++) {
+		struct page *spage = migrate_pfn_to_page(buf->src[i]);
+		struct drm_pagemap_devmem *devmem;
+		struct page *dpage;
+		dma_addr_t addr;
+
+		if (!spage || !(buf->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+		devmem = drm_pagemap_is_own_page(spage) ?
+			drm_pagemap_page_devmem(spage) : NULL;
+		if (!devmem)
+			continue;
+
+		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
+				       start + i * PAGE_SIZE);
+		if (!dpage) {
+			if (spage == fault_page)
+				ret = VM_FAULT_OOM;
+			continue;
+		}
+		lock_page(dpage);
+		buf->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		if (buf->src[i] & MIGRATE_PFN_WRITE)
+			buf->dst[i] |= MIGRATE_PFN_WRITE;
+
+		addr = dma_map_page(devmem->dev, dpage, 0, PAGE_SIZE,
+				    DMA_FROM_DEVICE);
+		if (dma_mapping_error(devmem->dev, addr)) {
+			drm_pagemap_drop_dst_page(&buf->dst[i]);
+			if (spage == fault_page)
+				ret = VM_FAULT_OOM;
+			continue;
+		}
+		buf->dma_addr[i] = addr;
+		buf->pages[i] = spage;
+	}
+
+	pos = 0;
+	for (;;) {
+		struct drm_pagemap_devmem *devmem;
+		int err;
+
+		first = drm_pagemap_next_run(buf->dst, buf->pages, npages, &pos,
+					     &len);
+		if (first == npages)
+			break;
+
+		devmem = drm_pagemap_page_devmem(buf->pages[first]);
+		err = devmem->ops->copy_to_ram(buf->pages + first,
+					       buf->dma_addr + first, len);
+		if (!err)
+			continue;
+
+		/* Those pages stay in device memory with their data. */
+		for (i = first; i < first + len; i++) {
+			if (buf->pages[i] == fault_page)
+				ret = VM_FAULT_SIGBUS;
+			dma_unmap_page(devmem->dev, buf->dma_addr[i], PAGE_SIZE,
+				       DMA_FROM_DEVICE);
+			buf->pages[i] = NULL;
+			drm_pagemap_drop_dst_page(&buf->dst[i]);
+		}
+	}
+
+	drm_pagemap_unmap_ram_dsts(buf, npages);
+	migrate_vma_pages(&migrate);
+	migrate_vma_finalize(&migrate);
+
+	return ret;
+}
+
+/**
+ * drm_pagemap_migrate_to_ram() - &dev_pagemap_ops.migrate_to_ram handler
+ * @vmf: The CPU fault on a device page.
+ *
+ * Moves the allocation around the faulting page back to system memory: the
+ * part of the virtual range it was migrated to that lies in the faulting
+ * VMA (only the faulting page if the page was moved elsewhere by mremap()).
+ * Honours the allocation's timeslice as described in "Migration" above.
+ * Falls back to the faulting page alone if the scratch arrays for a large
+ * range cannot be allocated.
+ *
+ * Context: Page fault handler, mmap lock held in read mode; the core mm
+ * holds a reference on @vmf->page.
+ *
+ * Return: 0 when done (the access is retried, and faults again if another
+ * thread won a race for the page), VM_FAULT_RETRY with the mmap lock
+ * dropped after waiting for the timeslice, VM_FAULT_SIGBUS or VM_FAULT_OOM
+ * if the faulting page could not be moved.
+ */
+static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
+{
+	struct drm_pagemap_zdd *zdd = vmf->page->zone_device_data;
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	unsigned long start = addr, end = addr + PAGE_SIZE;
+	struct drm_pagemap_migrate_buf buf;
+	u64 now = get_jiffies_64();
+	unsigned long one_src, one_dst;
+	struct page *one_page;
+	dma_addr_t one_dma;
+	struct drm_pagemap_devmem *devmem;
+	vm_fault_t ret;
+
+	if (WARN_ON_ONCE(!zdd))
+		return VM_FAULT_SIGBUS;
+	devmem = zdd->devmem_allocation;
+
+	if (devmem && time_before64(now, devmem->timeslice_expiration) &&
+	    fault_flag_allow_retry_first(vmf->flags) &&
+	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
+		long timeout = devmem->timeslice_expiration - now;
+
+		release_fault_lock(vmf);
+		schedule_timeout_killable(timeout);
+		return VM_FAULT_RETRY;
+	}
+
+	if (zdd->start <= addr && addr < zdd->end) {
+		start = max(zdd->start, vma->vm_start);
+		end = min(zdd->end, vma->vm_end);
+	}
+
+	if (end - start > PAGE_SIZE &&
+	    !drm_pagemap_buf_alloc(&buf, (end - start) >> PAGE_SHIFT)) {
+		ret = drm_pagemap_migrate_range_to_ram(vma, vmf->page,
+						       zdd->device_private_page_owner,
+						       start, end, &buf);
+		drm_pagemap_buf_free(&buf);
+		return ret;
+	}
+
+	one_src = 0;
+	one_dst = 0;
+	one_page = NULL;
+	one_dma = 0;
+	buf.src = &one_src;
+	buf.dst = &one_dst;
+	buf.pages = &one_page;
+	buf.dma_addr = &one_dma;
+
+	return drm_pagemap_migrate_range_to_ram(vma, vmf->page,
+						zdd->device_private_page_owner,
+						addr, addr + PAGE_SIZE, &buf);
+}
+
+/**
+ * drm_pagemap_page_free() - &dev_pagemap_ops.page_free handler
+ * @page: The device page whose last reference was dropped.
+ *
+ * Drops the page's reference on its allocation.
+ *
+ * Context: Any context, including under a page table spinlock.
+ */
+static void drm_pagemap_page_free(struct page *page)
+{
+	struct drm_pagemap_zdd *zdd = page->zone_device_data;
+
+	page->zone_device_data = NULL;
+	if (zdd)
+		drm_pagemap_zdd_put(zdd);
+}
+
+static const struct dev_pagemap_ops drm_pagemap_pagemap_ops = {
+	.page_free = drm_pagemap_page_free,
+	.migrate_to_ram = drm_pagemap_migrate_to_ram,
+};
+
+/**
+ * drm_pagemap_pagemap_ops_get() - The helpers' &dev_pagemap_ops
+ *
+ * drm_pagemap_init() uses these; a driver registering device-private
+ * memory itself must use them too for drm_pagemap_migrate_to_devmem() to
+ * accept its pages.
+ *
+ * Context: Any context.
+ *
+ * Return: The &dev_pagemap_ops with the page_free and migrate_to_ram
+ * handlers of drm_pagemap.
+ */
+const struct dev_pagemap_ops *drm_pagemap_pagemap_ops_get(void)
+{
+	return &drm_pagemap_pagemap_ops;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_pagemap_ops_get);
+
+/**
+ * drm_pagemap_evict_to_ram() - Move an allocation back to system memory
+ * @devmem_allocation: The allocation. The caller keeps it alive across the
+ *	call (by a reference of its own: the one given to
+ *	drm_pagemap_migrate_to_devmem() may be released during the call).
+ *
+ * Finds the allocation's pages through
+ * &drm_pagemap_devmem_ops.populate_devmem_pfn, migrates those in use with
+ * migrate_device_range() and waits until &drm_pagemap_devmem.detached
+ * completes, that is until the last page is freed and
+ * &drm_pagemap_devmem_ops.devmem_release was called. The timeslice is not
+ * honoured. An allocation that is already detached returns at once.
+ *
+ * Context: Process context, may sleep; not from memory reclaim. Needs no
+ * mmap lock.
+ *
+ * Return: 0 once the allocation is detached; -EINVAL for a NULL or
+ * incomplete allocation; -ENOMEM if memory ran out (pages not moved stay in
+ * device memory); -EBUSY if pages stayed in use after several passes; or
+ * the error of &drm_pagemap_devmem_ops.populate_devmem_pfn or
+ * &drm_pagemap_devmem_ops.copy_to_ram (the pages stay in device memory
+ * with their data).
+ */
+int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem_allocation)
+{
+	const struct drm_pagemap_devmem_ops *ops;
+	struct drm_pagemap_migrate_buf buf;
+	unsigned long npages, *pfns;
+	int pass, err;
+
+	if (!devmem_allocation || !devmem_allocation->ops)
+		return -EINVAL;
+	ops = devmem_allocation->ops;
+	if (!ops->populate_devmem_pfn || !ops->copy_to_ram)
+		return -EINVAL;
+
+	might_alloc(GFP_KERNEL);
+
+	if (completion_done(&devmem_allocation->detached))
+		return 0;
+
+	npages = devmem_allocation->size >> PAGE_SHIFT;
+	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	err = drm_pagemap_buf_alloc(&buf, npages);
+	if (err)
+		goto out_pfns;
+
+	err = ops->populate_devmem_pfn(devmem_allocation, npages, pfns);
+	if (err)
+		goto out_buf;
+
+	for (pass = 0; pass < DRM_PAGEMAP_EVICT_PASSES; pass++) {
+		err = drm_pagemap_evict_pfns(pfns, npages, devmem_allocation,
+					     &buf, false);
+		if (err)
+			break;
+		if (wait_for_completion_timeout(&devmem_allocation->detached,
+						msecs_to_jiffies(1 << pass)))
+			break;
+		err = -EBUSY;
+	}
+
+out_buf:
+	drm_pagemap_buf_free(&buf);
+out_pfns:
+	kvfree(pfns);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram);
+
+/**
+ * drm_pagemap_populate_mm() - Move a range of an mm into a pagemap
+ * @dpagemap: The pagemap to populate from.
+ * @start: Start of the virtual range, page aligned.
+ * @end: End of the virtual range (exclusive), page aligned.
+ * @mm: The address space; the caller need not hold a reference.
+ * @timeslice_ms: How long the memory should stay before a CPU fault may
+ *	move it back.
+ *
+ * Takes a reference on @mm if it is still alive and its mmap lock in read
+ * mode, and calls &drm_pagemap_ops.populate_mm, which typically allocates
+ * device memory and calls drm_pagemap_migrate_to_devmem().
+ *
+ * Context: Process context, may sleep. Takes the mmap lock of @mm: the
+ * caller must not hold it.
+ *
+ * Return: 0 on success; -EINVAL for invalid arguments; -EOPNOTSUPP if the
+ * pagemap has no populate_mm operation; -EFAULT if @mm is exiting; or the
+ * error of the populate_mm operation.
+ */
+int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
+			    unsigned long start, unsigned long end,
+			    struct mm_struct *mm,
+			    unsigned long timeslice_ms)
+{
+	int err;
+
+	if (!dpagemap || !mm || start >= end || !PAGE_ALIGNED(start) ||
+	    !PAGE_ALIGNED(end))
+		return -EINVAL;
+	if (!dpagemap->ops || !dpagemap->ops->populate_mm)
+		return -EOPNOTSUPP;
+
+	if (!mmget_not_zero(mm))
+		return -EFAULT;
+
+	err = mmap_read_lock_killable(mm);
+	if (!err) {
+		err = dpagemap->ops->populate_mm(dpagemap, start, end, mm,
+						 timeslice_ms);
+		mmap_read_unlock(mm);
+	}
+	mmput(mm);
+
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_populate_mm);

@@ -1,0 +1,1694 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * KUnit tests for drm_pagemap: device-private memory registration,
+ * migration to and from device memory, CPU faults, eviction and teardown.
+ *
+ * The "device" is a mock whose VRAM is an array of ordinary kernel pages:
+ * device page i of the registered pagemap is backed by vram->backing[i].
+ * Its copy hooks memcpy between those pages and the DMA addresses the
+ * helpers hand in (dma-direct, so a DMA address is a physical address).
+ * The process side is a real address space from kunit_vm_mmap(); the
+ * tests touch it with copy_{to,from}_user(), which fault device pages back
+ * through the helpers' migrate_to_ram handler.
+ *
+ * Copyright © 2025 The drm_gpusvm project authors
+ */
+
+#include <kunit/test.h>
+
+#include <linux/bitmap.h>
+#include <linux/delay.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/hmm.h>
+#include <linux/kthread.h>
+#include <linux/ktime.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <drm/drm_kunit_helpers.h>
+#include <drm/drm_pagemap.h>
+
+#define MOCK_VRAM_SIZE		SZ_8M
+#define MOCK_GARBAGE		0xa5
+
+/**
+ * struct mock_vram - A fake device with device-private memory
+ * @test: The test using it.
+ * @dev: The device, with a 64-bit DMA mask.
+ * @lock: Protects @bitmap.
+ * @bitmap: Allocated device pages.
+ * @npages: Number of device pages.
+ * @backing: The kernel page backing each device page.
+ * @to_dev_calls: copy_to_devmem calls.
+ * @to_dev_pages: Pages passed to copy_to_devmem.
+ * @to_dev_max_run: Largest copy_to_devmem call.
+ * @to_ram_calls: copy_to_ram calls.
+ * @to_ram_pages: Pages passed to copy_to_ram.
+ * @releases: devmem_release calls.
+ * @populate_calls: populate_mm calls.
+ * @fail_to_dev: Error the next @fail_to_dev_count copy_to_devmem calls return.
+ * @fail_to_dev_count: See @fail_to_dev.
+ * @fail_to_ram: Error the next @fail_to_ram_count copy_to_ram calls return.
+ * @fail_to_ram_count: See @fail_to_ram.
+ * @fail_populate_pfn: Error populate_devmem_pfn returns, if non-zero.
+ * @to_dev_hook: Called at the start of copy_to_devmem, if set.
+ * @hook_data: For @to_dev_hook.
+ * @last_populated: The allocation made by the last populate_mm call.
+ * @dpagemap: The registered pagemap.
+ */
+struct mock_vram {
+	struct kunit *test;
+	struct device *dev;
+	spinlock_t lock; /* protects bitmap */
+	unsigned long *bitmap;
+	unsigned long npages;
+	struct page **backing;
+	atomic_t to_dev_calls;
+	atomic_t to_dev_pages;
+	atomic_t to_dev_max_run;
+	atomic_t to_ram_calls;
+	atomic_t to_ram_pages;
+	atomic_t releases;
+	atomic_t populate_calls;
+	int fail_to_dev;
+	atomic_t fail_to_dev_count;
+	int fail_to_ram;
+	atomic_t fail_to_ram_count;
+	int fail_populate_pfn;
+	void (*to_dev_hook)(struct mock_vram *vram);
+	void *hook_data;
+	struct mock_devmem *last_populated;
+	struct drm_pagemap dpagemap;
+};
+
+/**
+ * struct mock_devmem - A mock device memory allocation
+ * @base: The helpers' view.
+ * @ref: References: the test's and the one handed to the helpers.
+ * @vram: The device.
+ * @npages: Number of pages.
+ * @pfns: The device pfns, in order.
+ */
+struct mock_devmem {
+	struct drm_pagemap_devmem base;
+	struct kref ref;
+	struct mock_vram *vram;
+	unsigned long npages;
+	unsigned long *pfns;
+};
+
+static struct mock_vram *mock_page_vram(struct page *page)
+{
+	struct drm_pagemap *dpagemap =
+		container_of(page->pgmap, struct drm_pagemap, pagemap);
+
+	return container_of(dpagemap, struct mock_vram, dpagemap);
+}
+
+static struct page *mock_backing(struct mock_vram *vram, unsigned long pfn)
+{
+	return vram->backing[pfn - drm_pagemap_base_pfn(&vram->dpagemap)];
+}
+
+static void *mock_dma_to_virt(struct mock_vram *vram, dma_addr_t addr)
+{
+	return phys_to_virt(dma_to_phys(vram->dev, addr));
+}
+
+static bool mock_should_fail(atomic_t *count)
+{
+	return atomic_add_unless(count, -1, 0);
+}
+
+static int mock_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
+			       unsigned long npages)
+{
+	struct mock_vram *vram = mock_page_vram(pages[0]);
+	unsigned long i;
+	int max;
+
+	if (vram->to_dev_hook)
+		vram->to_dev_hook(vram);
+
+	atomic_inc(&vram->to_dev_calls);
+	if (mock_should_fail(&vram->fail_to_dev_count))
+		return vram->fail_to_dev;
+
+	atomic_add(npages, &vram->to_dev_pages);
+	max = atomic_read(&vram->to_dev_max_run);
+	while (npages > max &&
+	       !atomic_try_cmpxchg(&vram->to_dev_max_run, &max, npages))
+		;
+
+	for (i = 0; i < npages; i++) {
+		void *dst = kmap_local_page(mock_backing(vram,
+							 page_to_pfn(pages[i])));
+
+		memcpy(dst, mock_dma_to_virt(vram, dma_addr[i]), PAGE_SIZE);
+		kunmap_local(dst);
+	}
+
+	return 0;
+}
+
+static int mock_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
+			    unsigned long npages)
+{
+	struct mock_vram *vram = mock_page_vram(pages[0]);
+	unsigned long i;
+
+	atomic_inc(&vram->to_ram_calls);
+	if (mock_should_fail(&vram->fail_to_ram_count))
+		return vram->fail_to_ram;
+
+	atomic_add(npages, &vram->to_ram_pages);
+	for (i = 0; i < npages; i++) {
+		void *src = kmap_local_page(mock_backing(vram,
+							 page_to_pfn(pages[i])));
+
+		memcpy(mock_dma_to_virt(vram, dma_addr[i]), src, PAGE_SIZE);
+		kunmap_local(src);
+	}
+
+	return 0;
+}
+
+static void mock_devmem_free(struct kref *ref)
+{
+	struct mock_devmem *md = container_of(ref, struct mock_devmem, ref);
+	struct mock_vram *vram = md->vram;
+	unsigned long base = drm_pagemap_base_pfn(&vram->dpagemap);
+	unsigned long flags, i;
+
+	spin_lock_irqsave(&vram->lock, flags);
+	for (i = 0; i < md->npages; i++)
+		__clear_bit(md->pfns[i] - base, vram->bitmap);
+	spin_unlock_irqrestore(&vram->lock, flags);
+
+	kfree(md->pfns);
+	kfree(md);
+}
+
+static void mock_devmem_put(struct mock_devmem *md)
+{
+	kref_put(&md->ref, mock_devmem_free);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(mock_devmem_put_action, mock_devmem_put,
+			    struct mock_devmem *);
+
+/* May run under a page table spinlock: no sleeping. */
+static void mock_devmem_release(struct drm_pagemap_devmem *devmem)
+{
+	struct mock_devmem *md = container_of(devmem, struct mock_devmem, base);
+
+	atomic_inc(&md->vram->releases);
+	mock_devmem_put(md);
+}
+
+static int mock_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
+				    unsigned long npages, unsigned long *pfn)
+{
+	struct mock_devmem *md = container_of(devmem, struct mock_devmem, base);
+
+	if (md->vram->fail_populate_pfn)
+		return md->vram->fail_populate_pfn;
+	if (npages > md->npages)
+		return -EINVAL;
+	memcpy(pfn, md->pfns, npages * sizeof(*pfn));
+
+	return 0;
+}
+
+static const struct drm_pagemap_devmem_ops mock_devmem_ops = {
+	.devmem_release = mock_devmem_release,
+	.populate_devmem_pfn = mock_populate_devmem_pfn,
+	.copy_to_devmem = mock_copy_to_devmem,
+	.copy_to_ram = mock_copy_to_ram,
+};
+
+/*
+ * Allocate @npages device pages: contiguous, or every other free page when
+ * @scatter so that no two pfns are adjacent.
+ */
+static struct mock_devmem *mock_devmem_create(struct mock_vram *vram,
+					      unsigned long npages,
+					      bool scatter)
+{
+	unsigned long base = drm_pagemap_base_pfn(&vram->dpagemap);
+	unsigned long flags, i, bit;
+	struct mock_devmem *md;
+
+	md = kzalloc(sizeof(*md), GFP_KERNEL);
+	if (!md)
+		return NULL;
+	md->pfns = kcalloc(npages, sizeof(*md->pfns), GFP_KERNEL);
+	if (!md->pfns) {
+		kfree(md);
+		return NULL;
+	}
+
+	spin_lock_irqsave(&vram->lock, flags);
+	if (!scatter) {
+		bit = bitmap_find_next_zero_area(vram->bitmap, vram->npages, 0,
+						 npages, 0);
+		if (bit >= vram->npages)
+			goto err_unlock;
+		bitmap_set(vram->bitmap, bit, npages);
+		for (i = 0; i < npages; i++)
+			md->pfns[i] = base + bit + i;
+	} else {
+		bit = 0;
+		for (i = 0; i < npages; i++) {
+			bit = find_next_zero_bit(vram->bitmap, vram->npages, bit);
+			if (bit >= vram->npages)
+				break;
+			md->pfns[i] = base + bit;
+			bit += 2;
+		}
+		if (i < npages)
+			goto err_unlock;
+		for (i = 0; i < npages; i++)
+			__set_bit(md->pfns[i] - base, vram->bitmap);
+	}
+	spin_unlock_irqrestore(&vram->lock, flags);
+
+	kref_init(&md->ref);
+	md->vram = vram;
+	md->npages = npages;
+	drm_pagemap_devmem_init(&md->base, vram->dev, current->mm,
+				&mock_devmem_ops, &vram->dpagemap,
+				npages << PAGE_SHIFT);
+	return md;
+
+err_unlock:
+	spin_unlock_irqrestore(&vram->lock, flags);
+	kfree(md->pfns);
+	kfree(md);
+	return NULL;
+}
+
+/* An allocation owned by the test; the test's reference is dropped at exit. */
+static struct mock_devmem *mock_devmem_alloc(struct kunit *test,
+					     struct mock_vram *vram,
+					     unsigned long npages, bool scatter)
+{
+	struct mock_devmem *md;
+	int ret;
+
+	md = mock_devmem_create(vram, npages, scatter);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, md, "no room for %lu device pages",
+				  npages);
+	ret = kunit_add_action_or_reset(test, mock_devmem_put_action, md);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	return md;
+}
+
+/*
+ * Migrate like a driver does: hand a reference to the helpers, take it back
+ * if they fail.
+ */
+static int mock_migrate(struct mock_devmem *md, unsigned long start,
+			unsigned long end, unsigned long timeslice_ms)
+{
+	struct mm_struct *mm = current->mm;
+	int err;
+
+	kref_get(&md->ref);
+	mmap_read_lock(mm);
+	err = drm_pagemap_migrate_to_devmem(&md->base, mm, start, end,
+					    timeslice_ms, md->vram);
+	mmap_read_unlock(mm);
+	if (err)
+		mock_devmem_put(md);
+
+	return err;
+}
+
+static struct drm_pagemap_device_addr
+mock_device_map(struct drm_pagemap *dpagemap, struct device *dev,
+		struct page *page, unsigned int order,
+		enum dma_data_direction dir)
+{
+	u64 offset = drm_pagemap_page_to_offset(dpagemap, page);
+
+	return drm_pagemap_device_addr_encode(offset, DRM_INTERCONNECT_DRIVER,
+					      order, dir);
+}
+
+static void mock_device_unmap(struct drm_pagemap *dpagemap, struct device *dev,
+			      struct drm_pagemap_device_addr addr)
+{
+}
+
+static int mock_populate_mm(struct drm_pagemap *dpagemap, unsigned long start,
+			    unsigned long end, struct mm_struct *mm,
+			    unsigned long timeslice_ms)
+{
+	struct mock_vram *vram = container_of(dpagemap, struct mock_vram,
+					      dpagemap);
+	struct mock_devmem *md;
+	int err;
+
+	mmap_assert_locked(mm);
+	atomic_inc(&vram->populate_calls);
+
+	md = mock_devmem_create(vram, (end - start) >> PAGE_SHIFT, false);
+	if (!md)
+		return -ENOMEM;
+
+	/* One reference for the helpers, one the test drops. */
+	kref_get(&md->ref);
+	vram->last_populated = md;
+	err = drm_pagemap_migrate_to_devmem(&md->base, mm, start, end,
+					    timeslice_ms, vram);
+	if (err) {
+		vram->last_populated = NULL;
+		mock_devmem_put(md);
+		mock_devmem_put(md);
+	}
+
+	return err;
+}
+
+static const struct drm_pagemap_ops mock_dpagemap_ops = {
+	.device_map = mock_device_map,
+	.device_unmap = mock_device_unmap,
+	.populate_mm = mock_populate_mm,
+};
+
+static void mock_vram_free(struct mock_vram *vram)
+{
+	unsigned long i;
+
+	for (i = 0; i < vram->npages; i++)
+		if (vram->backing[i])
+			__free_page(vram->backing[i]);
+	kvfree(vram->backing);
+	bitmap_free(vram->bitmap);
+	kfree(vram);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(mock_vram_free_action, mock_vram_free,
+			    struct mock_vram *);
+KUNIT_DEFINE_ACTION_WRAPPER(drm_pagemap_fini_action, drm_pagemap_fini,
+			    struct drm_pagemap *);
+
+static int drm_pagemap_test_init(struct kunit *test)
+{
+	unsigned long npages = MOCK_VRAM_SIZE >> PAGE_SHIFT, i;
+	struct mock_vram *vram;
+	struct device *dev;
+	int ret;
+
+	dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	vram = kzalloc(sizeof(*vram), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vram);
+	vram->test = test;
+	vram->dev = dev;
+	vram->npages = npages;
+	spin_lock_init(&vram->lock);
+	vram->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
+	vram->backing = kvcalloc(npages, sizeof(*vram->backing), GFP_KERNEL);
+	if (!vram->bitmap || !vram->backing) {
+		mock_vram_free(vram);
+		KUNIT_ASSERT_TRUE_MSG(test, false, "mock VRAM allocation failed");
+	}
+	ret = kunit_add_action_or_reset(test, mock_vram_free_action, vram);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	/* Garbage everywhere: a device page must never show it to the CPU. */
+	for (i = 0; i < npages; i++) {
+		vram->backing[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, vram->backing[i]);
+		memset(page_address(vram->backing[i]), MOCK_GARBAGE, PAGE_SIZE);
+	}
+
+	ret = drm_pagemap_init(&vram->dpagemap, dev, MOCK_VRAM_SIZE, vram,
+			       &mock_dpagemap_ops);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "drm_pagemap_init() failed");
+	ret = kunit_add_action_or_reset(test, drm_pagemap_fini_action,
+					&vram->dpagemap);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	test->priv = vram;
+	return 0;
+}
+
+/* --- process memory helpers --- */
+
+static unsigned long test_mmap(struct kunit *test, unsigned long addr,
+			       unsigned long len, unsigned long prot,
+			       unsigned long flags)
+{
+	unsigned long ret;
+
+	ret = kunit_vm_mmap(test, NULL, addr, len, prot,
+			    MAP_ANONYMOUS | flags, 0);
+	KUNIT_ASSERT_TRUE_MSG(test, ret && !IS_ERR_VALUE(ret),
+			      "vm_mmap of %lu bytes failed: %ld", len, (long)ret);
+	return ret;
+}
+
+static unsigned long test_mmap_aligned(struct kunit *test, unsigned long len,
+				       unsigned long align)
+{
+	unsigned long addr = test_mmap(test, 0, len + align,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+
+	return ALIGN(addr, align);
+}
+
+static u32 pattern_word(unsigned long offset, u32 seed)
+{
+	return (u32)(offset >> 2) * 2654435761u ^ seed;
+}
+
+static void fill_pattern(void *buf, unsigned long offset, u32 seed)
+{
+	u32 *w = buf;
+	unsigned long i;
+
+	for (i = 0; i < PAGE_SIZE / 4; i++)
+		w[i] = pattern_word(offset + i * 4, seed);
+}
+
+/* Write the pattern of @seed to @len bytes at @addr. */
+static void user_fill(struct kunit *test, unsigned long addr,
+		      unsigned long len, u32 seed)
+{
+	void *buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	unsigned long off;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		fill_pattern(buf, off, seed);
+		KUNIT_ASSERT_EQ_MSG(test,
+				    copy_to_user((void __user *)(addr + off),
+						 buf, PAGE_SIZE), 0,
+				    "write at %#lx failed", addr + off);
+	}
+	kunit_kfree(test, buf);
+}
+
+/*
+ * Check @len bytes at @addr: the pattern of @seed, or zeroes for seed 0.
+ * Return: the offset of the first wrong page or -1 if all match, -2 if a
+ * read faulted.
+ */
+static long user_check(struct kunit *test, unsigned long addr,
+		       unsigned long len, u32 seed)
+{
+	void *buf = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	void *want = kunit_kmalloc(test, PAGE_SIZE, GFP_KERNEL);
+	unsigned long off;
+	long ret = -1;
+
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		if (seed)
+			fill_pattern(want, off, seed);
+		else
+			memset(want, 0, PAGE_SIZE);
+		if (copy_from_user(buf, (void __user *)(addr + off),
+				   PAGE_SIZE)) {
+			ret = -2;
+			break;
+		}
+		if (memcmp(buf, want, PAGE_SIZE)) {
+			ret = off;
+			break;
+		}
+	}
+	kunit_kfree(test, buf);
+	kunit_kfree(test, want);
+	return ret;
+}
+
+/* Check the device copy of page @index of @md against the pattern. */
+static bool devmem_matches(struct mock_devmem *md, unsigned long index,
+			   unsigned long offset, u32 seed)
+{
+	u32 *w = kmap_local_page(mock_backing(md->vram, md->pfns[index]));
+	unsigned long i;
+	bool ok = true;
+
+	for (i = 0; i < PAGE_SIZE / 4 && ok; i++)
+		ok = w[i] == (seed ? pattern_word(offset + i * 4, seed) : 0);
+	kunmap_local(w);
+
+	return ok;
+}
+
+/* --- where does each page live? hmm_range_fault() snapshot --- */
+
+static bool snap_invalidate(struct mmu_interval_notifier *mni,
+			    const struct mmu_notifier_range *range,
+			    unsigned long cur_seq)
+{
+	mmu_interval_set_seq(mni, cur_seq);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops snap_ops = {
+	.invalidate = snap_invalidate,
+};
+
+/*
+ * Fill @state with one character per page: 'D' device page of the mock,
+ * 'S' system page, 'Z' the zero page, 'N' nothing mapped.
+ */
+static void snapshot(struct kunit *test, unsigned long start,
+		     unsigned long npages, char *state)
+{
+	struct mock_vram *vram = test->priv;
+	struct mm_struct *mm = current->mm;
+	struct mmu_interval_notifier mni;
+	unsigned long *pfns, i;
+	struct hmm_range range = {
+		.notifier = &mni,
+		.start = start,
+		.end = start + (npages << PAGE_SHIFT),
+		.dev_private_owner = vram,
+	};
+	int ret;
+
+	pfns = kunit_kcalloc(test, npages, sizeof(*pfns), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pfns);
+	range.hmm_pfns = pfns;
+
+	ret = mmu_interval_notifier_insert(&mni, mm, range.start,
+					   range.end - range.start, &snap_ops);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	do {
+		range.notifier_seq = mmu_interval_read_begin(&mni);
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(&range);
+		mmap_read_unlock(mm);
+	} while (ret == -EBUSY);
+	mmu_interval_notifier_remove(&mni);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "hmm_range_fault() failed");
+
+	for (i = 0; i < npages; i++) {
+		struct page *page;
+
+		if (!(pfns[i] & HMM_PFN_VALID)) {
+			state[i] = 'N';
+			continue;
+		}
+		page = hmm_pfn_to_page(pfns[i]);
+		if (is_device_private_page(page))
+			state[i] = 'D';
+		else if (is_zero_pfn(page_to_pfn(page)))
+			state[i] = 'Z';
+		else
+			state[i] = 'S';
+	}
+	state[npages] = '\0';
+	kunit_kfree(test, pfns);
+}
+
+/* Expect every page of the range in state @want. */
+static void expect_state(struct kunit *test, unsigned long start,
+			 unsigned long npages, char want)
+{
+	char *state = kunit_kzalloc(test, npages + 1, GFP_KERNEL);
+	unsigned long i;
+
+	KUNIT_ASSERT_NOT_NULL(test, state);
+	snapshot(test, start, npages, state);
+	for (i = 0; i < npages; i++)
+		if (state[i] != want)
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, i, npages,
+			    "page %lu is '%c', want '%c'; range: %.64s", i,
+			    state[i], want, state);
+	kunit_kfree(test, state);
+}
+
+static unsigned long device_pages_in_use(struct mock_devmem *md)
+{
+	unsigned long i, busy = 0;
+
+	for (i = 0; i < md->npages; i++)
+		if (page_ref_count(pfn_to_page(md->pfns[i])))
+			busy++;
+	return busy;
+}
+
+/* --- registration and small helpers --- */
+
+static void drm_test_pagemap_init_fini(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct drm_pagemap *dpagemap = &vram->dpagemap;
+	struct page *page;
+
+	KUNIT_EXPECT_EQ(test, drm_pagemap_npages(dpagemap),
+			MOCK_VRAM_SIZE >> PAGE_SHIFT);
+	KUNIT_EXPECT_PTR_EQ(test, dpagemap->dev, vram->dev);
+	KUNIT_EXPECT_PTR_EQ(test, dpagemap->ops, &mock_dpagemap_ops);
+	KUNIT_EXPECT_PTR_EQ(test, dpagemap->pagemap.owner, (void *)vram);
+	KUNIT_EXPECT_EQ(test, dpagemap->pagemap.type, MEMORY_DEVICE_PRIVATE);
+
+	page = pfn_to_page(drm_pagemap_base_pfn(dpagemap));
+	KUNIT_EXPECT_TRUE(test, is_device_private_page(page));
+	page = pfn_to_page(drm_pagemap_base_pfn(dpagemap) +
+			   drm_pagemap_npages(dpagemap) - 1);
+	KUNIT_EXPECT_TRUE(test, is_device_private_page(page));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+
+	drm_pagemap_fini(dpagemap);
+	KUNIT_EXPECT_NULL(test, dpagemap->res);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_npages(dpagemap), 0);
+	/* A second fini (the test's cleanup action) is harmless. */
+	drm_pagemap_fini(dpagemap);
+}
+
+static void drm_test_pagemap_init_bad_args(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct drm_pagemap *dp = kunit_kzalloc(test, sizeof(*dp), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, dp);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init(dp, NULL, SZ_2M, vram, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init(dp, vram->dev, SZ_2M, NULL, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init(dp, vram->dev, 0, vram, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init(dp, vram->dev, SZ_64K, vram, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init(NULL, vram->dev, SZ_2M, vram, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_NULL(test, dp->res);
+}
+
+static void drm_test_pagemap_second_region(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct drm_pagemap *dp = kunit_kzalloc(test, sizeof(*dp), GFP_KERNEL);
+	unsigned long a0, a1, b0, b1;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, dp);
+	ret = drm_pagemap_init(dp, vram->dev, SZ_2M, vram, NULL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	a0 = drm_pagemap_base_pfn(&vram->dpagemap);
+	a1 = a0 + drm_pagemap_npages(&vram->dpagemap);
+	b0 = drm_pagemap_base_pfn(dp);
+	b1 = b0 + drm_pagemap_npages(dp);
+	KUNIT_EXPECT_TRUE_MSG(test, b1 <= a0 || a1 <= b0,
+			      "regions overlap: [%lx,%lx) [%lx,%lx)", a0, a1,
+			      b0, b1);
+	drm_pagemap_fini(dp);
+}
+
+static void drm_test_pagemap_pfn_offset(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct drm_pagemap *dp = &vram->dpagemap;
+	unsigned long base = drm_pagemap_base_pfn(dp);
+
+	KUNIT_EXPECT_EQ(test, drm_pagemap_pfn_to_offset(dp, base), 0);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_pfn_to_offset(dp, base + 3),
+			3ull << PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_offset_to_pfn(dp, 0), base);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_offset_to_pfn(dp, SZ_1M + 17),
+			base + (SZ_1M >> PAGE_SHIFT));
+	KUNIT_EXPECT_EQ(test,
+			drm_pagemap_page_to_offset(dp, pfn_to_page(base + 100)),
+			100ull << PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, PFN_PHYS(base), dp->res->start);
+}
+
+static void drm_test_pagemap_device_addr_encode(struct kunit *test)
+{
+	static const enum dma_data_direction dirs[] = {
+		DMA_BIDIRECTIONAL, DMA_TO_DEVICE, DMA_FROM_DEVICE,
+	};
+	unsigned int i, order;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		for (order = 0; order <= 18; order += 9) {
+			struct drm_pagemap_device_addr a =
+				drm_pagemap_device_addr_encode(0x123456789000ull + order,
+							       DRM_INTERCONNECT_DRIVER,
+							       order, dirs[i]);
+
+			KUNIT_EXPECT_EQ(test, a.addr, 0x123456789000ull + order);
+			KUNIT_EXPECT_EQ(test, (u64)a.proto,
+					(u64)DRM_INTERCONNECT_DRIVER);
+			KUNIT_EXPECT_EQ(test, (u64)a.order, (u64)order);
+			KUNIT_EXPECT_EQ(test, (u64)a.dir, (u64)dirs[i]);
+		}
+	}
+	KUNIT_EXPECT_EQ(test, DRM_INTERCONNECT_SYSTEM, 0);
+	KUNIT_EXPECT_LT(test, DRM_INTERCONNECT_PCIE_P2P, DRM_INTERCONNECT_DRIVER);
+}
+
+static void drm_test_pagemap_ops_get(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	const struct dev_pagemap_ops *ops = drm_pagemap_pagemap_ops_get();
+
+	KUNIT_ASSERT_NOT_NULL(test, ops);
+	KUNIT_EXPECT_NOT_NULL(test, ops->page_free);
+	KUNIT_EXPECT_NOT_NULL(test, ops->migrate_to_ram);
+	KUNIT_EXPECT_PTR_EQ(test, vram->dpagemap.pagemap.ops, ops);
+}
+
+static void drm_test_pagemap_devmem_init(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+
+	KUNIT_EXPECT_PTR_EQ(test, md->base.dev, vram->dev);
+	KUNIT_EXPECT_PTR_EQ(test, md->base.mm, current->mm);
+	KUNIT_EXPECT_PTR_EQ(test, md->base.ops, &mock_devmem_ops);
+	KUNIT_EXPECT_PTR_EQ(test, md->base.dpagemap, &vram->dpagemap);
+	KUNIT_EXPECT_EQ(test, md->base.size, 4 * PAGE_SIZE);
+	KUNIT_EXPECT_TRUE_MSG(test, completion_done(&md->base.detached),
+			      "a fresh allocation must be detached");
+	/* Evicting an allocation nothing refers to is a no-op. */
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+}
+
+static void drm_test_pagemap_page_to_dpagemap(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 2, false);
+	unsigned long addr = test_mmap(test, 0, 2 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct page *sys = alloc_page(GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, sys);
+	KUNIT_EXPECT_NULL(test, drm_pagemap_page_to_dpagemap(sys));
+	__free_page(sys);
+	KUNIT_EXPECT_NULL_MSG(test,
+			      drm_pagemap_page_to_dpagemap(pfn_to_page(md->pfns[0])),
+			      "a free device page has no owner");
+
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 2 * PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    drm_pagemap_page_to_dpagemap(pfn_to_page(md->pfns[0])),
+			    &vram->dpagemap);
+	KUNIT_EXPECT_PTR_EQ(test, pfn_to_page(md->pfns[0])->zone_device_data,
+			    pfn_to_page(md->pfns[1])->zone_device_data);
+}
+
+static void drm_test_pagemap_device_map(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 1, false);
+	struct page *page = pfn_to_page(md->pfns[0]);
+	struct drm_pagemap_device_addr a;
+
+	a = vram->dpagemap.ops->device_map(&vram->dpagemap, vram->dev, page, 0,
+					   DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_EQ(test, a.addr,
+			drm_pagemap_pfn_to_offset(&vram->dpagemap, md->pfns[0]));
+	KUNIT_EXPECT_EQ(test, (u64)a.proto, (u64)DRM_INTERCONNECT_DRIVER);
+	vram->dpagemap.ops->device_unmap(&vram->dpagemap, vram->dev, a);
+}
+
+/* --- migration round trips --- */
+
+static void roundtrip(struct kunit *test, unsigned long size, bool scatter)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long npages = size >> PAGE_SHIFT, i;
+	unsigned long addr = test_mmap_aligned(test, size, size);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, npages, scatter);
+	u32 seed = 0x1234 + npages;
+	int ret;
+
+	user_fill(test, addr, size, seed);
+	ret = mock_migrate(md, addr, addr + size, 0);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "migration of %lu pages", npages);
+	expect_state(test, addr, npages, 'D');
+	KUNIT_EXPECT_FALSE(test, completion_done(&md->base.detached));
+
+	for (i = 0; i < npages; i++)
+		if (!devmem_matches(md, i, i << PAGE_SHIFT, seed))
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, i, npages, "device copy wrong at page %lu", i);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_pages), npages);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&vram->to_dev_calls), 1,
+			    "copies must be batched");
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_max_run), npages);
+
+	/* One CPU fault brings the whole allocation back. */
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, size, seed), -1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), npages);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 1);
+	expect_state(test, addr, npages, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+}
+
+static void drm_test_pagemap_roundtrip_4k(struct kunit *test)
+{
+	roundtrip(test, SZ_4K, false);
+}
+
+static void drm_test_pagemap_roundtrip_64k(struct kunit *test)
+{
+	roundtrip(test, SZ_64K, false);
+}
+
+static void drm_test_pagemap_roundtrip_2m(struct kunit *test)
+{
+	roundtrip(test, SZ_2M, false);
+}
+
+static void drm_test_pagemap_roundtrip_scattered(struct kunit *test)
+{
+	roundtrip(test, SZ_64K, true);
+}
+
+/* A 2M-aligned range touched once: may be a THP that migration splits. */
+static void drm_test_pagemap_roundtrip_thp(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap_aligned(test, SZ_2M, SZ_2M);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 512, false);
+
+	KUNIT_ASSERT_EQ(test, put_user(0x5a, (u8 __user *)addr), 0);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_2M, 0), 0);
+	expect_state(test, addr, 512, 'D');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_pages), 512);
+	user_fill(test, addr, SZ_2M, 77);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_2M, 77), -1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+}
+
+/* --- clearing pages without data --- */
+
+static void drm_test_pagemap_clear_pte_none(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	unsigned long i;
+
+	expect_state(test, addr, 16, 'N');
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	expect_state(test, addr, 16, 'D');
+	for (i = 0; i < 16; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, devmem_matches(md, i, 0, 0),
+				      "device page %lu not cleared", i);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_calls), 1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 0), -1);
+}
+
+static void drm_test_pagemap_clear_zero_page(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	unsigned long i;
+
+	/* Reads map the shared zero page. */
+	KUNIT_ASSERT_EQ(test, user_check(test, addr, SZ_64K, 0), -1);
+	expect_state(test, addr, 16, 'Z');
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	expect_state(test, addr, 16, 'D');
+	for (i = 0; i < 16; i++)
+		KUNIT_EXPECT_TRUE_MSG(test, devmem_matches(md, i, 0, 0),
+				      "device page %lu not cleared", i);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 0), -1);
+}
+
+/* Every other page written: data and clears share one batched copy. */
+static void drm_test_pagemap_partially_populated(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	unsigned long i;
+
+	for (i = 0; i < 16; i += 2)
+		user_fill(test, addr + i * PAGE_SIZE, PAGE_SIZE, 100 + i);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	expect_state(test, addr, 16, 'D');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_pages), 16);
+	for (i = 0; i < 16; i++)
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      devmem_matches(md, i, 0, i & 1 ? 0 : 100 + i),
+				      "device page %lu", i);
+	for (i = 0; i < 16; i++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    user_check(test, addr + i * PAGE_SIZE,
+					       PAGE_SIZE, i & 1 ? 0 : 100 + i),
+				    -1, "page %lu", i);
+}
+
+/* --- VMA shapes --- */
+
+static void drm_test_pagemap_several_vmas(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 12 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	unsigned long mid = addr + 4 * PAGE_SIZE;
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 12, false);
+
+	/* RW | RO | RW: three VMAs that cannot merge. */
+	KUNIT_ASSERT_EQ(test, test_mmap(test, mid, 4 * PAGE_SIZE, PROT_READ,
+					MAP_PRIVATE | MAP_FIXED), mid);
+	user_fill(test, addr, 4 * PAGE_SIZE, 1);
+	user_fill(test, addr + 8 * PAGE_SIZE, 4 * PAGE_SIZE, 3);
+
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 12 * PAGE_SIZE, 0),
+			0);
+	expect_state(test, addr, 12, 'D');
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&vram->to_dev_calls), 1,
+			    "adjacent VMAs form one run");
+
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 1), -1);
+	KUNIT_EXPECT_EQ(test, user_check(test, mid, 4 * PAGE_SIZE, 0), -1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr + 8 * PAGE_SIZE,
+					 4 * PAGE_SIZE, 3), -1);
+	expect_state(test, addr, 4, 'S');
+	expect_state(test, addr + 8 * PAGE_SIZE, 4, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+}
+
+static void drm_test_pagemap_vma_hole(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 12 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 12, false);
+
+	user_fill(test, addr, 12 * PAGE_SIZE, 9);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + 4 * PAGE_SIZE, 4 * PAGE_SIZE), 0);
+
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 12 * PAGE_SIZE, 0),
+			0);
+	expect_state(test, addr, 4, 'D');
+	expect_state(test, addr + 8 * PAGE_SIZE, 4, 'D');
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&vram->to_dev_calls), 2,
+			    "the hole splits the copy in two runs");
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_pages), 8);
+
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 9), -1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr + 4 * PAGE_SIZE,
+					 PAGE_SIZE, 9), -2);
+}
+
+static void drm_test_pagemap_no_vma(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, kref_read(&md->ref), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+}
+
+static void drm_test_pagemap_read_only(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE, PROT_READ,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	u8 v;
+
+	KUNIT_ASSERT_EQ(test, get_user(v, (u8 __user *)addr), 0);
+	KUNIT_EXPECT_EQ(test, v, 0);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0),
+			0);
+	expect_state(test, addr, 4, 'D');
+	KUNIT_EXPECT_TRUE(test, devmem_matches(md, 0, 0, 0));
+	KUNIT_EXPECT_TRUE(test, devmem_matches(md, 3, 0, 0));
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 0), -1);
+	KUNIT_EXPECT_EQ_MSG(test, put_user(1, (u8 __user *)addr), -EFAULT,
+			    "the mapping must stay read-only");
+}
+
+/* Shared anonymous memory is shmem: not migratable, nothing moves. */
+static void drm_test_pagemap_shared_busy(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_SHARED);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 5);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, kref_read(&md->ref), 1);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 5), -1);
+}
+
+/* Pages someone holds cannot be collected: they stay, the rest moves. */
+static void drm_test_pagemap_partially_collected(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 8, false);
+	char state[9];
+	struct page *held;
+
+	user_fill(test, addr, 8 * PAGE_SIZE, 21);
+	KUNIT_ASSERT_EQ(test, get_user_pages_fast(addr + 3 * PAGE_SIZE, 1,
+						  FOLL_WRITE, &held), 1);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0),
+			0);
+	put_page(held);
+
+	snapshot(test, addr, 8, state);
+	KUNIT_EXPECT_STREQ(test, state, "DDDSDDDD");
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_calls), 2);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 8 * PAGE_SIZE, 21), -1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+}
+
+static void drm_test_pagemap_all_pinned_busy(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 2 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 2, false);
+	struct page *held[2];
+
+	user_fill(test, addr, 2 * PAGE_SIZE, 22);
+	KUNIT_ASSERT_EQ(test, get_user_pages_fast(addr, 2, FOLL_WRITE, held), 2);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 2 * PAGE_SIZE, 0),
+			-EBUSY);
+	put_page(held[0]);
+	put_page(held[1]);
+	KUNIT_EXPECT_EQ(test, kref_read(&md->ref), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 2 * PAGE_SIZE, 22), -1);
+}
+
+static void drm_test_pagemap_already_on_device(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *a = mock_devmem_alloc(test, vram, 4, false);
+	struct mock_devmem *b = mock_devmem_alloc(test, vram, 4, false);
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 8);
+	KUNIT_ASSERT_EQ(test, mock_migrate(a, addr, addr + 4 * PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, mock_migrate(b, addr, addr + 4 * PAGE_SIZE, 0),
+			-EBUSY);
+	KUNIT_EXPECT_EQ(test, kref_read(&b->ref), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(b), 0);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 8), -1);
+}
+
+static void drm_test_pagemap_migrate_bad_args(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	/* kunit_vm_mmap() attached the mm: read it afterwards. */
+	struct mm_struct *mm = current->mm;
+	struct drm_pagemap_devmem_ops no_copy = mock_devmem_ops;
+	struct drm_pagemap_devmem bare;
+	struct mm_struct *other;
+
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr + 1, addr + PAGE_SIZE, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 100, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr + PAGE_SIZE, addr, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ_MSG(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0),
+			    -EINVAL, "range larger than the allocation");
+
+	mmap_read_lock(mm);
+	KUNIT_EXPECT_EQ(test,
+			drm_pagemap_migrate_to_devmem(NULL, mm, addr,
+						      addr + PAGE_SIZE, 0, vram),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test,
+			drm_pagemap_migrate_to_devmem(&md->base, NULL, addr,
+						      addr + PAGE_SIZE, 0, vram),
+			-EINVAL);
+	no_copy.copy_to_devmem = NULL;
+	drm_pagemap_devmem_init(&bare, vram->dev, mm, &no_copy,
+				&vram->dpagemap, PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test,
+			drm_pagemap_migrate_to_devmem(&bare, mm, addr,
+						      addr + PAGE_SIZE, 0, vram),
+			-EINVAL);
+	other = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	drm_pagemap_devmem_init(&bare, vram->dev, other, &mock_devmem_ops,
+				&vram->dpagemap, PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test,
+			    drm_pagemap_migrate_to_devmem(&bare, mm, addr,
+							  addr + PAGE_SIZE, 0,
+							  vram),
+			    -EINVAL, "allocation bound to another mm");
+	mmap_read_unlock(mm);
+	mmput(other);
+
+	KUNIT_EXPECT_EQ(test, kref_read(&md->ref), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_calls), 0);
+}
+
+/* --- failure injection --- */
+
+static void drm_test_pagemap_copy_to_devmem_fails(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+
+	user_fill(test, addr, SZ_32K, 31);	/* half data, half pte_none */
+	vram->fail_to_dev = -EIO;
+	atomic_set(&vram->fail_to_dev_count, 1);
+
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), -EIO);
+	expect_state(test, addr, 8, 'S');
+	expect_state(test, addr + SZ_32K, 8, 'N');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_32K, 31), -1);
+	KUNIT_EXPECT_EQ_MSG(test, device_pages_in_use(md), 0,
+			    "device pages leaked by the unwind");
+	KUNIT_EXPECT_EQ(test, kref_read(&md->ref), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+
+	/* The allocation is still usable. */
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	expect_state(test, addr, 16, 'D');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_32K, 31), -1);
+}
+
+static void drm_test_pagemap_populate_pfn_fails(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 32);
+	vram->fail_populate_pfn = -ENOSPC;
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0),
+			-ENOSPC);
+	vram->fail_populate_pfn = 0;
+	expect_state(test, addr, 4, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_dev_calls), 0);
+	KUNIT_EXPECT_EQ(test, kref_read(&md->ref), 1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 32), -1);
+}
+
+static void drm_test_pagemap_copy_to_ram_fails_on_fault(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 33);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0), 0);
+
+	vram->fail_to_ram = -EIO;
+	atomic_set(&vram->fail_to_ram_count, 1);
+	KUNIT_EXPECT_EQ_MSG(test, user_check(test, addr, PAGE_SIZE, 33), -2,
+			    "a failed copy back must fail the access");
+	expect_state(test, addr, 4, 'D');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+
+	/* The data was not lost: the next access succeeds. */
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 33), -1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+}
+
+/* --- CPU faults --- */
+
+static void drm_test_pagemap_fault_whole_allocation(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	u32 v;
+
+	user_fill(test, addr, SZ_64K, 41);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+
+	/* Touch one word in the middle. */
+	KUNIT_ASSERT_EQ(test, get_user(v, (u32 __user *)(addr + 9 * PAGE_SIZE)),
+			0);
+	KUNIT_EXPECT_EQ(test, v, pattern_word(9 * PAGE_SIZE, 41));
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 16);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 41), -1);
+}
+
+static void drm_test_pagemap_fault_clipped_to_vma(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 16 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	unsigned long mid = addr + 8 * PAGE_SIZE;
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+
+	KUNIT_ASSERT_EQ(test, test_mmap(test, mid, 8 * PAGE_SIZE, PROT_READ,
+					MAP_PRIVATE | MAP_FIXED), mid);
+	user_fill(test, addr, 8 * PAGE_SIZE, 42);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 16 * PAGE_SIZE, 0),
+			0);
+	expect_state(test, addr, 16, 'D');
+
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, PAGE_SIZE, 42), -1);
+	expect_state(test, addr, 8, 'S');
+	expect_state(test, mid, 8, 'D');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 8);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+
+	KUNIT_EXPECT_EQ(test, user_check(test, mid, 8 * PAGE_SIZE, 0), -1);
+	expect_state(test, mid, 8, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+}
+
+static void drm_test_pagemap_cpu_write_fault(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 8, false);
+	unsigned long i;
+
+	user_fill(test, addr, 8 * PAGE_SIZE, 43);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0), 0);
+	KUNIT_ASSERT_EQ(test, put_user(0xdeadbeef,
+				       (u32 __user *)(addr + 2 * PAGE_SIZE)), 0);
+	expect_state(test, addr, 8, 'S');
+	for (i = 0; i < 8; i++) {
+		u32 v;
+
+		KUNIT_ASSERT_EQ(test, get_user(v, (u32 __user *)(addr + i * PAGE_SIZE)),
+				0);
+		KUNIT_EXPECT_EQ_MSG(test, v,
+				    i == 2 ? 0xdeadbeef :
+				    pattern_word(i * PAGE_SIZE, 43),
+				    "page %lu", i);
+	}
+}
+
+static void drm_test_pagemap_munmap_releases(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 8, false);
+
+	user_fill(test, addr, 8 * PAGE_SIZE, 44);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 4);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr + 4 * PAGE_SIZE, 4 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+}
+
+/* --- timeslice --- */
+
+static void drm_test_pagemap_timeslice_delays_fault(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	ktime_t t0;
+	s64 ms;
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 51);
+	t0 = ktime_get();
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 300),
+			0);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 51), -1);
+	ms = ktime_ms_delta(ktime_get(), t0);
+	KUNIT_EXPECT_GE_MSG(test, ms, 250, "fault returned after %lld ms", ms);
+	KUNIT_EXPECT_LT_MSG(test, ms, 10000, "fault returned after %lld ms", ms);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 1);
+}
+
+static void drm_test_pagemap_timeslice_expired(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	ktime_t t0;
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 52);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 20),
+			0);
+	msleep(50);
+	t0 = ktime_get();
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 52), -1);
+	KUNIT_EXPECT_LT(test, ktime_ms_delta(ktime_get(), t0), 2000);
+	expect_state(test, addr, 4, 'S');
+}
+
+/* --- eviction --- */
+
+static void evict(struct kunit *test, bool scatter)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, scatter);
+
+	user_fill(test, addr, SZ_64K, 61);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 16);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 61), -1);
+}
+
+static void drm_test_pagemap_evict(struct kunit *test)
+{
+	evict(test, false);
+}
+
+static void drm_test_pagemap_evict_scattered(struct kunit *test)
+{
+	evict(test, true);
+}
+
+static void drm_test_pagemap_evict_ignores_timeslice(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	ktime_t t0;
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 62);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE,
+					   60000), 0);
+	t0 = ktime_get();
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+	KUNIT_EXPECT_LT(test, ktime_ms_delta(ktime_get(), t0), 5000);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 62), -1);
+}
+
+static void drm_test_pagemap_evict_copy_fails(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 8, false);
+
+	user_fill(test, addr, 8 * PAGE_SIZE, 63);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0), 0);
+	vram->fail_to_ram = -ETIMEDOUT;
+	atomic_set(&vram->fail_to_ram_count, 1);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), -ETIMEDOUT);
+	expect_state(test, addr, 8, 'D');
+	KUNIT_EXPECT_FALSE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 0);
+
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 8 * PAGE_SIZE, 63), -1);
+}
+
+static void drm_test_pagemap_evict_partial_range(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	/* Allocation larger than the range: the tail pages are never used. */
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+
+	user_fill(test, addr, 4 * PAGE_SIZE, 64);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0), 0);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 4);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 64), -1);
+}
+
+/* --- teardown with data on the device --- */
+
+static void drm_test_pagemap_fini_with_pages(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 16 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *a = mock_devmem_alloc(test, vram, 8, false);
+	struct mock_devmem *b = mock_devmem_alloc(test, vram, 8, true);
+
+	user_fill(test, addr, 16 * PAGE_SIZE, 71);
+	KUNIT_ASSERT_EQ(test, mock_migrate(a, addr, addr + 8 * PAGE_SIZE, 0), 0);
+	KUNIT_ASSERT_EQ(test, mock_migrate(b, addr + 8 * PAGE_SIZE,
+					   addr + 16 * PAGE_SIZE, 0), 0);
+	expect_state(test, addr, 16, 'D');
+
+	kunit_release_action(test, drm_pagemap_fini_action, &vram->dpagemap);
+	KUNIT_EXPECT_NULL(test, vram->dpagemap.res);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 16);
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 16 * PAGE_SIZE, 71), -1);
+}
+
+/* --- populate_mm --- */
+
+static void drm_test_pagemap_populate_mm(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	int ret;
+
+	user_fill(test, addr, 8 * PAGE_SIZE, 81);
+	ret = drm_pagemap_populate_mm(&vram->dpagemap, addr,
+				      addr + 8 * PAGE_SIZE, current->mm, 0);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_NOT_NULL(test, vram->last_populated);
+	ret = kunit_add_action_or_reset(test, mock_devmem_put_action,
+					vram->last_populated);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->populate_calls), 1);
+	expect_state(test, addr, 8, 'D');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 8 * PAGE_SIZE, 81), -1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+}
+
+static void drm_test_pagemap_populate_mm_errors(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct drm_pagemap_ops no_populate = mock_dpagemap_ops;
+	const struct drm_pagemap_ops *saved = vram->dpagemap.ops;
+	unsigned long addr = test_mmap(test, 0, 2 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mm_struct *mm = current->mm;
+
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(NULL, addr,
+						      addr + PAGE_SIZE, mm, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&vram->dpagemap, addr,
+						      addr + PAGE_SIZE, NULL, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&vram->dpagemap,
+						      addr + PAGE_SIZE, addr,
+						      mm, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&vram->dpagemap, addr + 8,
+						      addr + PAGE_SIZE, mm, 0),
+			-EINVAL);
+
+	no_populate.populate_mm = NULL;
+	vram->dpagemap.ops = &no_populate;
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&vram->dpagemap, addr,
+						      addr + PAGE_SIZE, mm, 0),
+			-EOPNOTSUPP);
+	vram->dpagemap.ops = saved;
+
+	/* The driver's error comes back: here no VMA at all. */
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 2 * PAGE_SIZE), 0);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_populate_mm(&vram->dpagemap, addr,
+						      addr + PAGE_SIZE, mm, 0),
+			-EFAULT);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->populate_calls), 1);
+}
+
+/* --- a CPU fault racing with a migration --- */
+
+struct fault_thread {
+	struct mm_struct *mm;
+	unsigned long addr;
+	struct task_struct *task;
+	struct completion started;
+	struct completion done;
+	int ret;
+	u32 value;
+};
+
+static int fault_thread_fn(void *arg)
+{
+	struct fault_thread *ft = arg;
+
+	kthread_use_mm(ft->mm);
+	complete(&ft->started);
+	ft->ret = get_user(ft->value, (u32 __user *)ft->addr);
+	kthread_unuse_mm(ft->mm);
+	complete(&ft->done);
+
+	return 0;
+}
+
+/* Called from copy_to_devmem: the source pages are locked and unmapped. */
+static void start_racing_fault(struct mock_vram *vram)
+{
+	struct fault_thread *ft = vram->hook_data;
+
+	vram->to_dev_hook = NULL;
+	wake_up_process(ft->task);
+	wait_for_completion(&ft->started);
+	/* Give it time to reach the migration entry and block there. */
+	msleep(50);
+	KUNIT_EXPECT_FALSE_MSG(vram->test, completion_done(&ft->done),
+			       "the racing access must wait for the migration");
+}
+
+static void drm_test_pagemap_concurrent_fault(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 8 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 8, false);
+	struct fault_thread *ft = kunit_kzalloc(test, sizeof(*ft), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, ft);
+	user_fill(test, addr, 8 * PAGE_SIZE, 91);
+
+	ft->mm = current->mm;
+	ft->addr = addr + 5 * PAGE_SIZE;
+	init_completion(&ft->started);
+	init_completion(&ft->done);
+	mmget(ft->mm);
+	ft->task = kthread_create(fault_thread_fn, ft, "drm_pagemap_fault");
+	if (IS_ERR(ft->task)) {
+		mmput(ft->mm);
+		KUNIT_ASSERT_TRUE_MSG(test, false, "kthread_create failed");
+	}
+	get_task_struct(ft->task);
+
+	vram->hook_data = ft;
+	vram->to_dev_hook = start_racing_fault;
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0), 0);
+
+	KUNIT_EXPECT_NE_MSG(test,
+			    wait_for_completion_timeout(&ft->done, 10 * HZ), 0,
+			    "the racing fault never completed");
+	kthread_stop(ft->task);
+	put_task_struct(ft->task);
+	mmput(ft->mm);
+
+	KUNIT_EXPECT_EQ(test, ft->ret, 0);
+	KUNIT_EXPECT_EQ(test, ft->value, pattern_word(5 * PAGE_SIZE, 91));
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 8 * PAGE_SIZE, 91), -1);
+	expect_state(test, addr, 8, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+}
+
+static struct kunit_case drm_pagemap_tests[] = {
+	KUNIT_CASE(drm_test_pagemap_init_fini),
+	KUNIT_CASE(drm_test_pagemap_init_bad_args),
+	KUNIT_CASE(drm_test_pagemap_second_region),
+	KUNIT_CASE(drm_test_pagemap_pfn_offset),
+	KUNIT_CASE(drm_test_pagemap_device_addr_encode),
+	KUNIT_CASE(drm_test_pagemap_ops_get),
+	KUNIT_CASE(drm_test_pagemap_devmem_init),
+	KUNIT_CASE(drm_test_pagemap_page_to_dpagemap),
+	KUNIT_CASE(drm_test_pagemap_device_map),
+	KUNIT_CASE(drm_test_pagemap_roundtrip_4k),
+	KUNIT_CASE(drm_test_pagemap_roundtrip_64k),
+	KUNIT_CASE(drm_test_pagemap_roundtrip_2m),
+	KUNIT_CASE(drm_test_pagemap_roundtrip_scattered),
+	KUNIT_CASE(drm_test_pagemap_roundtrip_thp),
+	KUNIT_CASE(drm_test_pagemap_clear_pte_none),
+	KUNIT_CASE(drm_test_pagemap_clear_zero_page),
+	KUNIT_CASE(drm_test_pagemap_partially_populated),
+	KUNIT_CASE(drm_test_pagemap_several_vmas),
+	KUNIT_CASE(drm_test_pagemap_vma_hole),
+	KUNIT_CASE(drm_test_pagemap_no_vma),
+	KUNIT_CASE(drm_test_pagemap_read_only),
+	KUNIT_CASE(drm_test_pagemap_shared_busy),
+	KUNIT_CASE(drm_test_pagemap_partially_collected),
+	KUNIT_CASE(drm_test_pagemap_all_pinned_busy),
+	KUNIT_CASE(drm_test_pagemap_already_on_device),
+	KUNIT_CASE(drm_test_pagemap_migrate_bad_args),
+	KUNIT_CASE(drm_test_pagemap_copy_to_devmem_fails),
+	KUNIT_CASE(drm_test_pagemap_populate_pfn_fails),
+	KUNIT_CASE(drm_test_pagemap_copy_to_ram_fails_on_fault),
+	KUNIT_CASE(drm_test_pagemap_fault_whole_allocation),
+	KUNIT_CASE(drm_test_pagemap_fault_clipped_to_vma),
+	KUNIT_CASE(drm_test_pagemap_cpu_write_fault),
+	KUNIT_CASE(drm_test_pagemap_munmap_releases),
+	KUNIT_CASE(drm_test_pagemap_timeslice_delays_fault),
+	KUNIT_CASE(drm_test_pagemap_timeslice_expired),
+	KUNIT_CASE(drm_test_pagemap_evict),
+	KUNIT_CASE(drm_test_pagemap_evict_scattered),
+	KUNIT_CASE(drm_test_pagemap_evict_ignores_timeslice),
+	KUNIT_CASE(drm_test_pagemap_evict_copy_fails),
+	KUNIT_CASE(drm_test_pagemap_evict_partial_range),
+	KUNIT_CASE(drm_test_pagemap_fini_with_pages),
+	KUNIT_CASE(drm_test_pagemap_populate_mm),
+	KUNIT_CASE(drm_test_pagemap_populate_mm_errors),
+	KUNIT_CASE(drm_test_pagemap_concurrent_fault),
+	{}
+};
+
+static struct kunit_suite drm_pagemap_test_suite = {
+	.name = "drm_pagemap",
+	.init = drm_pagemap_test_init,
+	.test_cases = drm_pagemap_tests,
+};
+
+kunit_test_suite(drm_pagemap_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for drm_pagemap");
+MODULE_LICENSE("Dual MIT/GPL");
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR MIT */
+/*
+ * Copyright © 2025 The drm_gpusvm project authors
+ */
+
+#ifndef _DRM_PAGEMAP_H_
+#define _DRM_PAGEMAP_H_
+
+#include <linux/completion.h>
+#include <linux/dma-direction.h>
+#include <linux/ioport.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/pfn.h>
+#include <linux/types.h>
+
+struct dev_pagemap_ops;
+struct device;
+struct drm_pagemap;
+struct drm_pagemap_devmem;
+struct mm_struct;
+struct page;
+
+/**
+ * enum drm_interconnect_protocol - How a device reaches a mapped page
+ * @DRM_INTERCONNECT_SYSTEM: The address is a DMA address of a system page,
+ *	obtained from the DMA API.
+ * @DRM_INTERCONNECT_PCIE_P2P: The address is a PCIe peer-to-peer bus address
+ *	of another device's memory.
+ * @DRM_INTERCONNECT_DRIVER: The address is driver defined, typically an
+ *	offset into the device's own memory. Drivers may define private
+ *	protocols with values above this one.
+ */
+enum drm_interconnect_protocol {
+	DRM_INTERCONNECT_SYSTEM,
+	DRM_INTERCONNECT_PCIE_P2P,
+	DRM_INTERCONNECT_DRIVER,
+};
+
+/**
+ * struct drm_pagemap_device_addr - An address a device can use to reach a page
+ * @addr: The DMA address, or a driver-defined address for
+ *	%DRM_INTERCONNECT_DRIVER and private protocols.
+ * @proto: The &enum drm_interconnect_protocol the address is valid for.
+ * @order: Order of the mapping: it covers PAGE_SIZE << @order bytes.
+ * @dir: The &enum dma_data_direction of the mapping.
+ *
+ * Build one with drm_pagemap_device_addr_encode().
+ */
+struct drm_pagemap_device_addr {
+	dma_addr_t addr;
+	u64 proto : 54;
+	u64 order : 8;
+	u64 dir : 2;
+};
+
+/**
+ * drm_pagemap_device_addr_encode() - Build a &struct drm_pagemap_device_addr
+ * @addr: The DMA or driver-defined address.
+ * @proto: The interconnect protocol @addr is valid for.
+ * @order: Order of the mapping (PAGE_SIZE << @order bytes).
+ * @dir: The DMA direction of the mapping.
+ *
+ * Return: The encoded device address.
+ */
+static inline struct drm_pagemap_device_addr
+drm_pagemap_device_addr_encode(dma_addr_t addr,
+			       enum drm_interconnect_protocol proto,
+			       unsigned int order,
+			       enum dma_data_direction dir)
+{
+	return (struct drm_pagemap_device_addr) {
+		.addr = addr,
+		.proto = proto,
+		.order = order,
+		.dir = dir,
+	};
+}
+
+/**
+ * struct drm_pagemap_ops - Operations a provider of device memory implements
+ */
+struct drm_pagemap_ops {
+	/**
+	 * @device_map: Give @dev an address for @page.
+	 * @dpagemap: The &struct drm_pagemap @page belongs to.
+	 * @dev: The device that will access the page.
+	 * @page: The device-private page to map.
+	 * @order: Order of the mapping (PAGE_SIZE << @order bytes).
+	 * @dir: The direction of the accesses.
+	 *
+	 * For @dev being the memory's own device this is usually just the
+	 * device offset of @page with %DRM_INTERCONNECT_DRIVER. On failure
+	 * return an address for which dma_mapping_error() is true.
+	 */
+	struct drm_pagemap_device_addr (*device_map)(struct drm_pagemap *dpagemap,
+						     struct device *dev,
+						     struct page *page,
+						     unsigned int order,
+						     enum dma_data_direction dir);
+
+	/**
+	 * @device_unmap: Undo a @device_map.
+	 * @dpagemap: The &struct drm_pagemap the address was mapped from.
+	 * @dev: The device the address was mapped for.
+	 * @addr: The address returned by @device_map.
+	 */
+	void (*device_unmap)(struct drm_pagemap *dpagemap, struct device *dev,
+			     struct drm_pagemap_device_addr addr);
+
+	/**
+	 * @populate_mm: Move a range of @mm into this memory.
+	 * @dpagemap: The memory to populate from.
+	 * @start: Start of the virtual range, page aligned.
+	 * @end: End of the virtual range (exclusive), page aligned.
+	 * @mm: The address space, with a reference held and its mmap lock
+	 *	held in read mode by the caller (drm_pagemap_populate_mm()).
+	 * @timeslice_ms: How long the memory should stay before a CPU fault
+	 *	may move it back.
+	 *
+	 * A typical implementation allocates a &struct drm_pagemap_devmem
+	 * and calls drm_pagemap_migrate_to_devmem().
+	 *
+	 * Return: 0 on success, a negative error code on failure.
+	 */
+	int (*populate_mm)(struct drm_pagemap *dpagemap,
+			   unsigned long start, unsigned long end,
+			   struct mm_struct *mm, unsigned long timeslice_ms);
+};
+
+/**
+ * struct drm_pagemap - A device's memory as seen by the SVM helpers
+ * @ops: The &struct drm_pagemap_ops of the provider.
+ * @dev: The device owning the memory.
+ * @res: The physical range reserved for the memory by drm_pagemap_init(),
+ *	or NULL when the pagemap is not registered.
+ * @pagemap: The MEMORY_DEVICE_PRIVATE &struct dev_pagemap registered by
+ *	drm_pagemap_init(). Its owner is the token drivers pass as
+ *	pgmap_owner. Kept last: it ends with a flexible array.
+ *
+ * A driver embeds this in its per-memory-region structure. It may use the
+ * structure for @ops and @dev only (for example to describe a remote
+ * device's memory) or register device-private memory with
+ * drm_pagemap_init(), which fills the other members.
+ */
+struct drm_pagemap {
+	const struct drm_pagemap_ops *ops;
+	struct device *dev;
+	struct resource *res;
+	struct dev_pagemap pagemap;
+};
+
+/**
+ * drm_pagemap_base_pfn() - First pfn of a registered pagemap
+ * @dpagemap: A pagemap registered with drm_pagemap_init().
+ *
+ * Return: The pfn of device offset 0.
+ */
+static inline unsigned long drm_pagemap_base_pfn(const struct drm_pagemap *dpagemap)
+{
+	return PHYS_PFN(dpagemap->pagemap.range.start);
+}
+
+/**
+ * drm_pagemap_npages() - Number of pages of a registered pagemap
+ * @dpagemap: A pagemap registered with drm_pagemap_init().
+ *
+ * Return: The number of device pages, 0 if @dpagemap is not registered.
+ */
+static inline unsigned long drm_pagemap_npages(const struct drm_pagemap *dpagemap)
+{
+	if (!dpagemap->res)
+		return 0;
+	return PHYS_PFN(range_len(&dpagemap->pagemap.range));
+}
+
+/**
+ * drm_pagemap_pfn_to_offset() - Device offset of a device pfn
+ * @dpagemap: A pagemap registered with drm_pagemap_init().
+ * @pfn: A pfn inside @dpagemap.
+ *
+ * Return: The byte offset of @pfn into the device memory.
+ */
+static inline u64 drm_pagemap_pfn_to_offset(const struct drm_pagemap *dpagemap,
+					    unsigned long pfn)
+{
+	return (u64)(pfn - drm_pagemap_base_pfn(dpagemap)) << PAGE_SHIFT;
+}
+
+/**
+ * drm_pagemap_offset_to_pfn() - Device pfn of a device offset
+ * @dpagemap: A pagemap registered with drm_pagemap_init().
+ * @offset: Byte offset into the device memory; the page containing it is
+ *	returned.
+ *
+ * Return: The pfn backing @offset.
+ */
+static inline unsigned long
+drm_pagemap_offset_to_pfn(const struct drm_pagemap *dpagemap, u64 offset)
+{
+	return drm_pagemap_base_pfn(dpagemap) + (unsigned long)(offset >> PAGE_SHIFT);
+}
+
+/**
+ * drm_pagemap_page_to_offset() - Device offset of a device page
+ * @dpagemap: A pagemap registered with drm_pagemap_init().
+ * @page: A page of @dpagemap.
+ *
+ * Convenient in &drm_pagemap_devmem_ops copy hooks and in
+ * &drm_pagemap_ops.device_map.
+ *
+ * Return: The byte offset of @page into the device memory.
+ */
+static inline u64 drm_pagemap_page_to_offset(const struct drm_pagemap *dpagemap,
+					     struct page *page)
+{
+	return drm_pagemap_pfn_to_offset(dpagemap, page_to_pfn(page));
+}
+
+/**
+ * struct drm_pagemap_devmem_ops - Driver hooks for one device allocation
+ *
+ * The copy hooks receive arrays without holes: every entry of @pages and
+ * @dma_addr is valid. They are called once per run of consecutive virtual
+ * pages, not once per page, so an engine can batch. The device pages of a
+ * run are not necessarily physically contiguous. The hooks must complete
+ * the copy (or wait for it) before returning, and must not touch the CPU
+ * mapping of the range being migrated: its pages are locked.
+ */
+struct drm_pagemap_devmem_ops {
+	/**
+	 * @devmem_release: Release the allocation (optional).
+	 * @devmem_allocation: The allocation.
+	 *
+	 * Called once the last device page migrated into the allocation
+	 * has been freed, that is when the reference handed to
+	 * drm_pagemap_migrate_to_devmem() is dropped. The device pages may be
+	 * reused from then on. May run in atomic context (the last page can
+	 * be freed under a page table spinlock): it must not sleep; defer
+	 * heavy work to a worker.
+	 */
+	void (*devmem_release)(struct drm_pagemap_devmem *devmem_allocation);
+
+	/**
+	 * @populate_devmem_pfn: Return the pfns of the allocation (required).
+	 * @devmem_allocation: The allocation.
+	 * @npages: Number of pfns to write, at most size >> PAGE_SHIFT.
+	 * @pfn: Array to fill with the device pfns of the first @npages
+	 *	pages of the allocation, in order.
+	 *
+	 * Must give the same answer each time it is called for the same
+	 * allocation: eviction calls it again to find the pages.
+	 *
+	 * Return: 0 on success, a negative error code on failure.
+	 */
+	int (*populate_devmem_pfn)(struct drm_pagemap_devmem *devmem_allocation,
+				   unsigned long npages, unsigned long *pfn);
+
+	/**
+	 * @copy_to_devmem: Copy system memory to device memory (required).
+	 * @pages: Destination device pages.
+	 * @dma_addr: Source DMA addresses, mapped DMA_TO_DEVICE for the
+	 *	allocation's device. Several entries may share the address of
+	 *	one zeroed page: that is how pages with no data are cleared.
+	 * @npages: Number of entries.
+	 *
+	 * Return: 0 on success, a negative error code on failure.
+	 */
+	int (*copy_to_devmem)(struct page **pages, dma_addr_t *dma_addr,
+			      unsigned long npages);
+
+	/**
+	 * @copy_to_ram: Copy device memory to system memory (required).
+	 * @pages: Source device pages.
+	 * @dma_addr: Destination DMA addresses, mapped DMA_FROM_DEVICE for
+	 *	the allocation's device.
+	 * @npages: Number of entries.
+	 *
+	 * Return: 0 on success, a negative error code on failure.
+	 */
+	int (*copy_to_ram)(struct page **pages, dma_addr_t *dma_addr,
+			   unsigned long npages);
+};
+
+/**
+ * struct drm_pagemap_devmem - A device memory allocation backing a range
+ * @dev: The device that DMA-maps system pages for the copies.
+ * @mm: The address space the allocation is migrated into, or NULL for any.
+ * @detached: Completed while no device page refers to the allocation:
+ *	initially, after a failed migration and once the last page has been
+ *	freed after a successful one.
+ * @ops: The driver hooks.
+ * @dpagemap: The &struct drm_pagemap the allocation's pages belong to.
+ * @size: Size of the allocation in bytes, a multiple of PAGE_SIZE.
+ * @timeslice_expiration: Jiffies (64 bit) until which a CPU fault leaves
+ *	the migrated pages in place; see "Migration" in drm_pagemap.c.
+ *
+ * A driver embeds this in its allocation object, initialises it with
+ * drm_pagemap_devmem_init() and hands it to drm_pagemap_migrate_to_devmem().
+ */
+struct drm_pagemap_devmem {
+	struct device *dev;
+	struct mm_struct *mm;
+	struct completion detached;
+	const struct drm_pagemap_devmem_ops *ops;
+	struct drm_pagemap *dpagemap;
+	size_t size;
+	u64 timeslice_expiration;
+};
+
+int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
+		     resource_size_t size, void *owner,
+		     const struct drm_pagemap_ops *ops);
+
+void drm_pagemap_fini(struct drm_pagemap *dpagemap);
+
+const struct dev_pagemap_ops *drm_pagemap_pagemap_ops_get(void);
+
+struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page);
+
+void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem_allocation,
+			     struct device *dev, struct mm_struct *mm,
+			     const struct drm_pagemap_devmem_ops *ops,
+			     struct drm_pagemap *dpagemap, size_t size);
+
+int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
+				  struct mm_struct *mm,
+				  unsigned long start, unsigned long end,
+				  unsigned long timeslice_ms,
+				  void *pgmap_owner);
+
+int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem_allocation);
+
+int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
+			    unsigned long start, unsigned long end,
+			    struct mm_struct *mm,
+			    unsigned long timeslice_ms);
+
+#endif
