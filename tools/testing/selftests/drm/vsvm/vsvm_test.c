@@ -1,13 +1,59 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Userspace tests of the vsvm virtual GPU (drivers/gpu/drm/vsvm).
+ * Userspace tests of the vsvm virtual GPU (drivers/gpu/drm/vsvm): the
+ * device, GPU access to anonymous and shared memory of every size, page
+ * protections, placement policies, explicit migration, atomics, two
+ * devices, concurrency and the validation of every ioctl argument.
+ *
+ * Address-space events (fork, munmap, mremap, eviction, process exit) are
+ * covered by vsvm_mm_test.c.
  */
 
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
 #include "vsvm_util.h"
+
+#define PAGE		4096UL
+#define SZ_64K		(64UL << 10)
+#define SZ_1M		(1UL << 20)
+#define SZ_2M		(2UL << 20)
+
+static int vm_stats(int fd, struct drm_vsvm_vm_stats *st)
+{
+	return vsvm_vm_stats(fd, st);
+}
+
+/*
+ * Host-side buffers (job READ destinations, WRITE sources) are MAP_SHARED:
+ * such a VMA never merges with the private anonymous memory under test,
+ * so a GPU SVM range picked around a test buffer never covers them.
+ */
+static void *host_alloc(size_t size)
+{
+	char *p = mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	*(size_t *)p = size + PAGE;
+	return p + PAGE;
+}
+
+static void host_free(void *ptr)
+{
+	char *p = (char *)ptr - PAGE;
+
+	if (ptr)
+		munmap(p, *(size_t *)p);
+}
 
 FIXTURE(vsvm)
 {
@@ -40,6 +86,7 @@ TEST_F(vsvm, query)
 	EXPECT_EQ((__u64)getpagesize(), q.page_size);
 	EXPECT_EQ(0, q.device_index);
 	EXPECT_GE(q.num_devices, 1);
+	EXPECT_LE(q.vram_used, q.vram_size);
 }
 
 /* Unknown flags and a nonzero pad are refused, the output is untouched. */
@@ -92,6 +139,1435 @@ TEST_F(vsvm, unknown_ioctl)
 	EXPECT_EQ(-EINVAL, vsvm_ioctl(self->fd,
 				      DRM_IOWR(DRM_COMMAND_BASE + 0x3f, __u64[4]),
 				      arg));
+}
+
+/* A fresh file has a fresh VM: every counter and the range count are 0. */
+TEST_F(vsvm, vm_stats_start_at_zero)
+{
+	struct drm_vsvm_vm_stats st;
+
+	ASSERT_EQ(0, vm_stats(self->fd, &st));
+	EXPECT_EQ(0, st.stats.gpu_faults);
+	EXPECT_EQ(0, st.stats.pages_to_vram);
+	EXPECT_EQ(0, st.stats.bytes_read);
+	EXPECT_EQ(0, st.stats.bytes_written);
+	EXPECT_EQ(0, st.num_ranges);
+	EXPECT_EQ(0, st.vram_pages);
+}
+
+/*
+ * GPU read and write of private anonymous memory, for sizes from one byte
+ * to 2 MiB at aligned and unaligned offsets. The mapping is 2 MiB aligned
+ * so that the 2M variant gets a 2 MiB GPU SVM range.
+ */
+FIXTURE(rw)
+{
+	int fd;
+	char *map;
+	size_t map_size;
+	char *buf;
+	char *tmp;
+};
+
+FIXTURE_VARIANT(rw)
+{
+	size_t size;
+	size_t offset;
+};
+
+FIXTURE_VARIANT_ADD(rw, one_byte)	{ .size = 1, .offset = 0 };
+FIXTURE_VARIANT_ADD(rw, one_byte_page_end) { .size = 1, .offset = PAGE - 1 };
+FIXTURE_VARIANT_ADD(rw, unaligned_across_pages) { .size = PAGE + 3, .offset = 13 };
+FIXTURE_VARIANT_ADD(rw, page)		{ .size = PAGE, .offset = 0 };
+FIXTURE_VARIANT_ADD(rw, size_64k)	{ .size = SZ_64K, .offset = 0 };
+FIXTURE_VARIANT_ADD(rw, size_2m)	{ .size = SZ_2M, .offset = 0 };
+FIXTURE_VARIANT_ADD(rw, multiple_pages_unaligned) { .size = 5 * PAGE + 17, .offset = 4000 };
+
+FIXTURE_SETUP(rw)
+{
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+
+	self->map_size = (variant->offset + variant->size + SZ_2M - 1) &
+			 ~(SZ_2M - 1);
+	self->map = vsvm_map_aligned(self->map_size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->buf = self->map + variant->offset;
+	self->tmp = host_alloc(variant->size);
+	ASSERT_NE(NULL, self->tmp);
+}
+
+FIXTURE_TEARDOWN(rw)
+{
+	if (self->fd < 0)
+		return;
+	munmap(self->map, self->map_size);
+	host_free(self->tmp);
+	close(self->fd);
+}
+
+/*
+ * The GPU writes a pattern into never-touched memory (the default policy
+ * migrates it to VRAM first); the CPU reads it back, and the bytes around
+ * it, which nobody wrote, read as zeros.
+ */
+TEST_F(rw, gpu_write_cpu_read)
+{
+	size_t size = variant->size, off = variant->offset;
+	size_t page_end = (off + size + PAGE - 1) & ~(PAGE - 1);
+	struct drm_vsvm_vm_stats before, after;
+	struct drm_vsvm_stats st;
+
+	vsvm_pattern_fill(self->tmp, size, 1);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, self->buf, self->tmp, size,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(size, st.bytes_written);
+	EXPECT_EQ(0, st.bytes_read);
+	EXPECT_GE(st.gpu_faults, 1);
+	EXPECT_GE(st.pages_to_vram, (page_end - (off & ~(PAGE - 1))) / PAGE);
+	ASSERT_EQ(0, vm_stats(self->fd, &before));
+	EXPECT_GE(before.vram_pages, 1);
+
+	/* CPU access: data intact, GPU mappings of those pages gone. */
+	EXPECT_EQ(-1, vsvm_pattern_check(self->buf, size, 1));
+	EXPECT_EQ(-1, vsvm_zero_check(self->map, off));
+	EXPECT_EQ(-1, vsvm_zero_check(self->buf + size, page_end - off - size));
+
+	ASSERT_EQ(0, vm_stats(self->fd, &after));
+	EXPECT_LT(after.vram_pages, before.vram_pages);
+	EXPECT_GT(after.stats.invalidations, before.stats.invalidations);
+	EXPECT_EQ(size, after.stats.bytes_written);
+}
+
+/*
+ * The CPU writes a pattern, the GPU reads it; a second read of the same
+ * memory is served by the GPU page table without a fault, and a later CPU
+ * store is seen by the next GPU read.
+ */
+TEST_F(rw, cpu_write_gpu_read)
+{
+	size_t size = variant->size;
+	struct drm_vsvm_stats st;
+
+	vsvm_pattern_fill(self->buf, size, 2);
+	memset(self->tmp, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->buf, self->tmp, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, size, 2));
+	EXPECT_EQ(size, st.bytes_read);
+	EXPECT_EQ(0, st.bytes_written);
+	EXPECT_GE(st.gpu_faults, 1);
+
+	memset(self->tmp, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->buf, self->tmp, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, size, 2));
+	EXPECT_EQ(0, st.gpu_faults);
+
+	/* Coherence: a CPU store invalidates, the GPU sees the new byte. */
+	self->buf[size - 1] ^= 0xff;
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->buf, self->tmp, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ((unsigned char)(vsvm_pattern_byte(size - 1, 2) ^ 0xff),
+		  (unsigned char)self->tmp[size - 1]);
+	EXPECT_GE(st.gpu_faults, 1);
+	if (size > 1)
+		EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, size - 1, 2));
+}
+
+/*
+ * With DRM_VSVM_POLICY_SYSTEM the GPU works on system memory: the data
+ * goes through, nothing is migrated, nothing is bound in VRAM.
+ */
+TEST_F(rw, system_policy_roundtrip)
+{
+	size_t size = variant->size;
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+
+	vsvm_pattern_fill(self->tmp, size, 3);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, self->buf, self->tmp, size,
+				    DRM_VSVM_POLICY_SYSTEM, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	EXPECT_EQ(size, st.bytes_written);
+	memset(self->tmp, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->buf, self->tmp, size,
+				   DRM_VSVM_POLICY_SYSTEM, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, size, 3));
+	EXPECT_EQ(0, st.pages_to_vram);
+
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	EXPECT_EQ(0, vst.stats.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(self->buf, size, 3));
+}
+
+/*
+ * pte_none: the GPU reads zeros from memory nobody ever touched, under
+ * both the default and the system policy, and the CPU reads zeros after.
+ */
+TEST_F(vsvm, read_never_touched_is_zero)
+{
+	size_t size = 256 << 10;
+	char *a = vsvm_map_aligned(size, PAGE), *b = vsvm_map_aligned(size, PAGE);
+	char *out = host_alloc(size);
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(NULL, out);
+
+	memset(out, 0x5a, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_zero_check(out, size));
+	EXPECT_EQ(size, st.bytes_read);
+	EXPECT_GE(st.pages_to_vram, size / PAGE);
+
+	memset(out, 0x5a, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, out, size,
+				   DRM_VSVM_POLICY_SYSTEM, &st));
+	EXPECT_EQ(-1, vsvm_zero_check(out, size));
+	EXPECT_EQ(0, st.pages_to_vram);
+
+	EXPECT_EQ(-1, vsvm_zero_check(a, size));
+	EXPECT_EQ(-1, vsvm_zero_check(b, size));
+	munmap(a, size);
+	munmap(b, size);
+	host_free(out);
+}
+
+/*
+ * Zero page: memory the CPU only read maps the shared zero page; the GPU
+ * reads zeros, and once the CPU writes (a COW break that replaces the zero
+ * page) the GPU sees the new data.
+ */
+TEST_F(vsvm, read_zero_page)
+{
+	size_t size = 128 << 10, i;
+	volatile char *a = vsvm_map_aligned(size, PAGE);
+	char *out = host_alloc(size);
+	unsigned long sum = 0;
+
+	ASSERT_NE(MAP_FAILED, (void *)a);
+	ASSERT_NE(NULL, out);
+	for (i = 0; i < size; i += PAGE)
+		sum += a[i];
+	ASSERT_EQ(0, sum);
+
+	memset(out, 0x5a, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, (void *)a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_zero_check(out, size));
+
+	memset(out, 0x5a, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, (void *)a, out, size,
+				   DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(-1, vsvm_zero_check(out, size));
+
+	vsvm_pattern_fill((void *)a, size, 4);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, (void *)a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 4));
+	munmap((void *)a, size);
+	host_free(out);
+}
+
+/*
+ * VRAM never leaks an earlier owner's data: memory full of a pattern is
+ * migrated and freed, then never-written memory migrated to VRAM reads as
+ * zeros by both the GPU and the CPU.
+ */
+TEST_F(vsvm, vram_is_cleared_for_new_memory)
+{
+	size_t size = 4 * SZ_1M;
+	char *out = host_alloc(size), *a, *b;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(NULL, out);
+	a = vsvm_map_aligned(size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, a);
+	memset(a, 0xa5, size);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, munmap(a, size));
+	/* Device memory is given back asynchronously. */
+	usleep(200 * 1000);
+
+	b = vsvm_map_aligned(size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, b, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	memset(out, 0x5a, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_zero_check(out, size));
+	EXPECT_EQ(-1, vsvm_zero_check(b, size));
+	munmap(b, size);
+	host_free(out);
+}
+
+/*
+ * Read-only mapping: the GPU may read it (data correct) but a GPU write
+ * fails with -EPERM and changes nothing; after mprotect(PROT_READ |
+ * PROT_WRITE) the same write succeeds and the CPU sees it.
+ */
+TEST_F(vsvm, read_only_mapping)
+{
+	size_t size = 64 << 10;
+	char *a = vsvm_map_aligned(size, PAGE), *src = host_alloc(size);
+	char *out = host_alloc(size);
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, out);
+	vsvm_pattern_fill(a, size, 5);
+	ASSERT_EQ(0, mprotect(a, size, PROT_READ));
+
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 5));
+
+	vsvm_pattern_fill(src, size, 6);
+	EXPECT_EQ(-EPERM, vsvm_gpu_write(self->fd, a, src, size,
+					 DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(0, st.bytes_written);
+	EXPECT_EQ(-EPERM, vsvm_gpu_fill(self->fd, a, PAGE, 0x1234,
+					DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 5));
+
+	ASSERT_EQ(0, mprotect(a, size, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, src, size,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(size, st.bytes_written);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 6));
+	munmap(a, size);
+	host_free(src);
+	host_free(out);
+}
+
+/*
+ * A read-only mapping nobody wrote: the GPU reads zeros, a write is
+ * refused with -EPERM.
+ */
+TEST_F(vsvm, read_only_never_touched)
+{
+	size_t size = 16 * PAGE;
+	char *a = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char out[PAGE];
+
+	ASSERT_NE(MAP_FAILED, a);
+	memset(out, 0x5a, sizeof(out));
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a + 3 * PAGE, out, PAGE,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_zero_check(out, PAGE));
+	EXPECT_EQ(-EPERM, vsvm_gpu_write(self->fd, a, out, 8,
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_zero_check(a, size));
+	munmap(a, size);
+}
+
+/*
+ * PROT_NONE: neither read nor write is possible for the CPU, so the GPU
+ * gets -EFAULT for both, including for memory the GPU had mirrored before
+ * the protection changed.
+ */
+TEST_F(vsvm, prot_none)
+{
+	size_t size = 8 * PAGE;
+	char *a = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *b = vsvm_map_aligned(size, PAGE);
+	char out[64];
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	memset(out, 0x5a, sizeof(out));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a, out, sizeof(out),
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_write(self->fd, a, out, sizeof(out),
+					  DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a, out, sizeof(out),
+					 DRM_VSVM_POLICY_SYSTEM, NULL));
+
+	/* Mirrored first, then protected. */
+	vsvm_pattern_fill(b, size, 7);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, out, sizeof(out),
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, sizeof(out), 7));
+	ASSERT_EQ(0, mprotect(b, size, PROT_NONE));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, b, out, sizeof(out),
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_write(self->fd, b, out, sizeof(out),
+					  DRM_VSVM_POLICY_MIGRATE, NULL));
+	ASSERT_EQ(0, mprotect(b, size, PROT_READ));
+	EXPECT_EQ(-1, vsvm_pattern_check(b, size, 7));
+	munmap(a, size);
+	munmap(b, size);
+}
+
+/*
+ * Unmapped addresses: GPU read, write and explicit migration fail with
+ * -EFAULT, also when only part of the range is missing; the mapped part
+ * of a job stops exactly at the hole.
+ */
+TEST_F(vsvm, unmapped_address)
+{
+	size_t size = 3 * PAGE;
+	char *a = vsvm_map_aligned(size, PAGE);
+	struct drm_vsvm_op ops[3];
+	struct drm_vsvm_exec e;
+	char src[PAGE], out[PAGE];
+	size_t i;
+
+	ASSERT_NE(MAP_FAILED, a);
+	vsvm_pattern_fill(a, size, 8);
+	ASSERT_EQ(0, munmap(a + PAGE, PAGE));
+
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a + PAGE, out, 16,
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_write(self->fd, a + PAGE, src, 16,
+					  DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_migrate(self->fd, a + PAGE, PAGE,
+					DRM_VSVM_MIGRATE_TO_VRAM, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_migrate(self->fd, a, size,
+					DRM_VSVM_MIGRATE_TO_VRAM, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_migrate(self->fd, a, size,
+					DRM_VSVM_MIGRATE_TO_SYSTEM, NULL));
+
+	/* Job: write page 0 (ok), write across the hole, write page 2. */
+	vsvm_pattern_fill(src, PAGE, 9);
+	memset(ops, 0, sizeof(ops));
+	ops[0].code = DRM_VSVM_OP_WRITE;
+	ops[0].gpu_addr = (unsigned long)a;
+	ops[0].size = PAGE;
+	ops[0].data = (unsigned long)src;
+	ops[1] = ops[0];
+	ops[1].gpu_addr = (unsigned long)a + PAGE - 8;
+	ops[1].size = 16;
+	ops[2] = ops[0];
+	ops[2].gpu_addr = (unsigned long)a + 2 * PAGE;
+	memset(&e, 0, sizeof(e));
+	e.ops = (unsigned long)ops;
+	e.num_ops = 3;
+	EXPECT_EQ(-EFAULT, vsvm_ioctl(self->fd, DRM_IOCTL_VSVM_EXEC, &e));
+	EXPECT_EQ(1, e.completed);
+	EXPECT_GE(e.stats.bytes_written, PAGE);
+	EXPECT_LE(e.stats.bytes_written, PAGE + 8);
+
+	/* Page 0 got the new data, page 2 is untouched. */
+	EXPECT_EQ(-1, vsvm_pattern_check(a, PAGE - 8, 9));
+	for (i = 2 * PAGE; i < 3 * PAGE; i++)
+		if ((unsigned char)a[i] != vsvm_pattern_byte(i, 8))
+			break;
+	EXPECT_EQ(3 * PAGE, i);
+	munmap(a, PAGE);
+	munmap(a + 2 * PAGE, PAGE);
+}
+
+/* COPY moves data between two buffers, unaligned and across pages. */
+TEST_F(vsvm, copy_between_buffers)
+{
+	size_t size = 9 * PAGE + 100;
+	char *src = vsvm_map_aligned(10 * PAGE, PAGE);
+	char *dst = vsvm_map_aligned(12 * PAGE, PAGE);
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, src);
+	ASSERT_NE(MAP_FAILED, dst);
+	vsvm_pattern_fill(src + 7, size, 10);
+	memset(dst, 0x77, 12 * PAGE);
+
+	ASSERT_EQ(0, vsvm_gpu_copy(self->fd, dst + 1000, src + 7, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(size, st.bytes_read);
+	EXPECT_EQ(size, st.bytes_written);
+	EXPECT_EQ(-1, vsvm_pattern_check(dst + 1000, size, 10));
+	EXPECT_EQ(0x77, dst[999]);
+	EXPECT_EQ(0x77, dst[1000 + size]);
+	/* The source is not changed by being copied. */
+	EXPECT_EQ(-1, vsvm_pattern_check(src + 7, size, 10));
+
+	/* And back, system policy this time, into a fresh area. */
+	ASSERT_EQ(0, vsvm_gpu_copy(self->fd, src, dst + 1000, PAGE,
+				   DRM_VSVM_POLICY_SYSTEM, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(src, PAGE, 10));
+	munmap(src, 10 * PAGE);
+	munmap(dst, 12 * PAGE);
+}
+
+/*
+ * FILL writes the 64-bit pattern over the whole range and nothing beyond
+ * it, also over a range that starts in the middle of a page.
+ */
+TEST_F(vsvm, fill_pattern)
+{
+	size_t size = 5 * PAGE + 256, i;
+	__u64 *a = vsvm_map_aligned(8 * PAGE, PAGE);
+	__u64 pat = 0x0123456789abcdefULL;
+	struct drm_vsvm_stats st;
+	size_t first = 24;	/* in u64 */
+
+	ASSERT_NE(MAP_FAILED, a);
+	memset(a, 0x33, 8 * PAGE);
+	ASSERT_EQ(0, vsvm_gpu_fill(self->fd, a + first, size, pat,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(size, st.bytes_written);
+	for (i = 0; i < size / 8; i++)
+		if (a[first + i] != pat)
+			break;
+	EXPECT_EQ(size / 8, i);
+	EXPECT_EQ(0x3333333333333333ULL, a[first - 1]);
+	EXPECT_EQ(0x3333333333333333ULL, a[first + size / 8]);
+
+	/* A second fill, system policy, overwrites part of it. */
+	ASSERT_EQ(0, vsvm_gpu_fill(self->fd, a + first + 8, 64, ~pat,
+				   DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(pat, a[first + 7]);
+	EXPECT_EQ(~pat, a[first + 8]);
+	EXPECT_EQ(~pat, a[first + 15]);
+	EXPECT_EQ(pat, a[first + 16]);
+	munmap(a, 8 * PAGE);
+}
+
+/*
+ * One job of several operations runs them in order: WRITE, COPY, FILL,
+ * READ of what the earlier ones produced; completed counts them all and
+ * the job counters add up.
+ */
+TEST_F(vsvm, multi_op_job)
+{
+	char *a = vsvm_map_aligned(4 * PAGE, PAGE), src[PAGE], out[PAGE];
+	struct drm_vsvm_op ops[4];
+	struct drm_vsvm_exec e;
+	__u64 *q;
+
+	ASSERT_NE(MAP_FAILED, a);
+	vsvm_pattern_fill(src, PAGE, 11);
+	memset(ops, 0, sizeof(ops));
+	ops[0].code = DRM_VSVM_OP_WRITE;
+	ops[0].gpu_addr = (unsigned long)a;
+	ops[0].size = PAGE;
+	ops[0].data = (unsigned long)src;
+	ops[1].code = DRM_VSVM_OP_COPY;
+	ops[1].gpu_addr = (unsigned long)a + PAGE;
+	ops[1].size = PAGE;
+	ops[1].data = (unsigned long)a;
+	ops[2].code = DRM_VSVM_OP_FILL;
+	ops[2].gpu_addr = (unsigned long)a + PAGE;
+	ops[2].size = 64;
+	ops[2].data = 0xfeedfacecafebeefULL;
+	ops[3].code = DRM_VSVM_OP_READ;
+	ops[3].gpu_addr = (unsigned long)a + PAGE;
+	ops[3].size = PAGE;
+	ops[3].data = (unsigned long)out;
+	memset(&e, 0, sizeof(e));
+	e.ops = (unsigned long)ops;
+	e.num_ops = 4;
+	ASSERT_EQ(0, vsvm_ioctl(self->fd, DRM_IOCTL_VSVM_EXEC, &e));
+	EXPECT_EQ(4, e.completed);
+	EXPECT_EQ(PAGE + PAGE + 64, e.stats.bytes_written);
+	EXPECT_EQ(PAGE + PAGE, e.stats.bytes_read);
+
+	q = (__u64 *)out;
+	EXPECT_EQ(0xfeedfacecafebeefULL, q[0]);
+	EXPECT_EQ(0xfeedfacecafebeefULL, q[7]);
+	EXPECT_EQ(0, memcmp(out + 64, src + 64, PAGE - 64));
+	EXPECT_EQ(0, memcmp(a + PAGE, out, PAGE));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, PAGE, 11));
+	munmap(a, 4 * PAGE);
+}
+
+/*
+ * ATOMIC_ADD returns the previous value and the CPU sees the sum; the
+ * operation needs device memory, so the page is migrated to VRAM.
+ */
+TEST_F(vsvm, atomic_add_returns_old)
+{
+	__u64 *a = vsvm_map_aligned(PAGE, PAGE), old = 0;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	a[3] = 100;
+	a[4] = 0x4444;
+	ASSERT_EQ(0, vsvm_gpu_atomic_add(self->fd, &a[3], 5, &st, &old));
+	EXPECT_EQ(100, old);
+	EXPECT_GE(st.pages_to_vram, 1);
+	EXPECT_EQ(8, st.bytes_written);
+	ASSERT_EQ(0, vsvm_gpu_atomic_add(self->fd, &a[3], -7ULL, &st, &old));
+	EXPECT_EQ(105, old);
+	EXPECT_EQ(0, st.gpu_faults);
+	EXPECT_EQ(98, a[3]);
+	EXPECT_EQ(0x4444, a[4]);
+	munmap(a, PAGE);
+}
+
+/*
+ * Many atomic adds: 256 in one job return 0, 1, 3, 6, ... in order; then
+ * jobs of one add alternate with CPU reads (each moving the page back and
+ * forth) and every value is seen.
+ */
+TEST_F(vsvm, atomic_add_many)
+{
+	struct drm_vsvm_op ops[256];
+	__u64 *a = vsvm_map_aligned(PAGE, PAGE), sum = 0, old;
+	struct drm_vsvm_exec e;
+	int i;
+
+	ASSERT_NE(MAP_FAILED, a);
+	memset(ops, 0, sizeof(ops));
+	for (i = 0; i < 256; i++) {
+		ops[i].code = DRM_VSVM_OP_ATOMIC_ADD;
+		ops[i].gpu_addr = (unsigned long)&a[1];
+		ops[i].size = 8;
+		ops[i].data = i + 1;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ops = (unsigned long)ops;
+	e.num_ops = 256;
+	ASSERT_EQ(0, vsvm_ioctl(self->fd, DRM_IOCTL_VSVM_EXEC, &e));
+	EXPECT_EQ(256, e.completed);
+	for (i = 0; i < 256; i++) {
+		if (ops[i].result != sum)
+			break;
+		sum += i + 1;
+	}
+	EXPECT_EQ(256, i);
+	EXPECT_EQ(256 * 257 / 2, a[1]);
+
+	for (i = 0; i < 20; i++) {
+		ASSERT_EQ(0, vsvm_gpu_atomic_add(self->fd, &a[1], 1, NULL, &old));
+		EXPECT_EQ(sum + i, old);
+		EXPECT_EQ(sum + i + 1, a[1]);
+	}
+	EXPECT_EQ(0, a[0]);
+	EXPECT_EQ(0, a[2]);
+	munmap(a, PAGE);
+}
+
+struct cpu_reader {
+	volatile __u64 *p;
+	volatile int stop;
+	__u64 reads;
+	__u64 last;
+	int went_backwards;
+};
+
+static void *cpu_reader_fn(void *arg)
+{
+	struct cpu_reader *r = arg;
+
+	while (!r->stop) {
+		__u64 v = *r->p;
+
+		if (v < r->last)
+			r->went_backwards = 1;
+		r->last = v;
+		r->reads++;
+	}
+	return NULL;
+}
+
+/*
+ * Atomics against concurrent CPU reads: a thread keeps reading the
+ * counter (pulling the page back to system memory) while GPU atomics keep
+ * migrating it to VRAM; no increment is lost and the CPU never sees the
+ * value go backwards.
+ */
+TEST_F(vsvm, atomic_add_concurrent_cpu_reads)
+{
+	__u64 *a = vsvm_map_aligned(PAGE, PAGE), old;
+	struct cpu_reader r = { 0 };
+	pthread_t th;
+	int i, n = 100;
+
+	ASSERT_NE(MAP_FAILED, a);
+	/*
+	 * A CPU spinning on the page could take it back before every GPU
+	 * fault completes; the timeslice is the documented way to let the
+	 * GPU make progress.
+	 */
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 5));
+	a[0] = 1000;
+	r.p = a;
+	ASSERT_EQ(0, pthread_create(&th, NULL, cpu_reader_fn, &r));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, vsvm_gpu_atomic_add(self->fd, a, 1, NULL, &old));
+		EXPECT_EQ(1000 + i, old);
+	}
+	r.stop = 1;
+	pthread_join(th, NULL);
+	EXPECT_EQ(1000 + n, a[0]);
+	EXPECT_EQ(0, r.went_backwards);
+	EXPECT_GT(r.reads, 0);
+	munmap(a, PAGE);
+}
+
+/*
+ * DRM_VSVM_POLICY_DEVICE places anonymous memory in VRAM: every page the
+ * job touched is bound in VRAM, the CPU then reads the data back.
+ */
+TEST_F(vsvm, device_policy_binds_vram)
+{
+	size_t size = 16 * PAGE;
+	char *a = vsvm_map_aligned(size, PAGE), *src = host_alloc(size);
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, src);
+	vsvm_pattern_fill(src, size, 12);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, src, size,
+				    DRM_VSVM_POLICY_DEVICE, &st));
+	EXPECT_GE(st.pages_to_vram, size / PAGE);
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_GE(vst.vram_pages, size / PAGE);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 12));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	munmap(a, size);
+	host_free(src);
+}
+
+/*
+ * A system-policy job on memory that lives in VRAM moves it back first:
+ * the job reports pages_to_ram, nothing stays bound in VRAM, data intact.
+ */
+TEST_F(vsvm, system_policy_evicts_vram)
+{
+	size_t size = 32 * PAGE;
+	char *a = vsvm_map_aligned(size, PAGE), *out = host_alloc(size);
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, out);
+	vsvm_pattern_fill(a, size, 13);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_SYSTEM, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 13));
+	EXPECT_EQ(size / PAGE, st.pages_to_ram);
+	EXPECT_EQ(0, st.pages_to_vram);
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 13));
+	munmap(a, size);
+	host_free(out);
+}
+
+/*
+ * Migrate to VRAM, bind by a GPU read, then the CPU reads everything
+ * back: data intact; QUERY's vram_used rose by the migration and falls
+ * back once the CPU took the pages; VM_STATS vram_pages drops to 0.
+ */
+TEST_F(vsvm, migrate_to_vram_then_cpu_read)
+{
+	size_t size = SZ_1M;
+	char *a = vsvm_map_aligned(size, SZ_2M), *out = host_alloc(size);
+	struct drm_vsvm_query q0, q1, q2;
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	int i;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, out);
+	vsvm_pattern_fill(a, size, 14);
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q0));
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	EXPECT_EQ(0, st.pages_to_ram);
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q1));
+	EXPECT_GE(q1.vram_used, q0.vram_used + size);
+
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 14));
+	EXPECT_EQ(0, st.pages_to_vram);
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(size / PAGE, vst.vram_pages);
+	EXPECT_EQ(size / PAGE, vst.stats.pages_to_vram);
+
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 14));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+
+	/* The device memory is released asynchronously: allow a moment. */
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, vsvm_query_device(self->fd, &q2));
+		if (q2.vram_used <= q0.vram_used)
+			break;
+		usleep(100 * 1000);
+	}
+	EXPECT_LE(q2.vram_used, q0.vram_used);
+	munmap(a, size);
+	host_free(out);
+}
+
+/*
+ * The MIGRATE ioctl both ways: to VRAM, to system memory, to VRAM again;
+ * each direction reports the page count and the data survive.
+ */
+TEST_F(vsvm, migrate_both_directions)
+{
+	size_t size = 256 << 10;
+	char *a = vsvm_map_aligned(size, PAGE), *out = host_alloc(size);
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, out);
+	vsvm_pattern_fill(a, size, 15);
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 15));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(size / PAGE, vst.vram_pages);
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_SYSTEM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_ram);
+	EXPECT_EQ(0, st.pages_to_vram);
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	EXPECT_EQ(size / PAGE, vst.stats.pages_to_ram);
+
+	/* Migrating system memory to system memory is a no-op. */
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_SYSTEM, &st));
+	EXPECT_EQ(0, st.pages_to_ram);
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	memset(out, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 15));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 15));
+	munmap(a, size);
+	host_free(out);
+}
+
+/*
+ * Shared memory: MAP_SHARED anonymous, a memfd and a file in tmpfs (/tmp).
+ * The GPU uses it in place: data flows both ways and is visible through a
+ * second mapping and read(); migration to VRAM is declined without error;
+ * device-only placement and atomics report -EOPNOTSUPP.
+ */
+enum shared_kind { SHARED_ANON, SHARED_MEMFD, SHARED_TMPFILE };
+
+FIXTURE(shared)
+{
+	int fd;
+	int mfd;
+	size_t size;
+	char *a;
+	char *view;	/* second mapping of the same pages, or NULL */
+	char *tmp;
+	char path[64];
+};
+
+FIXTURE_VARIANT(shared)
+{
+	enum shared_kind kind;
+};
+
+FIXTURE_VARIANT_ADD(shared, anon)	{ .kind = SHARED_ANON };
+FIXTURE_VARIANT_ADD(shared, memfd)	{ .kind = SHARED_MEMFD };
+FIXTURE_VARIANT_ADD(shared, tmpfs_file)	{ .kind = SHARED_TMPFILE };
+
+FIXTURE_SETUP(shared)
+{
+	self->mfd = -1;
+	self->view = NULL;
+	self->path[0] = 0;
+	self->size = 64 * PAGE;
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+	self->tmp = host_alloc(self->size);
+	ASSERT_NE(NULL, self->tmp);
+
+	switch (variant->kind) {
+	case SHARED_ANON:
+		self->a = mmap(NULL, self->size, PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, self->a);
+		return;
+	case SHARED_MEMFD:
+		self->mfd = syscall(__NR_memfd_create, "vsvm", 0);
+		ASSERT_GE(self->mfd, 0);
+		break;
+	case SHARED_TMPFILE:
+		strcpy(self->path, "/tmp/vsvm-test-XXXXXX");
+		self->mfd = mkstemp(self->path);
+		ASSERT_GE(self->mfd, 0);
+		break;
+	}
+	ASSERT_EQ(0, ftruncate(self->mfd, self->size));
+	self->a = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->a);
+	self->view = mmap(NULL, self->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->view);
+}
+
+FIXTURE_TEARDOWN(shared)
+{
+	if (self->fd < 0)
+		return;
+	munmap(self->a, self->size);
+	if (self->view)
+		munmap(self->view, self->size);
+	if (self->mfd >= 0)
+		close(self->mfd);
+	if (self->path[0])
+		unlink(self->path);
+	host_free(self->tmp);
+	close(self->fd);
+}
+
+/* The GPU writes shared memory; the CPU sees it everywhere it looks. */
+TEST_F(shared, gpu_write_cpu_reads)
+{
+	struct drm_vsvm_stats st;
+
+	vsvm_pattern_fill(self->tmp, self->size, 20);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, self->a, self->tmp, self->size,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(self->size, st.bytes_written);
+	EXPECT_EQ(0, st.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(self->a, self->size, 20));
+	if (self->view)
+		EXPECT_EQ(-1, vsvm_pattern_check(self->view, self->size, 20));
+	if (self->mfd >= 0) {
+		memset(self->tmp, 0, self->size);
+		ASSERT_EQ((ssize_t)self->size,
+			  pread(self->mfd, self->tmp, self->size, 0));
+		EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, self->size, 20));
+	}
+}
+
+/*
+ * The CPU writes through the other mapping (or write()), the GPU reads
+ * the new data, also after it had already mirrored the old data.
+ */
+TEST_F(shared, cpu_write_gpu_reads)
+{
+	char *w = self->view ? self->view : self->a;
+
+	vsvm_pattern_fill(w, self->size, 21);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a, self->tmp, self->size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, self->size, 21));
+
+	vsvm_pattern_fill(self->tmp, PAGE, 22);
+	if (self->mfd >= 0) {
+		ASSERT_EQ((ssize_t)PAGE,
+			  pwrite(self->mfd, self->tmp, PAGE, PAGE));
+	} else {
+		memcpy(self->a + PAGE, self->tmp, PAGE);
+	}
+	memset(self->tmp, 0, self->size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a + PAGE, self->tmp, PAGE,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, PAGE, 22));
+}
+
+/*
+ * Shared memory never moves to VRAM: an explicit migration succeeds with
+ * pages_to_vram == 0, nothing is bound in VRAM, and device-only work
+ * (DEVICE policy, atomics) fails with -EOPNOTSUPP without touching data.
+ */
+TEST_F(shared, migrate_declined)
+{
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	__u64 *q = (__u64 *)self->a, old = 0;
+
+	vsvm_pattern_fill(self->a, self->size, 23);
+	memset(&st, 0xff, sizeof(st));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, self->a, self->size,
+				  DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a, self->tmp, self->size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, self->size, 23));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	EXPECT_EQ(0, vst.stats.pages_to_vram);
+
+	EXPECT_EQ(-EOPNOTSUPP, vsvm_gpu_fill(self->fd, self->a, PAGE, 0,
+					     DRM_VSVM_POLICY_DEVICE, NULL));
+	EXPECT_EQ(-EOPNOTSUPP, vsvm_gpu_atomic_add(self->fd, q, 1, NULL, &old));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->a, self->size, 23));
+}
+
+/*
+ * Two devices, one buffer: device 0 writes (its VRAM), device 1 reads and
+ * writes (pulling the pages out of device 0's VRAM), alternately, and
+ * atomics from both devices add up.
+ */
+TEST_F(vsvm, two_devices_same_memory)
+{
+	size_t size = 128 << 10;
+	char *a = vsvm_map_aligned(size, PAGE), *tmp = host_alloc(size);
+	struct drm_vsvm_vm_stats v0, v1;
+	__u64 *ctr, old;
+	int fd1, i;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, tmp);
+	fd1 = vsvm_open_device(1);
+	if (fd1 == -ENODEV)
+		SKIP(return, "needs two vsvm devices (num_devices=2)");
+	ASSERT_GE(fd1, 0);
+
+	for (i = 0; i < 4; i++) {
+		int wfd = i % 2 ? fd1 : self->fd, rfd = i % 2 ? self->fd : fd1;
+
+		vsvm_pattern_fill(tmp, size, 30 + i);
+		ASSERT_EQ(0, vsvm_gpu_write(wfd, a, tmp, size,
+					    DRM_VSVM_POLICY_MIGRATE, NULL));
+		memset(tmp, 0, size);
+		ASSERT_EQ(0, vsvm_gpu_read(rfd, a, tmp, size,
+					   DRM_VSVM_POLICY_MIGRATE, NULL));
+		EXPECT_EQ(-1, vsvm_pattern_check(tmp, size, 30 + i));
+	}
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 33));
+
+	ASSERT_EQ(0, vm_stats(self->fd, &v0));
+	ASSERT_EQ(0, vm_stats(fd1, &v1));
+	EXPECT_GT(v0.stats.pages_to_vram, 0);
+	EXPECT_GT(v0.stats.invalidations, 0);
+	EXPECT_GT(v1.stats.invalidations, 0);
+
+	ctr = (__u64 *)(a + PAGE);
+	*ctr = 0;
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, vsvm_gpu_atomic_add(i % 2 ? fd1 : self->fd, ctr, 1,
+						 NULL, &old));
+		EXPECT_EQ(i, old);
+	}
+	EXPECT_EQ(10, *ctr);
+	close(fd1);
+	munmap(a, size);
+	host_free(tmp);
+}
+
+/*
+ * Placement with two devices: memory device 0 migrated to its VRAM is
+ * read by device 1 under the default policy, which migrates anonymous
+ * memory to the faulting device's VRAM when there is room: device 1 ends
+ * up with the pages bound in its own VRAM, and the data is intact.
+ */
+TEST_F(vsvm, two_devices_migrate_to_own_vram)
+{
+	size_t size = 64 << 10;
+	char *a = vsvm_map_aligned(size, SZ_64K), *tmp = host_alloc(size);
+	struct drm_vsvm_vm_stats v1;
+	struct drm_vsvm_stats st;
+	int fd1;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, tmp);
+	fd1 = vsvm_open_device(1);
+	if (fd1 == -ENODEV)
+		SKIP(return, "needs two vsvm devices (num_devices=2)");
+	ASSERT_GE(fd1, 0);
+
+	vsvm_pattern_fill(tmp, size, 35);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, tmp, size,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+
+	memset(tmp, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(fd1, a, tmp, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, size, 35));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, vm_stats(fd1, &v1));
+	EXPECT_EQ(size / PAGE, v1.vram_pages);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 35));
+	close(fd1);
+	munmap(a, size);
+	host_free(tmp);
+}
+
+struct worker {
+	int fd;
+	char *buf;
+	size_t size;
+	unsigned int seed;
+	int iters;
+	int err;
+	int bad_data;
+	char *tmp;
+};
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	int i;
+
+	for (i = 0; i < w->iters && !w->err; i++) {
+		unsigned int seed = w->seed + i;
+
+		vsvm_pattern_fill(w->tmp, w->size, seed);
+		w->err = vsvm_gpu_write(w->fd, w->buf, w->tmp, w->size,
+					i % 2 ? DRM_VSVM_POLICY_SYSTEM :
+						DRM_VSVM_POLICY_MIGRATE, NULL);
+		if (w->err)
+			break;
+		memset(w->tmp, 0, w->size);
+		w->err = vsvm_gpu_read(w->fd, w->buf, w->tmp, w->size,
+				       DRM_VSVM_POLICY_MIGRATE, NULL);
+		if (!w->err && vsvm_pattern_check(w->tmp, w->size, seed) != -1)
+			w->bad_data++;
+	}
+	return NULL;
+}
+
+/*
+ * Two threads run jobs on the same file at the same time, on disjoint
+ * buffers, alternating policies: no error, each sees its own data.
+ */
+TEST_F(vsvm, two_threads_disjoint_buffers)
+{
+	struct worker w[2];
+	pthread_t th[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].fd = self->fd;
+		w[i].size = 96 << 10;
+		w[i].buf = vsvm_map_aligned(w[i].size, PAGE);
+		ASSERT_NE(MAP_FAILED, w[i].buf);
+		w[i].tmp = host_alloc(w[i].size);
+		ASSERT_NE(NULL, w[i].tmp);
+		w[i].seed = 100 * (i + 1);
+		w[i].iters = 12;
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, worker_fn, &w[i]));
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, w[i].err);
+		EXPECT_EQ(0, w[i].bad_data);
+		EXPECT_EQ(-1, vsvm_pattern_check(w[i].buf, w[i].size,
+						 w[i].seed + w[i].iters - 1));
+		munmap(w[i].buf, w[i].size);
+		host_free(w[i].tmp);
+	}
+}
+
+/*
+ * VM_SET_PARAM accepts timeslices from 0 to 10000 ms (invalid values are
+ * in the bad_args matrix); a timeslice does not change what the GPU sees.
+ */
+TEST_F(vsvm, set_param_timeslice_valid)
+{
+	char *a = vsvm_map_aligned(4 * PAGE, PAGE), out[PAGE];
+
+	ASSERT_NE(MAP_FAILED, a);
+	EXPECT_EQ(0, vsvm_set_timeslice(self->fd, 0));
+	EXPECT_EQ(0, vsvm_set_timeslice(self->fd, 10000));
+	EXPECT_EQ(0, vsvm_set_timeslice(self->fd, 1));
+	vsvm_pattern_fill(a, 4 * PAGE, 40);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a + PAGE, out, PAGE,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(0, memcmp(a + PAGE, out, PAGE));
+	munmap(a, 4 * PAGE);
+}
+
+/*
+ * Invalid ioctl input. Every case names the ioctl, the bad field and the
+ * exact errno; the ioctl must fail without doing anything: the scratch
+ * buffer keeps its pattern, the VM counters stay at zero and EXEC reports
+ * nothing completed.
+ */
+struct bad_ctx {
+	char *buf;		/* 4 pages, pattern 50 */
+	char *src;		/* 1 page, pattern 51 */
+	struct drm_vsvm_op ops[257];
+	union {
+		struct drm_vsvm_query q;
+		struct drm_vsvm_exec e;
+		struct drm_vsvm_migrate m;
+		struct drm_vsvm_vm_stats s;
+		struct drm_vsvm_vm_set_param p;
+	} arg;
+};
+
+#define BAD_SIZE	(4 * PAGE)
+
+/* A valid one-op job: write src over the first page of buf. */
+static void good_exec(struct bad_ctx *c)
+{
+	int i;
+
+	for (i = 0; i < 257; i++) {
+		c->ops[i].code = DRM_VSVM_OP_WRITE;
+		c->ops[i].gpu_addr = (unsigned long)c->buf;
+		c->ops[i].size = PAGE;
+		c->ops[i].data = (unsigned long)c->src;
+	}
+	c->arg.e.ops = (unsigned long)c->ops;
+	c->arg.e.num_ops = 1;
+}
+
+static void good_migrate(struct bad_ctx *c)
+{
+	c->arg.m.start = (unsigned long)c->buf;
+	c->arg.m.size = BAD_SIZE;
+	c->arg.m.target = DRM_VSVM_MIGRATE_TO_VRAM;
+}
+
+static void good_param(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_TIMESLICE_MS;
+	c->arg.p.value = 5;
+}
+
+static void p_query_flags(struct bad_ctx *c) { c->arg.q.flags = 1; }
+static void p_query_pad(struct bad_ctx *c) { c->arg.q.pad = 1; }
+static void p_exec_flags(struct bad_ctx *c) { good_exec(c); c->arg.e.flags = 1u << 8; }
+static void p_exec_flags_top(struct bad_ctx *c) { good_exec(c); c->arg.e.flags = 1u << 31; }
+static void p_exec_policy(struct bad_ctx *c) { good_exec(c); c->arg.e.flags = 3; }
+static void p_exec_pad(struct bad_ctx *c) { good_exec(c); c->arg.e.pad = 1; }
+static void p_exec_no_ops(struct bad_ctx *c) { good_exec(c); c->arg.e.num_ops = 0; }
+static void p_exec_257_ops(struct bad_ctx *c) { good_exec(c); c->arg.e.num_ops = 257; }
+static void p_exec_bad_ptr(struct bad_ctx *c) { good_exec(c); c->arg.e.ops = 16; }
+static void p_exec_kernel_ptr(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.ops = 0xffff888000000000ULL;
+}
+static void p_op_flags(struct bad_ctx *c) { good_exec(c); c->ops[0].flags = 1; }
+static void p_op_code0(struct bad_ctx *c) { good_exec(c); c->ops[0].code = 0; }
+static void p_op_code_unknown(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_ATOMIC_ADD + 1;
+}
+static void p_op_size0(struct bad_ctx *c) { good_exec(c); c->ops[0].size = 0; }
+static void p_op_overflow(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].gpu_addr = ~0ULL - 100;
+}
+static void p_op_huge_size(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].size = 1ULL << 60;
+}
+static void p_op_beyond_task(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].gpu_addr = 1ULL << 62;
+}
+static void p_second_op_bad(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.num_ops = 2;
+	c->ops[1].code = 99;
+}
+static void p_last_of_256_bad(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.num_ops = 256;
+	c->ops[255].size = 0;
+}
+static void p_fill_addr(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_FILL;
+	c->ops[0].gpu_addr += 4;
+	c->ops[0].size = 64;
+}
+static void p_fill_size(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_FILL;
+	c->ops[0].size = 12;
+}
+static void p_atomic_size(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_ATOMIC_ADD;
+	c->ops[0].size = 4;
+}
+static void p_atomic_addr(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_ATOMIC_ADD;
+	c->ops[0].gpu_addr += 4;
+	c->ops[0].size = 8;
+}
+static void p_copy_overlap(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_COPY;
+	c->ops[0].data = (unsigned long)c->buf + 100;
+}
+static void p_copy_overlap_before(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_COPY;
+	c->ops[0].gpu_addr = (unsigned long)c->buf + PAGE;
+	c->ops[0].data = (unsigned long)c->buf + PAGE - 1;
+}
+static void p_copy_src_overflow(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = DRM_VSVM_OP_COPY;
+	c->ops[0].data = ~0ULL - 10;
+}
+static void p_mig_start(struct bad_ctx *c) { good_migrate(c); c->arg.m.start += 8; }
+static void p_mig_size(struct bad_ctx *c) { good_migrate(c); c->arg.m.size -= 8; }
+static void p_mig_size0(struct bad_ctx *c) { good_migrate(c); c->arg.m.size = 0; }
+static void p_mig_overflow(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.size = ~0ULL & ~(PAGE - 1);
+}
+static void p_mig_huge(struct bad_ctx *c) { good_migrate(c); c->arg.m.size = 1ULL << 60; }
+static void p_mig_target(struct bad_ctx *c) { good_migrate(c); c->arg.m.target = 2; }
+static void p_mig_flags(struct bad_ctx *c) { good_migrate(c); c->arg.m.flags = 1; }
+static void p_stats_flags(struct bad_ctx *c) { c->arg.s.flags = 1; }
+static void p_stats_pad(struct bad_ctx *c) { c->arg.s.pad = 1; }
+static void p_param0(struct bad_ctx *c) { good_param(c); c->arg.p.param = 0; }
+static void p_param2(struct bad_ctx *c) { good_param(c); c->arg.p.param = 2; }
+static void p_param_pad(struct bad_ctx *c) { good_param(c); c->arg.p.pad = 1; }
+static void p_param_10001(struct bad_ctx *c) { good_param(c); c->arg.p.value = 10001; }
+static void p_param_huge(struct bad_ctx *c) { good_param(c); c->arg.p.value = 1ULL << 63; }
+
+FIXTURE(bad_args)
+{
+	int fd;
+	struct bad_ctx c;
+};
+
+FIXTURE_VARIANT(bad_args)
+{
+	unsigned long req;
+	int err;
+	void (*prep)(struct bad_ctx *c);
+};
+
+#define BAD(name, ioc, e, fn) \
+	FIXTURE_VARIANT_ADD(bad_args, name) { .req = ioc, .err = e, .prep = fn }
+
+BAD(query_flags,		DRM_IOCTL_VSVM_QUERY, -EINVAL, p_query_flags);
+BAD(query_pad,			DRM_IOCTL_VSVM_QUERY, -EINVAL, p_query_pad);
+BAD(exec_unknown_flags,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_flags);
+BAD(exec_unknown_flag_bit31,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_flags_top);
+BAD(exec_unknown_policy,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_policy);
+BAD(exec_nonzero_pad,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_pad);
+BAD(exec_num_ops_0,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_no_ops);
+BAD(exec_num_ops_257,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_257_ops);
+BAD(exec_bad_ops_pointer,	DRM_IOCTL_VSVM_EXEC, -EFAULT, p_exec_bad_ptr);
+BAD(exec_kernel_ops_pointer,	DRM_IOCTL_VSVM_EXEC, -EFAULT, p_exec_kernel_ptr);
+BAD(op_unknown_flags,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_flags);
+BAD(op_code_0,			DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_code0);
+BAD(op_code_unknown,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_code_unknown);
+BAD(op_zero_size,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_size0);
+BAD(op_overflowing_range,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_overflow);
+BAD(op_size_beyond_task_size,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_huge_size);
+BAD(op_addr_beyond_task_size,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_beyond_task);
+BAD(exec_second_op_invalid,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_second_op_bad);
+BAD(exec_last_of_256_invalid,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_last_of_256_bad);
+BAD(fill_misaligned_addr,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_fill_addr);
+BAD(fill_misaligned_size,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_fill_size);
+BAD(atomic_size_4,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_atomic_size);
+BAD(atomic_misaligned,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_atomic_addr);
+BAD(copy_overlap_after,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_copy_overlap);
+BAD(copy_overlap_before,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_copy_overlap_before);
+BAD(copy_src_overflow,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_copy_src_overflow);
+BAD(migrate_unaligned_start,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_start);
+BAD(migrate_unaligned_size,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_size);
+BAD(migrate_zero_size,		DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_size0);
+BAD(migrate_overflowing_range,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_overflow);
+BAD(migrate_beyond_task_size,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_huge);
+BAD(migrate_unknown_target,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_target);
+BAD(migrate_unknown_flags,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_flags);
+BAD(vm_stats_flags,		DRM_IOCTL_VSVM_VM_STATS, -EINVAL, p_stats_flags);
+BAD(vm_stats_pad,		DRM_IOCTL_VSVM_VM_STATS, -EINVAL, p_stats_pad);
+BAD(set_param_0,		DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param0);
+BAD(set_param_unknown,		DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param2);
+BAD(set_param_pad,		DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param_pad);
+BAD(set_param_timeslice_10001,	DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param_10001);
+BAD(set_param_timeslice_huge,	DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param_huge);
+
+FIXTURE_SETUP(bad_args)
+{
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+	memset(&self->c, 0, sizeof(self->c));
+	self->c.buf = vsvm_map_aligned(BAD_SIZE, PAGE);
+	ASSERT_NE(MAP_FAILED, self->c.buf);
+	self->c.src = vsvm_map_aligned(PAGE, PAGE);
+	ASSERT_NE(MAP_FAILED, self->c.src);
+	vsvm_pattern_fill(self->c.buf, BAD_SIZE, 50);
+	vsvm_pattern_fill(self->c.src, PAGE, 51);
+}
+
+FIXTURE_TEARDOWN(bad_args)
+{
+	if (self->fd < 0)
+		return;
+	munmap(self->c.buf, BAD_SIZE);
+	munmap(self->c.src, PAGE);
+	close(self->fd);
+}
+
+TEST_F(bad_args, rejected)
+{
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_op ops0;
+
+	variant->prep(&self->c);
+	ops0 = self->c.ops[0];
+	if (variant->req == DRM_IOCTL_VSVM_EXEC) {
+		/* Outputs must be reset even on failure: poison them. */
+		self->c.arg.e.completed = 77;
+		self->c.arg.e.stats.gpu_faults = 77;
+	}
+
+	EXPECT_EQ(variant->err, vsvm_ioctl(self->fd, variant->req, &self->c.arg));
+
+	if (variant->req == DRM_IOCTL_VSVM_EXEC) {
+		EXPECT_EQ(0, self->c.arg.e.completed);
+		EXPECT_EQ(0, self->c.arg.e.stats.gpu_faults);
+		EXPECT_EQ(0, self->c.arg.e.stats.bytes_written);
+		/* The op array is not written back by a rejected job. */
+		EXPECT_EQ(0, memcmp(&ops0, &self->c.ops[0], sizeof(ops0)));
+	}
+	if (variant->req == DRM_IOCTL_VSVM_QUERY)
+		EXPECT_EQ(0, self->c.arg.q.vram_size);
+
+	/* Nothing ran: data untouched, no GPU activity in the VM. */
+	EXPECT_EQ(-1, vsvm_pattern_check(self->c.buf, BAD_SIZE, 50));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.stats.gpu_faults);
+	EXPECT_EQ(0, vst.stats.bytes_written);
+	EXPECT_EQ(0, vst.stats.bytes_read);
+	EXPECT_EQ(0, vst.stats.pages_to_vram);
+	EXPECT_EQ(0, vst.num_ranges);
 }
 
 TEST_HARNESS_MAIN

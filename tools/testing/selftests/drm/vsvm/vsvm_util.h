@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <drm/drm.h>
@@ -63,6 +65,195 @@ static inline int vsvm_open_device(int index)
 	}
 
 	return -ENODEV;
+}
+
+/* Run a job of @n operations with placement @policy. */
+static inline int vsvm_exec(int fd, struct drm_vsvm_op *ops, unsigned int n,
+			    unsigned int policy, struct drm_vsvm_stats *stats)
+{
+	struct drm_vsvm_exec e;
+	int ret;
+
+	memset(&e, 0, sizeof(e));
+	e.ops = (__u64)(unsigned long)ops;
+	e.num_ops = n;
+	e.flags = policy;
+	ret = vsvm_ioctl(fd, DRM_IOCTL_VSVM_EXEC, &e);
+	if (stats)
+		*stats = e.stats;
+	return ret;
+}
+
+static inline int vsvm_op1(int fd, __u32 code, void *gpu, __u64 size,
+			   __u64 data, unsigned int policy,
+			   struct drm_vsvm_stats *stats, __u64 *result)
+{
+	struct drm_vsvm_op op;
+	int ret;
+
+	memset(&op, 0, sizeof(op));
+	op.code = code;
+	op.gpu_addr = (__u64)(unsigned long)gpu;
+	op.size = size;
+	op.data = data;
+	ret = vsvm_exec(fd, &op, 1, policy, stats);
+	if (result)
+		*result = op.result;
+	return ret;
+}
+
+/* The GPU reads @size bytes at @gpu into @buf. */
+static inline int vsvm_gpu_read(int fd, const void *gpu, void *buf,
+				__u64 size, unsigned int policy,
+				struct drm_vsvm_stats *stats)
+{
+	return vsvm_op1(fd, DRM_VSVM_OP_READ, (void *)gpu, size,
+			(__u64)(unsigned long)buf, policy, stats, NULL);
+}
+
+/* The GPU writes @size bytes of @buf at @gpu. */
+static inline int vsvm_gpu_write(int fd, void *gpu, const void *buf,
+				 __u64 size, unsigned int policy,
+				 struct drm_vsvm_stats *stats)
+{
+	return vsvm_op1(fd, DRM_VSVM_OP_WRITE, gpu, size,
+			(__u64)(unsigned long)buf, policy, stats, NULL);
+}
+
+static inline int vsvm_gpu_fill(int fd, void *gpu, __u64 size, __u64 pattern,
+				unsigned int policy, struct drm_vsvm_stats *stats)
+{
+	return vsvm_op1(fd, DRM_VSVM_OP_FILL, gpu, size, pattern, policy,
+			stats, NULL);
+}
+
+static inline int vsvm_migrate(int fd, void *start, __u64 size, __u32 target,
+			       struct drm_vsvm_stats *stats)
+{
+	struct drm_vsvm_migrate m;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	m.start = (__u64)(unsigned long)start;
+	m.size = size;
+	m.target = target;
+	ret = vsvm_ioctl(fd, DRM_IOCTL_VSVM_MIGRATE, &m);
+	if (stats)
+		*stats = m.stats;
+	return ret;
+}
+
+static inline int vsvm_vm_stats(int fd, struct drm_vsvm_vm_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_VM_STATS, st);
+}
+
+static inline int vsvm_set_timeslice(int fd, __u64 ms)
+{
+	struct drm_vsvm_vm_set_param p;
+
+	memset(&p, 0, sizeof(p));
+	p.param = DRM_VSVM_PARAM_TIMESLICE_MS;
+	p.value = ms;
+	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_VM_SET_PARAM, &p);
+}
+
+/* Describe the device behind @fd. */
+static inline int vsvm_query_device(int fd, struct drm_vsvm_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_QUERY, q);
+}
+
+/* The GPU copies @size bytes from GPU address @src to GPU address @dst. */
+static inline int vsvm_gpu_copy(int fd, void *dst, const void *src,
+				__u64 size, unsigned int policy,
+				struct drm_vsvm_stats *stats)
+{
+	return vsvm_op1(fd, DRM_VSVM_OP_COPY, dst, size,
+			(__u64)(unsigned long)src, policy, stats, NULL);
+}
+
+/* The GPU adds @val to the u64 at @gpu; the old value lands in @old. */
+static inline int vsvm_gpu_atomic_add(int fd, __u64 *gpu, __u64 val,
+				      struct drm_vsvm_stats *stats, __u64 *old)
+{
+	return vsvm_op1(fd, DRM_VSVM_OP_ATOMIC_ADD, gpu, sizeof(__u64), val,
+			DRM_VSVM_POLICY_MIGRATE, stats, old);
+}
+
+/*
+ * Map @size bytes of private anonymous memory starting at a multiple of
+ * @align (a power of two, at least the page size). MAP_FAILED on error.
+ */
+static inline void *vsvm_map_aligned(size_t size, size_t align)
+{
+	size_t len = size + align;
+	char *p, *start;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	start = (char *)(((unsigned long)p + align - 1) & ~(align - 1));
+	if (start > p)
+		munmap(p, start - p);
+	if (p + len > start + size)
+		munmap(start + size, p + len - (start + size));
+
+	return start;
+}
+
+/* Byte @off of the test pattern number @seed: differs for every shift. */
+static inline unsigned char vsvm_pattern_byte(size_t off, unsigned int seed)
+{
+	unsigned int x = (unsigned int)(off + 1) * 2654435761u + seed * 40503u;
+
+	return (x >> 24) ^ (x >> 11) ^ seed;
+}
+
+static inline void vsvm_pattern_fill(void *buf, size_t size, unsigned int seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		p[i] = vsvm_pattern_byte(i, seed);
+}
+
+/* Offset of the first byte of @buf not matching pattern @seed, or -1. */
+static inline long vsvm_pattern_check(const void *buf, size_t size,
+				      unsigned int seed)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (p[i] != vsvm_pattern_byte(i, seed))
+			return i;
+	return -1;
+}
+
+/* Offset of the first byte of @buf that is not zero, or -1. */
+static inline long vsvm_zero_check(const void *buf, size_t size)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (p[i])
+			return i;
+	return -1;
+}
+
+/* Monotonic time in milliseconds. */
+static inline double vsvm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 #endif /* _VSVM_UTIL_H_ */

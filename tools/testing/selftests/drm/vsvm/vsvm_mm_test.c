@@ -1,0 +1,925 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Userspace tests of the vsvm virtual GPU: what happens to GPU-mirrored and
+ * VRAM-resident memory when the address space changes under it (fork,
+ * munmap, mremap, madvise, THP, hugetlb), when device memory runs out, when
+ * the timeslice holds pages in VRAM, and when the file or the process goes
+ * away.
+ */
+
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "../../kselftest_harness.h"
+#include "vsvm_util.h"
+
+#define PAGE		4096UL
+#define SZ_64K		(64UL << 10)
+#define SZ_1M		(1UL << 20)
+#define SZ_2M		(2UL << 20)
+
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB	0x40000
+#endif
+
+/* Host-side buffers: MAP_SHARED, so never part of a migratable range. */
+static void *host_alloc(size_t size)
+{
+	char *p = mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	*(size_t *)p = size + PAGE;
+	return p + PAGE;
+}
+
+static void host_free(void *ptr)
+{
+	char *p = (char *)ptr - PAGE;
+
+	if (ptr)
+		munmap(p, *(size_t *)p);
+}
+
+/* Wait up to @ms for the device's vram_used to drop to @limit or below. */
+static __u64 wait_vram_used_le(int fd, __u64 limit, int ms)
+{
+	struct drm_vsvm_query q;
+	int waited = 0;
+
+	for (;;) {
+		if (vsvm_query_device(fd, &q))
+			return ~0ULL;
+		if (q.vram_used <= limit || waited >= ms)
+			return q.vram_used;
+		usleep(50 * 1000);
+		waited += 50;
+	}
+}
+
+/* vram_used once it stopped changing (earlier tests may still drain). */
+static __u64 stable_vram_used(int fd)
+{
+	struct drm_vsvm_query q;
+	__u64 last = ~0ULL;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (vsvm_query_device(fd, &q))
+			return ~0ULL;
+		if (q.vram_used == last)
+			break;
+		last = q.vram_used;
+		usleep(50 * 1000);
+	}
+	return q.vram_used;
+}
+
+FIXTURE(mm)
+{
+	int fd;
+};
+
+FIXTURE_SETUP(mm)
+{
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(mm)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * fork() and copy-on-write. The parent fills a buffer with the CPU (and in
+ * the "vram" variant migrates it to VRAM, so the child inherits
+ * device-private entries), forks, then GPU-writes new data. The child
+ * still sees the old data, and every VM ioctl on the parent's file fails
+ * with -EACCES in the child without changing anything.
+ */
+FIXTURE(fork)
+{
+	int fd;
+};
+
+FIXTURE_VARIANT(fork)
+{
+	int vram_before_fork;
+	unsigned int write_policy;
+};
+
+/* In system memory at fork; the GPU write migrates (default policy). */
+FIXTURE_VARIANT_ADD(fork, system) {
+	.vram_before_fork = 0, .write_policy = DRM_VSVM_POLICY_MIGRATE,
+};
+/* In system memory at fork; the GPU write stays in system memory. */
+FIXTURE_VARIANT_ADD(fork, system_write_policy_system) {
+	.vram_before_fork = 0, .write_policy = DRM_VSVM_POLICY_SYSTEM,
+};
+/* In VRAM at fork: the child inherits device-private entries. */
+FIXTURE_VARIANT_ADD(fork, vram) {
+	.vram_before_fork = 1, .write_policy = DRM_VSVM_POLICY_MIGRATE,
+};
+
+FIXTURE_SETUP(fork)
+{
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(fork)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Child side of fork_cow; the exit status is a bit mask of failures. */
+static int fork_child(int fd, char *buf, size_t size, int rfd)
+{
+	struct drm_vsvm_vm_stats vst;
+	char tmp[64], c;
+	int bad = 0;
+
+	if (read(rfd, &c, 1) != 1)
+		return 0x80;
+	if (vsvm_pattern_check(buf, size, 1) != -1)
+		bad |= 0x01;
+	if (vsvm_gpu_read(fd, buf, tmp, sizeof(tmp), 0, NULL) != -EACCES)
+		bad |= 0x02;
+	if (vsvm_gpu_write(fd, buf, tmp, sizeof(tmp), 0, NULL) != -EACCES)
+		bad |= 0x04;
+	if (vsvm_migrate(fd, buf, PAGE, DRM_VSVM_MIGRATE_TO_VRAM, NULL) != -EACCES)
+		bad |= 0x08;
+	if (vsvm_vm_stats(fd, &vst) != -EACCES)
+		bad |= 0x10;
+	if (vsvm_set_timeslice(fd, 1) != -EACCES)
+		bad |= 0x20;
+	if (vsvm_pattern_check(buf, size, 1) != -1)
+		bad |= 0x40;
+	return bad;
+}
+
+TEST_F(fork, cow)
+{
+	size_t size = 256 << 10;
+	char *buf = vsvm_map_aligned(size, PAGE), *tmp = host_alloc(size);
+	struct drm_vsvm_stats st;
+	int pfd[2], status;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_NE(NULL, tmp);
+	vsvm_pattern_fill(buf, size, 1);
+	if (variant->vram_before_fork) {
+		ASSERT_EQ(0, vsvm_migrate(self->fd, buf, size,
+					  DRM_VSVM_MIGRATE_TO_VRAM, &st));
+		EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	}
+	ASSERT_EQ(0, pipe(pfd));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		close(pfd[1]);
+		_exit(fork_child(self->fd, buf, size, pfd[0]));
+	}
+	close(pfd[0]);
+
+	vsvm_pattern_fill(tmp, size, 2);
+	EXPECT_EQ(0, vsvm_gpu_write(self->fd, buf, tmp, size,
+				    variant->write_policy, &st));
+	EXPECT_EQ(size, st.bytes_written);
+	ASSERT_EQ(1, write(pfd[1], "x", 1));
+	close(pfd[1]);
+
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("child failures mask %#x", WEXITSTATUS(status));
+	}
+
+	memset(tmp, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, buf, tmp, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, size, 2));
+	EXPECT_EQ(-1, vsvm_pattern_check(buf, size, 2));
+	munmap(buf, size);
+	host_free(tmp);
+}
+
+/*
+ * A descriptor passed to another process is refused there with -EACCES
+ * (the VM mirrors the opener's address space), the receiver's memory is
+ * left alone, nothing it tried is counted, and the opener keeps using the
+ * file. The descriptor travels over a unix socket (SCM_RIGHTS) or, for
+ * kernels without CONFIG_UNIX, is pulled with pidfd_getfd().
+ */
+enum fd_transport { FD_UNIX_SOCKET, FD_PIDFD_GETFD };
+
+FIXTURE(passfd)
+{
+	int fd;
+};
+
+FIXTURE_VARIANT(passfd)
+{
+	enum fd_transport transport;
+};
+
+FIXTURE_VARIANT_ADD(passfd, unix_socket)	{ .transport = FD_UNIX_SOCKET };
+FIXTURE_VARIANT_ADD(passfd, pidfd_getfd)	{ .transport = FD_PIDFD_GETFD };
+
+FIXTURE_SETUP(passfd)
+{
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+}
+
+FIXTURE_TEARDOWN(passfd)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], c;
+	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+	return fd;
+}
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(fd));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+/* Receive the parent's descriptor number over @rfd and pull it. */
+static int pidfd_pull_fd(int rfd)
+{
+	int num, pidfd, fd;
+
+	if (read(rfd, &num, sizeof(num)) != sizeof(num))
+		return -1;
+	pidfd = syscall(__NR_pidfd_open, getppid(), 0);
+	if (pidfd < 0)
+		return -1;
+	fd = syscall(__NR_pidfd_getfd, pidfd, num, 0);
+	close(pidfd);
+	return fd;
+}
+
+static int passfd_child(enum fd_transport transport, int chan)
+{
+	char *buf = vsvm_map_aligned(4 * PAGE, PAGE), src[PAGE];
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_query q;
+	int fd, bad = 0;
+
+	if (buf == MAP_FAILED)
+		return 0x80;
+	fd = transport == FD_UNIX_SOCKET ? recv_fd(chan) : pidfd_pull_fd(chan);
+	if (fd < 0)
+		return 0x40;
+	/* It is a vsvm file: QUERY needs no VM and works. */
+	if (vsvm_query_device(fd, &q) || q.vram_size == 0)
+		return 0xc0;
+	vsvm_pattern_fill(buf, 4 * PAGE, 3);
+	memset(src, 0xee, sizeof(src));
+	if (vsvm_gpu_write(fd, buf, src, PAGE, 0, NULL) != -EACCES)
+		bad |= 0x01;
+	if (vsvm_gpu_fill(fd, buf, PAGE, 0, DRM_VSVM_POLICY_SYSTEM, NULL) != -EACCES)
+		bad |= 0x02;
+	if (vsvm_migrate(fd, buf, 4 * PAGE, DRM_VSVM_MIGRATE_TO_VRAM, NULL) != -EACCES)
+		bad |= 0x04;
+	if (vsvm_vm_stats(fd, &vst) != -EACCES)
+		bad |= 0x08;
+	if (vsvm_set_timeslice(fd, 3) != -EACCES)
+		bad |= 0x10;
+	if (vsvm_pattern_check(buf, 4 * PAGE, 3) != -1)
+		bad |= 0x20;
+	return bad;
+}
+
+TEST_F(passfd, refused_in_receiver)
+{
+	char *buf = vsvm_map_aligned(4 * PAGE, PAGE), *tmp = host_alloc(PAGE);
+	struct drm_vsvm_vm_stats vst;
+	int chan[2], fd2, status;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_NE(NULL, tmp);
+	if (variant->transport == FD_UNIX_SOCKET) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, chan))
+			SKIP(return, "no unix sockets (kernel without CONFIG_UNIX): %s",
+			     strerror(errno));
+	} else {
+		ASSERT_EQ(0, pipe(chan));
+		/* chan[0] is read by the child, chan[1] written by us. */
+		fd2 = chan[0];
+		chan[0] = chan[1];
+		chan[1] = fd2;
+	}
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		close(chan[0]);
+		_exit(passfd_child(variant->transport, chan[1]));
+	}
+	close(chan[1]);
+
+	/* Opened after the fork: the child only gets it passed to it. */
+	fd2 = vsvm_open_device(0);
+	ASSERT_GE(fd2, 0);
+	if (variant->transport == FD_UNIX_SOCKET) {
+		ASSERT_EQ(0, send_fd(chan[0], fd2));
+	} else {
+		ASSERT_EQ(sizeof(fd2), write(chan[0], &fd2, sizeof(fd2)));
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) {
+		TH_LOG("child failures mask %#x", WEXITSTATUS(status));
+	}
+
+	/* The opener is unaffected, and nothing the child tried counted. */
+	ASSERT_EQ(0, vsvm_vm_stats(fd2, &vst));
+	EXPECT_EQ(0, vst.stats.gpu_faults);
+	EXPECT_EQ(0, vst.stats.bytes_written);
+	EXPECT_EQ(0, vst.stats.pages_to_vram);
+	vsvm_pattern_fill(tmp, PAGE, 4);
+	ASSERT_EQ(0, vsvm_gpu_write(fd2, buf + PAGE, tmp, PAGE,
+				    DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(buf + PAGE, PAGE, 4));
+	close(fd2);
+	close(chan[0]);
+	munmap(buf, 4 * PAGE);
+	host_free(tmp);
+}
+
+static long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Transparent huge pages: a 2 MiB aligned region with MADV_HUGEPAGE. (a)
+ * Never touched, the GPU writes it first (one 2 MiB range migrated), the
+ * CPU reads it back. (b) Populated by the CPU (a THP when available), the
+ * GPU reads it (the huge page is split and migrated), writes one page in
+ * the middle, and the CPU sees old and new data in place.
+ */
+TEST_F(mm, thp)
+{
+	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *b = vsvm_map_aligned(SZ_2M, SZ_2M);
+	char *tmp = host_alloc(SZ_2M);
+	struct drm_vsvm_stats st;
+	long kb;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(NULL, tmp);
+	if (madvise(a, SZ_2M, MADV_HUGEPAGE) || madvise(b, SZ_2M, MADV_HUGEPAGE))
+		SKIP(return, "MADV_HUGEPAGE not supported (no THP)");
+
+	/* (a) GPU first. */
+	vsvm_pattern_fill(tmp, SZ_2M, 5);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, tmp, SZ_2M,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, SZ_2M, 5));
+
+	/* (b) CPU first. */
+	kb = anon_huge_kb();
+	vsvm_pattern_fill(b, SZ_2M, 6);
+	TH_LOG("AnonHugePages %ld kB -> %ld kB", kb, anon_huge_kb());
+	memset(tmp, 0, SZ_2M);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, tmp, SZ_2M,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, SZ_2M, 6));
+	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
+
+	memset(tmp, 0xc3, PAGE);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, b + SZ_1M, tmp, PAGE,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(0, st.gpu_faults);
+	EXPECT_EQ(-1, vsvm_pattern_check(b, SZ_1M, 6));
+	EXPECT_EQ(0, memcmp(b + SZ_1M, tmp, PAGE));
+	EXPECT_EQ((unsigned char)b[SZ_1M + PAGE],
+		  vsvm_pattern_byte(SZ_1M + PAGE, 6));
+	EXPECT_EQ((unsigned char)b[SZ_2M - 1], vsvm_pattern_byte(SZ_2M - 1, 6));
+	munmap(a, SZ_2M);
+	munmap(b, SZ_2M);
+	host_free(tmp);
+}
+
+/*
+ * hugetlbfs (MAP_HUGETLB): the GPU reads and writes it in place; it is not
+ * migratable, so an explicit migration moves nothing and reports no error.
+ */
+TEST_F(mm, hugetlb)
+{
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	char *a, *tmp = host_alloc(SZ_2M);
+
+	ASSERT_NE(NULL, tmp);
+	a = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (a == MAP_FAILED)
+		SKIP(return, "no 2 MiB hugetlb pages (vm.nr_hugepages is 0?)");
+
+	vsvm_pattern_fill(a, SZ_2M, 7);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, tmp, SZ_2M,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, SZ_2M, 7));
+	EXPECT_EQ(0, st.pages_to_vram);
+
+	vsvm_pattern_fill(tmp, SZ_64K, 8);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a + SZ_1M, tmp, SZ_64K,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(a + SZ_1M, SZ_64K, 8));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, SZ_1M, 7));
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, SZ_2M, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	EXPECT_EQ(0, vst.stats.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(a + SZ_1M, SZ_64K, 8));
+	munmap(a, SZ_2M);
+	host_free(tmp);
+}
+
+/*
+ * Partial munmap of a migrated 2 MiB range: the middle 512 KiB goes away.
+ * The GPU reads the rest intact (from VRAM), gets -EFAULT in the hole, and
+ * the CPU then reads the rest intact too.
+ */
+TEST_F(mm, partial_munmap_migrated)
+{
+	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *tmp = host_alloc(SZ_2M);
+	size_t hole = 512 << 10, hole_off = 512 << 10, i;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, tmp);
+	vsvm_pattern_fill(a, SZ_2M, 9);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, SZ_2M, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, tmp, SZ_2M,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, SZ_2M, 9));
+
+	ASSERT_EQ(0, munmap(a + hole_off, hole));
+
+	memset(tmp, 0, SZ_2M);
+	EXPECT_EQ(0, vsvm_gpu_read(self->fd, a, tmp, hole_off,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(0, vsvm_gpu_read(self->fd, a + hole_off + hole,
+				   tmp + hole_off + hole, SZ_2M - hole_off - hole,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, hole_off, 9));
+	for (i = hole_off + hole; i < SZ_2M; i++)
+		if ((unsigned char)tmp[i] != vsvm_pattern_byte(i, 9))
+			break;
+	EXPECT_EQ(SZ_2M, i);
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a + hole_off, tmp, PAGE,
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a + hole_off - PAGE, tmp,
+					 2 * PAGE, DRM_VSVM_POLICY_MIGRATE, NULL));
+
+	/* CPU side. */
+	EXPECT_EQ(-1, vsvm_pattern_check(a, hole_off, 9));
+	for (i = hole_off + hole; i < SZ_2M; i++)
+		if ((unsigned char)a[i] != vsvm_pattern_byte(i, 9))
+			break;
+	EXPECT_EQ(SZ_2M, i);
+
+	/* The remains are still usable by the GPU. */
+	memset(tmp, 0x3c, PAGE);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a + SZ_2M - PAGE, tmp, PAGE,
+				    DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(0x3c, a[SZ_2M - 1]);
+	munmap(a, hole_off);
+	munmap(a + hole_off + hole, SZ_2M - hole_off - hole);
+	host_free(tmp);
+}
+
+/*
+ * mremap() of migrated memory: the data follows the pages to the new
+ * address, for the GPU and for the CPU; the old address is gone (-EFAULT).
+ */
+TEST_F(mm, mremap_migrated)
+{
+	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *tmp = host_alloc(SZ_2M);
+	char *dst = vsvm_map_aligned(SZ_2M, SZ_2M), *b;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, dst);
+	ASSERT_NE(NULL, tmp);
+	vsvm_pattern_fill(a, SZ_2M, 10);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, SZ_2M, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, tmp, PAGE,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+
+	b = mremap(a, SZ_2M, SZ_2M, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	ASSERT_EQ(dst, b);
+
+	memset(tmp, 0, SZ_2M);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, tmp, SZ_2M,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, SZ_2M, 10));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a, tmp, PAGE,
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(b, SZ_2M, 10));
+	munmap(b, SZ_2M);
+	host_free(tmp);
+}
+
+/*
+ * madvise(MADV_DONTNEED) of memory that lives in VRAM drops it: the GPU
+ * mappings are zapped, GPU and CPU read zeros, and the memory is usable.
+ */
+TEST_F(mm, dontneed_vram)
+{
+	size_t size = 256 << 10;
+	char *a = vsvm_map_aligned(size, PAGE), *tmp = host_alloc(size);
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, tmp);
+	vsvm_pattern_fill(tmp, size, 11);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, tmp, size,
+				    DRM_VSVM_POLICY_DEVICE, &st));
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &vst));
+	EXPECT_GE(vst.vram_pages, size / PAGE);
+
+	ASSERT_EQ(0, madvise(a, size, MADV_DONTNEED));
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+
+	memset(tmp, 0x5a, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, tmp, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_zero_check(tmp, size));
+	EXPECT_EQ(-1, vsvm_zero_check(a, size));
+
+	vsvm_pattern_fill(tmp, size, 12);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, tmp, size,
+				    DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 12));
+	munmap(a, size);
+	host_free(tmp);
+}
+
+struct unmapper {
+	char *addr;
+	size_t len;
+	int delay_us;
+	int ret;
+};
+
+static void *unmapper_fn(void *arg)
+{
+	struct unmapper *u = arg;
+
+	usleep(u->delay_us);
+	u->ret = munmap(u->addr, u->len);
+	return NULL;
+}
+
+/*
+ * munmap() while a job runs: a thread unmaps the second half of a 32 MiB
+ * buffer while the GPU fills all of it. The job ends with 0 (it finished
+ * first) or -EFAULT (it hit the hole), never hangs; the first half holds
+ * the pattern either way, and the file keeps working.
+ */
+TEST_F_TIMEOUT(mm, munmap_during_job, 180)
+{
+	static const int delays[] = { 0, 2000, 20000, 100000, 1500000 };
+	size_t size = 32 * SZ_1M, i, half = size / 2;
+	__u64 pat = 0x1122334455667788ULL;
+	char small[PAGE], out[PAGE];
+	unsigned int k;
+
+	for (k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
+		__u64 *a = vsvm_map_aligned(size, SZ_2M);
+		struct unmapper u;
+		pthread_t th;
+		double t0;
+		int ret;
+
+		ASSERT_NE(MAP_FAILED, a);
+		u.addr = (char *)a + half;
+		u.len = half;
+		u.delay_us = delays[k];
+		u.ret = -1;
+		t0 = vsvm_now_ms();
+		ASSERT_EQ(0, pthread_create(&th, NULL, unmapper_fn, &u));
+		ret = vsvm_gpu_fill(self->fd, a, size, pat ^ k,
+				    DRM_VSVM_POLICY_MIGRATE, NULL);
+		pthread_join(th, NULL);
+		TH_LOG("delay %d us: job %d after %.0f ms", delays[k], ret,
+		       vsvm_now_ms() - t0);
+		EXPECT_EQ(0, u.ret);
+		EXPECT_TRUE(ret == 0 || ret == -EFAULT) {
+			TH_LOG("job returned %d", ret);
+		}
+		for (i = 0; i < half / 8; i++)
+			if (a[i] != (pat ^ k))
+				break;
+		EXPECT_EQ(half / 8, i);
+		munmap(a, half);
+	}
+
+	vsvm_pattern_fill(small, PAGE, 13);
+	{
+		char *b = vsvm_map_aligned(PAGE, PAGE);
+
+		ASSERT_NE(MAP_FAILED, b);
+		ASSERT_EQ(0, vsvm_gpu_write(self->fd, b, small, PAGE,
+					    DRM_VSVM_POLICY_MIGRATE, NULL));
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, out, PAGE,
+					   DRM_VSVM_POLICY_MIGRATE, NULL));
+		EXPECT_EQ(0, memcmp(small, out, PAGE));
+		munmap(b, PAGE);
+	}
+}
+
+/*
+ * Working set larger than VRAM (160 MiB against the default 64 MiB): the
+ * GPU fills every 2 MiB with its own pattern, which needs evictions; the
+ * GPU then reads everything back (more evictions), and so does the CPU.
+ * Device memory use never exceeds the VRAM size.
+ */
+TEST_F_TIMEOUT(mm, working_set_larger_than_vram, 400)
+{
+	size_t size = 160 * SZ_1M, nchunks = size / SZ_2M, c, i;
+	struct drm_vsvm_op *ops = host_alloc(nchunks * sizeof(*ops));
+	__u64 *tmp = host_alloc(SZ_2M), *a;
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_query q;
+	struct drm_vsvm_exec e;
+	size_t bad = 0;
+	double t0;
+
+	ASSERT_NE(NULL, ops);
+	ASSERT_NE(NULL, tmp);
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q));
+	if (q.vram_size >= size)
+		SKIP(return, "VRAM (%llu MiB) is not smaller than 160 MiB",
+		     (unsigned long long)q.vram_size >> 20);
+	a = vsvm_map_aligned(size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, a);
+
+	memset(ops, 0, nchunks * sizeof(*ops));
+	for (c = 0; c < nchunks; c++) {
+		ops[c].code = DRM_VSVM_OP_FILL;
+		ops[c].gpu_addr = (unsigned long)a + c * SZ_2M;
+		ops[c].size = SZ_2M;
+		ops[c].data = 0x0101010101010101ULL * (c + 1) ^ 0xa5a5000000000000ULL;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ops = (unsigned long)ops;
+	e.num_ops = nchunks;
+	t0 = vsvm_now_ms();
+	ASSERT_EQ(0, vsvm_ioctl(self->fd, DRM_IOCTL_VSVM_EXEC, &e));
+	TH_LOG("fill: %.0f ms, %llu pages to vram, %llu to ram, %llu evictions",
+	       vsvm_now_ms() - t0, (unsigned long long)e.stats.pages_to_vram,
+	       (unsigned long long)e.stats.pages_to_ram,
+	       (unsigned long long)e.stats.evictions);
+	EXPECT_EQ(nchunks, e.completed);
+	EXPECT_EQ(size, e.stats.bytes_written);
+	EXPECT_GT(e.stats.evictions, 0);
+	EXPECT_GE(e.stats.pages_to_vram, size / PAGE);
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q));
+	EXPECT_LE(q.vram_used, q.vram_size);
+
+	/* GPU read-back, 2 MiB at a time. */
+	t0 = vsvm_now_ms();
+	for (c = 0; c < nchunks; c++) {
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, (char *)a + c * SZ_2M, tmp,
+					   SZ_2M, DRM_VSVM_POLICY_MIGRATE, NULL));
+		for (i = 0; i < SZ_2M / 8; i++)
+			if (tmp[i] != ops[c].data)
+				bad++;
+	}
+	TH_LOG("gpu read-back: %.0f ms", vsvm_now_ms() - t0);
+	EXPECT_EQ(0, bad);
+
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &vst));
+	EXPECT_GT(vst.stats.evictions, e.stats.evictions);
+	EXPECT_GT(vst.stats.pages_to_ram, 0);
+	EXPECT_LE(vst.vram_pages, q.vram_size / PAGE);
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q));
+	EXPECT_LE(q.vram_used, q.vram_size);
+
+	/* CPU read-back. */
+	t0 = vsvm_now_ms();
+	for (c = 0; c < nchunks; c++)
+		for (i = 0; i < SZ_2M / 8; i++)
+			if (a[c * (SZ_2M / 8) + i] != ops[c].data)
+				bad++;
+	TH_LOG("cpu read-back: %.0f ms", vsvm_now_ms() - t0);
+	EXPECT_EQ(0, bad);
+	munmap(a, size);
+	host_free(ops);
+	host_free(tmp);
+}
+
+/*
+ * Timeslice: memory migrated for a VM with a timeslice of T ms stays in
+ * VRAM for T ms; a CPU touch right after the migration waits about T ms
+ * (checked loosely: >= 0.8 T), then sees intact data. Without a timeslice
+ * the same touch does not wait. Both the MIGRATE ioctl and a GPU fault
+ * migration honour it.
+ */
+TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
+{
+	size_t size = 16 * PAGE;
+	/* 64 KiB aligned: each buffer is one range, one VRAM allocation. */
+	char *a = vsvm_map_aligned(size, SZ_64K), *b = vsvm_map_aligned(size, SZ_64K);
+	char *c = vsvm_map_aligned(size, SZ_64K), *tmp = host_alloc(size);
+	volatile char *va = a, *vb = b, *vc = c;
+	struct drm_vsvm_stats st;
+	double t0, fast, slow;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(MAP_FAILED, c);
+	ASSERT_NE(NULL, tmp);
+	vsvm_pattern_fill(a, size, 14);
+	vsvm_pattern_fill(c, size, 16);
+
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 0));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	t0 = vsvm_now_ms();
+	(void)va[PAGE];
+	fast = vsvm_now_ms() - t0;
+
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 1000));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, c, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	t0 = vsvm_now_ms();
+	(void)vc[PAGE];
+	slow = vsvm_now_ms() - t0;
+	TH_LOG("CPU fault after migration: %.0f ms without, %.0f ms with a 1000 ms timeslice",
+	       fast, slow);
+	EXPECT_LT(fast, 800);
+	EXPECT_GE(slow, 800);
+	EXPECT_LT(slow, 10000);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 14));
+	EXPECT_EQ(-1, vsvm_pattern_check(c, size, 16));
+
+	/* A GPU fault migration with a 500 ms timeslice. */
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 500));
+	vsvm_pattern_fill(tmp, size, 15);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, b, tmp, size,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_GE(st.pages_to_vram, 1);
+	t0 = vsvm_now_ms();
+	(void)vb[0];
+	slow = vsvm_now_ms() - t0;
+	TH_LOG("CPU fault after GPU fault migration, 500 ms timeslice: %.0f ms", slow);
+	EXPECT_GE(slow, 400);
+	EXPECT_EQ(-1, vsvm_pattern_check(b, size, 15));
+	munmap(a, size);
+	munmap(b, size);
+	munmap(c, size);
+	host_free(tmp);
+}
+
+/*
+ * Closing the file while pages are in VRAM: they stay mapped in the
+ * process, the CPU reads them back intact, and the device memory is
+ * released afterwards.
+ */
+TEST_F(mm, close_fd_with_vram_pages)
+{
+	size_t size = SZ_1M;
+	char *a = vsvm_map_aligned(size, SZ_2M), *tmp = host_alloc(size);
+	struct drm_vsvm_stats st;
+	__u64 base, used;
+	int fd2;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, tmp);
+	base = stable_vram_used(self->fd);
+	fd2 = vsvm_open_device(0);
+	ASSERT_GE(fd2, 0);
+	vsvm_pattern_fill(a, size, 16);
+	ASSERT_EQ(0, vsvm_migrate(fd2, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_gpu_read(fd2, a, tmp, size, DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(tmp, size, 16));
+	ASSERT_EQ(0, close(fd2));
+
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 16));
+	used = wait_vram_used_le(self->fd, base, 5000);
+	EXPECT_LE(used, base);
+	munmap(a, size);
+	host_free(tmp);
+}
+
+/*
+ * A process migrates memory to VRAM and exits without unmapping or
+ * closing anything: its device memory is given back within a few seconds
+ * (vram_used of the device returns to where it was).
+ */
+TEST_F(mm, process_exit_with_vram_pages)
+{
+	size_t size = 4 * SZ_1M;
+	__u64 base, used;
+	int status;
+	pid_t pid;
+
+	base = stable_vram_used(self->fd);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		struct drm_vsvm_query q;
+		struct drm_vsvm_stats st;
+		char *a;
+		int fd;
+
+		fd = vsvm_open_device(0);
+		a = vsvm_map_aligned(size, SZ_2M);
+		if (fd < 0 || a == MAP_FAILED)
+			_exit(1);
+		vsvm_pattern_fill(a, size, 17);
+		if (vsvm_migrate(fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st) ||
+		    st.pages_to_vram != size / PAGE)
+			_exit(2);
+		if (vsvm_query_device(fd, &q) || q.vram_used < base + size)
+			_exit(3);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+
+	used = wait_vram_used_le(self->fd, base, 5000);
+	EXPECT_LE(used, base) {
+		TH_LOG("vram_used %llu, was %llu before the child",
+		       (unsigned long long)used, (unsigned long long)base);
+	}
+}
+
+TEST_HARNESS_MAIN
