@@ -159,6 +159,13 @@ def main():
     # Leaks are judged from the kmemleak sections of results.log, not from
     # the console: the peer module's own leaks are reported there as notes.
 
+    if args.demo:
+        for p in dict.fromkeys(problems):
+            print(f'PROBLEM: {p}')
+        print(f'logs: {args.run}')
+        print('demo failed' if problems else 'demo ok')
+        return 1 if problems else 0
+
     print()
     print(f'{"suite":48} {"pass":>6} {"fail":>6} {"skip":>6}')
     for name, (p, f, s) in sorted(tally.suites.items()):

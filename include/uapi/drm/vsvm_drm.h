@@ -114,6 +114,22 @@ struct drm_vsvm_query {
 
 	/** @vram_used: Bytes of device memory allocated right now. */
 	__u64 vram_used;
+
+	/**
+	 * @pages_to_vram: Pages the copy engine moved into this device's
+	 * VRAM since the driver was loaded, for any process.
+	 */
+	__u64 pages_to_vram;
+
+	/**
+	 * @pages_to_ram: Pages the copy engine moved out of this device's
+	 * VRAM since the driver was loaded: CPU faults, evictions, explicit
+	 * migrations.
+	 */
+	__u64 pages_to_ram;
+
+	/** @evictions: Allocations evicted since the driver was loaded. */
+	__u64 evictions;
 };
 
 /**

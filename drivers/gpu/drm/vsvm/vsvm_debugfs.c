@@ -39,9 +39,10 @@ static int vsvm_vms_show(struct seq_file *m, void *data)
 		vsvm_vm_stats(vm, &st);
 		drm_printf(&p, "vm %p: %llu ranges, %llu pages in vram\n", vm,
 			   st.num_ranges, st.vram_pages);
-		drm_printf(&p, "  gpu faults %llu (retries %llu), pages to vram %llu, to ram %llu, evictions %llu, invalidations %llu\n",
+		drm_printf(&p, "  faults %llu (retries %llu), to vram %llu, to ram %llu\n",
 			   st.stats.gpu_faults, st.stats.fault_retries,
-			   st.stats.pages_to_vram, st.stats.pages_to_ram,
+			   st.stats.pages_to_vram, st.stats.pages_to_ram);
+		drm_printf(&p, "  evictions %llu, invalidations %llu\n",
 			   st.stats.evictions, st.stats.invalidations);
 		vsvm_vm_print(vm, &p);
 	}

@@ -108,6 +108,9 @@ static int vsvm_query_ioctl(struct drm_device *drm, void *data,
 	mutex_lock(&vdev->vram.lock);
 	args->vram_used = vdev->vram.used;
 	mutex_unlock(&vdev->vram.lock);
+	args->pages_to_vram = atomic64_read(&vdev->vram.to_vram);
+	args->pages_to_ram = atomic64_read(&vdev->vram.to_ram);
+	args->evictions = atomic64_read(&vdev->vram.evictions);
 
 	return 0;
 }

@@ -72,7 +72,7 @@ struct vsvm_vram {
 	struct drm_pagemap dpagemap;
 	void *vaddr;
 	u64 size;
-	struct mutex lock;
+	struct mutex lock; /* protects mm, lru, used */
 	struct gpu_buddy mm;
 	struct list_head lru;
 	u64 used;
@@ -98,7 +98,7 @@ struct vsvm_device {
 	struct platform_device *pdev;
 	unsigned int index;
 	struct vsvm_vram vram;
-	struct mutex vm_list_lock;
+	struct mutex vm_list_lock; /* protects vm_list */
 	struct list_head vm_list;
 };
 
@@ -177,8 +177,8 @@ struct vsvm_vm {
 	struct drm_gpusvm gpusvm;
 	struct vsvm_device *vdev;
 	struct mm_struct *mm;
-	struct mutex lock;
-	spinlock_t gc_lock;
+	struct mutex lock; /* the GPU SVM driver lock */
+	spinlock_t gc_lock; /* protects gc_list */
 	struct list_head gc_list;
 	struct work_struct gc_work;
 	unsigned long timeslice_ms;

@@ -289,6 +289,28 @@ static int vsvm_vm_evict_range(struct vsvm_vm *vm,
 	return err;
 }
 
+/*
+ * Why the GPU SVM refused @addr with -EPERM: a write to read-only memory
+ * (-EPERM), or memory the process cannot access at all, like PROT_NONE
+ * (-EFAULT, as the CPU would get SIGSEGV).
+ */
+static int vsvm_vm_access_error(struct vsvm_vm *vm, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	int err = -EFAULT;
+
+	if (!mmget_not_zero(vm->mm))
+		return -EFAULT;
+	mmap_read_lock(vm->mm);
+	vma = vma_lookup(vm->mm, addr);
+	if (vma && (vma->vm_flags & VM_READ))
+		err = -EPERM;
+	mmap_read_unlock(vm->mm);
+	mmput(vm->mm);
+
+	return err;
+}
+
 /* Publish the range's pages in its page-table entries. */
 static void vsvm_vm_bind_locked(struct vsvm_range *r, bool writable)
 {
@@ -337,8 +359,8 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	};
 	struct drm_gpusvm_range *range;
 	struct vsvm_range *r;
-	bool migrated = false;
-	int tries = 0, err;
+	bool nothing_moved = false;
+	int tries = 0, migrate_tries = 0, err;
 
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
@@ -365,10 +387,13 @@ retry:
 						TASK_SIZE & PAGE_MASK, &ctx);
 	if (IS_ERR(range)) {
 		err = PTR_ERR(range);
-		/* A read may use read-only memory. */
-		if (err == -EPERM && !write && !ctx.read_only) {
-			ctx.read_only = 1;
-			goto retry;
+		if (err == -EPERM) {
+			err = vsvm_vm_access_error(vm, addr);
+			/* A read may use read-only memory. */
+			if (err == -EPERM && !write && !ctx.read_only) {
+				ctx.read_only = 1;
+				goto retry;
+			}
 		}
 		goto out_unlock;
 	}
@@ -384,9 +409,10 @@ retry:
 	}
 
 	if (policy != DRM_VSVM_POLICY_SYSTEM && range->flags.migrate_devmem &&
-	    !range->flags.has_devmem_pages && !migrated) {
-		migrated = true;
+	    !range->flags.has_devmem_pages && migrate_tries < 2) {
+		migrate_tries++;
 		err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms, sink);
+		nothing_moved = err == -EBUSY;
 		/*
 		 * Without room in VRAM, or with pages that could not be
 		 * collected, the default policy runs from system memory.
@@ -412,9 +438,13 @@ retry:
 		drm_gpusvm_range_unmap_pages(&vm->gpusvm, range, &ctx);
 
 	err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
-	if (err == -EPERM && !write && !ctx.read_only) {
-		ctx.read_only = 1;
-		goto retry;
+	if (err == -EPERM) {
+		err = vsvm_vm_access_error(vm, addr);
+		if (err == -EPERM && !write && !ctx.read_only) {
+			ctx.read_only = 1;
+			goto retry;
+		}
+		goto out_unlock;
 	}
 	if (err == -EOPNOTSUPP || err == -EAGAIN ||
 	    (err == -EFAULT && policy == DRM_VSVM_POLICY_DEVICE)) {
@@ -425,7 +455,7 @@ retry:
 		if (err != -EAGAIN)
 			vsvm_vm_evict_range(vm, range, sink);
 		if (err == -EFAULT)
-			migrated = false;
+			migrate_tries = 0;
 		if (err != -EAGAIN && tries > 4) {
 			err = policy == DRM_VSVM_POLICY_DEVICE ? -EOPNOTSUPP : err;
 			goto out_unlock;
@@ -434,6 +464,17 @@ retry:
 	}
 	if (err)
 		goto out_unlock;
+
+	/*
+	 * Nothing could be collected for migration because the pages were in
+	 * another device's memory; collecting them just brought them back to
+	 * system memory, so they can move to ours now.
+	 */
+	if (nothing_moved && policy != DRM_VSVM_POLICY_SYSTEM &&
+	    !range->flags.has_devmem_pages && migrate_tries < 2) {
+		nothing_moved = false;
+		goto retry;
+	}
 
 	if (policy == DRM_VSVM_POLICY_SYSTEM && range->flags.has_devmem_pages) {
 		vsvm_vm_evict_range(vm, range, sink);
@@ -484,6 +525,7 @@ int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
 	range = drm_gpusvm_range_find(notifier, addr, addr + 1);
 	if (!range)
 		goto miss;
+	/* Pairs with the release in vsvm_vm_fault(): entries are zeroed. */
 	pte = smp_load_acquire(&to_vsvm_range(range)->pte);
 	if (!pte)
 		goto miss;
@@ -642,7 +684,7 @@ void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p)
 				else
 					sys++;
 			}
-			drm_printf(p, "  [%#lx-%#lx) %4lu KiB: %lu pages in vram, %lu in system memory%s%s\n",
+			drm_printf(p, "  [%#lx-%#lx) %4lu KiB: %lu in vram, %lu in ram%s%s\n",
 				   drm_gpusvm_range_start(range),
 				   drm_gpusvm_range_end(range),
 				   drm_gpusvm_range_size(range) >> 10, vram, sys,

@@ -197,6 +197,7 @@ static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
 				struct vsvm_stats_sink *sink)
 {
 	struct vsvm_alloc *victim;
+	s64 before;
 
 	mutex_lock(&vram->lock);
 	victim = list_first_entry_or_null(&vram->lru, struct vsvm_alloc, lru);
@@ -215,11 +216,14 @@ static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
 	 * A failure leaves pages in VRAM that a CPU fault can still bring
 	 * back; the allocation is then simply no longer on the LRU.
 	 */
+	before = atomic64_read(&vram->to_ram);
 	drm_pagemap_evict_to_ram(&victim->devmem);
 	flush_work(&vram->free_work);
 	kref_put(&victim->refcount, vsvm_alloc_free);
 	atomic64_inc(&vram->evictions);
 	vsvm_stat_add(sink, VSVM_STAT(evictions), 1);
+	vsvm_stat_add(sink, VSVM_STAT(pages_to_ram),
+		      atomic64_read(&vram->to_ram) - before);
 
 	return true;
 }
