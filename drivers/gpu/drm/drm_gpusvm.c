@@ -1,0 +1,1675 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright © 2024-2025 The drm_gpusvm authors
+ */
+
+#include <linux/dma-mapping.h>
+#include <linux/hmm.h>
+#include <linux/interval_tree.h>
+#include <linux/jiffies.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_gpusvm.h>
+#include <drm/drm_pagemap.h>
+#include <drm/drm_print.h>
+
+/**
+ * DOC: Overview
+ *
+ * GPU shared virtual memory (SVM) lets a GPU use the virtual addresses of a
+ * CPU process: a pointer from malloc() is valid on the GPU as it is. The GPU
+ * VM mirrors the process address space on demand. When the GPU touches an
+ * address that its page tables do not map, the driver gets a GPU page fault,
+ * asks drm_gpusvm for the piece of address space around the address, lets
+ * drm_gpusvm collect and DMA-map the CPU pages behind it and writes GPU
+ * page-table entries for them. When the CPU page tables change (munmap(),
+ * mprotect(), madvise(), reclaim, migration, fork()...), an MMU notifier
+ * tells the driver to take the affected GPU mappings down.
+ *
+ * A driver embeds one &struct drm_gpusvm per GPU VM, next to its
+ * &struct drm_gpuvm if it has one, and initialises it with drm_gpusvm_init().
+ * It models the mirrored address space with two kinds of objects:
+ *
+ * - &struct drm_gpusvm_notifier: a window of the address space, aligned to
+ *   and sized &drm_gpusvm.notifier_size, with one MMU interval notifier.
+ *   Windows are created on demand when the first range inside them appears
+ *   and destroyed with their last range. Large windows keep the number of
+ *   MMU interval notifiers (and so the cost of each CPU page-table change)
+ *   low; small windows make invalidations more precise.
+ *
+ * - &struct drm_gpusvm_range: the unit the GPU maps, always one of
+ *   &drm_gpusvm.chunk_sizes, naturally aligned, inside one CPU VMA, one
+ *   notifier window and the GPU VA window the driver gives. A range owns the
+ *   DMA addresses of its pages. drm_gpusvm_range_find_or_insert() picks the
+ *   largest chunk size that fits around the faulting address so that GPU
+ *   page tables can use large pages where the CPU mapping allows it.
+ *
+ * Both are kept in interval trees (notifiers in the GPU SVM, ranges in their
+ * notifier) and, in the same order, in lists that can be walked while the
+ * trees change.
+ *
+ * Pages are collected by drm_gpusvm_range_get_pages() with hmm_range_fault().
+ * System pages are mapped with the DMA API for &drm_device.dev. Device pages
+ * (MEMORY_DEVICE_PRIVATE pages owned by &drm_gpusvm.device_private_page_owner)
+ * are mapped by the &struct drm_pagemap they belong to. Moving memory between
+ * system RAM and device memory is not done here but by drm_pagemap
+ * (drm_pagemap_migrate_to_devmem() and the CPU fault handler of its device
+ * pages). drm_gpusvm_range_evict() asks for a range's device pages to go back
+ * to system RAM by faulting them in for the CPU.
+ */
+
+/**
+ * DOC: Locking
+ *
+ * Three locks matter:
+ *
+ * - The driver lock: any lock of the driver (typically the GPU VM lock),
+ *   registered with drm_gpusvm_driver_set_lock() so that lockdep can check
+ *   it. It serialises drm_gpusvm_range_find_or_insert() and
+ *   drm_gpusvm_range_remove(), that is all changes to the notifier and range
+ *   trees. The driver also holds it across drm_gpusvm_range_get_pages(),
+ *   drm_gpusvm_range_unmap_pages() and drm_gpusvm_range_evict() of one range,
+ *   which must not run concurrently with each other for the same range.
+ *
+ * - &drm_gpusvm.notifier_lock, a read-write semaphore. The MMU notifier
+ *   callback takes it for write around &drm_gpusvm_ops.invalidate. A driver
+ *   takes it for read with drm_gpusvm_notifier_lock() to commit a GPU
+ *   binding after drm_gpusvm_range_pages_valid() said the pages it is about
+ *   to bind are still current. Trees are changed with both the driver lock
+ *   and the notifier lock (for write) held, so holding either is enough to
+ *   walk them. Range flags and DMA addresses change only under the notifier
+ *   lock. Because MMU notifiers run from memory reclaim, nothing may allocate
+ *   memory with GFP_KERNEL (or wait for something that does) while holding
+ *   the notifier lock; drm_gpusvm_init() teaches lockdep that rule.
+ *
+ * - The mmap lock of &drm_gpusvm.mm, taken for read inside
+ *   drm_gpusvm_range_find_or_insert(), drm_gpusvm_range_get_pages() and
+ *   drm_gpusvm_range_evict(). Callers must not hold it.
+ *
+ * The lock order is: driver lock, then mmap lock, then notifier lock.
+ *
+ * The GPU SVM holds an mmgrab() reference on &drm_gpusvm.mm, not an mmget()
+ * one: it does not keep the process address space alive. Operations that
+ * need the page tables take a temporary mmget_not_zero() reference and fail
+ * with -ENOENT once the last user of the mm is gone; drm_gpusvm_fini() works
+ * in that state too.
+ */
+
+/**
+ * DOC: Partial unmap
+ *
+ * A CPU munmap() may cover only part of a range, for instance when user space
+ * frees one buffer that shares a 2 MiB range with another. GPU SVM does not
+ * split ranges: a range is mirrored completely or not at all. On an
+ * MMU_NOTIFY_UNMAP event the &drm_gpusvm_ops.invalidate callback takes the
+ * whole of every intersecting range off the GPU, releases its pages with
+ * drm_gpusvm_range_unmap_pages() and marks it with
+ * drm_gpusvm_range_set_unmapped(), which also sets
+ * &drm_gpusvm_range_flags.partial_unmap when the unmapped interval does not
+ * cover the range. Ranges cannot be removed from the callback (removing the
+ * last range of a notifier removes its MMU interval notifier, which waits for
+ * the callback), so the driver queues them for a worker, its garbage
+ * collector, which takes the driver lock and calls drm_gpusvm_range_remove().
+ *
+ * The parts of a partially unmapped range that are still mapped by the CPU
+ * are not lost: the next GPU fault there creates a new range, which now
+ * fits the smaller VMA. If that fault arrives before the garbage collector
+ * ran, drm_gpusvm_range_find_or_insert() returns the old range, flagged
+ * unmapped; the driver runs its garbage collector (or removes the range
+ * itself) and retries. If device memory backed the range, the driver may
+ * first call drm_gpusvm_range_evict() so that the surviving part of the
+ * range is moved back to system RAM and can be mirrored again with system
+ * pages.
+ */
+
+/**
+ * DOC: Examples
+ *
+ * The skeleton below shows a driver using GPU SVM; the driver_*() functions
+ * stand for driver code. The VM embeds the GPU SVM and its lock::
+ *
+ *	struct driver_vm {
+ *		struct drm_gpusvm gpusvm;
+ *		struct mutex lock;
+ *		struct list_head gc_list;
+ *		spinlock_t gc_lock;
+ *		struct work_struct gc_work;
+ *	};
+ *
+ *	struct driver_range {
+ *		struct drm_gpusvm_range base;
+ *		struct list_head gc_link;
+ *	};
+ *
+ *	static const unsigned long driver_chunks[] = { SZ_2M, SZ_64K, SZ_4K };
+ *
+ *	int driver_vm_init(struct driver_vm *vm, struct drm_device *drm)
+ *	{
+ *		int err;
+ *
+ *		mutex_init(&vm->lock);
+ *		err = drm_gpusvm_init(&vm->gpusvm, "driver", drm, current->mm,
+ *				      driver_pgmap_owner(drm), 0, TASK_SIZE,
+ *				      SZ_512M, &driver_gpusvm_ops, driver_chunks,
+ *				      ARRAY_SIZE(driver_chunks));
+ *		if (err)
+ *			return err;
+ *		drm_gpusvm_driver_set_lock(&vm->gpusvm, &vm->lock);
+ *		return 0;
+ *	}
+ *
+ * The GPU page-fault handler creates or looks up the range around the
+ * faulting address, may migrate it to device memory, collects its pages and
+ * binds them. The bind is committed under the notifier lock, and only if no
+ * invalidation happened since the pages were collected::
+ *
+ *	int driver_gpu_fault(struct driver_vm *vm, unsigned long addr,
+ *			     unsigned long va_start, unsigned long va_end,
+ *			     bool write)
+ *	{
+ *		struct drm_gpusvm_ctx ctx = {
+ *			.read_only = !write,
+ *			.devmem_possible = driver_has_vram(vm),
+ *			.check_pages_threshold = SZ_64K,
+ *			.timeslice_ms = 5,
+ *		};
+ *		struct mm_struct *mm = vm->gpusvm.mm;
+ *		struct drm_gpusvm_range *range;
+ *		struct driver_devmem *devmem;
+ *		bool evicted = false;
+ *		int err;
+ *
+ *		mutex_lock(&vm->lock);
+ *		driver_garbage_collect(vm);
+ *	retry:
+ *		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr,
+ *							va_start, va_end,
+ *							&ctx);
+ *		if (IS_ERR(range)) {
+ *			err = PTR_ERR(range);
+ *			goto unlock;
+ *		}
+ *		if (range->flags.unmapped) {
+ *			driver_garbage_collect(vm);
+ *			goto retry;
+ *		}
+ *
+ *		if (range->flags.migrate_devmem && !evicted &&
+ *		    driver_wants_vram(vm, range) && mmget_not_zero(mm)) {
+ *			devmem = driver_devmem_alloc(vm, range);
+ *			if (!IS_ERR(devmem)) {
+ *				mmap_read_lock(mm);
+ *				err = drm_pagemap_migrate_to_devmem(&devmem->base,
+ *					mm, drm_gpusvm_range_start(range),
+ *					drm_gpusvm_range_end(range),
+ *					ctx.timeslice_ms,
+ *					driver_pgmap_owner(vm));
+ *				mmap_read_unlock(mm);
+ *				if (err)
+ *					driver_devmem_put(devmem);
+ *			}
+ *			mmput(mm);
+ *			// Failing to migrate is fine: use system memory.
+ *		}
+ *
+ *		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+ *		if (err == -EOPNOTSUPP && !evicted) {
+ *			// Pages of several allocations: move them to RAM.
+ *			evicted = true;
+ *			drm_gpusvm_range_evict(&vm->gpusvm, range);
+ *			goto retry;
+ *		}
+ *		if (err)
+ *			goto unlock;
+ *
+ *		driver_prepare_ptes(vm, range);	// may allocate
+ *		drm_gpusvm_notifier_lock(&vm->gpusvm);
+ *		if (!drm_gpusvm_range_pages_valid(&vm->gpusvm, range)) {
+ *			drm_gpusvm_notifier_unlock(&vm->gpusvm);
+ *			goto retry;
+ *		}
+ *		driver_commit_ptes(vm, range);	// walks range->dma_addr
+ *		drm_gpusvm_notifier_unlock(&vm->gpusvm);
+ *	unlock:
+ *		mutex_unlock(&vm->lock);
+ *		return err;
+ *	}
+ *
+ * The invalidate callback runs with the notifier lock held for write. It
+ * zaps the GPU page-table entries of every range in the invalidated
+ * interval, waits for the GPU to stop using them, releases the pages and,
+ * on munmap(), queues the ranges for removal::
+ *
+ *	static void driver_invalidate(struct drm_gpusvm *gpusvm,
+ *				      struct drm_gpusvm_notifier *notifier,
+ *				      const struct mmu_notifier_range *mmu_range)
+ *	{
+ *		struct driver_vm *vm = container_of(gpusvm, struct driver_vm,
+ *						    gpusvm);
+ *		struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+ *		struct drm_gpusvm_range *range = NULL;
+ *
+ *		driver_zap_ptes(vm, mmu_range->start, mmu_range->end);
+ *		driver_tlb_flush_and_wait(vm);
+ *
+ *		drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
+ *					  mmu_range->end) {
+ *			struct driver_range *r = container_of(range,
+ *						struct driver_range, base);
+ *
+ *			drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
+ *			if (mmu_range->event != MMU_NOTIFY_UNMAP)
+ *				continue;
+ *			drm_gpusvm_range_set_unmapped(range, mmu_range);
+ *			spin_lock(&vm->gc_lock);
+ *			if (list_empty(&r->gc_link))
+ *				list_add_tail(&r->gc_link, &vm->gc_list);
+ *			spin_unlock(&vm->gc_lock);
+ *		}
+ *		queue_work(system_wq, &vm->gc_work);
+ *	}
+ *
+ * The garbage collector runs with the driver lock held, from the fault
+ * handler above or from the worker::
+ *
+ *	static void driver_garbage_collect(struct driver_vm *vm)
+ *	{
+ *		struct driver_range *r;
+ *
+ *		lockdep_assert_held(&vm->lock);
+ *		spin_lock(&vm->gc_lock);
+ *		while ((r = list_first_entry_or_null(&vm->gc_list,
+ *						     struct driver_range,
+ *						     gc_link))) {
+ *			list_del_init(&r->gc_link);
+ *			spin_unlock(&vm->gc_lock);
+ *			drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
+ *			spin_lock(&vm->gc_lock);
+ *		}
+ *		spin_unlock(&vm->gc_lock);
+ *	}
+ *
+ *	static void driver_gc_work(struct work_struct *work)
+ *	{
+ *		struct driver_vm *vm = container_of(work, struct driver_vm,
+ *						    gc_work);
+ *
+ *		mutex_lock(&vm->lock);
+ *		driver_garbage_collect(vm);
+ *		mutex_unlock(&vm->lock);
+ *	}
+ *
+ * The VM is torn down with cancel_work_sync(&vm->gc_work) followed by
+ * drm_gpusvm_fini(&vm->gpusvm), which removes whatever ranges are left.
+ */
+
+/* Assert that the lock registered with drm_gpusvm_driver_set_lock() is held. */
+static void drm_gpusvm_driver_lock_held(struct drm_gpusvm *gpusvm)
+{
+#ifdef CONFIG_LOCKDEP
+	if (gpusvm->lock_dep_map)
+		lockdep_assert(lock_is_held(gpusvm->lock_dep_map));
+#endif
+}
+
+static unsigned long drm_gpusvm_npages(unsigned long start, unsigned long end)
+{
+	return (end - start) >> PAGE_SHIFT;
+}
+
+static struct drm_gpusvm_range *
+to_drm_gpusvm_range(struct interval_tree_node *node)
+{
+	return node ? container_of(node, struct drm_gpusvm_range, itree) : NULL;
+}
+
+static struct drm_gpusvm_notifier *
+to_drm_gpusvm_notifier(struct interval_tree_node *node)
+{
+	return node ? container_of(node, struct drm_gpusvm_notifier, itree) : NULL;
+}
+
+static bool drm_gpusvm_range_removed(struct drm_gpusvm_range *range)
+{
+	return RB_EMPTY_NODE(&range->itree.rb);
+}
+
+/**
+ * drm_gpusvm_notifier_invalidate() - MMU interval notifier callback
+ * @mni: The MMU interval notifier of a GPU SVM notifier.
+ * @mmu_range: The changing CPU address range.
+ * @cur_seq: The new sequence number of @mni.
+ *
+ * Publishes @cur_seq and calls &drm_gpusvm_ops.invalidate, both under the
+ * notifier lock held for write, so that a driver committing a GPU binding
+ * under the lock for read either sees the new sequence or finishes before the
+ * driver callback runs.
+ *
+ * Context: MMU notifier context, possibly memory reclaim.
+ *
+ * Return: false if @mmu_range does not allow blocking (the notifier lock may
+ * sleep), true otherwise.
+ */
+static bool drm_gpusvm_notifier_invalidate(struct mmu_interval_notifier *mni,
+					   const struct mmu_notifier_range *mmu_range,
+					   unsigned long cur_seq)
+{
+	struct drm_gpusvm_notifier *notifier =
+		container_of(mni, struct drm_gpusvm_notifier, notifier);
+	struct drm_gpusvm *gpusvm = notifier->gpusvm;
+
+	if (!mmu_notifier_range_blockable(mmu_range))
+		return false;
+
+	down_write(&gpusvm->notifier_lock);
+	mmu_interval_set_seq(mni, cur_seq);
+	gpusvm->ops->invalidate(gpusvm, notifier, mmu_range);
+	up_write(&gpusvm->notifier_lock);
+
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops drm_gpusvm_notifier_ops = {
+	.invalidate = drm_gpusvm_notifier_invalidate,
+};
+
+static int drm_gpusvm_check_chunks(const unsigned long *chunk_sizes,
+				   int num_chunks, unsigned long notifier_size)
+{
+	int i;
+
+	if (!chunk_sizes || num_chunks <= 0)
+		return -EINVAL;
+
+	for (i = 0; i < num_chunks; i++) {
+		if (!is_power_of_2(chunk_sizes[i]) || chunk_sizes[i] < PAGE_SIZE)
+			return -EINVAL;
+		if (i && chunk_sizes[i] >= chunk_sizes[i - 1])
+			return -EINVAL;
+	}
+
+	if (!is_power_of_2(notifier_size) || notifier_size < chunk_sizes[0])
+		return -EINVAL;
+
+	return 0;
+}
+
+/**
+ * drm_gpusvm_init() - Initialise a GPU SVM
+ * @gpusvm: The GPU SVM to initialise, typically embedded in a driver VM.
+ * @name: Name of the GPU SVM, for debug output.
+ * @drm: The DRM device; its &drm_device.dev is used for DMA mappings.
+ * @mm: The address space to mirror; must not be NULL (a GPU SVM without an
+ *      address space would have nothing to do and is refused).
+ * @device_private_page_owner: Owner token of the device-private pages this
+ *                             device can access directly. Pages of other
+ *                             owners are migrated to system RAM when the
+ *                             device faults on them.
+ * @mm_start: Start of the mirrored part of @mm, page aligned.
+ * @mm_range: Size of the mirrored part of @mm, page aligned, not 0.
+ * @notifier_size: Size of the notifier windows, a power of two at least as
+ *                 large as the largest chunk size.
+ * @ops: Driver callbacks; &drm_gpusvm_ops.invalidate is mandatory, the
+ *       allocation hooks come in pairs.
+ * @chunk_sizes: Range sizes, powers of two of at least PAGE_SIZE in strictly
+ *               descending order. The array is referenced, not copied.
+ * @num_chunks: Number of entries in @chunk_sizes.
+ *
+ * Takes an mmgrab() reference on @mm, dropped by drm_gpusvm_fini(), and
+ * records in lockdep that the notifier lock is taken from memory reclaim.
+ *
+ * Context: Process context; may sleep.
+ *
+ * Return: 0 on success, -EINVAL if an argument is NULL or out of bounds:
+ * missing invalidate callback, unpaired allocation hooks, no chunk size, a
+ * chunk size that is not a power of two, smaller than PAGE_SIZE or not
+ * smaller than the one before it, a notifier size that is not a power of two
+ * or smaller than the largest chunk, an unaligned @mm_start or @mm_range, an
+ * empty range or one that wraps around the end of the address space.
+ */
+int drm_gpusvm_init(struct drm_gpusvm *gpusvm,
+		    const char *name, struct drm_device *drm,
+		    struct mm_struct *mm, void *device_private_page_owner,
+		    unsigned long mm_start, unsigned long mm_range,
+		    unsigned long notifier_size,
+		    const struct drm_gpusvm_ops *ops,
+		    const unsigned long *chunk_sizes, int num_chunks)
+{
+	unsigned long last;
+	int err;
+
+	if (!gpusvm || !drm || !mm || !ops || !ops->invalidate)
+		return -EINVAL;
+
+	if (!ops->notifier_alloc != !ops->notifier_free ||
+	    !ops->range_alloc != !ops->range_free)
+		return -EINVAL;
+
+	err = drm_gpusvm_check_chunks(chunk_sizes, num_chunks, notifier_size);
+	if (err)
+		return err;
+
+	if (!PAGE_ALIGNED(mm_start) || !PAGE_ALIGNED(mm_range) || !mm_range ||
+	    check_add_overflow(mm_start, mm_range - 1, &last))
+		return -EINVAL;
+
+	gpusvm->name = name;
+	gpusvm->drm = drm;
+	gpusvm->mm = mm;
+	gpusvm->device_private_page_owner = device_private_page_owner;
+	gpusvm->mm_start = mm_start;
+	gpusvm->mm_range = mm_range;
+	gpusvm->notifier_size = notifier_size;
+	gpusvm->ops = ops;
+	gpusvm->chunk_sizes = chunk_sizes;
+	gpusvm->num_chunks = num_chunks;
+	init_rwsem(&gpusvm->notifier_lock);
+	gpusvm->root = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&gpusvm->notifier_list);
+#ifdef CONFIG_LOCKDEP
+	gpusvm->lock_dep_map = NULL;
+#endif
+
+	mmgrab(mm);
+
+	/* The MMU notifier takes the notifier lock from reclaim. */
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&gpusvm->notifier_lock);
+	fs_reclaim_release(GFP_KERNEL);
+
+	return 0;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_init);
+
+/**
+ * drm_gpusvm_notifier_find() - Find the first notifier intersecting an
+ * interval
+ * @gpusvm: The GPU SVM.
+ * @start: Start of the interval.
+ * @end: End of the interval (exclusive), larger than @start.
+ *
+ * Context: The caller holds the driver lock or the notifier lock.
+ *
+ * Return: The notifier with the lowest address whose window intersects
+ * [@start, @end), or NULL if there is none.
+ */
+struct drm_gpusvm_notifier *
+drm_gpusvm_notifier_find(struct drm_gpusvm *gpusvm, unsigned long start,
+			 unsigned long end)
+{
+	return to_drm_gpusvm_notifier(interval_tree_iter_first(&gpusvm->root,
+							       start, end - 1));
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_notifier_find);
+
+/**
+ * drm_gpusvm_range_find() - Find the first range of a notifier intersecting
+ * an interval
+ * @notifier: The notifier.
+ * @start: Start of the interval.
+ * @end: End of the interval (exclusive), larger than @start.
+ *
+ * Context: The caller holds the driver lock or the notifier lock.
+ *
+ * Return: The range of @notifier with the lowest address that intersects
+ * [@start, @end), or NULL if there is none.
+ */
+struct drm_gpusvm_range *
+drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier, unsigned long start,
+		      unsigned long end)
+{
+	return to_drm_gpusvm_range(interval_tree_iter_first(&notifier->root,
+							    start, end - 1));
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
+
+static struct drm_gpusvm_notifier *
+drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
+{
+	struct drm_gpusvm_notifier *notifier;
+
+	if (gpusvm->ops->notifier_alloc)
+		notifier = gpusvm->ops->notifier_alloc();
+	else
+		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
+	if (!notifier)
+		return NULL;
+
+	notifier->gpusvm = gpusvm;
+	notifier->itree.start = ALIGN_DOWN(addr, gpusvm->notifier_size);
+	notifier->itree.last = notifier->itree.start + gpusvm->notifier_size - 1;
+	RB_CLEAR_NODE(&notifier->itree.rb);
+	INIT_LIST_HEAD(&notifier->entry);
+	notifier->root = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&notifier->range_list);
+	notifier->flags.removed = false;
+
+	return notifier;
+}
+
+static void drm_gpusvm_notifier_free(struct drm_gpusvm *gpusvm,
+				     struct drm_gpusvm_notifier *notifier)
+{
+	WARN_ON(!RB_EMPTY_ROOT(&notifier->root.rb_root));
+
+	if (gpusvm->ops->notifier_free)
+		gpusvm->ops->notifier_free(notifier);
+	else
+		kfree(notifier);
+}
+
+/* Both the tree and the sorted list; notifier lock held for write. */
+static void drm_gpusvm_notifier_insert(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier)
+{
+	struct rb_node *prev;
+
+	lockdep_assert_held_write(&gpusvm->notifier_lock);
+
+	interval_tree_insert(&notifier->itree, &gpusvm->root);
+	prev = rb_prev(&notifier->itree.rb);
+	if (prev) {
+		struct drm_gpusvm_notifier *before =
+			to_drm_gpusvm_notifier(rb_entry(prev, struct interval_tree_node, rb));
+
+		list_add(&notifier->entry, &before->entry);
+	} else {
+		list_add(&notifier->entry, &gpusvm->notifier_list);
+	}
+}
+
+static void drm_gpusvm_notifier_unlink(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier)
+{
+	lockdep_assert_held_write(&gpusvm->notifier_lock);
+
+	interval_tree_remove(&notifier->itree, &gpusvm->root);
+	RB_CLEAR_NODE(&notifier->itree.rb);
+	list_del_init(&notifier->entry);
+}
+
+static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
+				    struct drm_gpusvm_range *range)
+{
+	struct rb_node *prev;
+
+	lockdep_assert_held_write(&notifier->gpusvm->notifier_lock);
+
+	interval_tree_insert(&range->itree, &notifier->root);
+	prev = rb_prev(&range->itree.rb);
+	if (prev) {
+		struct drm_gpusvm_range *before =
+			to_drm_gpusvm_range(rb_entry(prev, struct interval_tree_node, rb));
+
+		list_add(&range->entry, &before->entry);
+	} else {
+		list_add(&range->entry, &notifier->range_list);
+	}
+}
+
+static struct drm_gpusvm_range *
+drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
+		       struct drm_gpusvm_notifier *notifier,
+		       unsigned long start, unsigned long end,
+		       bool migrate_devmem)
+{
+	struct drm_gpusvm_range *range;
+
+	if (gpusvm->ops->range_alloc)
+		range = gpusvm->ops->range_alloc(gpusvm);
+	else
+		range = kzalloc(sizeof(*range), GFP_KERNEL);
+	if (!range)
+		return NULL;
+
+	range->gpusvm = gpusvm;
+	range->notifier = notifier;
+	kref_init(&range->refcount);
+	range->itree.start = start;
+	range->itree.last = end - 1;
+	RB_CLEAR_NODE(&range->itree.rb);
+	INIT_LIST_HEAD(&range->entry);
+	range->notifier_seq = LONG_MAX;
+	range->dma_addr = NULL;
+	range->dpagemap = NULL;
+	range->flags.__flags = 0;
+	range->flags.migrate_devmem = migrate_devmem;
+
+	return range;
+}
+
+/*
+ * Release the device mappings of the first @npages pages of a range whose
+ * device addresses are in @dma_addr.
+ */
+static void drm_gpusvm_unmap_dma(struct drm_gpusvm *gpusvm,
+				 struct drm_pagemap_device_addr *dma_addr,
+				 struct drm_pagemap *dpagemap,
+				 unsigned long npages)
+{
+	struct device *dev = gpusvm->drm->dev;
+	unsigned long i, j;
+
+	for (i = 0, j = 0; i < npages; j++) {
+		struct drm_pagemap_device_addr *entry = &dma_addr[j];
+
+		if (entry->proto == DRM_INTERCONNECT_SYSTEM)
+			dma_unmap_page(dev, entry->addr, PAGE_SIZE << entry->order,
+				       entry->dir);
+		else if (dpagemap && dpagemap->ops->device_unmap)
+			dpagemap->ops->device_unmap(dpagemap, dev, *entry);
+		i += 1UL << entry->order;
+	}
+}
+
+static void __drm_gpusvm_range_unmap_pages(struct drm_gpusvm *gpusvm,
+					   struct drm_gpusvm_range *range)
+{
+	lockdep_assert_held_write(&gpusvm->notifier_lock);
+
+	if (range->flags.has_dma_mapping)
+		drm_gpusvm_unmap_dma(gpusvm, range->dma_addr, range->dpagemap,
+				     drm_gpusvm_npages(drm_gpusvm_range_start(range),
+						       drm_gpusvm_range_end(range)));
+
+	range->flags.has_dma_mapping = false;
+	range->flags.has_devmem_pages = false;
+	range->flags.mapped_read_only = false;
+	range->dpagemap = NULL;
+}
+
+/*
+ * Fill @pfns with a snapshot of the CPU page tables, without faulting.
+ * Mmap lock held for read.
+ */
+static int drm_gpusvm_snapshot(struct drm_gpusvm *gpusvm,
+			       struct drm_gpusvm_notifier *notifier,
+			       unsigned long start, unsigned long end,
+			       unsigned long *pfns)
+{
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct hmm_range hmm_range = {
+		.notifier = &notifier->notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.dev_private_owner = gpusvm->device_private_page_owner,
+	};
+	int err;
+
+	mmap_assert_locked(gpusvm->mm);
+
+	do {
+		hmm_range.notifier_seq = mmu_interval_read_begin(&notifier->notifier);
+		err = hmm_range_fault(&hmm_range);
+	} while (err == -EBUSY && !time_after(jiffies, timeout));
+
+	return err;
+}
+
+/*
+ * Whether all CPU pages of [@start, @end) are present and, for device
+ * pages, come from a single device memory allocation: the conditions for a
+ * range of that size to be worth creating when the chunk is below
+ * &drm_gpusvm_ctx.check_pages_threshold.
+ */
+static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
+				   struct drm_gpusvm_notifier *notifier,
+				   unsigned long start, unsigned long end)
+{
+	unsigned long npages = drm_gpusvm_npages(start, end);
+	void *allocation = NULL;
+	unsigned long *pfns;
+	unsigned long i;
+	bool ok = false;
+
+	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return false;
+
+	if (drm_gpusvm_snapshot(gpusvm, notifier, start, end, pfns))
+		goto out;
+
+	for (i = 0; i < npages; i++) {
+		struct page *page;
+
+		if (!(pfns[i] & HMM_PFN_VALID))
+			goto out;
+
+		page = hmm_pfn_to_page(pfns[i]);
+		if (is_device_private_page(page)) {
+			if (allocation && allocation != page->zone_device_data)
+				goto out;
+			allocation = page->zone_device_data;
+		}
+	}
+	ok = true;
+out:
+	kvfree(pfns);
+	return ok;
+}
+
+/*
+ * Pick the interval of a new range around @fault_addr: the largest chunk
+ * size whose naturally aligned block lies inside [@lo, @hi), overlaps no
+ * range of @notifier and, below the pages threshold, has its pages present.
+ * The smallest chunk size is never refused for missing pages: they are
+ * faulted in by drm_gpusvm_range_get_pages().
+ */
+static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier,
+				       unsigned long fault_addr,
+				       unsigned long lo, unsigned long hi,
+				       const struct drm_gpusvm_ctx *ctx,
+				       unsigned long *start, unsigned long *end)
+{
+	int i;
+
+	for (i = 0; i < gpusvm->num_chunks; i++) {
+		unsigned long size = gpusvm->chunk_sizes[i];
+		unsigned long s = ALIGN_DOWN(fault_addr, size);
+		unsigned long e = s + size;
+
+		if (s < lo || e > hi || e < s)
+			continue;
+
+		if (drm_gpusvm_range_find(notifier, s, e))
+			continue;
+
+		if (i < gpusvm->num_chunks - 1 &&
+		    size <= ctx->check_pages_threshold &&
+		    !drm_gpusvm_check_pages(gpusvm, notifier, s, e))
+			continue;
+
+		*start = s;
+		*end = e;
+		return 0;
+	}
+
+	return -EINVAL;
+}
+
+/**
+ * drm_gpusvm_range_find_or_insert() - Find or create the range around an
+ * address
+ * @gpusvm: The GPU SVM.
+ * @fault_addr: The address the GPU faulted on.
+ * @gpuva_start: Start of the GPU VA window a new range must lie in (for
+ *               instance the GPU VMA around @fault_addr).
+ * @gpuva_end: End of that window (exclusive).
+ * @ctx: Operation arguments: &drm_gpusvm_ctx.read_only,
+ *       &drm_gpusvm_ctx.devmem_possible and
+ *       &drm_gpusvm_ctx.check_pages_threshold are used.
+ *
+ * If a range contains @fault_addr, it is returned, also when it is flagged
+ * &drm_gpusvm_range_flags.unmapped. Otherwise a range is created: its size
+ * is the largest of &drm_gpusvm.chunk_sizes whose naturally aligned block
+ * around @fault_addr lies inside the CPU VMA of @fault_addr, inside the
+ * mirrored part of the address space, inside the notifier window, inside
+ * [@gpuva_start, @gpuva_end) and overlaps no other range; chunk sizes up to
+ * &drm_gpusvm_ctx.check_pages_threshold also need all their CPU pages to be
+ * present (the smallest chunk size does not). The notifier of the window is
+ * created if needed. &drm_gpusvm_range_flags.migrate_devmem is set if
+ * &drm_gpusvm_ctx.devmem_possible is and the VMA is anonymous and private.
+ *
+ * The returned range belongs to the GPU SVM: no reference is taken for the
+ * caller, who uses drm_gpusvm_range_get() to keep it beyond the driver lock.
+ *
+ * Context: Process context; may sleep. Takes the mmap lock for read and the
+ * notifier lock. The caller holds the driver lock, not the mmap lock nor
+ * the notifier lock.
+ *
+ * Return: The range on success or an ERR_PTR():
+ * -EINVAL if @fault_addr is outside the mirrored part of the address space
+ * or outside [@gpuva_start, @gpuva_end), or if no chunk size fits;
+ * -ENOENT if the address space has no user anymore;
+ * -EFAULT if no VMA contains @fault_addr or the VMA maps I/O or raw PFNs
+ * (VM_IO, VM_PFNMAP), which cannot be mirrored;
+ * -EPERM if the VMA cannot be read, or cannot be written and
+ * &drm_gpusvm_ctx.read_only is not set;
+ * -ENOMEM if out of memory;
+ * or the error of mmu_interval_notifier_insert().
+ */
+struct drm_gpusvm_range *
+drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
+				unsigned long fault_addr,
+				unsigned long gpuva_start,
+				unsigned long gpuva_end,
+				const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long mm_end = gpusvm->mm_start + gpusvm->mm_range;
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+	struct mm_struct *mm = gpusvm->mm;
+	struct vm_area_struct *vma;
+	bool new_notifier = false;
+	unsigned long start, end;
+	bool migrate_devmem;
+	int err;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (fault_addr < gpusvm->mm_start ||
+	    fault_addr - gpusvm->mm_start >= gpusvm->mm_range ||
+	    fault_addr < gpuva_start || fault_addr >= gpuva_end)
+		return ERR_PTR(-EINVAL);
+
+	if (!mmget_not_zero(mm))
+		return ERR_PTR(-ENOENT);
+
+	notifier = drm_gpusvm_notifier_find(gpusvm, fault_addr, fault_addr + 1);
+	if (!notifier) {
+		notifier = drm_gpusvm_notifier_alloc(gpusvm, fault_addr);
+		if (!notifier) {
+			err = -ENOMEM;
+			goto err_mmput;
+		}
+
+		/*
+		 * Inserted into the mm before anyone can see it, and before the
+		 * mmap lock is taken: the first interval notifier of an mm
+		 * takes the mmap lock for write.
+		 */
+		err = mmu_interval_notifier_insert(&notifier->notifier, mm,
+						   drm_gpusvm_notifier_start(notifier),
+						   drm_gpusvm_notifier_size(notifier),
+						   &drm_gpusvm_notifier_ops);
+		if (err) {
+			drm_gpusvm_notifier_free(gpusvm, notifier);
+			goto err_mmput;
+		}
+		new_notifier = true;
+	}
+
+	mmap_read_lock(mm);
+
+	vma = vma_lookup(mm, fault_addr);
+	if (!vma || vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+		err = -EFAULT;
+		goto err_unlock;
+	}
+
+	if (!(vma->vm_flags & VM_READ) ||
+	    (!ctx->read_only && !(vma->vm_flags & VM_WRITE))) {
+		err = -EPERM;
+		goto err_unlock;
+	}
+
+	range = drm_gpusvm_range_find(notifier, fault_addr, fault_addr + 1);
+	if (range)
+		goto out_unlock;
+
+	err = drm_gpusvm_range_pick_chunk(gpusvm, notifier, fault_addr,
+					  max3(vma->vm_start, gpusvm->mm_start,
+					       gpuva_start),
+					  min3(vma->vm_end, mm_end, gpuva_end),
+					  ctx, &start, &end);
+	if (err)
+		goto err_unlock;
+
+	migrate_devmem = ctx->devmem_possible && vma_is_anonymous(vma) &&
+			 !(vma->vm_flags & VM_SHARED);
+	range = drm_gpusvm_range_alloc(gpusvm, notifier, start, end,
+				       migrate_devmem);
+	if (!range) {
+		err = -ENOMEM;
+		goto err_unlock;
+	}
+
+	down_write(&gpusvm->notifier_lock);
+	if (new_notifier)
+		drm_gpusvm_notifier_insert(gpusvm, notifier);
+	drm_gpusvm_range_insert(notifier, range);
+	up_write(&gpusvm->notifier_lock);
+
+out_unlock:
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return range;
+
+err_unlock:
+	mmap_read_unlock(mm);
+	if (new_notifier) {
+		mmu_interval_notifier_remove(&notifier->notifier);
+		drm_gpusvm_notifier_free(gpusvm, notifier);
+	}
+err_mmput:
+	mmput(mm);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_find_or_insert);
+
+static void drm_gpusvm_range_release(struct kref *kref)
+{
+	struct drm_gpusvm_range *range =
+		container_of(kref, struct drm_gpusvm_range, refcount);
+	struct drm_gpusvm *gpusvm = range->gpusvm;
+
+	/*
+	 * drm_gpusvm_range_remove() releases the pages and a removed range
+	 * cannot collect new ones, so this only happens if a reference was
+	 * dropped that was never taken.
+	 */
+	if (WARN_ON(range->flags.has_dma_mapping)) {
+		down_write(&gpusvm->notifier_lock);
+		__drm_gpusvm_range_unmap_pages(gpusvm, range);
+		up_write(&gpusvm->notifier_lock);
+	}
+
+	kvfree(range->dma_addr);
+	if (gpusvm->ops->range_free)
+		gpusvm->ops->range_free(range);
+	else
+		kfree(range);
+}
+
+/**
+ * drm_gpusvm_range_get() - Take a reference on a range
+ * @range: The range.
+ *
+ * Context: Any context.
+ *
+ * Return: @range.
+ */
+struct drm_gpusvm_range *
+drm_gpusvm_range_get(struct drm_gpusvm_range *range)
+{
+	kref_get(&range->refcount);
+	return range;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_get);
+
+/**
+ * drm_gpusvm_range_put() - Drop a reference on a range
+ * @range: The range, or NULL.
+ *
+ * Frees @range when its last reference goes away, which only happens after
+ * drm_gpusvm_range_remove(). All references must be dropped before
+ * drm_gpusvm_fini() of the GPU SVM returns.
+ *
+ * Context: Process context; may sleep when the last reference goes. Must
+ * not be called with the notifier lock held.
+ */
+void drm_gpusvm_range_put(struct drm_gpusvm_range *range)
+{
+	if (range)
+		kref_put(&range->refcount, drm_gpusvm_range_release);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_put);
+
+/*
+ * Unlink a range, release its pages, drop the reference of the tree and
+ * remove its notifier if it was the last range there.
+ */
+static void __drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
+				      struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_notifier *notifier = range->notifier;
+	bool last;
+
+	if (WARN_ON(drm_gpusvm_range_removed(range)))
+		return;
+
+	down_write(&gpusvm->notifier_lock);
+	__drm_gpusvm_range_unmap_pages(gpusvm, range);
+	interval_tree_remove(&range->itree, &notifier->root);
+	RB_CLEAR_NODE(&range->itree.rb);
+	list_del_init(&range->entry);
+	last = RB_EMPTY_ROOT(&notifier->root.rb_root);
+	if (last)
+		drm_gpusvm_notifier_unlink(gpusvm, notifier);
+	up_write(&gpusvm->notifier_lock);
+
+	if (last) {
+		/* Waits for a running invalidation: not under notifier_lock. */
+		mmu_interval_notifier_remove(&notifier->notifier);
+		notifier->flags.removed = true;
+		drm_gpusvm_notifier_free(gpusvm, notifier);
+	}
+
+	drm_gpusvm_range_put(range);
+}
+
+/**
+ * drm_gpusvm_range_remove() - Remove a range from its GPU SVM
+ * @gpusvm: The GPU SVM.
+ * @range: The range, created by drm_gpusvm_range_find_or_insert().
+ *
+ * Releases the pages of @range, takes it out of its notifier and drops the
+ * reference held by the notifier; @range is freed unless the driver holds
+ * references of its own. If @range was the last range of its notifier, the
+ * notifier and its MMU interval notifier are removed too. The driver must
+ * have taken @range off the GPU before.
+ *
+ * Context: Process context; may sleep, waiting for a running invalidation.
+ * The caller holds the driver lock, not the notifier lock, and is not the
+ * &drm_gpusvm_ops.invalidate callback.
+ */
+void drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
+			     struct drm_gpusvm_range *range)
+{
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	__drm_gpusvm_range_remove(gpusvm, range);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_remove);
+
+/**
+ * drm_gpusvm_fini() - Tear down a GPU SVM
+ * @gpusvm: The GPU SVM.
+ *
+ * Removes every range and every notifier, then drops the reference on
+ * &drm_gpusvm.mm taken by drm_gpusvm_init(). Works also after the last
+ * user of the mm is gone. The driver has taken all ranges off the GPU and
+ * dropped its own references on them.
+ *
+ * Context: Process context; may sleep. No other GPU SVM function may run
+ * concurrently; the driver lock is not required.
+ */
+void drm_gpusvm_fini(struct drm_gpusvm *gpusvm)
+{
+	struct drm_gpusvm_notifier *notifier, *next_notifier;
+	struct drm_gpusvm_range *range, *next_range;
+
+	drm_gpusvm_for_each_notifier_safe(notifier, next_notifier, gpusvm, 0,
+					  ULONG_MAX) {
+		drm_gpusvm_for_each_range_safe(range, next_range, notifier, 0,
+					       ULONG_MAX)
+			__drm_gpusvm_range_remove(gpusvm, range);
+	}
+
+	WARN_ON(!RB_EMPTY_ROOT(&gpusvm->root.rb_root));
+	WARN_ON(!list_empty(&gpusvm->notifier_list));
+
+	mmdrop(gpusvm->mm);
+	gpusvm->mm = NULL;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_fini);
+
+/**
+ * drm_gpusvm_range_pages_valid() - Whether the pages of a range are current
+ * @gpusvm: The GPU SVM.
+ * @range: The range.
+ *
+ * The pages collected by drm_gpusvm_range_get_pages() stay valid until an
+ * invalidation releases them with drm_gpusvm_range_unmap_pages(). A driver
+ * calls this with the notifier lock held (drm_gpusvm_notifier_lock()) right
+ * before committing a GPU binding of @range, and retries if it returns
+ * false.
+ *
+ * Context: The caller holds the notifier lock.
+ *
+ * Return: true if @range has all its pages collected and mapped for the
+ * device, false otherwise.
+ */
+bool drm_gpusvm_range_pages_valid(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range)
+{
+	lockdep_assert_held(&gpusvm->notifier_lock);
+
+	return range->flags.has_dma_mapping;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_pages_valid);
+
+/*
+ * Whether the pages collected by an earlier call serve @ctx as they are:
+ * still valid, and mapped for writing if @ctx needs that. Valid pages that
+ * were collected read-only are released when write access is asked for, to
+ * be faulted in for write and mapped again. With devmem_only, valid pages
+ * are checked against the new snapshot instead.
+ */
+static bool drm_gpusvm_range_reuse_pages(struct drm_gpusvm *gpusvm,
+					 struct drm_gpusvm_range *range,
+					 const struct drm_gpusvm_ctx *ctx)
+{
+	bool valid, upgrade;
+
+	down_read(&gpusvm->notifier_lock);
+	valid = drm_gpusvm_range_pages_valid(gpusvm, range);
+	upgrade = valid && range->flags.mapped_read_only && !ctx->read_only;
+	up_read(&gpusvm->notifier_lock);
+
+	if (upgrade) {
+		down_write(&gpusvm->notifier_lock);
+		__drm_gpusvm_range_unmap_pages(gpusvm, range);
+		up_write(&gpusvm->notifier_lock);
+	}
+
+	return valid && !upgrade && !ctx->devmem_only;
+}
+
+/*
+ * hmm_range_fault() reports device-private pages of its owner as they are,
+ * without faulting them for write: a read-only one (copy-on-write shared
+ * after fork(), or mapped while the VMA was read-only) may come back for a
+ * write request. The device must not write it.
+ */
+static bool drm_gpusvm_pfns_read_only(const unsigned long *pfns,
+				      unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (!(pfns[i] & HMM_PFN_WRITE))
+			return true;
+
+	return false;
+}
+
+static bool drm_gpusvm_pfns_all_devmem(const unsigned long *pfns,
+				       unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		if (!(pfns[i] & HMM_PFN_VALID) ||
+		    !is_device_private_page(hmm_pfn_to_page(pfns[i])))
+			return false;
+
+	return true;
+}
+
+/*
+ * The largest order, at most @order, of a block at @addr that is naturally
+ * aligned and ends at or before @end. hmm_pfn_to_map_order() describes the
+ * CPU mapping, which may start before the range or end after it.
+ */
+static unsigned int drm_gpusvm_fit_order(unsigned long addr, unsigned long end,
+					 unsigned int order)
+{
+	while (order &&
+	       (!IS_ALIGNED(addr, PAGE_SIZE << order) ||
+		end - addr < (PAGE_SIZE << order)))
+		order--;
+
+	return order;
+}
+
+/*
+ * Map the pages of a successful hmm_range_fault() for the device and record
+ * them in the range. Notifier lock held: the pages cannot go away meanwhile.
+ * On failure, everything mapped so far is unmapped again.
+ */
+static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
+				struct drm_gpusvm_range *range,
+				const unsigned long *pfns,
+				unsigned long seq,
+				const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	unsigned long npages = drm_gpusvm_npages(start, end);
+	struct drm_pagemap_device_addr *dma_addr = range->dma_addr;
+	enum dma_data_direction dir = ctx->read_only ? DMA_TO_DEVICE :
+						       DMA_BIDIRECTIONAL;
+	struct device *dev = gpusvm->drm->dev;
+	struct drm_pagemap *dpagemap = NULL;
+	bool has_system = false, has_devmem = false;
+	void *allocation = NULL;
+	unsigned long i, j;
+	int err;
+
+	lockdep_assert_held(&gpusvm->notifier_lock);
+
+	for (i = 0, j = 0; i < npages; j++) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+		unsigned int order;
+		struct page *page;
+
+		if (!(pfns[i] & HMM_PFN_VALID)) {
+			err = -EFAULT;
+			goto err_unmap;
+		}
+		if (!ctx->read_only && !(pfns[i] & HMM_PFN_WRITE)) {
+			err = -EPERM;
+			goto err_unmap;
+		}
+
+		page = hmm_pfn_to_page(pfns[i]);
+		order = drm_gpusvm_fit_order(addr, end,
+					     hmm_pfn_to_map_order(pfns[i]));
+
+		if (is_device_private_page(page)) {
+			struct drm_pagemap *owner = drm_pagemap_page_to_dpagemap(page);
+
+			if (!owner || (dpagemap && owner != dpagemap) ||
+			    (!ctx->allow_mixed &&
+			     (has_system ||
+			      (allocation && allocation != page->zone_device_data)))) {
+				err = -EOPNOTSUPP;
+				goto err_unmap;
+			}
+
+			dpagemap = owner;
+			allocation = page->zone_device_data;
+			dma_addr[j] = owner->ops->device_map(owner, dev, page, order,
+							     dir);
+			if (dma_mapping_error(dev, dma_addr[j].addr)) {
+				err = -EFAULT;
+				goto err_unmap;
+			}
+			has_devmem = true;
+		} else {
+			dma_addr_t dma;
+
+			if (ctx->devmem_only) {
+				err = -EFAULT;
+				goto err_unmap;
+			}
+			if (has_devmem && !ctx->allow_mixed) {
+				err = -EOPNOTSUPP;
+				goto err_unmap;
+			}
+
+			dma = dma_map_page(dev, page, 0, PAGE_SIZE << order, dir);
+			if (dma_mapping_error(dev, dma)) {
+				err = -EFAULT;
+				goto err_unmap;
+			}
+			dma_addr[j] = drm_pagemap_device_addr_encode(dma,
+								     DRM_INTERCONNECT_SYSTEM,
+								     order, dir);
+			has_system = true;
+		}
+
+		i += 1UL << order;
+	}
+
+	range->dpagemap = dpagemap;
+	range->notifier_seq = seq;
+	range->flags.has_devmem_pages = has_devmem;
+	range->flags.mapped_read_only = ctx->read_only;
+	range->flags.has_dma_mapping = true;
+
+	return 0;
+
+err_unmap:
+	/* Entries before j cover exactly the first i pages. */
+	drm_gpusvm_unmap_dma(gpusvm, dma_addr, dpagemap, i);
+	return err;
+}
+
+/**
+ * drm_gpusvm_range_get_pages() - Collect and map the pages of a range
+ * @gpusvm: The GPU SVM.
+ * @range: The range.
+ * @ctx: Operation arguments: &drm_gpusvm_ctx.read_only,
+ *       &drm_gpusvm_ctx.devmem_only and &drm_gpusvm_ctx.allow_mixed are
+ *       used.
+ *
+ * Faults in the CPU pages of @range with hmm_range_fault() (for write unless
+ * &drm_gpusvm_ctx.read_only is set, in which case the pages are also mapped
+ * DMA_TO_DEVICE only) and maps them for the device into
+ * &drm_gpusvm_range.dma_addr: system pages with the DMA API, device-private
+ * pages of &drm_gpusvm.device_private_page_owner through their drm_pagemap.
+ * Device-private pages of other owners are first migrated to system RAM by
+ * hmm_range_fault(), and so are device-private pages of our owner that the
+ * CPU maps read-only when write access is needed (a page shared
+ * copy-on-write after fork() must not be written in place). Pages mapped by
+ * the CPU with a huge page are mapped as large blocks, clipped to @range.
+ *
+ * Unless &drm_gpusvm_ctx.allow_mixed is set, all pages must be system pages
+ * or all must be device pages of a single device memory allocation. With
+ * it, system pages and device pages of a single drm_pagemap may be mixed.
+ *
+ * The collection follows the MMU interval notifier protocol: an
+ * invalidation that races with it makes it start over, so the pages are
+ * current when this returns 0. They stay valid until the next invalidation;
+ * check drm_gpusvm_range_pages_valid() under the notifier lock when binding.
+ * Returns 0 at once if the pages are already valid, unless they were
+ * collected with &drm_gpusvm_ctx.read_only and write access is asked for
+ * now: then they are released and collected again for write (see
+ * &drm_gpusvm_range_flags.mapped_read_only), and the driver must bind the
+ * new addresses.
+ *
+ * Context: Process context; may sleep. Takes the mmap lock for read and the
+ * notifier lock; the caller holds neither. Calls for the same range are
+ * serialised by the caller (driver lock).
+ *
+ * Return: 0 on success, or
+ * -EFAULT if part of @range is not mapped by a VMA that can be accessed, a
+ * page could not be mapped for the device, or &drm_gpusvm_ctx.devmem_only
+ * is set and a page is a system page;
+ * -EPERM if write access is needed and the CPU mapping is read-only;
+ * -EOPNOTSUPP if the pages mix memory kinds in a way the arguments do not
+ * allow (see above) or come from several drm_pagemaps;
+ * -EBUSY if invalidations kept racing with the collection for
+ * HMM_RANGE_DEFAULT_TIMEOUT milliseconds;
+ * -ENOENT if the address space has no user anymore;
+ * -ENOMEM if out of memory;
+ * -EINVAL if @range was removed;
+ * or another error of hmm_range_fault().
+ */
+int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
+			       struct drm_gpusvm_range *range,
+			       const struct drm_gpusvm_ctx *ctx)
+{
+	struct mmu_interval_notifier *mni = &range->notifier->notifier;
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	unsigned long npages = drm_gpusvm_npages(start, end);
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct hmm_range hmm_range = {
+		.notifier = mni,
+		.start = start,
+		.end = end,
+		.default_flags = HMM_PFN_REQ_FAULT |
+				 (ctx->read_only ? 0 : HMM_PFN_REQ_WRITE),
+		.dev_private_owner = gpusvm->device_private_page_owner,
+	};
+	struct drm_pagemap_device_addr *dma_addr = NULL;
+	struct mm_struct *mm = gpusvm->mm;
+	unsigned long *pfns;
+	int err;
+
+	if (WARN_ON(drm_gpusvm_range_removed(range)))
+		return -EINVAL;
+
+	if (drm_gpusvm_range_reuse_pages(gpusvm, range, ctx))
+		return 0;
+
+	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	hmm_range.hmm_pfns = pfns;
+
+	/* Allocated here: no allocation under the notifier lock. */
+	if (!range->dma_addr) {
+		dma_addr = kvmalloc_array(npages, sizeof(*dma_addr), GFP_KERNEL);
+		if (!dma_addr) {
+			err = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	if (!mmget_not_zero(mm)) {
+		err = -ENOENT;
+		goto out_free;
+	}
+
+retry:
+	do {
+		/* A fresh sequence for every attempt, or -EBUSY never ends. */
+		hmm_range.notifier_seq = mmu_interval_read_begin(mni);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(&hmm_range);
+		mmap_read_unlock(mm);
+	} while (err == -EBUSY && !time_after(jiffies, timeout));
+	if (err)
+		goto out_mmput;
+
+	/*
+	 * Device pages the CPU maps read-only cannot take the write: fault
+	 * the range again without a device-private owner, which moves them
+	 * to system memory and breaks copy-on-write there.
+	 */
+	if (!ctx->read_only && hmm_range.dev_private_owner &&
+	    drm_gpusvm_pfns_read_only(pfns, npages)) {
+		hmm_range.dev_private_owner = NULL;
+		goto retry;
+	}
+
+	down_read(&gpusvm->notifier_lock);
+	if (mmu_interval_read_retry(mni, hmm_range.notifier_seq)) {
+		up_read(&gpusvm->notifier_lock);
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			goto out_mmput;
+		}
+		goto retry;
+	}
+
+	if (!range->dma_addr) {
+		range->dma_addr = dma_addr;
+		dma_addr = NULL;
+	}
+
+	/* Mapped already if the earlier pages are still valid. */
+	if (!range->flags.has_dma_mapping)
+		err = drm_gpusvm_range_map(gpusvm, range, pfns,
+					   hmm_range.notifier_seq, ctx);
+	else if (ctx->devmem_only && !drm_gpusvm_pfns_all_devmem(pfns, npages))
+		err = -EFAULT;
+	up_read(&gpusvm->notifier_lock);
+
+out_mmput:
+	mmput(mm);
+out_free:
+	kvfree(dma_addr);
+	kvfree(pfns);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_get_pages);
+
+/**
+ * drm_gpusvm_range_unmap_pages() - Release the pages of a range
+ * @gpusvm: The GPU SVM.
+ * @range: The range.
+ * @ctx: Operation arguments: &drm_gpusvm_ctx.in_notifier is used.
+ *
+ * Undoes the device mappings made by drm_gpusvm_range_get_pages(); the
+ * pages are no longer valid afterwards. The driver must have stopped the
+ * GPU from using them. Does nothing if the range has no pages.
+ *
+ * Context: Process context or the &drm_gpusvm_ops.invalidate callback.
+ * From the callback, &drm_gpusvm_ctx.in_notifier is set and the notifier
+ * lock is already held for write; otherwise the notifier lock is taken for
+ * write here and the caller must not hold it.
+ */
+void drm_gpusvm_range_unmap_pages(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range,
+				  const struct drm_gpusvm_ctx *ctx)
+{
+	if (ctx->in_notifier) {
+		lockdep_assert_held_write(&gpusvm->notifier_lock);
+		__drm_gpusvm_range_unmap_pages(gpusvm, range);
+		return;
+	}
+
+	down_write(&gpusvm->notifier_lock);
+	__drm_gpusvm_range_unmap_pages(gpusvm, range);
+	up_write(&gpusvm->notifier_lock);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_unmap_pages);
+
+/* Fault [@start, @end), inside one VMA, in for the CPU. Mmap lock held. */
+static int drm_gpusvm_fault_to_ram(struct mmu_interval_notifier *mni,
+				   unsigned long start, unsigned long end,
+				   unsigned long *pfns, unsigned long timeout)
+{
+	struct hmm_range hmm_range = {
+		.notifier = mni,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.default_flags = HMM_PFN_REQ_FAULT,
+		/* No owner: every device-private page is migrated to RAM. */
+		.dev_private_owner = NULL,
+	};
+	int err;
+
+	do {
+		hmm_range.notifier_seq = mmu_interval_read_begin(mni);
+		err = hmm_range_fault(&hmm_range);
+	} while (err == -EBUSY && !time_after(jiffies, timeout));
+
+	return err;
+}
+
+/**
+ * drm_gpusvm_range_evict() - Move the device pages of a range to system RAM
+ * @gpusvm: The GPU SVM.
+ * @range: The range.
+ *
+ * Faults the parts of @range that are still mapped by the CPU in with
+ * hmm_range_fault() without a device-private owner, so that every
+ * device-private page in them goes through its migrate_to_ram() handler.
+ * The resulting invalidation releases the range's pages through
+ * &drm_gpusvm_ops.invalidate. Pages the CPU had not populated are
+ * populated; unmapped parts of @range (after a partial munmap()) are
+ * skipped, they hold no pages.
+ *
+ * Context: Process context; may sleep. Takes the mmap lock for read; the
+ * caller holds neither it nor the notifier lock.
+ *
+ * Return: 0 on success, also if nothing of @range is mapped anymore, or
+ * -EFAULT if a VMA in @range cannot be faulted in (no read permission,
+ * VM_IO or VM_PFNMAP);
+ * -EBUSY if invalidations kept racing with the fault for
+ * HMM_RANGE_DEFAULT_TIMEOUT milliseconds;
+ * -ENOENT if the address space has no user anymore;
+ * -ENOMEM if out of memory;
+ * -EINVAL if @range was removed;
+ * or another error of hmm_range_fault().
+ */
+int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_range *range)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct mm_struct *mm = gpusvm->mm;
+	struct vm_area_struct *vma;
+	unsigned long *pfns;
+	int err = 0;
+
+	if (WARN_ON(drm_gpusvm_range_removed(range)))
+		return -EINVAL;
+
+	pfns = kvmalloc_array(drm_gpusvm_npages(start, end), sizeof(*pfns),
+			      GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+
+	if (!mmget_not_zero(mm)) {
+		err = -ENOENT;
+		goto out_free;
+	}
+
+	/* Holes have no pages to move: only the VMAs are faulted. */
+	mmap_read_lock(mm);
+	for (vma = find_vma_intersection(mm, start, end); vma && !err;
+	     vma = find_vma_intersection(mm, vma->vm_end, end)) {
+		unsigned long s = max(start, vma->vm_start);
+		unsigned long e = min(end, vma->vm_end);
+
+		err = drm_gpusvm_fault_to_ram(&range->notifier->notifier, s, e,
+					      pfns + drm_gpusvm_npages(start, s),
+					      timeout);
+	}
+	mmap_read_unlock(mm);
+
+	mmput(mm);
+out_free:
+	kvfree(pfns);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_evict);
+
+/**
+ * drm_gpusvm_has_mapping() - Whether ranges exist in an interval
+ * @gpusvm: The GPU SVM.
+ * @start: Start of the interval.
+ * @end: End of the interval (exclusive).
+ *
+ * Context: The caller holds the driver lock or the notifier lock.
+ *
+ * Return: true if at least one range intersects [@start, @end), false
+ * otherwise.
+ */
+bool drm_gpusvm_has_mapping(struct drm_gpusvm *gpusvm, unsigned long start,
+			    unsigned long end)
+{
+	struct drm_gpusvm_notifier *notifier;
+
+	drm_gpusvm_for_each_notifier(notifier, gpusvm, start, end) {
+		if (drm_gpusvm_range_find(notifier, start, end))
+			return true;
+	}
+
+	return false;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_has_mapping);
+
+/**
+ * drm_gpusvm_range_set_unmapped() - Mark a range as unmapped by the CPU
+ * @range: The range.
+ * @mmu_range: The interval being unmapped.
+ *
+ * Sets &drm_gpusvm_range_flags.unmapped, and
+ * &drm_gpusvm_range_flags.partial_unmap if @mmu_range does not cover the
+ * whole range. The driver removes such ranges later (see "Partial unmap").
+ *
+ * Context: The &drm_gpusvm_ops.invalidate callback, or any caller holding
+ * the notifier lock for write.
+ */
+void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
+				   const struct mmu_notifier_range *mmu_range)
+{
+	lockdep_assert_held_write(&range->gpusvm->notifier_lock);
+
+	range->flags.unmapped = true;
+	if (drm_gpusvm_range_start(range) < mmu_range->start ||
+	    drm_gpusvm_range_end(range) > mmu_range->end)
+		range->flags.partial_unmap = true;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
+
+/**
+ * drm_gpusvm_print() - Describe a GPU SVM
+ * @gpusvm: The GPU SVM.
+ * @p: Where to print.
+ *
+ * Prints the parameters of @gpusvm, its notifiers and their ranges with
+ * their flags, for instance into a debugfs file the driver creates.
+ *
+ * Context: Process context; may sleep. Takes the notifier lock for read.
+ */
+void drm_gpusvm_print(struct drm_gpusvm *gpusvm, struct drm_printer *p)
+{
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+	int i;
+
+	drm_printf(p, "gpusvm %s: mm [0x%lx-0x%lx) notifier_size 0x%lx chunks",
+		   gpusvm->name ?: "(unnamed)", gpusvm->mm_start,
+		   gpusvm->mm_start + gpusvm->mm_range, gpusvm->notifier_size);
+	for (i = 0; i < gpusvm->num_chunks; i++)
+		drm_printf(p, " 0x%lx", gpusvm->chunk_sizes[i]);
+	drm_printf(p, "\n");
+
+	down_read(&gpusvm->notifier_lock);
+	list_for_each_entry(notifier, &gpusvm->notifier_list, entry) {
+		drm_printf(p, "  notifier [0x%lx-0x%lx)%s\n",
+			   drm_gpusvm_notifier_start(notifier),
+			   drm_gpusvm_notifier_end(notifier),
+			   notifier->flags.removed ? " removed" : "");
+		list_for_each_entry(range, &notifier->range_list, entry)
+			drm_printf(p, "    range [0x%lx-0x%lx) size 0x%lx refs %u%s%s%s%s%s%s%s\n",
+				   drm_gpusvm_range_start(range),
+				   drm_gpusvm_range_end(range),
+				   drm_gpusvm_range_size(range),
+				   kref_read(&range->refcount),
+				   range->flags.migrate_devmem ? " migrate_devmem" : "",
+				   range->flags.unmapped ? " unmapped" : "",
+				   range->flags.partial_unmap ? " partial_unmap" : "",
+				   range->flags.has_dma_mapping ? " dma_mapped" : "",
+				   range->flags.has_devmem_pages ? " devmem" : "",
+				   range->flags.mapped_read_only ? " read_only" : "",
+				   range->dpagemap ? " dpagemap" : "");
+	}
+	up_read(&gpusvm->notifier_lock);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_print);
+
+MODULE_DESCRIPTION("DRM GPU shared virtual memory helpers");
+MODULE_LICENSE("Dual MIT/GPL");

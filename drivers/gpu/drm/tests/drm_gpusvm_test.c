@@ -1,0 +1,2627 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * KUnit tests of drm_gpusvm on a real process address space.
+ *
+ * Copyright © 2025 The drm_gpusvm authors
+ */
+
+#include <kunit/test.h>
+
+#include <linux/delay.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/hmm.h>
+#include <linux/kthread.h>
+#include <linux/mman.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/uaccess.h>
+
+#include <asm/tlb.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_gpusvm.h>
+#include <drm/drm_kunit_helpers.h>
+#include <drm/drm_pagemap.h>
+#include <drm/drm_print.h>
+
+#define TEST_MAX_EVENTS 64
+
+struct gpusvm_test_event {
+	unsigned long start;
+	unsigned long end;
+	enum mmu_notifier_event event;
+};
+
+/*
+ * The mock driver: one GPU SVM, its driver lock, and a log of the
+ * invalidations its callback saw.
+ */
+struct gpusvm_test_priv {
+	struct device *dev;
+	struct drm_device *drm;
+	struct drm_gpusvm gpusvm;
+	bool initialized;
+	/* The driver lock: serialises insert, remove and get_pages. */
+	struct mutex lock;
+	struct drm_gpusvm_ops ops;
+	unsigned long chunks[4];
+
+	/* Written by the invalidate callback under the notifier lock. */
+	struct gpusvm_test_event events[TEST_MAX_EVENTS];
+	unsigned int num_events;
+
+	/* Allocation hooks, when a test enables them. */
+	atomic_t ranges_allocated;
+	atomic_t ranges_freed;
+	atomic_t notifiers_allocated;
+	atomic_t notifiers_freed;
+};
+
+static struct gpusvm_test_priv *to_priv(struct drm_gpusvm *gpusvm)
+{
+	return container_of(gpusvm, struct gpusvm_test_priv, gpusvm);
+}
+
+static void mock_invalidate(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_notifier *notifier,
+			    const struct mmu_notifier_range *mmu_range)
+{
+	struct gpusvm_test_priv *priv = to_priv(gpusvm);
+	struct drm_gpusvm_ctx ctx = { .in_notifier = true };
+	struct drm_gpusvm_range *range = NULL;
+
+	if (priv->num_events < TEST_MAX_EVENTS) {
+		struct gpusvm_test_event *ev = &priv->events[priv->num_events];
+
+		ev->start = mmu_range->start;
+		ev->end = mmu_range->end;
+		ev->event = mmu_range->event;
+	}
+	priv->num_events++;
+
+	drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
+				  mmu_range->end) {
+		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
+		if (mmu_range->event == MMU_NOTIFY_UNMAP)
+			drm_gpusvm_range_set_unmapped(range, mmu_range);
+	}
+}
+
+static struct drm_gpusvm_range *mock_range_alloc(struct drm_gpusvm *gpusvm)
+{
+	struct drm_gpusvm_range *range = kmalloc(sizeof(*range), GFP_KERNEL);
+
+	if (range)
+		atomic_inc(&to_priv(gpusvm)->ranges_allocated);
+	return range;
+}
+
+static void mock_range_free(struct drm_gpusvm_range *range)
+{
+	atomic_inc(&to_priv(range->gpusvm)->ranges_freed);
+	kfree(range);
+}
+
+/* notifier_alloc has no argument: count through a test-global pointer. */
+static struct gpusvm_test_priv *mock_notifier_owner;
+
+static struct drm_gpusvm_notifier *mock_notifier_alloc(void)
+{
+	struct drm_gpusvm_notifier *notifier = kmalloc(sizeof(*notifier),
+						       GFP_KERNEL);
+
+	if (notifier)
+		atomic_inc(&mock_notifier_owner->notifiers_allocated);
+	return notifier;
+}
+
+static void mock_notifier_free(struct drm_gpusvm_notifier *notifier)
+{
+	atomic_inc(&to_priv(notifier->gpusvm)->notifiers_freed);
+	kfree(notifier);
+}
+
+static const unsigned long default_chunks[] = { SZ_2M, SZ_64K, SZ_4K };
+
+static void gpusvm_test_fini(struct gpusvm_test_priv *priv)
+{
+	if (!priv->initialized)
+		return;
+	drm_gpusvm_fini(&priv->gpusvm);
+	priv->initialized = false;
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(gpusvm_test_fini_action, gpusvm_test_fini,
+			    struct gpusvm_test_priv *);
+
+static int gpusvm_test_init_full(struct kunit *test, struct mm_struct *mm,
+				 unsigned long mm_start, unsigned long mm_range,
+				 unsigned long notifier_size,
+				 const unsigned long *chunks, int num_chunks)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	int err, i;
+
+	KUNIT_ASSERT_LE(test, num_chunks, ARRAY_SIZE(priv->chunks));
+	for (i = 0; i < num_chunks; i++)
+		priv->chunks[i] = chunks[i];
+
+	err = drm_gpusvm_init(&priv->gpusvm, "kunit", priv->drm, mm, priv,
+			      mm_start, mm_range, notifier_size, &priv->ops,
+			      priv->chunks, num_chunks);
+	if (err)
+		return err;
+
+	priv->initialized = true;
+	drm_gpusvm_driver_set_lock(&priv->gpusvm, &priv->lock);
+
+	return kunit_add_action_or_reset(test, gpusvm_test_fini_action, priv);
+}
+
+/* A GPU SVM over the whole address space of the test, 2M notifiers. */
+static void gpusvm_test_init(struct kunit *test)
+{
+	int err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX,
+					SZ_2M, default_chunks,
+					ARRAY_SIZE(default_chunks));
+
+	KUNIT_ASSERT_EQ_MSG(test, err, 0, "drm_gpusvm_init() failed");
+}
+
+static unsigned long gpusvm_test_mmap(struct kunit *test, unsigned long size,
+				      unsigned long prot, unsigned long flags)
+{
+	unsigned long addr = kunit_vm_mmap(test, NULL, 0, size, prot, flags, 0);
+
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "mmap of %lu bytes failed: %ld", size, (long)addr);
+	return addr;
+}
+
+static unsigned long gpusvm_test_mmap_rw(struct kunit *test, unsigned long size)
+{
+	return gpusvm_test_mmap(test, size, PROT_READ | PROT_WRITE,
+				MAP_ANONYMOUS | MAP_PRIVATE);
+}
+
+/* @size bytes aligned to @align, in a VMA too small for a huge page. */
+static unsigned long gpusvm_test_mmap_aligned(struct kunit *test,
+					      unsigned long size,
+					      unsigned long align)
+{
+	return ALIGN(gpusvm_test_mmap_rw(test, size + align), align);
+}
+
+/* Write a per-page pattern into user memory, populating it. */
+static void gpusvm_test_fill(struct kunit *test, unsigned long start,
+			     unsigned long end, u32 seed)
+{
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		u32 __user *p = (u32 __user *)addr;
+
+		KUNIT_ASSERT_EQ_MSG(test, put_user(seed ^ (u32)(addr >> PAGE_SHIFT), p), 0,
+				    "put_user at 0x%lx", addr);
+	}
+}
+
+/* Read one word per page, which maps the zero page where nothing is. */
+static void gpusvm_test_touch_read(struct kunit *test, unsigned long start,
+				   unsigned long end)
+{
+	unsigned long addr;
+	u32 val;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		KUNIT_ASSERT_EQ(test, get_user(val, (u32 __user *)addr), 0);
+		KUNIT_ASSERT_EQ(test, val, 0);
+	}
+}
+
+static void gpusvm_test_munmap(struct kunit *test, unsigned long start,
+			       unsigned long size)
+{
+	KUNIT_ASSERT_EQ_MSG(test, vm_munmap(start, size), 0,
+			    "munmap [0x%lx, 0x%lx)", start, start + size);
+}
+
+/*
+ * do_madvise() and mprotect_fixup() are global but not exported: the
+ * cases using them run only when the tests are built in.
+ */
+static int gpusvm_test_madvise(struct kunit *test, unsigned long start,
+			       unsigned long size, int behavior)
+{
+#if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST)
+	return do_madvise(current->mm, start, size, behavior);
+#else
+	kunit_skip(test, "madvise needs the tests built in");
+	return -EOPNOTSUPP;
+#endif
+}
+
+/* mprotect() of exactly one whole VMA, to read-only or read-write. */
+static int gpusvm_test_mprotect(struct kunit *test, unsigned long start,
+				unsigned long end, bool writable)
+{
+#if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST)
+	VMA_ITERATOR(vmi, current->mm, start);
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma, *prev;
+	struct mmu_gather tlb;
+	int err;
+
+	mmap_write_lock(mm);
+	vma = vma_find(&vmi, end);
+	if (!vma || vma->vm_start != start || vma->vm_end != end) {
+		err = -EINVAL;
+		goto out;
+	}
+	prev = vma_prev(&vmi);
+	vma = vma_find(&vmi, end);
+	tlb_gather_mmu(&tlb, mm);
+	err = mprotect_fixup(&vmi, &tlb, vma, &prev, start, end,
+			     writable ? vma->vm_flags | VM_WRITE :
+					vma->vm_flags & ~VM_WRITE);
+	tlb_finish_mmu(&tlb);
+out:
+	mmap_write_unlock(mm);
+	return err;
+#else
+	kunit_skip(test, "mprotect needs the tests built in");
+	return -EOPNOTSUPP;
+#endif
+}
+
+static struct drm_gpusvm_range *
+gpusvm_test_insert(struct gpusvm_test_priv *priv, unsigned long addr,
+		   unsigned long va_start, unsigned long va_end,
+		   const struct drm_gpusvm_ctx *ctx)
+{
+	struct drm_gpusvm_range *range;
+
+	mutex_lock(&priv->lock);
+	range = drm_gpusvm_range_find_or_insert(&priv->gpusvm, addr, va_start,
+						va_end, ctx);
+	mutex_unlock(&priv->lock);
+
+	return range;
+}
+
+/* Insert a range around @addr with the GPU VA window [@lo, @hi). */
+static struct drm_gpusvm_range *
+gpusvm_test_insert_ok(struct kunit *test, unsigned long addr,
+		      unsigned long lo, unsigned long hi)
+{
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	range = gpusvm_test_insert(test->priv, addr, lo, hi, &ctx);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(range),
+			       "find_or_insert(0x%lx) failed: %d", addr,
+			       PTR_ERR_OR_ZERO(range));
+	return range;
+}
+
+static void gpusvm_test_remove(struct gpusvm_test_priv *priv,
+			       struct drm_gpusvm_range *range)
+{
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_remove(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+}
+
+static int gpusvm_test_get_pages(struct gpusvm_test_priv *priv,
+				 struct drm_gpusvm_range *range,
+				 const struct drm_gpusvm_ctx *ctx)
+{
+	int err;
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_get_pages(&priv->gpusvm, range, ctx);
+	mutex_unlock(&priv->lock);
+
+	return err;
+}
+
+static bool gpusvm_test_pages_valid(struct gpusvm_test_priv *priv,
+				    struct drm_gpusvm_range *range)
+{
+	bool valid;
+
+	drm_gpusvm_notifier_lock(&priv->gpusvm);
+	valid = drm_gpusvm_range_pages_valid(&priv->gpusvm, range);
+	drm_gpusvm_notifier_unlock(&priv->gpusvm);
+
+	return valid;
+}
+
+static unsigned int gpusvm_test_count_notifiers(struct gpusvm_test_priv *priv)
+{
+	struct drm_gpusvm_notifier *notifier;
+	unsigned int n = 0;
+
+	list_for_each_entry(notifier, &priv->gpusvm.notifier_list, entry)
+		n++;
+	return n;
+}
+
+static bool gpusvm_test_saw_event(struct gpusvm_test_priv *priv,
+				  enum mmu_notifier_event event,
+				  unsigned long start, unsigned long end)
+{
+	unsigned int i;
+
+	for (i = 0; i < min(priv->num_events, TEST_MAX_EVENTS); i++) {
+		struct gpusvm_test_event *ev = &priv->events[i];
+
+		if (ev->event == event && ev->start <= start && ev->end >= end)
+			return true;
+	}
+	return false;
+}
+
+static void gpusvm_test_dump(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_printer p = drm_info_printer(priv->dev);
+	unsigned int i;
+
+	drm_gpusvm_print(&priv->gpusvm, &p);
+	for (i = 0; i < min(priv->num_events, TEST_MAX_EVENTS); i++)
+		kunit_info(test, "event %u: [0x%lx-0x%lx) type %d\n", i,
+			   priv->events[i].start, priv->events[i].end,
+			   priv->events[i].event);
+}
+
+/*
+ * Check the device addresses of a range against the CPU's view: with
+ * dma-direct and no IOMMU, a DMA address translates back to the physical
+ * page, whose content must be the pattern written at that user address.
+ * Returns the largest order seen.
+ */
+static unsigned int gpusvm_test_check_dma(struct kunit *test,
+					  struct drm_gpusvm_range *range,
+					  u32 seed, bool zero)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long npages = drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+	unsigned int max_order = 0;
+	unsigned long i, j, k;
+
+	KUNIT_ASSERT_NOT_NULL(test, range->dma_addr);
+	for (i = 0, j = 0; i < npages; j++) {
+		struct drm_pagemap_device_addr *entry = &range->dma_addr[j];
+
+		KUNIT_ASSERT_EQ(test, (u64)entry->proto, (u64)DRM_INTERCONNECT_SYSTEM);
+		KUNIT_ASSERT_FALSE(test, dma_mapping_error(priv->dev, entry->addr));
+		KUNIT_ASSERT_LE_MSG(test, i + (1UL << entry->order), npages,
+				    "entry %lu of order %u overruns the range", j,
+				    (unsigned int)entry->order);
+		KUNIT_EXPECT_TRUE(test, IS_ALIGNED(start + (i << PAGE_SHIFT),
+						   PAGE_SIZE << entry->order));
+		max_order = max_t(unsigned int, max_order, entry->order);
+
+		for (k = 0; k < (1UL << entry->order); k++) {
+			phys_addr_t phys = dma_to_phys(priv->dev, entry->addr) +
+					   (k << PAGE_SHIFT);
+			unsigned long uaddr = start + ((i + k) << PAGE_SHIFT);
+			u32 expect = zero ? 0 : seed ^ (u32)(uaddr >> PAGE_SHIFT);
+			u32 *kaddr = phys_to_virt(phys);
+
+			KUNIT_EXPECT_EQ_MSG(test, *kaddr, expect,
+					    "page at 0x%lx (entry %lu)", uaddr, j);
+		}
+		i += 1UL << entry->order;
+	}
+
+	return max_order;
+}
+
+/* --- init / fini -------------------------------------------------------- */
+
+static void drm_test_gpusvm_init_fini(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct mm_struct *mm = current->mm;
+
+	gpusvm_test_init(test);
+	KUNIT_EXPECT_PTR_EQ(test, priv->gpusvm.mm, mm);
+	KUNIT_EXPECT_PTR_EQ(test, priv->gpusvm.drm, priv->drm);
+	KUNIT_EXPECT_EQ(test, priv->gpusvm.num_chunks, ARRAY_SIZE(default_chunks));
+	KUNIT_EXPECT_TRUE(test, list_empty(&priv->gpusvm.notifier_list));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&priv->gpusvm, 0,
+							TASK_SIZE_MAX));
+
+	gpusvm_test_fini(priv);
+	KUNIT_EXPECT_NULL(test, priv->gpusvm.mm);
+}
+
+struct gpusvm_init_case {
+	const char *desc;
+	bool null_drm, null_mm, null_ops, no_invalidate, half_range_hooks;
+	bool half_notifier_hooks, null_chunks;
+	unsigned long chunks[4];
+	int num_chunks;
+	unsigned long notifier_size;
+	unsigned long mm_start, mm_range;
+};
+
+static const struct gpusvm_init_case gpusvm_init_cases[] = {
+	{ .desc = "NULL drm device", .null_drm = true },
+	{ .desc = "NULL mm", .null_mm = true },
+	{ .desc = "NULL ops", .null_ops = true },
+	{ .desc = "no invalidate callback", .no_invalidate = true },
+	{ .desc = "range_alloc without range_free", .half_range_hooks = true },
+	{ .desc = "notifier_alloc without notifier_free",
+	  .half_notifier_hooks = true },
+	{ .desc = "NULL chunk array", .null_chunks = true },
+	{ .desc = "zero chunks", .chunks = { SZ_4K }, .num_chunks = 0 },
+	{ .desc = "negative chunk count", .chunks = { SZ_4K }, .num_chunks = -1 },
+	{ .desc = "chunk not a power of two",
+	  .chunks = { SZ_64K + SZ_4K, SZ_4K }, .num_chunks = 2 },
+	{ .desc = "chunk below PAGE_SIZE", .chunks = { SZ_64K, 512 },
+	  .num_chunks = 2 },
+	{ .desc = "chunk zero", .chunks = { SZ_64K, 0 }, .num_chunks = 2 },
+	{ .desc = "chunks ascending", .chunks = { SZ_4K, SZ_64K },
+	  .num_chunks = 2 },
+	{ .desc = "chunks repeated", .chunks = { SZ_64K, SZ_64K, SZ_4K },
+	  .num_chunks = 3 },
+	{ .desc = "notifier size not a power of two",
+	  .notifier_size = SZ_2M + SZ_64K },
+	{ .desc = "notifier smaller than the largest chunk",
+	  .notifier_size = SZ_1M },
+	{ .desc = "notifier size zero", .notifier_size = 1 },
+	{ .desc = "unaligned mm_start", .mm_start = 0x1234 },
+	{ .desc = "unaligned mm_range", .mm_range = SZ_1M + 8 },
+	{ .desc = "mm_range zero", .mm_range = 1 },
+	{ .desc = "range wraps around", .mm_start = ULONG_MAX - SZ_1M + 1,
+	  .mm_range = SZ_2M },
+};
+
+static void gpusvm_init_case_desc(const struct gpusvm_init_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(gpusvm_init, gpusvm_init_cases, gpusvm_init_case_desc);
+
+static void drm_test_gpusvm_init_bad_args(struct kunit *test)
+{
+	const struct gpusvm_init_case *c = test->param_value;
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ops ops = priv->ops;
+	const unsigned long *chunks = default_chunks;
+	int num_chunks = ARRAY_SIZE(default_chunks);
+	unsigned long notifier_size = SZ_2M;
+	unsigned long mm_start = 0, mm_range = SZ_1G;
+	struct drm_gpusvm gpusvm = {};
+	int err;
+
+	if (c->num_chunks || c->chunks[0]) {
+		chunks = c->chunks;
+		num_chunks = c->num_chunks;
+	}
+	if (c->null_chunks)
+		chunks = NULL;
+	if (c->notifier_size)
+		notifier_size = c->notifier_size == 1 ? 0 : c->notifier_size;
+	if (c->mm_start)
+		mm_start = c->mm_start;
+	if (c->mm_range)
+		mm_range = c->mm_range == 1 ? 0 : c->mm_range;
+	if (c->no_invalidate)
+		ops.invalidate = NULL;
+	if (c->half_range_hooks)
+		ops.range_alloc = mock_range_alloc;
+	if (c->half_notifier_hooks)
+		ops.notifier_free = mock_notifier_free;
+
+	err = drm_gpusvm_init(&gpusvm, "bad", c->null_drm ? NULL : priv->drm,
+			      c->null_mm ? NULL : current->mm, NULL, mm_start,
+			      mm_range, notifier_size, c->null_ops ? NULL : &ops,
+			      chunks, num_chunks);
+	KUNIT_EXPECT_EQ_MSG(test, err, -EINVAL, "%s", c->desc);
+	if (!err)
+		drm_gpusvm_fini(&gpusvm);
+}
+
+/* The smallest valid configuration: one page-sized chunk. */
+static void drm_test_gpusvm_init_single_chunk(struct kunit *test)
+{
+	static const unsigned long chunk[] = { SZ_4K };
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_range *range;
+	int err;
+
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX,
+				    PAGE_SIZE, chunk, 1);
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	range = gpusvm_test_insert_ok(test, addr + SZ_8K, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(range), addr + SZ_8K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_notifier_size(range->notifier),
+			PAGE_SIZE);
+	gpusvm_test_fini(priv);
+}
+
+/* --- chunk selection ---------------------------------------------------- */
+
+/*
+ * Offsets are relative to a 2 MiB aligned base inside an 8 MiB mapping;
+ * usable offsets are [-2M, 4M). The VMA is cut to [vma_start, vma_end).
+ */
+struct gpusvm_chunk_case {
+	const char *desc;
+	long vma_start, vma_end;
+	long win_start, win_end;
+	long mm_start, mm_end;
+	long fault;
+	unsigned long chunks[4];
+	int num_chunks;
+	unsigned long threshold;
+	long fill_start, fill_end;
+	long expect_start, expect_end;
+	int expect_err;
+};
+
+#define CHUNKS_2M_64K_4K .chunks = { SZ_2M, SZ_64K, SZ_4K }, .num_chunks = 3
+#define WHOLE_VMA .vma_start = -SZ_2M, .vma_end = SZ_4M
+
+static const struct gpusvm_chunk_case gpusvm_chunk_cases[] = {
+	{ .desc = "2M block inside the VMA gives a 2M range", WHOLE_VMA,
+	  CHUNKS_2M_64K_4K, .fault = 0x1234, .expect_end = SZ_2M },
+	{ .desc = "fault in the last page of a 2M block", WHOLE_VMA,
+	  CHUNKS_2M_64K_4K, .fault = SZ_2M - 1, .expect_end = SZ_2M },
+	{ .desc = "VMA ends inside the 2M block: 64K", .vma_end = SZ_1M + SZ_64K,
+	  CHUNKS_2M_64K_4K, .fault = SZ_1M + SZ_4K, .expect_start = SZ_1M,
+	  .expect_end = SZ_1M + SZ_64K },
+	{ .desc = "VMA ends inside the 64K block: 4K", .vma_end = SZ_1M + SZ_8K,
+	  CHUNKS_2M_64K_4K, .fault = SZ_1M + SZ_4K,
+	  .expect_start = SZ_1M + SZ_4K, .expect_end = SZ_1M + SZ_8K },
+	{ .desc = "VMA starts inside the 64K block: 4K", .vma_start = SZ_4K,
+	  .vma_end = SZ_2M, CHUNKS_2M_64K_4K, .fault = SZ_8K,
+	  .expect_start = SZ_8K, .expect_end = SZ_8K + SZ_4K },
+	{ .desc = "VMA starts at a 64K boundary: 64K", .vma_start = SZ_64K,
+	  .vma_end = SZ_2M, CHUNKS_2M_64K_4K, .fault = SZ_64K + SZ_8K,
+	  .expect_start = SZ_64K, .expect_end = SZ_128K },
+	{ .desc = "VMA spans two 2M blocks, fault in the second", WHOLE_VMA,
+	  CHUNKS_2M_64K_4K, .fault = SZ_2M + SZ_64K, .expect_start = SZ_2M,
+	  .expect_end = SZ_4M },
+	{ .desc = "GPU VA window of 1M: 64K", WHOLE_VMA, CHUNKS_2M_64K_4K,
+	  .win_start = 0, .win_end = SZ_1M, .fault = 0x5000, .expect_end = SZ_64K },
+	{ .desc = "GPU VA window of 20K: 4K", WHOLE_VMA, CHUNKS_2M_64K_4K,
+	  .win_start = SZ_16K, .win_end = SZ_32K + SZ_4K, .fault = SZ_16K + SZ_4K,
+	  .expect_start = SZ_16K + SZ_4K, .expect_end = SZ_16K + SZ_8K },
+	{ .desc = "mirrored window of 1M: 64K", WHOLE_VMA, CHUNKS_2M_64K_4K,
+	  .mm_start = 0, .mm_end = SZ_1M, .fault = SZ_512K,
+	  .expect_start = SZ_512K, .expect_end = SZ_512K + SZ_64K },
+	{ .desc = "missing middle size: 2M then 4K", .vma_end = SZ_1M,
+	  .chunks = { SZ_2M, SZ_4K }, .num_chunks = 2, .fault = SZ_64K,
+	  .expect_start = SZ_64K, .expect_end = SZ_64K + SZ_4K },
+	{ .desc = "only 64K chunks, 64K fits", WHOLE_VMA,
+	  .chunks = { SZ_64K }, .num_chunks = 1, .fault = SZ_1M + 0x10,
+	  .expect_start = SZ_1M, .expect_end = SZ_1M + SZ_64K },
+	{ .desc = "no chunk fits an 8K VMA", .vma_end = SZ_8K,
+	  .chunks = { SZ_2M, SZ_64K }, .num_chunks = 2, .fault = 0,
+	  .expect_err = -EINVAL },
+	{ .desc = "fault outside the GPU VA window", WHOLE_VMA, CHUNKS_2M_64K_4K,
+	  .win_start = SZ_1M, .win_end = SZ_2M, .fault = SZ_64K,
+	  .expect_err = -EINVAL },
+	{ .desc = "fault at the GPU VA window end", WHOLE_VMA, CHUNKS_2M_64K_4K,
+	  .win_start = 0, .win_end = SZ_1M, .fault = SZ_1M,
+	  .expect_err = -EINVAL },
+	{ .desc = "fault outside the mirrored window", WHOLE_VMA,
+	  CHUNKS_2M_64K_4K, .mm_start = 0, .mm_end = SZ_1M, .fault = SZ_1M,
+	  .expect_err = -EINVAL },
+	{ .desc = "fault in a hole: no VMA", .vma_end = SZ_64K,
+	  CHUNKS_2M_64K_4K, .fault = SZ_128K, .expect_err = -EFAULT },
+	{ .desc = "threshold: unpopulated 64K falls back to 4K", .vma_end = SZ_1M,
+	  CHUNKS_2M_64K_4K, .threshold = SZ_64K, .fault = SZ_128K + SZ_4K,
+	  .expect_start = SZ_128K + SZ_4K, .expect_end = SZ_128K + SZ_8K },
+	{ .desc = "threshold: populated 64K is kept", .vma_end = SZ_1M,
+	  CHUNKS_2M_64K_4K, .threshold = SZ_64K, .fill_start = SZ_128K,
+	  .fill_end = SZ_128K + SZ_64K, .fault = SZ_128K + SZ_4K,
+	  .expect_start = SZ_128K, .expect_end = SZ_128K + SZ_64K },
+	{ .desc = "threshold: partly populated 64K falls back", .vma_end = SZ_1M,
+	  CHUNKS_2M_64K_4K, .threshold = SZ_64K, .fill_start = SZ_128K,
+	  .fill_end = SZ_128K + SZ_32K, .fault = SZ_128K + SZ_4K,
+	  .expect_start = SZ_128K + SZ_4K, .expect_end = SZ_128K + SZ_8K },
+	{ .desc = "threshold: smallest chunk is never refused", .vma_end = SZ_1M,
+	  .chunks = { SZ_64K, SZ_16K }, .num_chunks = 2, .threshold = SZ_64K,
+	  .fault = SZ_256K + SZ_4K, .expect_start = SZ_256K,
+	  .expect_end = SZ_256K + SZ_16K },
+};
+
+static void gpusvm_chunk_case_desc(const struct gpusvm_chunk_case *c, char *desc)
+{
+	strscpy(desc, c->desc, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(gpusvm_chunk, gpusvm_chunk_cases, gpusvm_chunk_case_desc);
+
+static void drm_test_gpusvm_chunk_selection(struct kunit *test)
+{
+	const struct gpusvm_chunk_case *c = test->param_value;
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M) + SZ_2M;
+	unsigned long mm_start = 0, mm_range = TASK_SIZE_MAX;
+	unsigned long lo = 0, hi = ULONG_MAX;
+	struct drm_gpusvm_ctx ctx = { .check_pages_threshold = c->threshold };
+	struct drm_gpusvm_range *range;
+	int err;
+
+	/* Cut the mapping down to the VMA of the case. */
+	if (base + c->vma_start > map)
+		gpusvm_test_munmap(test, map, base + c->vma_start - map);
+	if (base + c->vma_end < map + SZ_8M)
+		gpusvm_test_munmap(test, base + c->vma_end,
+				   map + SZ_8M - (base + c->vma_end));
+
+	if (c->mm_end) {
+		mm_start = base + c->mm_start;
+		mm_range = c->mm_end - c->mm_start;
+	}
+	if (c->win_end) {
+		lo = base + c->win_start;
+		hi = base + c->win_end;
+	}
+	if (c->fill_end)
+		gpusvm_test_fill(test, base + c->fill_start, base + c->fill_end, 1);
+
+	err = gpusvm_test_init_full(test, current->mm, mm_start, mm_range,
+				    SZ_4M, c->chunks, c->num_chunks);
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	range = gpusvm_test_insert(priv, base + c->fault, lo, hi, &ctx);
+	if (c->expect_err) {
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(range), c->expect_err,
+				    "%s", c->desc);
+		KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+		return;
+	}
+
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(range), "%s: error %d", c->desc,
+			       PTR_ERR_OR_ZERO(range));
+	KUNIT_EXPECT_EQ_MSG(test, drm_gpusvm_range_start(range) - base,
+			    (unsigned long)c->expect_start, "%s", c->desc);
+	KUNIT_EXPECT_EQ_MSG(test, drm_gpusvm_range_end(range) - base,
+			    (unsigned long)c->expect_end, "%s", c->desc);
+	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(drm_gpusvm_range_start(range),
+					   drm_gpusvm_range_size(range)));
+}
+
+/* --- find_or_insert ----------------------------------------------------- */
+
+static void drm_test_gpusvm_insert_existing(struct kunit *test)
+{
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_range *a, *b;
+
+	gpusvm_test_init(test);
+	a = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(a), SZ_64K);
+	b = gpusvm_test_insert_ok(test, addr + SZ_4K * 3, 0, ULONG_MAX);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, a, b,
+				"a fault inside a range must return that range");
+	KUNIT_EXPECT_EQ_MSG(test, kref_read(&a->refcount), 1,
+			    "find_or_insert() takes no reference");
+}
+
+/* A new range never overlaps an existing one: it shrinks around it. */
+static void drm_test_gpusvm_insert_next_to_existing(struct kunit *test)
+{
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *small, *next;
+
+	gpusvm_test_init(test);
+	/* A 4K range first, through a 4K GPU VA window. */
+	small = gpusvm_test_insert_ok(test, base + SZ_4K, base + SZ_4K,
+				      base + SZ_8K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(small), SZ_4K);
+
+	/* The 2M and 64K blocks around base would overlap it. */
+	next = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(next), base);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(next), SZ_4K);
+
+	/* The next 64K block is free. */
+	next = gpusvm_test_insert_ok(test, base + SZ_64K, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(next), SZ_64K);
+	KUNIT_EXPECT_PTR_EQ(test, next->notifier, small->notifier);
+}
+
+static void drm_test_gpusvm_insert_read_only_vma(struct kunit *test)
+{
+	unsigned long addr = gpusvm_test_mmap(test, SZ_64K, PROT_READ,
+					      MAP_ANONYMOUS | MAP_PRIVATE);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_ctx rw = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert(test->priv, addr, 0, ULONG_MAX, &rw);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EPERM);
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_count_notifiers(test->priv), 0,
+			    "a failed insert must not leave a notifier behind");
+
+	range = gpusvm_test_insert(test->priv, addr, 0, ULONG_MAX, &ro);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(range));
+}
+
+static void drm_test_gpusvm_insert_prot_none(struct kunit *test)
+{
+	unsigned long addr = gpusvm_test_mmap(test, SZ_64K, PROT_NONE,
+					      MAP_ANONYMOUS | MAP_PRIVATE);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert(test->priv, addr, 0, ULONG_MAX, &ro);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EPERM);
+}
+
+static void drm_test_gpusvm_insert_no_vma(struct kunit *test)
+{
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_munmap(test, addr + SZ_64K, SZ_64K);
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert(test->priv, addr + SZ_64K + SZ_4K, 0,
+				   ULONG_MAX, &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EFAULT);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(test->priv), 0);
+}
+
+static void drm_test_gpusvm_insert_outside_mm_window(struct kunit *test)
+{
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	int err;
+
+	err = gpusvm_test_init_full(test, current->mm, addr, SZ_64K, SZ_2M,
+				    default_chunks, ARRAY_SIZE(default_chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	range = gpusvm_test_insert(test->priv, addr + SZ_64K, 0, ULONG_MAX, &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EINVAL);
+	range = gpusvm_test_insert(test->priv, addr - SZ_4K, 0, ULONG_MAX, &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EINVAL);
+	range = gpusvm_test_insert(test->priv, addr + SZ_64K - 1, 0, ULONG_MAX,
+				   &ctx);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(range));
+}
+
+static void drm_test_gpusvm_insert_outside_gpuva_window(struct kunit *test)
+{
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert(test->priv, addr, addr + SZ_4K, addr + SZ_8K,
+				   &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EINVAL);
+	range = gpusvm_test_insert(test->priv, addr + SZ_8K, addr + SZ_4K,
+				   addr + SZ_8K, &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EINVAL);
+	range = gpusvm_test_insert(test->priv, addr + SZ_4K, addr + SZ_8K,
+				   addr, &ctx);
+	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(range), -EINVAL,
+			    "an empty GPU VA window holds nothing");
+}
+
+static void drm_test_gpusvm_insert_migrate_devmem_flag(struct kunit *test)
+{
+	unsigned long priv_anon = gpusvm_test_mmap_rw(test, SZ_64K);
+	unsigned long shared = gpusvm_test_mmap(test, SZ_64K,
+						PROT_READ | PROT_WRITE,
+						MAP_ANONYMOUS | MAP_SHARED);
+	struct drm_gpusvm_ctx devmem = { .devmem_possible = true };
+	struct drm_gpusvm_ctx sysmem = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+
+	range = gpusvm_test_insert(test->priv, priv_anon, 0, ULONG_MAX, &devmem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_EXPECT_TRUE_MSG(test, range->flags.migrate_devmem,
+			      "private anonymous memory is migratable");
+
+	range = gpusvm_test_insert(test->priv, priv_anon + SZ_32K, 0, ULONG_MAX,
+				   &devmem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_EXPECT_TRUE(test, range->flags.migrate_devmem);
+
+	range = gpusvm_test_insert(test->priv, shared, 0, ULONG_MAX, &devmem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_EXPECT_FALSE_MSG(test, range->flags.migrate_devmem,
+			       "shared memory is not migratable");
+
+	/* A fresh range without devmem_possible. */
+	gpusvm_test_remove(test->priv, range);
+	range = gpusvm_test_insert(test->priv, shared, 0, ULONG_MAX, &sysmem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_EXPECT_FALSE(test, range->flags.migrate_devmem);
+}
+
+/* --- notifiers ---------------------------------------------------------- */
+
+static void drm_test_gpusvm_notifier_lazy(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_count_notifiers(priv), 0,
+			    "no notifier before the first range");
+
+	range = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	notifier = drm_gpusvm_notifier_find(&priv->gpusvm, addr, addr + 1);
+	KUNIT_ASSERT_NOT_NULL(test, notifier);
+	KUNIT_EXPECT_PTR_EQ(test, range->notifier, notifier);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_notifier_start(notifier),
+			ALIGN_DOWN(addr, SZ_2M));
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_notifier_size(notifier), SZ_2M);
+	KUNIT_EXPECT_EQ(test, notifier->notifier.interval_tree.start,
+			ALIGN_DOWN(addr, SZ_2M));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 1);
+	KUNIT_EXPECT_FALSE(test, notifier->flags.removed);
+}
+
+static void drm_test_gpusvm_notifier_shared(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *a, *b;
+
+	gpusvm_test_init(test);
+	a = gpusvm_test_insert_ok(test, base, base, base + SZ_64K);
+	b = gpusvm_test_insert_ok(test, base + SZ_1M, base + SZ_1M,
+				  base + SZ_1M + SZ_64K);
+	KUNIT_EXPECT_NE(test, (unsigned long)a, (unsigned long)b);
+	KUNIT_EXPECT_PTR_EQ(test, a->notifier, b->notifier);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 1);
+}
+
+static void drm_test_gpusvm_notifier_per_window(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *a, *b, *c;
+	unsigned long prev = 0;
+
+	gpusvm_test_init(test);
+	/* Out of address order on purpose: the list must come out sorted. */
+	c = gpusvm_test_insert_ok(test, base + SZ_4M, 0, ULONG_MAX);
+	a = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	b = gpusvm_test_insert_ok(test, base + SZ_2M, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 3);
+	KUNIT_EXPECT_NE(test, (unsigned long)a->notifier,
+			(unsigned long)b->notifier);
+	KUNIT_EXPECT_NE(test, (unsigned long)b->notifier,
+			(unsigned long)c->notifier);
+
+	list_for_each_entry(notifier, &priv->gpusvm.notifier_list, entry) {
+		KUNIT_EXPECT_GT(test, drm_gpusvm_notifier_start(notifier), prev);
+		prev = drm_gpusvm_notifier_start(notifier);
+	}
+}
+
+static void drm_test_gpusvm_notifier_removed_with_last_range(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *a, *b;
+
+	gpusvm_test_init(test);
+	a = gpusvm_test_insert_ok(test, base, base, base + SZ_64K);
+	b = gpusvm_test_insert_ok(test, base + SZ_64K, base + SZ_64K,
+				  base + SZ_128K);
+
+	gpusvm_test_remove(priv, a);
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_count_notifiers(priv), 1,
+			    "the notifier lives while it holds a range");
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(b->notifier, base,
+							base + SZ_2M), b);
+
+	gpusvm_test_remove(priv, b);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&priv->gpusvm, base,
+							 base + SZ_2M));
+	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&priv->gpusvm.root.rb_root));
+}
+
+static void drm_test_gpusvm_notifier_recreated(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	gpusvm_test_remove(priv, range);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+
+	range = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 1);
+
+	/* The new notifier is live: munmap reaches it. */
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_UNMAP,
+						      addr, addr + SZ_64K));
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+}
+
+static void drm_test_gpusvm_alloc_hooks(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *a;
+
+	priv->ops.range_alloc = mock_range_alloc;
+	priv->ops.range_free = mock_range_free;
+	priv->ops.notifier_alloc = mock_notifier_alloc;
+	priv->ops.notifier_free = mock_notifier_free;
+	mock_notifier_owner = priv;
+	gpusvm_test_init(test);
+
+	a = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	gpusvm_test_insert_ok(test, base + SZ_2M, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_allocated), 2);
+
+	gpusvm_test_remove(priv, a);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 1);
+
+	/* fini removes the rest through the same hooks. */
+	gpusvm_test_fini(priv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 2);
+}
+
+/* A failed insert into a fresh window frees the notifier it created. */
+static void drm_test_gpusvm_alloc_hooks_failed_insert(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap(test, SZ_64K, PROT_READ,
+					      MAP_ANONYMOUS | MAP_PRIVATE);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	priv->ops.notifier_alloc = mock_notifier_alloc;
+	priv->ops.notifier_free = mock_notifier_free;
+	mock_notifier_owner = priv;
+	gpusvm_test_init(test);
+
+	range = gpusvm_test_insert(priv, addr, 0, ULONG_MAX, &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EPERM);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_allocated), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 1);
+}
+
+/* --- find and iterate --------------------------------------------------- */
+
+/* Ranges at base + 0, 64K, 192K (64K each) and base + 1M (4K). */
+static void gpusvm_test_make_ranges(struct kunit *test, unsigned long base,
+				    struct drm_gpusvm_range **r)
+{
+	r[2] = gpusvm_test_insert_ok(test, base + SZ_128K + SZ_64K,
+				     base + SZ_128K + SZ_64K, base + SZ_256K);
+	r[0] = gpusvm_test_insert_ok(test, base, base, base + SZ_64K);
+	r[3] = gpusvm_test_insert_ok(test, base + SZ_1M, base + SZ_1M,
+				     base + SZ_1M + SZ_4K);
+	r[1] = gpusvm_test_insert_ok(test, base + SZ_64K, base + SZ_64K,
+				     base + SZ_128K);
+}
+
+static void drm_test_gpusvm_range_find(struct kunit *test)
+{
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_notifier *n;
+	struct drm_gpusvm_range *r[4];
+
+	gpusvm_test_init(test);
+	gpusvm_test_make_ranges(test, base, r);
+	n = r[0]->notifier;
+
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(n, base, base + 1), r[0]);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(n, base + SZ_64K - 1,
+							base + SZ_2M), r[0]);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(n, base + SZ_64K,
+							base + SZ_2M), r[1]);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, drm_gpusvm_range_find(n, base + SZ_128K,
+							    base + SZ_2M), r[2],
+				"a gap before a range finds that range");
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_range_find(n, base + SZ_128K,
+						      base + SZ_128K + SZ_64K));
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_range_find(n, base + SZ_1M + SZ_4K,
+						      base + SZ_2M));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(n, base + SZ_512K,
+							base + SZ_1M + 1), r[3]);
+}
+
+static void drm_test_gpusvm_range_iterate(struct kunit *test)
+{
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *r[4], *range = NULL;
+	unsigned int n = 0;
+
+	gpusvm_test_init(test);
+	gpusvm_test_make_ranges(test, base, r);
+
+	drm_gpusvm_for_each_range(range, r[0]->notifier, base, base + SZ_2M) {
+		KUNIT_ASSERT_LT(test, n, 4);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, range, r[n], "range %u", n);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 4);
+
+	/* A sub-interval: only the ranges intersecting it. */
+	n = 0;
+	range = NULL;
+	drm_gpusvm_for_each_range(range, r[0]->notifier, base + SZ_64K + SZ_4K,
+				  base + SZ_128K + SZ_64K + 1) {
+		KUNIT_EXPECT_TRUE(test, range == r[1] || range == r[2]);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 2);
+
+	/* Starting from a given range. */
+	n = 0;
+	range = r[2];
+	drm_gpusvm_for_each_range(range, r[0]->notifier, base, base + SZ_2M)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 2);
+}
+
+static void drm_test_gpusvm_range_iterate_safe(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *r[4], *range, *next;
+	struct drm_gpusvm_notifier *notifier;
+	unsigned int n = 0;
+
+	gpusvm_test_init(test);
+	gpusvm_test_make_ranges(test, base, r);
+	notifier = r[0]->notifier;
+
+	mutex_lock(&priv->lock);
+	drm_gpusvm_for_each_range_safe(range, next, notifier, base, base + SZ_2M) {
+		KUNIT_EXPECT_PTR_EQ(test, range, r[n]);
+		drm_gpusvm_range_remove(&priv->gpusvm, range);
+		n++;
+	}
+	mutex_unlock(&priv->lock);
+
+	KUNIT_EXPECT_EQ(test, n, 4);
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_count_notifiers(priv), 0,
+			    "removing every range removes the notifier");
+}
+
+static void drm_test_gpusvm_notifier_iterate(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M + SZ_2M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_notifier *notifier, *next;
+	struct drm_gpusvm_range *range;
+	unsigned int n = 0;
+	int i;
+
+	gpusvm_test_init(test);
+	for (i = 3; i >= 0; i--)
+		gpusvm_test_insert_ok(test, base + i * SZ_2M, 0, ULONG_MAX);
+
+	drm_gpusvm_for_each_notifier(notifier, &priv->gpusvm, base,
+				     base + SZ_8M) {
+		KUNIT_EXPECT_EQ(test, drm_gpusvm_notifier_start(notifier),
+				base + n * SZ_2M);
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 4);
+
+	n = 0;
+	drm_gpusvm_for_each_notifier(notifier, &priv->gpusvm, base + SZ_2M + 1,
+				     base + SZ_4M + 1)
+		n++;
+	KUNIT_EXPECT_EQ(test, n, 2);
+
+	/* Removing everything through the safe iterators. */
+	mutex_lock(&priv->lock);
+	drm_gpusvm_for_each_notifier_safe(notifier, next, &priv->gpusvm, 0,
+					  ULONG_MAX) {
+		struct drm_gpusvm_range *rnext;
+
+		drm_gpusvm_for_each_range_safe(range, rnext, notifier, 0,
+					       ULONG_MAX)
+			drm_gpusvm_range_remove(&priv->gpusvm, range);
+	}
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+}
+
+static void drm_test_gpusvm_has_mapping(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm *gpusvm = &priv->gpusvm;
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, base + SZ_2M + SZ_64K,
+				      base + SZ_2M + SZ_64K,
+				      base + SZ_2M + SZ_128K);
+
+	mutex_lock(&priv->lock);
+	KUNIT_EXPECT_TRUE(test, drm_gpusvm_has_mapping(gpusvm, base,
+						       base + SZ_4M));
+	KUNIT_EXPECT_TRUE(test, drm_gpusvm_has_mapping(gpusvm,
+						       base + SZ_2M + SZ_128K - 1,
+						       base + SZ_2M + SZ_128K));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(gpusvm, base,
+							base + SZ_2M + SZ_64K));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(gpusvm,
+							base + SZ_2M + SZ_128K,
+							base + SZ_4M));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(gpusvm, base + SZ_4M,
+							base + SZ_8M));
+	mutex_unlock(&priv->lock);
+
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(gpusvm, 0, ULONG_MAX));
+}
+
+/* --- references --------------------------------------------------------- */
+
+static void drm_test_gpusvm_range_get_put(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	priv->ops.range_alloc = mock_range_alloc;
+	priv->ops.range_free = mock_range_free;
+	gpusvm_test_init(test);
+
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 3);
+	range = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_get(range), range);
+	KUNIT_EXPECT_EQ(test, kref_read(&range->refcount), 2);
+
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&priv->ranges_freed), 0,
+			    "a referenced range survives its removal");
+	KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_dma_mapping,
+			       "removal releases the pages");
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&priv->gpusvm, 0,
+							ULONG_MAX));
+
+	drm_gpusvm_range_put(range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+
+	drm_gpusvm_range_put(NULL);
+}
+
+/* --- get_pages ---------------------------------------------------------- */
+
+static void drm_test_gpusvm_get_pages_populated(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	int err;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xabcd);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	err = gpusvm_test_get_pages(priv, range, &ctx);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_TRUE(test, range->flags.has_dma_mapping);
+	KUNIT_EXPECT_FALSE(test, range->flags.has_devmem_pages);
+	KUNIT_EXPECT_NULL(test, range->dpagemap);
+	gpusvm_test_check_dma(test, range, 0xabcd, false);
+	KUNIT_EXPECT_EQ_MSG(test, priv->num_events, 0,
+			    "collecting populated pages invalidates nothing");
+}
+
+static void drm_test_gpusvm_get_pages_unpopulated(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	u32 val;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	gpusvm_test_check_dma(test, range, 0, true);
+
+	/* The CPU sees the pages the GPU got: no fault, same content. */
+	KUNIT_EXPECT_EQ(test, get_user(val, (u32 __user *)addr), 0);
+	KUNIT_EXPECT_EQ(test, val, 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+}
+
+static void drm_test_gpusvm_get_pages_read_only(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap(test, SZ_64K, PROT_READ,
+					      MAP_ANONYMOUS | MAP_PRIVATE);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_ctx rw = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert(priv, addr, 0, ULONG_MAX, &ro);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_get_pages(priv, range, &rw), -EPERM,
+			    "write access to a read-only VMA");
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	gpusvm_test_check_dma(test, range, 0, true);
+}
+
+static void drm_test_gpusvm_get_pages_already_valid(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct drm_pagemap_device_addr first;
+	unsigned long seq;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 7);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	seq = range->notifier_seq;
+	first = range->dma_addr[0];
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_EQ_MSG(test, range->notifier_seq, seq,
+			    "valid pages are not collected again");
+	KUNIT_EXPECT_EQ(test, range->dma_addr[0].addr, first.addr);
+}
+
+static void drm_test_gpusvm_get_pages_devmem_only(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = { .devmem_only = true };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 7);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -EFAULT);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_FALSE(test, range->flags.has_devmem_pages);
+
+	/* Nothing half-done: a normal collection works afterwards. */
+	ctx.devmem_only = false;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	gpusvm_test_check_dma(test, range, 7, false);
+
+	/* Valid system pages do not satisfy devmem_only either. */
+	ctx.devmem_only = true;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -EFAULT);
+}
+
+/*
+ * Pages collected read-only (here the shared zero page) must not be handed
+ * out for writing: asking for write access collects them again, after
+ * breaking COW, and what the device writes is what the CPU reads.
+ */
+static void drm_test_gpusvm_get_pages_upgrade_to_write(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_ctx rw = {};
+	struct drm_gpusvm_range *range;
+	unsigned long i;
+	u32 *kaddr, val;
+
+	gpusvm_test_init(test);
+	gpusvm_test_touch_read(test, addr, addr + SZ_64K);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
+	KUNIT_EXPECT_TRUE(test, range->flags.mapped_read_only);
+	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[0].dir, DMA_TO_DEVICE);
+	KUNIT_EXPECT_EQ_MSG(test, range->dma_addr[0].addr, range->dma_addr[1].addr,
+			    "both pages are the zero page");
+
+	/* Read-only pages serve a read-only request as they are. */
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
+	KUNIT_EXPECT_TRUE(test, range->flags.mapped_read_only);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), 0);
+	KUNIT_EXPECT_FALSE(test, range->flags.mapped_read_only);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[0].dir, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_NE(test, range->dma_addr[0].addr, range->dma_addr[1].addr);
+	gpusvm_test_check_dma(test, range, 0, true);
+
+	/* A "GPU" write through the device address is seen by the CPU. */
+	for (i = 0; i < SZ_64K >> PAGE_SHIFT; i++) {
+		kaddr = phys_to_virt(dma_to_phys(priv->dev, range->dma_addr[i].addr));
+		*kaddr = 0xc0de0000 + i;
+	}
+	for (i = 0; i < SZ_64K >> PAGE_SHIFT; i++) {
+		KUNIT_ASSERT_EQ(test, get_user(val, (u32 __user *)(addr + i * PAGE_SIZE)), 0);
+		KUNIT_EXPECT_EQ_MSG(test, val, 0xc0de0000 + i, "page %lu", i);
+	}
+
+	/* Write-mapped pages serve a read-only request too. */
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
+	KUNIT_EXPECT_FALSE(test, range->flags.mapped_read_only);
+}
+
+static void drm_test_gpusvm_get_pages_after_munmap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -EFAULT);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+}
+
+/*
+ * Write access to pages mapped read-only (the shared zero page) makes
+ * hmm_range_fault() break COW, which invalidates the notifier while it
+ * walks: it returns -EBUSY once per page. Each retry must start from a
+ * fresh sequence number, or the loop spins until its timeout.
+ */
+static void drm_test_gpusvm_get_pages_cow_retry(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long t0;
+
+	gpusvm_test_init(test);
+	gpusvm_test_touch_read(test, addr, addr + SZ_64K);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+
+	priv->num_events = 0;
+	t0 = jiffies;
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_LT_MSG(test, jiffies_to_msecs(jiffies - t0),
+			    HMM_RANGE_DEFAULT_TIMEOUT / 2,
+			    "retries must not run into the timeout");
+	KUNIT_EXPECT_GE_MSG(test, priv->num_events, 1,
+			    "breaking COW invalidates the notifier");
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_CLEAR,
+						      addr, addr + SZ_4K));
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	gpusvm_test_check_dma(test, range, 0, true);
+}
+
+struct gpusvm_test_worker {
+	struct gpusvm_test_priv *priv;
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx;
+	int ret;
+	struct completion done;
+};
+
+static int gpusvm_test_get_pages_thread(void *arg)
+{
+	struct gpusvm_test_worker *w = arg;
+
+	w->ret = drm_gpusvm_range_get_pages(&w->priv->gpusvm, w->range,
+					    &w->ctx);
+	complete(&w->done);
+	return 0;
+}
+
+static bool gpusvm_test_wait_contended(struct rw_semaphore *sem)
+{
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		if (rwsem_is_contended(sem))
+			return true;
+		usleep_range(500, 1000);
+	}
+	return false;
+}
+
+/*
+ * An invalidation that lands after hmm_range_fault() but before the pages
+ * are committed must be caught by mmu_interval_read_retry() under the
+ * notifier lock. A second thread collects the pages; this one holds the
+ * mmap lock so that the worker waits before hmm_range_fault(), then the
+ * notifier lock so that it waits right after, and meanwhile publishes a
+ * new notifier sequence exactly as the invalidate callback would.
+ */
+static void drm_test_gpusvm_get_pages_seq_retry(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct mm_struct *mm = current->mm;
+	struct gpusvm_test_worker w = { .priv = priv };
+	struct task_struct *task;
+	unsigned long seq;
+	bool waiting;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 9);
+	w.range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	init_completion(&w.done);
+
+	mmap_write_lock(mm);
+	task = kthread_run(gpusvm_test_get_pages_thread, &w, "gpusvm-test");
+	if (IS_ERR(task)) {
+		mmap_write_unlock(mm);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+	waiting = gpusvm_test_wait_contended(&mm->mmap_lock);
+
+	down_write(&priv->gpusvm.notifier_lock);
+	mmap_write_unlock(mm);
+	if (waiting)
+		waiting = gpusvm_test_wait_contended(&priv->gpusvm.notifier_lock);
+	seq = READ_ONCE(w.range->notifier->notifier.invalidate_seq) + 2;
+	mmu_interval_set_seq(&w.range->notifier->notifier, seq);
+	up_write(&priv->gpusvm.notifier_lock);
+
+	KUNIT_ASSERT_NE_MSG(test, wait_for_completion_timeout(&w.done, 10 * HZ), 0,
+			    "get_pages did not finish");
+	KUNIT_ASSERT_TRUE_MSG(test, waiting, "the worker never blocked");
+	KUNIT_EXPECT_EQ(test, w.ret, 0);
+	KUNIT_EXPECT_EQ_MSG(test, w.range->notifier_seq, seq,
+			    "the committed pages must come from the retry");
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, w.range));
+	gpusvm_test_check_dma(test, w.range, 9, false);
+}
+
+/* A 2 MiB aligned, populated region that the CPU maps with a huge page. */
+static unsigned long gpusvm_test_thp(struct kunit *test, u32 seed)
+{
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+
+	if (IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
+		gpusvm_test_madvise(test, base, SZ_2M, MADV_HUGEPAGE);
+	gpusvm_test_fill(test, base, base + SZ_2M, seed);
+	return base;
+}
+
+static void drm_test_gpusvm_get_pages_thp(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long base;
+	unsigned int order;
+
+	gpusvm_test_init(test);
+	base = gpusvm_test_thp(test, 0x55);
+	range = gpusvm_test_insert_ok(test, base + SZ_64K, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	order = gpusvm_test_check_dma(test, range, 0x55, false);
+	if (!order)
+		kunit_skip(test, "memory not backed by a transparent huge page");
+	KUNIT_EXPECT_EQ(test, (int)order, get_order(SZ_2M));
+	KUNIT_EXPECT_EQ_MSG(test, (int)range->dma_addr[0].order, get_order(SZ_2M),
+			    "one entry maps the whole huge page");
+}
+
+/* A 64K range inside a huge page gets one 64K block, not 2M. */
+static void drm_test_gpusvm_get_pages_thp_clipped(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long base;
+
+	gpusvm_test_init(test);
+	base = gpusvm_test_thp(test, 0x66);
+	range = gpusvm_test_insert_ok(test, base + SZ_128K + SZ_4K,
+				      base + SZ_128K, base + SZ_256K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	if (!gpusvm_test_check_dma(test, range, 0x66, false))
+		kunit_skip(test, "memory not backed by a transparent huge page");
+	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[0].order, get_order(SZ_64K));
+}
+
+/*
+ * A 4K-chunk GPU SVM over a huge page: every entry is clipped to one page
+ * even though the CPU mapping is 2M.
+ */
+static void drm_test_gpusvm_get_pages_thp_small_chunks(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_16K, SZ_4K };
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long base;
+	int err;
+
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX, SZ_2M,
+				    chunks, ARRAY_SIZE(chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+	base = gpusvm_test_thp(test, 0x77);
+	range = gpusvm_test_insert_ok(test, base + SZ_1M + SZ_8K,
+				      base + SZ_1M + SZ_4K, base + SZ_1M + SZ_16K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_dma(test, range, 0x77, false), 0);
+}
+
+/* --- invalidation ------------------------------------------------------- */
+
+static void drm_test_gpusvm_unmap_pages(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	drm_gpusvm_range_unmap_pages(&priv->gpusvm, range, &ctx);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_FALSE(test, range->flags.has_dma_mapping);
+	KUNIT_EXPECT_FALSE(test, range->flags.unmapped);
+
+	/* Idempotent, and the pages can be collected again. */
+	drm_gpusvm_range_unmap_pages(&priv->gpusvm, range, &ctx);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+}
+
+static void drm_test_gpusvm_invalidate_munmap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 1);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_UNMAP,
+							  addr, addr + SZ_64K),
+			      "munmap must invalidate the range");
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	if (test->status == KUNIT_FAILURE)
+		gpusvm_test_dump(test);
+
+	/* The garbage collector's job. */
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+}
+
+static void drm_test_gpusvm_invalidate_partial_munmap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	unsigned long start = ALIGN(addr, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range, *again;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, start, start, start + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, start + SZ_32K, SZ_16K);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_UNMAP,
+						      start + SZ_32K,
+						      start + SZ_32K + SZ_16K));
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	/* Until collected, a fault there returns the stale range. */
+	again = gpusvm_test_insert_ok(test, start, start, start + SZ_64K);
+	KUNIT_EXPECT_PTR_EQ(test, again, range);
+
+	/* After removal, the surviving part is mirrored by a smaller range. */
+	gpusvm_test_remove(priv, range);
+	again = gpusvm_test_insert_ok(test, start, start, start + SZ_64K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(again), start);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(again), SZ_4K);
+	KUNIT_EXPECT_FALSE(test, again->flags.unmapped);
+}
+
+static void drm_test_gpusvm_invalidate_madvise_dontneed(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	int err;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x1234);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	priv->num_events = 0;
+	err = gpusvm_test_madvise(test, addr + SZ_16K, SZ_8K, MADV_DONTNEED);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_CLEAR,
+						      addr + SZ_16K,
+						      addr + SZ_16K + SZ_8K));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_FALSE_MSG(test, range->flags.unmapped,
+			       "MADV_DONTNEED keeps the VMA");
+
+	/* Collect again: the dropped pages read as zero now. */
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	{
+		unsigned long j;
+
+		for (j = 0; j < 16; j++) {
+			unsigned long uaddr = addr + j * SZ_4K;
+			bool dropped = uaddr >= addr + SZ_16K &&
+				       uaddr < addr + SZ_16K + SZ_8K;
+			u32 *kaddr = phys_to_virt(dma_to_phys(priv->dev,
+							      range->dma_addr[j].addr));
+
+			KUNIT_EXPECT_EQ_MSG(test, *kaddr,
+					    dropped ? 0 : 0x1234 ^ (u32)(uaddr >> PAGE_SHIFT),
+					    "page %lu", j);
+		}
+	}
+}
+
+static void drm_test_gpusvm_invalidate_mprotect(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_ctx rw = {};
+	struct drm_gpusvm_range *range;
+	int err;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x42);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), 0);
+
+	priv->num_events = 0;
+	err = gpusvm_test_mprotect(test, addr, addr + SZ_64K, false);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv,
+						      MMU_NOTIFY_PROTECTION_VMA,
+						      addr, addr + SZ_4K));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), -EPERM);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
+	gpusvm_test_check_dma(test, range, 0x42, false);
+}
+
+/* CPU changes outside every notifier window reach no callback. */
+static void drm_test_gpusvm_invalidate_outside(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, base, base, base + SZ_64K);
+
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, base + SZ_2M, SZ_2M);
+	KUNIT_EXPECT_EQ(test, priv->num_events, 0);
+	KUNIT_EXPECT_FALSE(test, range->flags.unmapped);
+}
+
+/* An invalidation in one window leaves ranges of the others alone. */
+static void drm_test_gpusvm_invalidate_other_notifier(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *a, *b, *a2;
+
+	/*
+	 * VMAs of 1M: no huge page, whose split would invalidate all of its
+	 * 2M, neighbours included.
+	 */
+	gpusvm_test_munmap(test, base + SZ_1M, SZ_1M);
+	gpusvm_test_munmap(test, base + SZ_2M + SZ_1M, SZ_1M);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, base, base + SZ_128K, 1);
+	gpusvm_test_fill(test, base + SZ_2M, base + SZ_2M + SZ_64K, 2);
+	a = gpusvm_test_insert_ok(test, base, base, base + SZ_64K);
+	a2 = gpusvm_test_insert_ok(test, base + SZ_64K, base + SZ_64K,
+				   base + SZ_128K);
+	b = gpusvm_test_insert_ok(test, base + SZ_2M, base + SZ_2M,
+				  base + SZ_2M + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, a, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, a2, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, b, &ctx), 0);
+
+	gpusvm_test_munmap(test, base + SZ_4K, SZ_4K);
+	KUNIT_EXPECT_TRUE(test, a->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, a->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, a));
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_pages_valid(priv, a2),
+			      "same notifier, outside the interval");
+	KUNIT_EXPECT_FALSE(test, a2->flags.unmapped);
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_pages_valid(priv, b),
+			      "other notifier");
+	KUNIT_EXPECT_FALSE(test, b->flags.unmapped);
+}
+
+static void drm_test_gpusvm_set_unmapped(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	unsigned long start = ALIGN(addr, SZ_64K);
+	struct mmu_notifier_range whole = {
+		.start = start - SZ_4K, .end = start + SZ_64K + SZ_4K,
+		.event = MMU_NOTIFY_UNMAP,
+	};
+	struct mmu_notifier_range head = {
+		.start = start, .end = start + SZ_4K, .event = MMU_NOTIFY_UNMAP,
+	};
+	struct drm_gpusvm_range *a;
+
+	gpusvm_test_init(test);
+	a = gpusvm_test_insert_ok(test, start, start, start + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(a), SZ_64K);
+
+	down_write(&priv->gpusvm.notifier_lock);
+	drm_gpusvm_range_set_unmapped(a, &whole);
+	up_write(&priv->gpusvm.notifier_lock);
+	KUNIT_EXPECT_TRUE(test, a->flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, a->flags.partial_unmap);
+
+	down_write(&priv->gpusvm.notifier_lock);
+	a->flags.unmapped = false;
+	drm_gpusvm_range_set_unmapped(a, &head);
+	up_write(&priv->gpusvm.notifier_lock);
+	KUNIT_EXPECT_TRUE(test, a->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, a->flags.partial_unmap);
+}
+
+/* --- evict -------------------------------------------------------------- */
+
+static void drm_test_gpusvm_evict_system(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	int err;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_32K, 5);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ_MSG(test, err, 0, "evicting system memory is a no-op");
+	KUNIT_EXPECT_EQ(test, priv->num_events, 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+}
+
+static void drm_test_gpusvm_evict_unmapped(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
+	struct drm_gpusvm_range *range;
+	int err;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ_MSG(test, err, 0, "nothing to evict in a hole");
+}
+
+/* --- teardown ----------------------------------------------------------- */
+
+static void drm_test_gpusvm_fini_live_ranges(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	int i;
+
+	priv->ops.range_alloc = mock_range_alloc;
+	priv->ops.range_free = mock_range_free;
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, base, base + SZ_4M, 8);
+
+	for (i = 0; i < 8; i++) {
+		range = gpusvm_test_insert_ok(test, base + i * SZ_512K,
+					      base + i * SZ_512K,
+					      base + i * SZ_512K + SZ_64K);
+		if (i & 1)
+			KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range,
+								    &ctx), 0);
+	}
+	KUNIT_ASSERT_EQ(test, gpusvm_test_count_notifiers(priv), 2);
+
+	gpusvm_test_fini(priv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 8);
+
+	/* No notifier left: CPU changes reach nothing. */
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, base, SZ_4M);
+	KUNIT_EXPECT_EQ(test, priv->num_events, 0);
+}
+
+/* Build, in a helper thread, a second address space with one populated VMA. */
+struct gpusvm_test_mm {
+	struct mm_struct *mm;
+	unsigned long addr;
+	int err;
+	struct completion done;
+};
+
+static int gpusvm_test_mm_thread(void *arg)
+{
+	struct gpusvm_test_mm *t = arg;
+	struct mm_struct *mm = mm_alloc();
+	unsigned long addr;
+
+	if (!mm) {
+		t->err = -ENOMEM;
+		goto out;
+	}
+	mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
+
+	kthread_use_mm(mm);
+	addr = vm_mmap(NULL, 0, SZ_64K, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_VALUE(addr))
+		t->err = (int)addr;
+	else if (clear_user((void __user *)addr, SZ_64K))
+		t->err = -EFAULT;
+	kthread_unuse_mm(mm);
+
+	if (t->err) {
+		mmput(mm);
+		goto out;
+	}
+	t->mm = mm;
+	t->addr = addr;
+out:
+	complete(&t->done);
+	return 0;
+}
+
+static struct mm_struct *gpusvm_test_other_mm(struct kunit *test,
+					      unsigned long *addr)
+{
+	struct gpusvm_test_mm t = {};
+	struct task_struct *task;
+
+	init_completion(&t.done);
+	task = kthread_run(gpusvm_test_mm_thread, &t, "gpusvm-test-mm");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wait_for_completion(&t.done);
+	KUNIT_ASSERT_EQ_MSG(test, t.err, 0, "building a second mm failed");
+
+	*addr = t.addr;
+	return t.mm;
+}
+
+/*
+ * The GPU SVM outlives the last user of its mm: the page tables are torn
+ * down (invalidating the ranges), every operation that needs the pages
+ * fails with -ENOENT, and fini still cleans up.
+ */
+static void drm_test_gpusvm_mm_gone(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct mm_struct *mm;
+	unsigned long addr;
+	int err;
+
+	/* Attach the test's own mm first, as kunit_vm_mmap() does. */
+	gpusvm_test_mmap_rw(test, PAGE_SIZE);
+	mm = gpusvm_test_other_mm(test, &addr);
+
+	priv->ops.range_alloc = mock_range_alloc;
+	priv->ops.range_free = mock_range_free;
+	err = gpusvm_test_init_full(test, mm, 0, TASK_SIZE_MAX, SZ_2M,
+				    default_chunks, ARRAY_SIZE(default_chunks));
+	if (err)
+		mmput(mm);
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+
+	priv->num_events = 0;
+	mmput(mm);	/* The last user: exit_mmap() runs here. */
+	KUNIT_EXPECT_GE_MSG(test, priv->num_events, 1,
+			    "tearing down the mm invalidates the ranges");
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -ENOENT);
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ(test, err, -ENOENT);
+	KUNIT_EXPECT_EQ(test,
+			PTR_ERR_OR_ZERO(gpusvm_test_insert(priv, addr + SZ_64K, 0,
+							   ULONG_MAX, &ctx)),
+			-ENOENT);
+
+	gpusvm_test_fini(priv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+}
+
+/* --- device memory ------------------------------------------------------ */
+
+#define TEST_VRAM_SIZE SZ_2M
+#define TEST_MAX_DEVMEM 4
+
+struct gpusvm_test_vram;
+
+/* One device memory allocation: a run of pages of the mock VRAM. */
+struct gpusvm_test_devmem {
+	struct drm_pagemap_devmem base;
+	struct gpusvm_test_vram *vram;
+	unsigned long first;
+	bool released;
+};
+
+/*
+ * Mock device memory: device-private pages registered through drm_pagemap,
+ * backed by a kernel buffer indexed by device offset. Allocated before the
+ * pagemap is registered so that it outlives every device page.
+ */
+struct gpusvm_test_vram {
+	struct drm_pagemap dpagemap;
+	void *mem;
+	unsigned long next;
+	struct gpusvm_test_devmem devmem[TEST_MAX_DEVMEM];
+	unsigned int num_devmem;
+};
+
+static struct gpusvm_test_vram *to_vram(struct drm_pagemap *dpagemap)
+{
+	return container_of(dpagemap, struct gpusvm_test_vram, dpagemap);
+}
+
+static struct gpusvm_test_vram *page_to_vram(struct page *page)
+{
+	return to_vram(container_of(page->pgmap, struct drm_pagemap, pagemap));
+}
+
+static void *vram_page_addr(struct page *page)
+{
+	struct gpusvm_test_vram *vram = page_to_vram(page);
+
+	return vram->mem + drm_pagemap_page_to_offset(&vram->dpagemap, page);
+}
+
+static int mock_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
+				    unsigned long npages, unsigned long *pfn)
+{
+	struct gpusvm_test_devmem *d =
+		container_of(devmem, struct gpusvm_test_devmem, base);
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		pfn[i] = drm_pagemap_base_pfn(&d->vram->dpagemap) + d->first + i;
+	return 0;
+}
+
+static int mock_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
+			       unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		struct device *dev = page_to_vram(pages[i])->dpagemap.dev;
+
+		memcpy(vram_page_addr(pages[i]),
+		       phys_to_virt(dma_to_phys(dev, dma_addr[i])), PAGE_SIZE);
+	}
+	return 0;
+}
+
+static int mock_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
+			    unsigned long npages)
+{
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		struct device *dev = page_to_vram(pages[i])->dpagemap.dev;
+
+		memcpy(phys_to_virt(dma_to_phys(dev, dma_addr[i])),
+		       vram_page_addr(pages[i]), PAGE_SIZE);
+	}
+	return 0;
+}
+
+static void mock_devmem_release(struct drm_pagemap_devmem *devmem)
+{
+	container_of(devmem, struct gpusvm_test_devmem, base)->released = true;
+}
+
+static const struct drm_pagemap_devmem_ops mock_devmem_ops = {
+	.devmem_release = mock_devmem_release,
+	.populate_devmem_pfn = mock_populate_devmem_pfn,
+	.copy_to_devmem = mock_copy_to_devmem,
+	.copy_to_ram = mock_copy_to_ram,
+};
+
+static struct drm_pagemap_device_addr
+mock_device_map(struct drm_pagemap *dpagemap, struct device *dev,
+		struct page *page, unsigned int order,
+		enum dma_data_direction dir)
+{
+	return drm_pagemap_device_addr_encode(drm_pagemap_page_to_offset(dpagemap, page),
+					      DRM_INTERCONNECT_DRIVER, order, dir);
+}
+
+static void mock_device_unmap(struct drm_pagemap *dpagemap, struct device *dev,
+			      struct drm_pagemap_device_addr addr)
+{
+}
+
+static const struct drm_pagemap_ops mock_pagemap_ops = {
+	.device_map = mock_device_map,
+	.device_unmap = mock_device_unmap,
+};
+
+KUNIT_DEFINE_ACTION_WRAPPER(gpusvm_test_kvfree, kvfree, const void *);
+KUNIT_DEFINE_ACTION_WRAPPER(gpusvm_test_pagemap_fini, drm_pagemap_fini,
+			    struct drm_pagemap *);
+
+/* Register the mock VRAM; call before gpusvm_test_init(). */
+static struct gpusvm_test_vram *gpusvm_test_vram_init(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram;
+	int err;
+
+	vram = kunit_kzalloc(test, sizeof(*vram), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vram);
+	vram->mem = kvzalloc(TEST_VRAM_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vram->mem);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gpusvm_test_kvfree,
+							vram->mem), 0);
+
+	err = drm_pagemap_init(&vram->dpagemap, priv->dev, TEST_VRAM_SIZE, priv,
+			       &mock_pagemap_ops);
+	if (err)
+		kunit_skip(test, "no device-private memory: %d", err);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							gpusvm_test_pagemap_fini,
+							&vram->dpagemap), 0);
+	return vram;
+}
+
+/* Migrate [@start, @end) of the test's mm into a new allocation. */
+static struct gpusvm_test_devmem *
+gpusvm_test_migrate(struct kunit *test, struct gpusvm_test_vram *vram,
+		    unsigned long start, unsigned long end)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long npages = (end - start) >> PAGE_SHIFT;
+	struct mm_struct *mm = current->mm;
+	struct gpusvm_test_devmem *d;
+	int err;
+
+	KUNIT_ASSERT_LT(test, vram->num_devmem, TEST_MAX_DEVMEM);
+	KUNIT_ASSERT_LE(test, vram->next + npages, TEST_VRAM_SIZE >> PAGE_SHIFT);
+	d = &vram->devmem[vram->num_devmem++];
+	d->vram = vram;
+	d->first = vram->next;
+	vram->next += npages;
+	drm_pagemap_devmem_init(&d->base, priv->dev, mm, &mock_devmem_ops,
+				&vram->dpagemap, end - start);
+
+	mmap_read_lock(mm);
+	err = drm_pagemap_migrate_to_devmem(&d->base, mm, start, end, 0, priv);
+	mmap_read_unlock(mm);
+	KUNIT_ASSERT_EQ_MSG(test, err, 0, "migrating [0x%lx-0x%lx)", start, end);
+	return d;
+}
+
+/* Check the device entries of a range against the mock VRAM content. */
+static void gpusvm_test_check_devmem(struct kunit *test,
+				     struct drm_gpusvm_range *range,
+				     struct gpusvm_test_vram *vram,
+				     unsigned long npages, u32 seed)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		struct drm_pagemap_device_addr *entry = &range->dma_addr[i];
+		unsigned long uaddr = start + (i << PAGE_SHIFT);
+		u32 *vaddr;
+
+		KUNIT_ASSERT_EQ_MSG(test, (u64)entry->proto,
+				    (u64)DRM_INTERCONNECT_DRIVER, "entry %lu", i);
+		KUNIT_ASSERT_EQ(test, (int)entry->order, 0);
+		KUNIT_ASSERT_LT(test, entry->addr, (dma_addr_t)TEST_VRAM_SIZE);
+		vaddr = vram->mem + entry->addr;
+		KUNIT_EXPECT_EQ_MSG(test, *vaddr, seed ^ (u32)(uaddr >> PAGE_SHIFT),
+				    "device page of 0x%lx", uaddr);
+	}
+}
+
+static void drm_test_gpusvm_get_pages_devmem(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = { .devmem_only = true };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xd0);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, range->flags.has_devmem_pages);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_PTR_EQ(test, range->dpagemap, &vram->dpagemap);
+	gpusvm_test_check_devmem(test, range, vram, SZ_64K >> PAGE_SHIFT, 0xd0);
+
+	/* Valid device pages satisfy devmem_only again. */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/* System and device pages in one range need allow_mixed. */
+static void drm_test_gpusvm_get_pages_mixed(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx strict = {}, mixed = { .allow_mixed = true };
+	struct drm_gpusvm_ctx devmem_only = { .allow_mixed = true,
+					      .devmem_only = true };
+	struct drm_gpusvm_range *range;
+	unsigned long i;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe0);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_32K);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &strict),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &devmem_only),
+			-EFAULT);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &mixed), 0);
+	KUNIT_EXPECT_TRUE(test, range->flags.has_devmem_pages);
+	KUNIT_EXPECT_PTR_EQ(test, range->dpagemap, &vram->dpagemap);
+	gpusvm_test_check_devmem(test, range, vram, SZ_32K >> PAGE_SHIFT, 0xe0);
+	for (i = SZ_32K >> PAGE_SHIFT; i < SZ_64K >> PAGE_SHIFT; i++)
+		KUNIT_EXPECT_EQ_MSG(test, (u64)range->dma_addr[i].proto,
+				    (u64)DRM_INTERCONNECT_SYSTEM, "entry %lu", i);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/* Device pages of two allocations in one range need allow_mixed too. */
+static void drm_test_gpusvm_get_pages_two_allocations(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx strict = {}, mixed = { .allow_mixed = true };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xf0);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_32K);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &strict),
+			-EOPNOTSUPP);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &mixed), 0);
+	gpusvm_test_check_devmem(test, range, vram, SZ_64K >> PAGE_SHIFT, 0xf0);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/* Below the threshold, a chunk over two allocations is not created. */
+static void drm_test_gpusvm_insert_threshold_allocations(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = { .check_pages_threshold = SZ_64K };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x10);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_32K);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
+
+	range = gpusvm_test_insert(priv, addr + SZ_32K, addr, addr + SZ_64K, &ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(range), addr + SZ_32K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/*
+ * Evicting a range faults its device pages back to system memory through
+ * drm_pagemap's migrate_to_ram: the range is invalidated, and collecting it
+ * again yields system pages with the data intact.
+ */
+static void drm_test_gpusvm_evict_devmem(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	int err;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe7);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+
+	priv->num_events = 0;
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_MIGRATE,
+						      addr, addr + SZ_4K));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_FALSE(test, range->flags.has_devmem_pages);
+	KUNIT_EXPECT_NULL(test, range->dpagemap);
+	gpusvm_test_check_dma(test, range, 0xe7, false);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/*
+ * After a partial munmap() of a range in device memory, eviction moves what
+ * is still mapped back to system memory and skips the hole.
+ */
+static void drm_test_gpusvm_evict_devmem_partial_unmap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long uaddr;
+	u32 val;
+	int err;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x5a);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+
+	gpusvm_test_munmap(test, addr + SZ_16K, SZ_16K);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ(test, err, 0);
+
+	/* The surviving pages are in system memory with their data. */
+	gpusvm_test_remove(priv, range);
+	for (uaddr = addr; uaddr < addr + SZ_64K; uaddr += PAGE_SIZE) {
+		if (uaddr >= addr + SZ_16K && uaddr < addr + SZ_32K)
+			continue;
+		range = gpusvm_test_insert_ok(test, uaddr, addr, addr + SZ_64K);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+		KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_devmem_pages,
+				       "0x%lx still in device memory", uaddr);
+		gpusvm_test_check_dma(test, range, 0x5a, false);
+		gpusvm_test_remove(priv, range);
+
+		KUNIT_ASSERT_EQ(test, get_user(val, (u32 __user *)uaddr), 0);
+		KUNIT_EXPECT_EQ(test, val, 0x5a ^ (u32)(uaddr >> PAGE_SHIFT));
+	}
+
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/*
+ * Device pages the CPU maps read-only (here: migrated while the VMA was
+ * read-only; after fork() it is copy-on-write sharing) serve reads, but a
+ * write request must not get them: they go back to system memory first.
+ */
+static void drm_test_gpusvm_get_pages_devmem_read_only_cpu(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_128K);
+	unsigned long addr = ALIGN(map, SZ_64K);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_ctx rw = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x3c);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_mprotect(test, map, map + SZ_128K,
+						   false), 0);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_mprotect(test, map, map + SZ_128K,
+						   true), 0);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
+	KUNIT_ASSERT_TRUE_MSG(test, range->flags.has_devmem_pages,
+			      "read-only device pages serve a read");
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_devmem_pages,
+			       "read-only device pages handed out for write");
+	KUNIT_EXPECT_FALSE(test, range->flags.mapped_read_only);
+	gpusvm_test_check_dma(test, range, 0x3c, false);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, map, SZ_128K);
+}
+
+/* --- misc --------------------------------------------------------------- */
+
+static void drm_test_gpusvm_print(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct drm_print_iterator iter = {};
+	struct drm_printer p;
+	char *buf, expect[80];
+
+	buf = kunit_kzalloc(test, SZ_4K, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	iter.data = buf;
+	iter.remain = SZ_4K - 1;
+	p = drm_coredump_printer(&iter);
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	drm_gpusvm_print(&priv->gpusvm, &p);
+
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "gpusvm kunit"));
+	snprintf(expect, sizeof(expect), "notifier [0x%lx-0x%lx)",
+		 ALIGN_DOWN(addr, SZ_2M), ALIGN_DOWN(addr, SZ_2M) + SZ_2M);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(buf, expect), "%s", buf);
+	snprintf(expect, sizeof(expect), "range [0x%lx-0x%lx) size 0x10000",
+		 addr, addr + SZ_64K);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(buf, expect), "%s", buf);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "dma_mapped"));
+}
+
+/* With a driver lock registered, the locked paths run clean under lockdep. */
+static void drm_test_gpusvm_driver_lock(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+#ifdef CONFIG_LOCKDEP
+	KUNIT_EXPECT_PTR_EQ(test, priv->gpusvm.lock_dep_map, &priv->lock.dep_map);
+#endif
+	range = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&priv->gpusvm, 0,
+							ULONG_MAX));
+}
+
+static void gpusvm_test_mutex_destroy(void *lock)
+{
+	mutex_destroy(lock);
+}
+
+static int drm_gpusvm_test_init(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv;
+	unsigned long addr;
+
+	priv = kunit_kzalloc(test, sizeof(*priv), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, priv);
+	test->priv = priv;
+
+	/* Gives this test thread an address space (current->mm). */
+	addr = kunit_vm_mmap(test, NULL, 0, PAGE_SIZE, PROT_READ,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE(test, !addr || IS_ERR_VALUE(addr));
+	KUNIT_ASSERT_NOT_NULL(test, current->mm);
+
+	priv->dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, priv->dev);
+	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(priv->dev,
+							   DMA_BIT_MASK(64)), 0);
+
+	priv->drm = __drm_kunit_helper_alloc_drm_device(test, priv->dev,
+							sizeof(*priv->drm), 0,
+							DRIVER_RENDER);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, priv->drm);
+
+	mutex_init(&priv->lock);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							gpusvm_test_mutex_destroy,
+							&priv->lock), 0);
+	priv->ops.invalidate = mock_invalidate;
+
+	return 0;
+}
+
+static struct kunit_case drm_gpusvm_tests[] = {
+	KUNIT_CASE(drm_test_gpusvm_init_fini),
+	KUNIT_CASE_PARAM(drm_test_gpusvm_init_bad_args, gpusvm_init_gen_params),
+	KUNIT_CASE(drm_test_gpusvm_init_single_chunk),
+	KUNIT_CASE_PARAM(drm_test_gpusvm_chunk_selection, gpusvm_chunk_gen_params),
+	KUNIT_CASE(drm_test_gpusvm_insert_existing),
+	KUNIT_CASE(drm_test_gpusvm_insert_next_to_existing),
+	KUNIT_CASE(drm_test_gpusvm_insert_read_only_vma),
+	KUNIT_CASE(drm_test_gpusvm_insert_prot_none),
+	KUNIT_CASE(drm_test_gpusvm_insert_no_vma),
+	KUNIT_CASE(drm_test_gpusvm_insert_outside_mm_window),
+	KUNIT_CASE(drm_test_gpusvm_insert_outside_gpuva_window),
+	KUNIT_CASE(drm_test_gpusvm_insert_migrate_devmem_flag),
+	KUNIT_CASE(drm_test_gpusvm_notifier_lazy),
+	KUNIT_CASE(drm_test_gpusvm_notifier_shared),
+	KUNIT_CASE(drm_test_gpusvm_notifier_per_window),
+	KUNIT_CASE(drm_test_gpusvm_notifier_removed_with_last_range),
+	KUNIT_CASE(drm_test_gpusvm_notifier_recreated),
+	KUNIT_CASE(drm_test_gpusvm_alloc_hooks),
+	KUNIT_CASE(drm_test_gpusvm_alloc_hooks_failed_insert),
+	KUNIT_CASE(drm_test_gpusvm_range_find),
+	KUNIT_CASE(drm_test_gpusvm_range_iterate),
+	KUNIT_CASE(drm_test_gpusvm_range_iterate_safe),
+	KUNIT_CASE(drm_test_gpusvm_notifier_iterate),
+	KUNIT_CASE(drm_test_gpusvm_has_mapping),
+	KUNIT_CASE(drm_test_gpusvm_range_get_put),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_populated),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_unpopulated),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_read_only),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_already_valid),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_only),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_upgrade_to_write),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_after_munmap),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_cow_retry),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_retry),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_thp),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_thp_clipped),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_thp_small_chunks),
+	KUNIT_CASE(drm_test_gpusvm_unmap_pages),
+	KUNIT_CASE(drm_test_gpusvm_invalidate_munmap),
+	KUNIT_CASE(drm_test_gpusvm_invalidate_partial_munmap),
+	KUNIT_CASE(drm_test_gpusvm_invalidate_madvise_dontneed),
+	KUNIT_CASE(drm_test_gpusvm_invalidate_mprotect),
+	KUNIT_CASE(drm_test_gpusvm_invalidate_outside),
+	KUNIT_CASE(drm_test_gpusvm_invalidate_other_notifier),
+	KUNIT_CASE(drm_test_gpusvm_set_unmapped),
+	KUNIT_CASE(drm_test_gpusvm_evict_system),
+	KUNIT_CASE(drm_test_gpusvm_evict_unmapped),
+	KUNIT_CASE(drm_test_gpusvm_fini_live_ranges),
+	KUNIT_CASE(drm_test_gpusvm_mm_gone),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_mixed),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_two_allocations),
+	KUNIT_CASE(drm_test_gpusvm_insert_threshold_allocations),
+	KUNIT_CASE(drm_test_gpusvm_evict_devmem),
+	KUNIT_CASE(drm_test_gpusvm_evict_devmem_partial_unmap),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_read_only_cpu),
+	KUNIT_CASE(drm_test_gpusvm_print),
+	KUNIT_CASE(drm_test_gpusvm_driver_lock),
+	{}
+};
+
+static struct kunit_suite drm_gpusvm_test_suite = {
+	.name = "drm_gpusvm",
+	.init = drm_gpusvm_test_init,
+	.test_cases = drm_gpusvm_tests,
+};
+
+kunit_test_suite(drm_gpusvm_test_suite);
+
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+MODULE_DESCRIPTION("KUnit tests of the DRM GPU SVM helpers");
+MODULE_LICENSE("GPL and additional rights");
