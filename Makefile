@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests lint check demo inject-check clean help
+.PHONY: all deps tree build obj kunit selftests lint check demo inject-check docs patches clean help
 
 all: build
 
@@ -19,6 +19,8 @@ help:
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
 	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header test"
 	@echo "make obj OBJ=...   compile one object with W=1"
+	@echo "make docs          Sphinx HTML of Documentation/gpu into out/docs, fails on warnings in our files"
+	@echo "make patches       format-patch series against 6.12 into out/patches, checked and built"
 	@echo "make check INJECT=warn|fail|both   prove that the gates fail the run"
 
 deps:
@@ -47,6 +49,12 @@ selftests:
 
 lint:
 	@$(HARNESS) lint
+
+docs:
+	@$(HARNESS) docs
+
+patches:
+	@$(HARNESS) patches
 
 # The gates must bite: both injections have to make "make check" fail.
 inject-check:

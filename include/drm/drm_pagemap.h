@@ -114,9 +114,9 @@ struct drm_pagemap_ops {
 	 * @start: Start of the virtual range, page aligned.
 	 * @end: End of the virtual range (exclusive), page aligned.
 	 * @mm: The address space, with a reference held and its mmap lock
-	 *	held in read mode by the caller (drm_pagemap_populate_mm()).
+	 * held in read mode by the caller (drm_pagemap_populate_mm()).
 	 * @timeslice_ms: How long the memory should stay before a CPU fault
-	 *	may move it back.
+	 * may move it back.
 	 *
 	 * A typical implementation allocates a &struct drm_pagemap_devmem
 	 * and calls drm_pagemap_migrate_to_devmem().
@@ -246,7 +246,7 @@ struct drm_pagemap_devmem_ops {
 	 * @devmem_allocation: The allocation.
 	 * @npages: Number of pfns to write, at most size >> PAGE_SHIFT.
 	 * @pfn: Array to fill with the device pfns of the first @npages
-	 *	pages of the allocation, in order.
+	 * pages of the allocation, in order.
 	 *
 	 * Must give the same answer each time it is called for the same
 	 * allocation: eviction calls it again to find the pages.
@@ -260,8 +260,8 @@ struct drm_pagemap_devmem_ops {
 	 * @copy_to_devmem: Copy system memory to device memory (required).
 	 * @pages: Destination device pages.
 	 * @dma_addr: Source DMA addresses, mapped DMA_TO_DEVICE for the
-	 *	allocation's device. Several entries may share the address of
-	 *	one zeroed page: that is how pages with no data are cleared.
+	 * allocation's device. Several entries may share the address of
+	 * one zeroed page: that is how pages with no data are cleared.
 	 * @npages: Number of entries.
 	 *
 	 * Return: 0 on success, a negative error code on failure.
@@ -273,7 +273,7 @@ struct drm_pagemap_devmem_ops {
 	 * @copy_to_ram: Copy device memory to system memory (required).
 	 * @pages: Source device pages.
 	 * @dma_addr: Destination DMA addresses, mapped DMA_FROM_DEVICE for
-	 *	the allocation's device.
+	 * the allocation's device.
 	 * @npages: Number of entries.
 	 *
 	 * Return: 0 on success, a negative error code on failure.

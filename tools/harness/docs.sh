@@ -24,6 +24,15 @@ docs_tree() {
 		cp -al "$PRISTINE" "$DOCS_SRC"
 	fi
 	INJECT= sync_tree "$DOCS_SRC" "$CACHE/docs-stage" "$CACHE/docs-src.list"
+	# Sphinx builds incrementally and prints the warnings of a document
+	# only when it reads it again: make it re-read every page the project
+	# provides or changes, so their warnings show up on every run. (Only
+	# files of our own; a hard link would touch pristine/.)
+	local f
+	(cd "$CACHE/docs-stage" && find Documentation -name '*.rst') |
+	while read -r f; do
+		[ "$(stat -c %h "$DOCS_SRC/$f")" != 1 ] || touch "$DOCS_SRC/$f"
+	done
 }
 
 cmd_docs() {

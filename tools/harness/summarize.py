@@ -129,6 +129,9 @@ def main():
     notes = []
 
     parse_kunit(console, tally)
+    lint = os.path.join(args.run, 'lint.tap')
+    if os.path.exists(lint):
+        parse_tap_section('lint', read_lines(lint), 0, tally)
     for name, body, rc in parse_sections(results):
         if name == 'kmemleak':
             leaks = [l for l in body if l.startswith('unreferenced object')]

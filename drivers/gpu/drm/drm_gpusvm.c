@@ -305,8 +305,8 @@
  *		mutex_unlock(&vm->lock);
  *	}
  *
- * The VM is torn down with cancel_work_sync(&vm->gc_work) followed by
- * drm_gpusvm_fini(&vm->gpusvm), which removes whatever ranges are left.
+ * The VM is torn down with ``cancel_work_sync(&vm->gc_work)`` followed by
+ * ``drm_gpusvm_fini(&vm->gpusvm)``, which removes whatever ranges are left.
  */
 
 /* Assert that the lock registered with drm_gpusvm_driver_set_lock() is held. */

@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 /**
- * DOC: Introduction
+ * DOC: vsvm uAPI rules
  *
  * vsvm is a virtual GPU whose only purpose is to exercise GPU shared virtual
  * memory: every open file owns a GPU VM that mirrors the address space of
