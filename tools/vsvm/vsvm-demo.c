@@ -171,10 +171,11 @@ int main(void)
 		       steps[i].ms, steps[i].check);
 
 	vsvm_vm_stats(fd, &vst);
-	printf("\nVM totals: %llu GPU faults, %llu pages to VRAM, %llu to RAM, %llu evictions, %llu invalidations\n",
+	printf("\nVM totals: %llu GPU faults, %llu pages to VRAM, %llu to RAM, ",
 	       (unsigned long long)vst.stats.gpu_faults,
 	       (unsigned long long)vst.stats.pages_to_vram,
-	       (unsigned long long)vst.stats.pages_to_ram,
+	       (unsigned long long)vst.stats.pages_to_ram);
+	printf("%llu evictions, %llu invalidations\n",
 	       (unsigned long long)vst.stats.evictions,
 	       (unsigned long long)vst.stats.invalidations);
 	printf("(GPU SVM ranges are 2 MiB, 64 KiB or 4 KiB chunks of the CPU mapping, so\n"

@@ -21,9 +21,9 @@
 #include "vsvm_util.h"
 
 #define PAGE		4096UL
-#define SZ_64K		(64UL << 10)
-#define SZ_1M		(1UL << 20)
-#define SZ_2M		(2UL << 20)
+#define SZ_64K		0x00010000UL
+#define SZ_1M		0x00100000UL
+#define SZ_2M		0x00200000UL
 
 #ifndef MAP_HUGETLB
 #define MAP_HUGETLB	0x40000
@@ -124,10 +124,12 @@ FIXTURE_VARIANT(fork)
 FIXTURE_VARIANT_ADD(fork, system) {
 	.vram_before_fork = 0, .write_policy = DRM_VSVM_POLICY_MIGRATE,
 };
+
 /* In system memory at fork; the GPU write stays in system memory. */
 FIXTURE_VARIANT_ADD(fork, system_write_policy_system) {
 	.vram_before_fork = 0, .write_policy = DRM_VSVM_POLICY_SYSTEM,
 };
+
 /* In VRAM at fork: the child inherits device-private entries. */
 FIXTURE_VARIANT_ADD(fork, vram) {
 	.vram_before_fork = 1, .write_policy = DRM_VSVM_POLICY_MIGRATE,
@@ -294,6 +296,14 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
 }
 
+/* Hand @fd to the child over @chan: SCM_RIGHTS, or just its number. */
+static int push_fd(enum fd_transport transport, int chan, int fd)
+{
+	if (transport == FD_UNIX_SOCKET)
+		return send_fd(chan, fd);
+	return write(chan, &fd, sizeof(fd)) == sizeof(fd) ? 0 : -1;
+}
+
 /* Receive the parent's descriptor number over @rfd and pull it. */
 static int pidfd_pull_fd(int rfd)
 {
@@ -372,11 +382,7 @@ TEST_F(passfd, refused_in_receiver)
 	/* Opened after the fork: the child only gets it passed to it. */
 	fd2 = vsvm_open_device(0);
 	ASSERT_GE(fd2, 0);
-	if (variant->transport == FD_UNIX_SOCKET) {
-		ASSERT_EQ(0, send_fd(chan[0], fd2));
-	} else {
-		ASSERT_EQ(sizeof(fd2), write(chan[0], &fd2, sizeof(fd2)));
-	}
+	ASSERT_EQ(0, push_fd(variant->transport, chan[0], fd2));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status)) {
@@ -658,7 +664,7 @@ TEST_F_TIMEOUT(mm, munmap_during_job, 180)
 	char small[PAGE], out[PAGE];
 	unsigned int k;
 
-	for (k = 0; k < sizeof(delays) / sizeof(delays[0]); k++) {
+	for (k = 0; k < ARRAY_SIZE(delays); k++) {
 		__u64 *a = vsvm_map_aligned(size, SZ_2M);
 		struct unmapper u;
 		pthread_t th;
@@ -796,7 +802,6 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 	/* 64 KiB aligned: each buffer is one range, one VRAM allocation. */
 	char *a = vsvm_map_aligned(size, SZ_64K), *b = vsvm_map_aligned(size, SZ_64K);
 	char *c = vsvm_map_aligned(size, SZ_64K), *tmp = host_alloc(size);
-	volatile char *va = a, *vb = b, *vc = c;
 	struct drm_vsvm_stats st;
 	double t0, fast, slow;
 
@@ -811,14 +816,14 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
 	EXPECT_EQ(size / PAGE, st.pages_to_vram);
 	t0 = vsvm_now_ms();
-	(void)va[PAGE];
+	(void)READ_ONCE(a[PAGE]);
 	fast = vsvm_now_ms() - t0;
 
 	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 1000));
 	ASSERT_EQ(0, vsvm_migrate(self->fd, c, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
 	EXPECT_EQ(size / PAGE, st.pages_to_vram);
 	t0 = vsvm_now_ms();
-	(void)vc[PAGE];
+	(void)READ_ONCE(c[PAGE]);
 	slow = vsvm_now_ms() - t0;
 	TH_LOG("CPU fault after migration: %.0f ms without, %.0f ms with a 1000 ms timeslice",
 	       fast, slow);
@@ -840,7 +845,7 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 	ASSERT_EQ(0, vsvm_gpu_write(self->fd, b, tmp, size,
 				    DRM_VSVM_POLICY_MIGRATE, &st));
 	EXPECT_GE(st.pages_to_vram, 1);
-	(void)vb[0];
+	(void)READ_ONCE(b[0]);
 	slow = vsvm_now_ms() - t0;
 	TH_LOG("GPU fault migration then CPU fault, 500 ms timeslice: %.0f ms", slow);
 	EXPECT_GE(slow, 450);

@@ -22,9 +22,9 @@
 #include "vsvm_util.h"
 
 #define PAGE		4096UL
-#define SZ_64K		(64UL << 10)
-#define SZ_1M		(1UL << 20)
-#define SZ_2M		(2UL << 20)
+#define SZ_64K		0x00010000UL
+#define SZ_1M		0x00100000UL
+#define SZ_2M		0x00200000UL
 
 static int vm_stats(int fd, struct drm_vsvm_vm_stats *st)
 {
@@ -347,31 +347,31 @@ TEST_F(vsvm, read_never_touched_is_zero)
 TEST_F(vsvm, read_zero_page)
 {
 	size_t size = 128 << 10, i;
-	volatile char *a = vsvm_map_aligned(size, PAGE);
+	char *a = vsvm_map_aligned(size, PAGE);
 	char *out = host_alloc(size);
 	unsigned long sum = 0;
 
-	ASSERT_NE(MAP_FAILED, (void *)a);
+	ASSERT_NE(MAP_FAILED, a);
 	ASSERT_NE(NULL, out);
 	for (i = 0; i < size; i += PAGE)
-		sum += a[i];
+		sum += READ_ONCE(a[i]);
 	ASSERT_EQ(0, sum);
 
 	memset(out, 0x5a, size);
-	ASSERT_EQ(0, vsvm_gpu_read(self->fd, (void *)a, out, size,
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
 				   DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-1, vsvm_zero_check(out, size));
 
 	memset(out, 0x5a, size);
-	ASSERT_EQ(0, vsvm_gpu_read(self->fd, (void *)a, out, size,
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
 				   DRM_VSVM_POLICY_SYSTEM, NULL));
 	EXPECT_EQ(-1, vsvm_zero_check(out, size));
 
-	vsvm_pattern_fill((void *)a, size, 4);
-	ASSERT_EQ(0, vsvm_gpu_read(self->fd, (void *)a, out, size,
+	vsvm_pattern_fill(a, size, 4);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
 				   DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 4));
-	munmap((void *)a, size);
+	munmap(a, size);
 	host_free(out);
 }
 
@@ -749,8 +749,8 @@ TEST_F(vsvm, atomic_add_many)
 }
 
 struct cpu_reader {
-	volatile __u64 *p;
-	volatile int stop;
+	__u64 *p;
+	int stop;
 	__u64 reads;
 	__u64 last;
 	int went_backwards;
@@ -760,8 +760,8 @@ static void *cpu_reader_fn(void *arg)
 {
 	struct cpu_reader *r = arg;
 
-	while (!r->stop) {
-		__u64 v = *r->p;
+	while (!READ_ONCE(r->stop)) {
+		__u64 v = READ_ONCE(*r->p);
 
 		if (v < r->last)
 			r->went_backwards = 1;
@@ -798,7 +798,7 @@ TEST_F(vsvm, atomic_add_concurrent_cpu_reads)
 		ASSERT_EQ(0, vsvm_gpu_atomic_add(self->fd, a, 1, NULL, &old));
 		EXPECT_EQ(1000 + i, old);
 	}
-	r.stop = 1;
+	WRITE_ONCE(r.stop, 1);
 	pthread_join(th, NULL);
 	EXPECT_EQ(1000 + n, a[0]);
 	EXPECT_EQ(0, r.went_backwards);
@@ -1007,7 +1007,7 @@ FIXTURE_SETUP(shared)
 		ASSERT_GE(self->mfd, 0);
 		break;
 	case SHARED_TMPFILE:
-		strcpy(self->path, "/tmp/vsvm-test-XXXXXX");
+		snprintf(self->path, sizeof(self->path), "/tmp/vsvm-test-XXXXXX");
 		self->mfd = mkstemp(self->path);
 		ASSERT_GE(self->mfd, 0);
 		break;
@@ -1341,55 +1341,120 @@ static void good_param(struct bad_ctx *c)
 	c->arg.p.value = 5;
 }
 
-static void p_query_flags(struct bad_ctx *c) { c->arg.q.flags = 1; }
-static void p_query_pad(struct bad_ctx *c) { c->arg.q.pad = 1; }
-static void p_exec_flags(struct bad_ctx *c) { good_exec(c); c->arg.e.flags = 1u << 8; }
-static void p_exec_flags_top(struct bad_ctx *c) { good_exec(c); c->arg.e.flags = 1u << 31; }
-static void p_exec_policy(struct bad_ctx *c) { good_exec(c); c->arg.e.flags = 3; }
-static void p_exec_pad(struct bad_ctx *c) { good_exec(c); c->arg.e.pad = 1; }
-static void p_exec_no_ops(struct bad_ctx *c) { good_exec(c); c->arg.e.num_ops = 0; }
-static void p_exec_257_ops(struct bad_ctx *c) { good_exec(c); c->arg.e.num_ops = 257; }
-static void p_exec_bad_ptr(struct bad_ctx *c) { good_exec(c); c->arg.e.ops = 16; }
+static void p_query_flags(struct bad_ctx *c)
+{
+	c->arg.q.flags = 1;
+}
+
+static void p_query_pad(struct bad_ctx *c)
+{
+	c->arg.q.pad = 1;
+}
+
+static void p_exec_flags(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.flags = 1u << 8;
+}
+
+static void p_exec_flags_top(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.flags = 1u << 31;
+}
+
+static void p_exec_policy(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.flags = 3;
+}
+
+static void p_exec_pad(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.pad = 1;
+}
+
+static void p_exec_no_ops(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.num_ops = 0;
+}
+
+static void p_exec_257_ops(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.num_ops = 257;
+}
+
+static void p_exec_bad_ptr(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->arg.e.ops = 16;
+}
+
 static void p_exec_kernel_ptr(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->arg.e.ops = 0xffff888000000000ULL;
 }
-static void p_op_flags(struct bad_ctx *c) { good_exec(c); c->ops[0].flags = 1; }
-static void p_op_code0(struct bad_ctx *c) { good_exec(c); c->ops[0].code = 0; }
+
+static void p_op_flags(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].flags = 1;
+}
+
+static void p_op_code0(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].code = 0;
+}
+
 static void p_op_code_unknown(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].code = DRM_VSVM_OP_ATOMIC_ADD + 1;
 }
-static void p_op_size0(struct bad_ctx *c) { good_exec(c); c->ops[0].size = 0; }
+
+static void p_op_size0(struct bad_ctx *c)
+{
+	good_exec(c);
+	c->ops[0].size = 0;
+}
+
 static void p_op_overflow(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].gpu_addr = ~0ULL - 100;
 }
+
 static void p_op_huge_size(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].size = 1ULL << 60;
 }
+
 static void p_op_beyond_task(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].gpu_addr = 1ULL << 62;
 }
+
 static void p_second_op_bad(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->arg.e.num_ops = 2;
 	c->ops[1].code = 99;
 }
+
 static void p_last_of_256_bad(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->arg.e.num_ops = 256;
 	c->ops[255].size = 0;
 }
+
 static void p_fill_addr(struct bad_ctx *c)
 {
 	good_exec(c);
@@ -1397,18 +1462,21 @@ static void p_fill_addr(struct bad_ctx *c)
 	c->ops[0].gpu_addr += 4;
 	c->ops[0].size = 64;
 }
+
 static void p_fill_size(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].code = DRM_VSVM_OP_FILL;
 	c->ops[0].size = 12;
 }
+
 static void p_atomic_size(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].code = DRM_VSVM_OP_ATOMIC_ADD;
 	c->ops[0].size = 4;
 }
+
 static void p_atomic_addr(struct bad_ctx *c)
 {
 	good_exec(c);
@@ -1416,12 +1484,14 @@ static void p_atomic_addr(struct bad_ctx *c)
 	c->ops[0].gpu_addr += 4;
 	c->ops[0].size = 8;
 }
+
 static void p_copy_overlap(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].code = DRM_VSVM_OP_COPY;
 	c->ops[0].data = (unsigned long)c->buf + 100;
 }
+
 static void p_copy_overlap_before(struct bad_ctx *c)
 {
 	good_exec(c);
@@ -1429,30 +1499,95 @@ static void p_copy_overlap_before(struct bad_ctx *c)
 	c->ops[0].gpu_addr = (unsigned long)c->buf + PAGE;
 	c->ops[0].data = (unsigned long)c->buf + PAGE - 1;
 }
+
 static void p_copy_src_overflow(struct bad_ctx *c)
 {
 	good_exec(c);
 	c->ops[0].code = DRM_VSVM_OP_COPY;
 	c->ops[0].data = ~0ULL - 10;
 }
-static void p_mig_start(struct bad_ctx *c) { good_migrate(c); c->arg.m.start += 8; }
-static void p_mig_size(struct bad_ctx *c) { good_migrate(c); c->arg.m.size -= 8; }
-static void p_mig_size0(struct bad_ctx *c) { good_migrate(c); c->arg.m.size = 0; }
+
+static void p_mig_start(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.start += 8;
+}
+
+static void p_mig_size(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.size -= 8;
+}
+
+static void p_mig_size0(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.size = 0;
+}
+
 static void p_mig_overflow(struct bad_ctx *c)
 {
 	good_migrate(c);
 	c->arg.m.size = ~0ULL & ~(PAGE - 1);
 }
-static void p_mig_huge(struct bad_ctx *c) { good_migrate(c); c->arg.m.size = 1ULL << 60; }
-static void p_mig_target(struct bad_ctx *c) { good_migrate(c); c->arg.m.target = 2; }
-static void p_mig_flags(struct bad_ctx *c) { good_migrate(c); c->arg.m.flags = 1; }
-static void p_stats_flags(struct bad_ctx *c) { c->arg.s.flags = 1; }
-static void p_stats_pad(struct bad_ctx *c) { c->arg.s.pad = 1; }
-static void p_param0(struct bad_ctx *c) { good_param(c); c->arg.p.param = 0; }
-static void p_param2(struct bad_ctx *c) { good_param(c); c->arg.p.param = 2; }
-static void p_param_pad(struct bad_ctx *c) { good_param(c); c->arg.p.pad = 1; }
-static void p_param_10001(struct bad_ctx *c) { good_param(c); c->arg.p.value = 10001; }
-static void p_param_huge(struct bad_ctx *c) { good_param(c); c->arg.p.value = 1ULL << 63; }
+
+static void p_mig_huge(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.size = 1ULL << 60;
+}
+
+static void p_mig_target(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.target = 2;
+}
+
+static void p_mig_flags(struct bad_ctx *c)
+{
+	good_migrate(c);
+	c->arg.m.flags = 1;
+}
+
+static void p_stats_flags(struct bad_ctx *c)
+{
+	c->arg.s.flags = 1;
+}
+
+static void p_stats_pad(struct bad_ctx *c)
+{
+	c->arg.s.pad = 1;
+}
+
+static void p_param0(struct bad_ctx *c)
+{
+	good_param(c);
+	c->arg.p.param = 0;
+}
+
+static void p_param2(struct bad_ctx *c)
+{
+	good_param(c);
+	c->arg.p.param = 2;
+}
+
+static void p_param_pad(struct bad_ctx *c)
+{
+	good_param(c);
+	c->arg.p.pad = 1;
+}
+
+static void p_param_10001(struct bad_ctx *c)
+{
+	good_param(c);
+	c->arg.p.value = 10001;
+}
+
+static void p_param_huge(struct bad_ctx *c)
+{
+	good_param(c);
+	c->arg.p.value = 1ULL << 63;
+}
 
 FIXTURE(bad_args)
 {
@@ -1467,49 +1602,165 @@ FIXTURE_VARIANT(bad_args)
 	void (*prep)(struct bad_ctx *c);
 };
 
-#define BAD(name, ioc, e, fn) \
-	FIXTURE_VARIANT_ADD(bad_args, name) { .req = ioc, .err = e, .prep = fn }
+FIXTURE_VARIANT_ADD(bad_args, query_flags) {
+	.req = DRM_IOCTL_VSVM_QUERY, .err = -EINVAL, .prep = p_query_flags,
+};
 
-BAD(query_flags,		DRM_IOCTL_VSVM_QUERY, -EINVAL, p_query_flags);
-BAD(query_pad,			DRM_IOCTL_VSVM_QUERY, -EINVAL, p_query_pad);
-BAD(exec_unknown_flags,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_flags);
-BAD(exec_unknown_flag_bit31,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_flags_top);
-BAD(exec_unknown_policy,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_policy);
-BAD(exec_nonzero_pad,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_pad);
-BAD(exec_num_ops_0,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_no_ops);
-BAD(exec_num_ops_257,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_exec_257_ops);
-BAD(exec_bad_ops_pointer,	DRM_IOCTL_VSVM_EXEC, -EFAULT, p_exec_bad_ptr);
-BAD(exec_kernel_ops_pointer,	DRM_IOCTL_VSVM_EXEC, -EFAULT, p_exec_kernel_ptr);
-BAD(op_unknown_flags,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_flags);
-BAD(op_code_0,			DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_code0);
-BAD(op_code_unknown,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_code_unknown);
-BAD(op_zero_size,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_size0);
-BAD(op_overflowing_range,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_overflow);
-BAD(op_size_beyond_task_size,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_huge_size);
-BAD(op_addr_beyond_task_size,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_op_beyond_task);
-BAD(exec_second_op_invalid,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_second_op_bad);
-BAD(exec_last_of_256_invalid,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_last_of_256_bad);
-BAD(fill_misaligned_addr,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_fill_addr);
-BAD(fill_misaligned_size,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_fill_size);
-BAD(atomic_size_4,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_atomic_size);
-BAD(atomic_misaligned,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_atomic_addr);
-BAD(copy_overlap_after,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_copy_overlap);
-BAD(copy_overlap_before,	DRM_IOCTL_VSVM_EXEC, -EINVAL, p_copy_overlap_before);
-BAD(copy_src_overflow,		DRM_IOCTL_VSVM_EXEC, -EINVAL, p_copy_src_overflow);
-BAD(migrate_unaligned_start,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_start);
-BAD(migrate_unaligned_size,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_size);
-BAD(migrate_zero_size,		DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_size0);
-BAD(migrate_overflowing_range,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_overflow);
-BAD(migrate_beyond_task_size,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_huge);
-BAD(migrate_unknown_target,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_target);
-BAD(migrate_unknown_flags,	DRM_IOCTL_VSVM_MIGRATE, -EINVAL, p_mig_flags);
-BAD(vm_stats_flags,		DRM_IOCTL_VSVM_VM_STATS, -EINVAL, p_stats_flags);
-BAD(vm_stats_pad,		DRM_IOCTL_VSVM_VM_STATS, -EINVAL, p_stats_pad);
-BAD(set_param_0,		DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param0);
-BAD(set_param_unknown,		DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param2);
-BAD(set_param_pad,		DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param_pad);
-BAD(set_param_timeslice_10001,	DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param_10001);
-BAD(set_param_timeslice_huge,	DRM_IOCTL_VSVM_VM_SET_PARAM, -EINVAL, p_param_huge);
+FIXTURE_VARIANT_ADD(bad_args, query_pad) {
+	.req = DRM_IOCTL_VSVM_QUERY, .err = -EINVAL, .prep = p_query_pad,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_unknown_flags) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_exec_flags,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_unknown_flag_bit31) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_exec_flags_top,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_unknown_policy) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_exec_policy,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_nonzero_pad) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_exec_pad,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_num_ops_0) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_exec_no_ops,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_num_ops_257) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_exec_257_ops,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_bad_ops_pointer) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EFAULT, .prep = p_exec_bad_ptr,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_kernel_ops_pointer) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EFAULT, .prep = p_exec_kernel_ptr,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_unknown_flags) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_flags,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_code_0) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_code0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_code_unknown) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_code_unknown,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_zero_size) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_size0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_overflowing_range) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_overflow,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_size_beyond_task_size) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_huge_size,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, op_addr_beyond_task_size) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_op_beyond_task,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_second_op_invalid) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_second_op_bad,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, exec_last_of_256_invalid) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_last_of_256_bad,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, fill_misaligned_addr) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_fill_addr,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, fill_misaligned_size) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_fill_size,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, atomic_size_4) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_atomic_size,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, atomic_misaligned) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_atomic_addr,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, copy_overlap_after) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_copy_overlap,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, copy_overlap_before) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_copy_overlap_before,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, copy_src_overflow) {
+	.req = DRM_IOCTL_VSVM_EXEC, .err = -EINVAL, .prep = p_copy_src_overflow,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_unaligned_start) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_start,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_unaligned_size) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_size,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_zero_size) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_size0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_overflowing_range) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_overflow,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_beyond_task_size) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_huge,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_unknown_target) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_target,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, migrate_unknown_flags) {
+	.req = DRM_IOCTL_VSVM_MIGRATE, .err = -EINVAL, .prep = p_mig_flags,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, vm_stats_flags) {
+	.req = DRM_IOCTL_VSVM_VM_STATS, .err = -EINVAL, .prep = p_stats_flags,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, vm_stats_pad) {
+	.req = DRM_IOCTL_VSVM_VM_STATS, .err = -EINVAL, .prep = p_stats_pad,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_0) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_unknown) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param2,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_pad) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_pad,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_timeslice_10001) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_10001,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_timeslice_huge) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_huge,
+};
 
 FIXTURE_SETUP(bad_args)
 {

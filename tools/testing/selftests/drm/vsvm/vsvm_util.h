@@ -18,6 +18,18 @@
 #include <drm/drm.h>
 #include <drm/vsvm_drm.h>
 
+/*
+ * One real, untorn access the compiler may neither drop nor merge, as with
+ * the kernel's READ_ONCE()/WRITE_ONCE(): the tests time and race CPU
+ * touches of memory the GPU mirrors.
+ */
+#ifndef READ_ONCE
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#endif
+#ifndef WRITE_ONCE
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+#endif
+
 /* ioctl() that returns -errno on failure and restarts on EINTR. */
 static inline int vsvm_ioctl(int fd, unsigned long req, void *arg)
 {
