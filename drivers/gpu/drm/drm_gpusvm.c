@@ -5,6 +5,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/hmm.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/interval_tree.h>
 #include <linux/jiffies.h>
 #include <linux/memremap.h>
@@ -817,7 +818,9 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
  * &drm_gpusvm_ctx.check_pages_threshold also need all their CPU pages to be
  * present (the smallest chunk size does not). The notifier of the window is
  * created if needed. &drm_gpusvm_range_flags.migrate_devmem is set if
- * &drm_gpusvm_ctx.devmem_possible is and the VMA is anonymous and private.
+ * &drm_gpusvm_ctx.devmem_possible is and the VMA is a private mapping (not
+ * shared, not hugetlb, not VM_IO/VM_PFNMAP); of a private file mapping only
+ * the anonymous, copied-on-write pages can move.
  *
  * The returned range belongs to the GPU SVM: no reference is taken for the
  * caller, who uses drm_gpusvm_range_get() to keep it beyond the driver lock.
@@ -914,8 +917,10 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	if (err)
 		goto err_unlock;
 
-	migrate_devmem = ctx->devmem_possible && vma_is_anonymous(vma) &&
-			 !(vma->vm_flags & VM_SHARED);
+	/* Private mappings; see drm_pagemap_vma_migratable(). */
+	migrate_devmem = ctx->devmem_possible &&
+			 !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
+			 !is_vm_hugetlb_page(vma);
 	range = drm_gpusvm_range_alloc(gpusvm, notifier, start, end,
 				       migrate_devmem);
 	if (!range) {

@@ -62,16 +62,17 @@
  * drm_pagemap_migrate_to_devmem() moves a virtual range of an mm into one
  * allocation. Device page i of the allocation backs the page at
  * start + i * PAGE_SIZE, so the allocation must be at least as large as the
- * range. The range may cross several VMAs and holes; only private anonymous
- * VMAs are migrated. All VMAs are collected first, then the data of all of
- * them is copied, then the result is committed: a copy failure leaves every
- * page where it was.
+ * range. The range may cross several VMAs and holes; only private mappings
+ * are migrated, and of those only anonymous pages (a private file mapping
+ * keeps its page-cache pages and holes). All VMAs are collected first, then
+ * the data of all of them is copied, then the result is committed: a copy
+ * failure leaves every page where it was.
  *
  * The core mm cannot always collect every page (a page is locked or pinned
- * by someone else, a VMA is not anonymous, an address is a hole between
- * VMAs, a page already lives in device memory). Such pages simply stay
- * where they are: the migration succeeds if at least one page moved and
- * fails with -EBUSY if none did. Callers that need the whole range in
+ * by someone else, a VMA is shared, a page belongs to the page cache, an
+ * address is a hole between VMAs, a page already lives in device memory).
+ * Such pages simply stay where they are: the migration succeeds if at
+ * least one page moved and fails with -EBUSY if none did. Callers that need the whole range in
  * device memory check afterwards (drm_gpusvm does so when collecting the
  * pages) and retry or fall back to system memory.
  *
@@ -658,10 +659,14 @@ void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem_allocation,
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_devmem_init);
 
-/* Can migrate_vma move pages of this VMA into device memory at all? */
+/*
+ * Can migrate_vma move pages of this VMA into device memory at all? Private
+ * mappings only: of a private file mapping, core mm moves the anonymous
+ * (copied-on-write) pages and leaves the page cache and holes alone.
+ */
 static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
 {
-	return vma_is_anonymous(vma) && !(vma->vm_flags & VM_SPECIAL) &&
+	return !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
 		!is_vm_hugetlb_page(vma);
 }
 
@@ -684,8 +689,8 @@ static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
  *	notifiers and used to collect the pages on the way back.
  *
  * Device page i of the allocation backs address @start + i * PAGE_SIZE.
- * Pages the core mm cannot collect, holes and VMAs that are not private
- * anonymous memory stay where they are; see "Migration" above. Pages
+ * Pages the core mm cannot collect, holes, shared VMAs and page-cache
+ * pages stay where they are; see "Migration" above. Pages
  * without data are cleared on the device. On any error the CPU page tables
  * are restored and no data is lost.
  *
