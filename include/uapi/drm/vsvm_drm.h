@@ -49,8 +49,8 @@ extern "C" {
  *
  * Placement (&drm_vsvm_exec.flags, DRM_VSVM_EXEC_POLICY_*):
  *
- * - %DRM_VSVM_POLICY_MIGRATE (default): a GPU fault migrates anonymous
- *   private memory to device memory when there is room (evicting least
+ * - %DRM_VSVM_POLICY_MIGRATE (default): a GPU fault migrates the anonymous
+ *   pages of private mappings to device memory when there is room (evicting least
  *   recently used device allocations otherwise); other memory is used in
  *   place.
  * - %DRM_VSVM_POLICY_SYSTEM: the GPU uses system memory, migrating device
@@ -282,8 +282,8 @@ struct drm_vsvm_exec {
  * struct drm_vsvm_migrate - Argument of DRM_IOCTL_VSVM_MIGRATE
  *
  * Moves the pages of [@start, @start + @size) ahead of GPU use (prefetch)
- * or back to system memory. Only anonymous private memory moves to VRAM;
- * other pages stay where they are without error.
+ * or back to system memory. Only anonymous pages of private mappings move
+ * to VRAM; other pages stay where they are without error.
  */
 struct drm_vsvm_migrate {
 	/** @start: Page-aligned start address. */

@@ -34,6 +34,11 @@ static unsigned int vram_mb = 64;
 module_param(vram_mb, uint, 0444);
 MODULE_PARM_DESC(vram_mb, "Device memory per GPU in MiB, a multiple of 2 (default 64)");
 
+static bool dmirror;
+module_param(dmirror, bool, 0444);
+MODULE_PARM_DESC(dmirror,
+		 "Also expose GPUs 0 and 1 as /dev/hmm_dmirror0 and 1 with the ioctl ABI of lib/test_hmm, for the kernel's hmm-tests; needs num_devices >= 2, excludes test_hmm (default false)");
+
 static struct vsvm_device *vsvm_devices[VSVM_MAX_DEVICES];
 
 /**
@@ -308,9 +313,10 @@ static void vsvm_destroy_all(void)
 static int __init vsvm_init(void)
 {
 	unsigned int i;
+	int err;
 
 	if (!num_devices || num_devices > VSVM_MAX_DEVICES || !vram_mb ||
-	    vram_mb > SZ_4K || vram_mb % 2)
+	    vram_mb > SZ_4K || vram_mb % 2 || (dmirror && num_devices < 2))
 		return -EINVAL;
 
 	for (i = 0; i < num_devices; i++) {
@@ -323,11 +329,21 @@ static int __init vsvm_init(void)
 		vsvm_devices[i] = vdev;
 	}
 
+	if (dmirror) {
+		err = vsvm_dmirror_init(vsvm_devices, num_devices);
+		if (err) {
+			vsvm_destroy_all();
+			return err;
+		}
+	}
+
 	return 0;
 }
 
 static void __exit vsvm_exit(void)
 {
+	if (dmirror)
+		vsvm_dmirror_fini();
 	vsvm_destroy_all();
 }
 

@@ -206,6 +206,7 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 				   struct vsvm_stats_sink *sink);
 void vsvm_vram_alloc_commit(struct vsvm_alloc *alloc);
 void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc);
+void vsvm_vram_evict_all(struct vsvm_vram *vram);
 void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page);
 void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p);
 struct vsvm_vram *vsvm_page_to_vram(struct page *page);
@@ -237,6 +238,10 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp);
 
 /* vsvm_engine.c */
 int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args);
+
+/* vsvm_dmirror.c */
+int vsvm_dmirror_init(struct vsvm_device **vdevs, unsigned int n);
+void vsvm_dmirror_fini(void);
 
 /* vsvm_debugfs.c */
 void vsvm_debugfs_init(struct vsvm_device *vdev);

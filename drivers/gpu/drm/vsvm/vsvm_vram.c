@@ -229,6 +229,25 @@ static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
 }
 
 /**
+ * vsvm_vram_evict_all() - Move everything in a VRAM back to system memory
+ * @vram: The VRAM.
+ *
+ * Evicts the allocations on the LRU, least recently migrated first, and
+ * waits for their memory to be given back. Allocations being migrated
+ * concurrently may stay.
+ *
+ * Context: Process context; may sleep. No mmap lock, no notifier lock.
+ */
+void vsvm_vram_evict_all(struct vsvm_vram *vram)
+{
+	unsigned long bound = vram->size >> PAGE_SHIFT;
+
+	/* Bounded: others may keep migrating meanwhile. */
+	while (bound-- && vsvm_vram_evict_one(vram, NULL))
+		;
+}
+
+/**
  * vsvm_vram_alloc() - Allocate device memory for one migration
  * @vram: The VRAM to allocate from.
  * @size: Size in bytes, a multiple of PAGE_SIZE.

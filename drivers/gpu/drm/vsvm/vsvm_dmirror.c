@@ -1,0 +1,844 @@
+// SPDX-License-Identifier: GPL-2.0-only OR MIT
+/*
+ * Copyright (c) 2026 The drm_gpusvm authors
+ */
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/hmm.h>
+#include <linux/highmem.h>
+#include <linux/memremap.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/module.h>
+#include <linux/rmap.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "vsvm_drv.h"
+#include "../../../../lib/test_hmm_uapi.h"
+
+/**
+ * DOC: vsvm HMM test front end
+ *
+ * With the module parameter ``dmirror=1`` (and ``num_devices`` >= 2), vsvm
+ * devices 0 and 1 also appear as ``/dev/hmm_dmirror0`` and
+ * ``/dev/hmm_dmirror1``, speaking the ioctl ABI of the kernel's HMM test
+ * driver (``lib/test_hmm_uapi.h``), so that
+ * ``tools/testing/selftests/mm/hmm-tests`` runs unmodified against
+ * drm_gpusvm and drm_pagemap. The front end and ``test_hmm`` claim the same
+ * device names: load one at a time. It does not exist with ``dmirror=0``.
+ *
+ * It is a thin layer: each open file owns a &struct vsvm_vm of the device,
+ * bound to the opener's address space, exactly like a DRM file.
+ *
+ * - READ and WRITE are GPU accesses through the VM's page table
+ *   (vsvm_vm_gpu_map_page(), as the software GPU does), a miss being a GPU
+ *   page fault handled by vsvm_vm_fault() with the default placement
+ *   policy. As in test_hmm, one "fault" (&hmm_dmirror_cmd.faults) services
+ *   the whole rest of the request: the GPU faults in every unbound page
+ *   from the miss to the end before it retries; a second fault is only
+ *   counted if the CPU side invalidated part of it meanwhile.
+ * - MIGRATE_TO_DEV migrates with vsvm_vm_migrate(), then reads the range
+ *   back through the GPU; &hmm_dmirror_cmd.cpages is the number of pages
+ *   now in this device's memory, and -ENOENT is returned unless all are.
+ *   MIGRATE_TO_SYS evicts with vsvm_vm_migrate(); cpages counts the pages
+ *   copied back.
+ * - RELEASE evicts all of the device's memory (test_hmm frees its chunks).
+ * - SNAPSHOT walks the CPU page table with hmm_range_fault() without
+ *   faulting and encodes each page as test_hmm does.
+ * - EXCLUSIVE and CHECK_EXCLUSIVE have no counterpart in the GPU SVM
+ *   helpers, which use device-only placement for atomics: as in test_hmm,
+ *   make_device_exclusive_range() marks the pages and a per-file table,
+ *   kept valid by an MMU interval notifier, records them until the CPU
+ *   takes them back.
+ */
+
+#define VSVM_DMIRROR_NDEVICES	2
+#define VSVM_DMIRROR_MINORS	4	/* as test_hmm, coherent devices included */
+#define VSVM_DMIRROR_BATCH	64	/* pages per snapshot or exclusive step */
+#define VSVM_DMIRROR_TRIES	16	/* retries of one page or one batch */
+
+/**
+ * struct vsvm_dmirror_dev - One /dev/hmm_dmirror<N>
+ * @cdev: The character device.
+ * @dev: Its device, which gets the node.
+ * @vdev: The vsvm device behind it.
+ */
+struct vsvm_dmirror_dev {
+	struct cdev cdev;
+	struct device dev;
+	struct vsvm_device *vdev;
+};
+
+/**
+ * struct vsvm_dmirror - One open file of the front end
+ * @vm: The GPU VM of the file.
+ * @ddev: The device file it was opened through.
+ * @notifier: Invalidates @exclusive, over the whole address space.
+ * @lock: Protects @exclusive and the snapshot sequence numbers; taken in
+ *	invalidation callbacks: nothing under it allocates or sleeps on
+ *	memory.
+ * @exclusive: Pages made exclusive to the device, indexed by pfn of the
+ *	virtual address; no references held (the notifier drops them).
+ */
+struct vsvm_dmirror {
+	struct vsvm_vm *vm;
+	struct vsvm_dmirror_dev *ddev;
+	struct mmu_interval_notifier notifier;
+	struct mutex lock; /* protects exclusive */
+	struct xarray exclusive;
+};
+
+static dev_t vsvm_dmirror_devt;
+static struct vsvm_dmirror_dev *vsvm_dmirror_devs[VSVM_DMIRROR_NDEVICES];
+
+static void *vsvm_dmirror_owner(struct vsvm_dmirror *dm)
+{
+	return dm->vm->vdev->vram.owner;
+}
+
+static bool vsvm_dmirror_invalidate(struct mmu_interval_notifier *mni,
+				    const struct mmu_notifier_range *range,
+				    unsigned long cur_seq)
+{
+	struct vsvm_dmirror *dm = container_of(mni, struct vsvm_dmirror, notifier);
+	unsigned long pfn;
+	void *entry;
+
+	/* Our own make_device_exclusive_range(): the entries are not set yet. */
+	if (range->event == MMU_NOTIFY_EXCLUSIVE && range->owner == dm)
+		return true;
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&dm->lock);
+	else if (!mutex_trylock(&dm->lock))
+		return false;
+
+	mmu_interval_set_seq(mni, cur_seq);
+	xa_for_each_range(&dm->exclusive, pfn, entry, range->start >> PAGE_SHIFT,
+			  (range->end - 1) >> PAGE_SHIFT)
+		xa_erase(&dm->exclusive, pfn);
+
+	mutex_unlock(&dm->lock);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops vsvm_dmirror_notifier_ops = {
+	.invalidate = vsvm_dmirror_invalidate,
+};
+
+static int vsvm_dmirror_open(struct inode *inode, struct file *filp)
+{
+	struct vsvm_dmirror_dev *ddev =
+		container_of(inode->i_cdev, struct vsvm_dmirror_dev, cdev);
+	struct vsvm_device *vdev = ddev->vdev;
+	struct vsvm_dmirror *dm;
+	int err;
+
+	dm = kzalloc(sizeof(*dm), GFP_KERNEL);
+	if (!dm)
+		return -ENOMEM;
+	dm->ddev = ddev;
+	mutex_init(&dm->lock);
+	xa_init(&dm->exclusive);
+
+	dm->vm = vsvm_vm_create(vdev);
+	if (IS_ERR(dm->vm)) {
+		err = PTR_ERR(dm->vm);
+		goto err_free;
+	}
+
+	err = mmu_interval_notifier_insert(&dm->notifier, current->mm, 0,
+					   ULONG_MAX & PAGE_MASK,
+					   &vsvm_dmirror_notifier_ops);
+	if (err)
+		goto err_vm;
+
+	mutex_lock(&vdev->vm_list_lock);
+	list_add_tail(&dm->vm->link, &vdev->vm_list);
+	mutex_unlock(&vdev->vm_list_lock);
+
+	filp->private_data = dm;
+	return 0;
+
+err_vm:
+	vsvm_vm_destroy(dm->vm);
+err_free:
+	mutex_destroy(&dm->lock);
+	kfree(dm);
+	return err;
+}
+
+static int vsvm_dmirror_release(struct inode *inode, struct file *filp)
+{
+	struct vsvm_dmirror *dm = filp->private_data;
+	struct vsvm_device *vdev = dm->vm->vdev;
+
+	mmu_interval_notifier_remove(&dm->notifier);
+
+	mutex_lock(&vdev->vm_list_lock);
+	list_del(&dm->vm->link);
+	mutex_unlock(&vdev->vm_list_lock);
+
+	vsvm_vm_destroy(dm->vm);
+	xa_destroy(&dm->exclusive);
+	mutex_destroy(&dm->lock);
+	kfree(dm);
+
+	return 0;
+}
+
+/*
+ * Bind the page at @addr for the GPU, faulting as needed. Returns with the
+ * locks of vsvm_vm_gpu_map_page() held on success.
+ */
+static int vsvm_dmirror_gpu_map(struct vsvm_dmirror *dm, unsigned long addr,
+				unsigned long end, bool write, u64 *faults,
+				struct vsvm_gpu_page *gp)
+{
+	struct vsvm_stats_sink sink = { .vm = &dm->vm->stats };
+	unsigned long a;
+	int tries, err;
+
+	for (tries = 0; tries < VSVM_DMIRROR_TRIES; tries++) {
+		err = vsvm_vm_gpu_map_page(dm->vm, addr, write, false, gp);
+		if (err != -ENOENT)
+			return err;
+
+		/*
+		 * A GPU fault. Like test_hmm's device, fault in the rest of
+		 * the request in one go, so that a page missing later on was
+		 * invalidated meanwhile and costs another fault.
+		 */
+		(*faults)++;
+		for (a = addr; a < end; a += PAGE_SIZE) {
+			struct vsvm_gpu_page probe;
+
+			if (!vsvm_vm_gpu_map_page(dm->vm, a, write, false, &probe)) {
+				vsvm_vm_gpu_unmap_page(dm->vm, &probe);
+				continue;
+			}
+			err = vsvm_vm_fault(dm->vm, a, write, DRM_VSVM_POLICY_MIGRATE,
+					    &sink);
+			if (err && a == addr)
+				return err;
+			/* Later pages fault again when the GPU gets there. */
+			if (err)
+				break;
+		}
+	}
+
+	return -EBUSY;
+}
+
+/* GPU copy between [start, start + npages pages) and @buf. */
+static int vsvm_dmirror_gpu_copy(struct vsvm_dmirror *dm, unsigned long start,
+				 unsigned long npages, void *buf, bool write,
+				 u64 *cpages, u64 *faults)
+{
+	unsigned long end = start + (npages << PAGE_SHIFT);
+	struct vsvm_gpu_page gp;
+	unsigned long addr;
+	int err;
+
+	for (addr = start; addr < end; addr += PAGE_SIZE, buf += PAGE_SIZE) {
+		err = vsvm_dmirror_gpu_map(dm, addr, end, write, faults, &gp);
+		if (err)
+			return err;
+		if (write)
+			memcpy(gp.vaddr, buf, PAGE_SIZE);
+		else
+			memcpy(buf, gp.vaddr, PAGE_SIZE);
+		vsvm_vm_gpu_unmap_page(dm->vm, &gp);
+		(*cpages)++;
+	}
+
+	return 0;
+}
+
+static int vsvm_dmirror_read(struct vsvm_dmirror *dm,
+			     struct hmm_dmirror_cmd *cmd, u64 *faults)
+{
+	size_t size = cmd->npages << PAGE_SHIFT;
+	void *buf;
+	int err;
+
+	buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+
+	err = vsvm_dmirror_gpu_copy(dm, cmd->addr, cmd->npages, buf, false,
+				    &cmd->cpages, faults);
+	if (!err && copy_to_user(u64_to_user_ptr(cmd->ptr), buf, size))
+		err = -EFAULT;
+
+	kvfree(buf);
+	return err;
+}
+
+static int vsvm_dmirror_write(struct vsvm_dmirror *dm,
+			      struct hmm_dmirror_cmd *cmd)
+{
+	size_t size = cmd->npages << PAGE_SHIFT;
+	void *buf;
+	int err;
+
+	buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+
+	if (copy_from_user(buf, u64_to_user_ptr(cmd->ptr), size))
+		err = -EFAULT;
+	else
+		err = vsvm_dmirror_gpu_copy(dm, cmd->addr, cmd->npages, buf,
+					    true, &cmd->cpages, &cmd->faults);
+
+	kvfree(buf);
+	return err;
+}
+
+/* test_hmm's encoding of one hmm_range_fault() entry. */
+static u8 vsvm_dmirror_prot(struct vsvm_dmirror *dm, unsigned long entry)
+{
+	struct page *page;
+	u8 perm;
+
+	if (entry & HMM_PFN_ERROR)
+		return HMM_DMIRROR_PROT_ERROR;
+	if (!(entry & HMM_PFN_VALID))
+		return HMM_DMIRROR_PROT_NONE;
+
+	page = hmm_pfn_to_page(entry);
+	if (is_device_private_page(page))
+		perm = page->pgmap->owner == vsvm_dmirror_owner(dm) ?
+		       HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL :
+		       HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
+	else if (is_device_coherent_page(page))
+		perm = page->pgmap->owner == vsvm_dmirror_owner(dm) ?
+		       HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL :
+		       HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
+	else if (is_zero_pfn(page_to_pfn(page)))
+		perm = HMM_DMIRROR_PROT_ZERO;
+	else
+		perm = HMM_DMIRROR_PROT_NONE;
+
+	perm |= entry & HMM_PFN_WRITE ? HMM_DMIRROR_PROT_WRITE :
+					HMM_DMIRROR_PROT_READ;
+	if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PMD_SHIFT)
+		perm |= HMM_DMIRROR_PROT_PMD;
+	else if (hmm_pfn_to_map_order(entry) + PAGE_SHIFT == PUD_SHIFT)
+		perm |= HMM_DMIRROR_PROT_PUD;
+
+	return perm;
+}
+
+/**
+ * struct vsvm_dmirror_snap - A temporary notifier over one snapshot batch
+ * @notifier: The notifier.
+ * @dm: The file taking the snapshot.
+ */
+struct vsvm_dmirror_snap {
+	struct mmu_interval_notifier notifier;
+	struct vsvm_dmirror *dm;
+};
+
+static bool vsvm_dmirror_snap_invalidate(struct mmu_interval_notifier *mni,
+					 const struct mmu_notifier_range *range,
+					 unsigned long cur_seq)
+{
+	struct vsvm_dmirror_snap *snap =
+		container_of(mni, struct vsvm_dmirror_snap, notifier);
+
+	if (mmu_notifier_range_blockable(range))
+		mutex_lock(&snap->dm->lock);
+	else if (!mutex_trylock(&snap->dm->lock))
+		return false;
+	/* Any invalidation spoils the whole batch. */
+	mmu_interval_set_seq(mni, cur_seq);
+	mutex_unlock(&snap->dm->lock);
+
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops vsvm_dmirror_snap_ops = {
+	.invalidate = vsvm_dmirror_snap_invalidate,
+};
+
+/* Encode [start, end), at most VSVM_DMIRROR_BATCH pages, into @perm. */
+static int vsvm_dmirror_snapshot_batch(struct vsvm_dmirror *dm,
+				       struct mm_struct *mm,
+				       unsigned long start, unsigned long end,
+				       u8 *perm)
+{
+	unsigned long pfns[VSVM_DMIRROR_BATCH];
+	unsigned long timeout = jiffies +
+				msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct vsvm_dmirror_snap snap = { .dm = dm };
+	struct hmm_range range = {
+		.notifier = &snap.notifier,
+		.start = start,
+		.end = end,
+		.hmm_pfns = pfns,
+		.dev_private_owner = vsvm_dmirror_owner(dm),
+	};
+	unsigned long i;
+	int err;
+
+	err = mmu_interval_notifier_insert(&snap.notifier, mm, start, end - start,
+					   &vsvm_dmirror_snap_ops);
+	if (err)
+		return err;
+
+	for (;;) {
+		if (time_after(jiffies, timeout)) {
+			err = -EBUSY;
+			goto out;
+		}
+		range.notifier_seq = mmu_interval_read_begin(&snap.notifier);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(&range);
+		mmap_read_unlock(mm);
+		if (err == -EBUSY)
+			continue;
+		if (err)
+			goto out;
+
+		mutex_lock(&dm->lock);
+		if (!mmu_interval_read_retry(&snap.notifier, range.notifier_seq))
+			break;
+		mutex_unlock(&dm->lock);
+	}
+
+	for (i = 0; i < (end - start) >> PAGE_SHIFT; i++)
+		perm[i] = vsvm_dmirror_prot(dm, pfns[i]);
+	mutex_unlock(&dm->lock);
+
+out:
+	mmu_interval_notifier_remove(&snap.notifier);
+	return err;
+}
+
+/*
+ * Snapshot [start, start + npages pages). Without @check_local, copy the
+ * encoding to @uptr; with it, count the pages in this device's memory into
+ * @cpages and return -ENOENT unless all are.
+ */
+static int vsvm_dmirror_snapshot_range(struct vsvm_dmirror *dm,
+				       unsigned long start, u64 npages,
+				       bool check_local, u8 __user *uptr,
+				       u64 *cpages)
+{
+	struct mm_struct *mm = dm->vm->mm;
+	unsigned long end = start + (npages << PAGE_SHIFT);
+	unsigned long addr, next, i, n;
+	u8 perm[VSVM_DMIRROR_BATCH];
+	int err = 0;
+
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
+
+	for (addr = start; addr < end; addr = next) {
+		next = min(end, addr + VSVM_DMIRROR_BATCH * PAGE_SIZE);
+		n = (next - addr) >> PAGE_SHIFT;
+
+		err = vsvm_dmirror_snapshot_batch(dm, mm, addr, next, perm);
+		if (err)
+			break;
+
+		if (!check_local) {
+			if (copy_to_user(uptr, perm, n)) {
+				err = -EFAULT;
+				break;
+			}
+			uptr += n;
+			*cpages += n;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if ((perm[i] & ~(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_WRITE)) !=
+			    HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL) {
+				err = -ENOENT;
+				break;
+			}
+			(*cpages)++;
+		}
+		if (err)
+			break;
+	}
+
+	mmput(mm);
+	return err;
+}
+
+/* As test_hmm: every page of the range must be in a readable VMA. */
+static int vsvm_dmirror_check_vmas(struct vsvm_dmirror *dm, unsigned long start,
+				   unsigned long end)
+{
+	struct mm_struct *mm = dm->vm->mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	int err = 0;
+
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
+	mmap_read_lock(mm);
+	for (addr = start; addr < end; addr = vma->vm_end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & VM_READ)) {
+			err = -EINVAL;
+			break;
+		}
+	}
+	mmap_read_unlock(mm);
+	mmput(mm);
+
+	return err;
+}
+
+static int vsvm_dmirror_migrate_to_dev(struct vsvm_dmirror *dm,
+				       struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct vsvm_stats_sink sink = { .vm = &dm->vm->stats };
+	u64 cpages = 0, faults = 0;
+	int err;
+
+	err = vsvm_dmirror_check_vmas(dm, cmd->addr, end);
+	if (err)
+		return err;
+
+	err = vsvm_vm_migrate(dm->vm, cmd->addr, end, DRM_VSVM_MIGRATE_TO_VRAM,
+			      &sink);
+	if (err)
+		return err;
+
+	/* Only memory now in this device's VRAM counts, as for test_hmm. */
+	err = vsvm_dmirror_snapshot_range(dm, cmd->addr, cmd->npages, true,
+					  NULL, &cpages);
+	if (err)
+		return err;
+
+	/* Return what the device holds for verification. */
+	err = vsvm_dmirror_read(dm, cmd, &faults);
+	cmd->cpages = cpages;
+
+	return err;
+}
+
+static int vsvm_dmirror_migrate_to_sys(struct vsvm_dmirror *dm,
+				       struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	struct drm_vsvm_stats stats = {};
+	struct vsvm_stats_sink sink = { .vm = &dm->vm->stats, .job = &stats };
+	int err;
+
+	err = vsvm_dmirror_check_vmas(dm, cmd->addr, end);
+	if (err)
+		return err;
+
+	err = vsvm_vm_migrate(dm->vm, cmd->addr, end,
+			      DRM_VSVM_MIGRATE_TO_SYSTEM, &sink);
+	cmd->cpages = stats.pages_to_ram;
+
+	return err;
+}
+
+/* Record the pages of [start, end) that were made exclusive. */
+static unsigned long vsvm_dmirror_exclusive_map(struct vsvm_dmirror *dm,
+						unsigned long start,
+						unsigned long end,
+						struct page **pages,
+						unsigned long seq)
+{
+	unsigned long i, n = (end - start) >> PAGE_SHIFT, mapped = 0;
+
+	mutex_lock(&dm->lock);
+	if (mmu_interval_read_retry(&dm->notifier, seq))
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (!pages[i])
+			continue;
+		if (xa_is_err(xa_store(&dm->exclusive, (start >> PAGE_SHIFT) + i,
+				       pages[i], GFP_NOWAIT)))
+			break;
+		mapped++;
+	}
+out:
+	mutex_unlock(&dm->lock);
+
+	return mapped;
+}
+
+static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
+				  struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long start = cmd->addr;
+	unsigned long end = start + (cmd->npages << PAGE_SHIFT);
+	struct mm_struct *mm = dm->vm->mm;
+	struct page *pages[VSVM_DMIRROR_BATCH];
+	unsigned long addr, next, seq, mapped;
+	size_t size = cmd->npages << PAGE_SHIFT;
+	int tries, ret, i;
+	void *buf, *p;
+
+	if (!mmget_not_zero(mm))
+		return -EINVAL;
+
+	for (addr = start; addr < end; addr = next) {
+		next = min(end, addr + VSVM_DMIRROR_BATCH * PAGE_SIZE);
+		mapped = 0;
+		for (tries = 0; tries < VSVM_DMIRROR_TRIES; tries++) {
+			seq = mmu_interval_read_begin(&dm->notifier);
+			mmap_read_lock(mm);
+			ret = make_device_exclusive_range(mm, addr, next, pages, dm);
+			mmap_read_unlock(mm);
+			/* Only record complete batches, as test_hmm does. */
+			if (ret == (next - addr) >> PAGE_SHIFT)
+				mapped = vsvm_dmirror_exclusive_map(dm, addr, next,
+								    pages, seq);
+			for (i = 0; i < ret; i++) {
+				if (pages[i]) {
+					unlock_page(pages[i]);
+					put_page(pages[i]);
+				}
+			}
+			if (ret < 0 || mapped == (next - addr) >> PAGE_SHIFT)
+				break;
+		}
+		if (mapped != (next - addr) >> PAGE_SHIFT) {
+			mmput(mm);
+			return -EBUSY;
+		}
+	}
+	mmput(mm);
+
+	/* Return what the device holds for verification. */
+	buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
+	if (!buf)
+		return -ENOMEM;
+	ret = 0;
+	mutex_lock(&dm->lock);
+	for (addr = start, p = buf; addr < end; addr += PAGE_SIZE, p += PAGE_SIZE) {
+		struct page *page = xa_load(&dm->exclusive, addr >> PAGE_SHIFT);
+
+		if (!page) {
+			ret = -ENOENT;
+			break;
+		}
+		memcpy_from_page(p, page, 0, PAGE_SIZE);
+		cmd->cpages++;
+	}
+	mutex_unlock(&dm->lock);
+	if (!ret && copy_to_user(u64_to_user_ptr(cmd->ptr), buf, size))
+		ret = -EFAULT;
+	kvfree(buf);
+
+	return ret;
+}
+
+static int vsvm_dmirror_check_exclusive(struct vsvm_dmirror *dm,
+					struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long first = cmd->addr >> PAGE_SHIFT;
+	unsigned long pfn = first;
+	int err = 0;
+
+	mutex_lock(&dm->lock);
+	if (xa_find(&dm->exclusive, &pfn, first + cmd->npages - 1, XA_PRESENT))
+		err = -EPERM;
+	mutex_unlock(&dm->lock);
+
+	return err;
+}
+
+static long vsvm_dmirror_ioctl(struct file *filp, unsigned int command,
+			       unsigned long arg)
+{
+	struct vsvm_dmirror *dm = filp->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct hmm_dmirror_cmd cmd;
+	int err;
+
+	if (copy_from_user(&cmd, uarg, sizeof(cmd)))
+		return -EFAULT;
+
+	if (!PAGE_ALIGNED(cmd.addr) || !cmd.npages ||
+	    cmd.npages > (TASK_SIZE >> PAGE_SHIFT) ||
+	    cmd.addr + (cmd.npages << PAGE_SHIFT) > (TASK_SIZE & PAGE_MASK) ||
+	    cmd.addr >= cmd.addr + (cmd.npages << PAGE_SHIFT))
+		return -EINVAL;
+
+	/* The VM mirrors the opener's address space only. */
+	if (current->mm != dm->vm->mm)
+		return -EACCES;
+
+	cmd.cpages = 0;
+	cmd.faults = 0;
+
+	switch (command) {
+	case HMM_DMIRROR_READ:
+		err = vsvm_dmirror_read(dm, &cmd, &cmd.faults);
+		break;
+	case HMM_DMIRROR_WRITE:
+		err = vsvm_dmirror_write(dm, &cmd);
+		break;
+	case HMM_DMIRROR_MIGRATE_TO_DEV:
+		err = vsvm_dmirror_migrate_to_dev(dm, &cmd);
+		break;
+	case HMM_DMIRROR_MIGRATE_TO_SYS:
+		err = vsvm_dmirror_migrate_to_sys(dm, &cmd);
+		break;
+	case HMM_DMIRROR_EXCLUSIVE:
+		err = vsvm_dmirror_exclusive(dm, &cmd);
+		break;
+	case HMM_DMIRROR_CHECK_EXCLUSIVE:
+		err = vsvm_dmirror_check_exclusive(dm, &cmd);
+		break;
+	case HMM_DMIRROR_SNAPSHOT:
+		err = vsvm_dmirror_snapshot_range(dm, cmd.addr, cmd.npages,
+						  false, u64_to_user_ptr(cmd.ptr),
+						  &cmd.cpages);
+		break;
+	case HMM_DMIRROR_RELEASE:
+		vsvm_vram_evict_all(&dm->vm->vdev->vram);
+		err = 0;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (err)
+		return err;
+
+	if (copy_to_user(uarg, &cmd, sizeof(cmd)))
+		return -EFAULT;
+
+	return 0;
+}
+
+/* As test_hmm: private zeroed kernel pages (hmm-tests' mixedmap case). */
+static int vsvm_dmirror_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	unsigned long addr;
+
+	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE) {
+		struct page *page;
+		int err;
+
+		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!page)
+			return -ENOMEM;
+
+		err = vm_insert_page(vma, addr, page);
+		put_page(page);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
+static const struct file_operations vsvm_dmirror_fops = {
+	.owner = THIS_MODULE,
+	.open = vsvm_dmirror_open,
+	.release = vsvm_dmirror_release,
+	.mmap = vsvm_dmirror_mmap,
+	.unlocked_ioctl = vsvm_dmirror_ioctl,
+	.llseek = default_llseek,
+};
+
+static void vsvm_dmirror_dev_release(struct device *dev)
+{
+	kfree(container_of(dev, struct vsvm_dmirror_dev, dev));
+}
+
+static struct vsvm_dmirror_dev *
+vsvm_dmirror_dev_create(struct vsvm_device *vdev, unsigned int id)
+{
+	struct vsvm_dmirror_dev *ddev;
+	int err;
+
+	ddev = kzalloc(sizeof(*ddev), GFP_KERNEL);
+	if (!ddev)
+		return ERR_PTR(-ENOMEM);
+	ddev->vdev = vdev;
+
+	cdev_init(&ddev->cdev, &vsvm_dmirror_fops);
+	ddev->cdev.owner = THIS_MODULE;
+	device_initialize(&ddev->dev);
+	ddev->dev.devt = MKDEV(MAJOR(vsvm_dmirror_devt), id);
+	ddev->dev.parent = vdev->drm.dev;
+	ddev->dev.release = vsvm_dmirror_dev_release;
+
+	err = dev_set_name(&ddev->dev, "hmm_dmirror%u", id);
+	if (!err)
+		err = cdev_device_add(&ddev->cdev, &ddev->dev);
+	if (err) {
+		put_device(&ddev->dev);
+		return ERR_PTR(err);
+	}
+
+	return ddev;
+}
+
+/**
+ * vsvm_dmirror_init() - Create /dev/hmm_dmirror0 and 1
+ * @vdevs: The vsvm devices; the first two get a device file.
+ * @n: Number of entries of @vdevs, at least 2.
+ *
+ * Return: 0, -EINVAL with fewer than two devices, or the error of the
+ * character device registration (-EEXIST while test_hmm is loaded).
+ */
+int vsvm_dmirror_init(struct vsvm_device **vdevs, unsigned int n)
+{
+	unsigned int i;
+	int err;
+
+	if (n < VSVM_DMIRROR_NDEVICES)
+		return -EINVAL;
+
+	err = alloc_chrdev_region(&vsvm_dmirror_devt, 0, VSVM_DMIRROR_MINORS,
+				  "HMM_DMIRROR");
+	if (err)
+		return err;
+
+	for (i = 0; i < VSVM_DMIRROR_NDEVICES; i++) {
+		struct vsvm_dmirror_dev *ddev = vsvm_dmirror_dev_create(vdevs[i], i);
+
+		if (IS_ERR(ddev)) {
+			vsvm_dmirror_fini();
+			return PTR_ERR(ddev);
+		}
+		vsvm_dmirror_devs[i] = ddev;
+	}
+
+	return 0;
+}
+
+/**
+ * vsvm_dmirror_fini() - Remove the device files of vsvm_dmirror_init()
+ *
+ * Open files pin the module, so none is left when this runs at unload.
+ */
+void vsvm_dmirror_fini(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < VSVM_DMIRROR_NDEVICES; i++) {
+		struct vsvm_dmirror_dev *ddev = vsvm_dmirror_devs[i];
+
+		if (!ddev)
+			continue;
+		cdev_device_del(&ddev->cdev, &ddev->dev);
+		put_device(&ddev->dev);
+		vsvm_dmirror_devs[i] = NULL;
+	}
+	if (vsvm_dmirror_devt) {
+		unregister_chrdev_region(vsvm_dmirror_devt, VSVM_DMIRROR_MINORS);
+		vsvm_dmirror_devt = 0;
+	}
+}
