@@ -16,9 +16,12 @@ mount -t tmpfs tmpfs /tmp
 
 R=/dev/ttyS1
 MODE=check
+# hmm-tests against vsvm's test_hmm front end (on unless PEER_VSVM=0).
+PEER_VSVM=1
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	harness.mode=*) MODE=${arg#harness.mode=} ;;
+	harness.peer_vsvm=*) PEER_VSVM=${arg#harness.peer_vsvm=} ;;
 	esac
 done
 
@@ -85,9 +88,26 @@ kmemleak_report() {
 }
 kmemleak_report kmemleak
 
-# The peer baseline: the kernel's own hmm-tests against lib/test_hmm. The
-# exclusive-access cases need THP in madvise mode on 6.12 (see DESIGN.md).
+# The peer suite: the kernel's own hmm-tests, unmodified, first against
+# vsvm's test_hmm front end (vsvm dmirror=1: /dev/hmm_dmirror0/1 on GPUs 0
+# and 1), then against lib/test_hmm itself, the baseline. Both claim the
+# same device names, so one module at a time. The exclusive-access cases
+# need THP in madvise mode on 6.12 (see DESIGN.md).
 echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
+if [ "$PEER_VSVM" = 1 ]; then
+	if modprobe vsvm dmirror=1; then
+		cd /tests/peer
+		run_suite peer/hmm-tests@vsvm 900 ./hmm-tests
+		cd /
+		modprobe -r vsvm || say "### harness: rmmod vsvm (dmirror) failed"
+	else
+		say "### harness: modprobe vsvm dmirror=1 failed"
+	fi
+
+	# Leaks of the vsvm peer run are ours: this section fails the run.
+	kmemleak_report kmemleak@vsvm
+fi
+
 if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
 	cd /tests/peer
 	run_suite peer/hmm-tests@test_hmm 900 ./hmm-tests
@@ -99,7 +119,8 @@ fi
 echo always >/sys/kernel/mm/transparent_hugepage/enabled
 
 # 6.12's test_hmm leaks its device names and private data on unload (it
-# never drops the device reference); reported separately, not ours.
+# never drops the device reference); reported separately, not ours. It
+# runs last so that nothing else can hide in this section.
 kmemleak_report kmemleak@test_hmm
 
 finish
