@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests lint check demo inject-check docs patches clean help
+.PHONY: all deps tree build obj kunit selftests lint check demo bench inject-check docs patches clean help
 
 all: build
 
@@ -15,6 +15,7 @@ help:
 	@echo "make build         prepare the 6.12 tree in \$$GPUSVM_CACHE and build the test kernel"
 	@echo "make check         build, run KUnit + selftests + hmm-tests under QEMU, summarise"
 	@echo "make demo          boot with vsvm and run the demo workload"
+	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
 	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
 	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header test"
@@ -43,6 +44,9 @@ check:
 
 demo:
 	@$(HARNESS) demo
+
+bench:
+	@$(HARNESS) bench
 
 selftests:
 	@$(HARNESS) selftests

@@ -59,6 +59,27 @@ if [ "$MODE" = demo ]; then
 	finish
 fi
 
+if [ "$MODE" = bench ]; then
+	# make bench: the same workloads through the test_hmm ABI, first on
+	# lib/test_hmm (module parameters as in check mode), then on vsvm's
+	# front end; vsvm-bench also times memcpy in each run. vsvm gets
+	# 256 MiB of VRAM per GPU so that the 64 MiB cases never evict
+	# (test_hmm grows its device memory on demand).
+	if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
+		run_suite bench@test_hmm 900 /bin/vsvm-bench test_hmm
+		modprobe -r test_hmm || say "### harness: rmmod test_hmm failed"
+	else
+		say "### harness: modprobe test_hmm failed"
+	fi
+	if modprobe vsvm dmirror=1 vram_mb=256; then
+		run_suite bench@vsvm 900 /bin/vsvm-bench vsvm
+		modprobe -r vsvm || say "### harness: rmmod vsvm (dmirror) failed"
+	else
+		say "### harness: modprobe vsvm dmirror=1 failed"
+	fi
+	finish
+fi
+
 # --- check, selftests ---
 echo 32 >/proc/sys/vm/nr_hugepages
 

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Summarise a "make bench" run: tools/vsvm/vsvm-bench.c against lib/test_hmm
+and against vsvm (dmirror=1), plus memcpy of the same bytes.
+
+Reads <run>/results.log (sections "### begin bench@<driver>" ...
+"### end bench@<driver> rc=N", lines "sample <driver> <workload> <bytes>
+<rep> <ns>"), prints a table of medians with the ratios vsvm/test_hmm and
+vsvm/memcpy, and writes <out>/bench.json and <out>/bench.png.
+
+Timings under QEMU TCG are noisy and say nothing about real hardware: only
+the medians and the ratios within one run mean something.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+
+WORKLOADS = ['migrate_to_dev', 'cpu_fault_back', 'dev_read_sys',
+             'dev_write_sys', 'dev_read_dev', 'dev_write_dev']
+DRIVERS = ['test_hmm', 'vsvm']
+SPLAT = re.compile(r'BUG:|WARNING:|Oops|general protection|Kernel panic|'
+                   r'KASAN|possible circular|hung_task|soft lockup')
+
+
+def human(size):
+    for unit, shift in (('MiB', 20), ('KiB', 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return '%d %s' % (size >> shift, unit)
+    return '%d B' % size
+
+
+def fmt_us(ns):
+    if ns is None:
+        return '-'
+    us = ns / 1000.0
+    return '%.1f' % us if us < 100 else '%.0f' % us
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def parse(path):
+    """Return (samples {(driver, workload, size): [ns]}, sections, errors)."""
+    samples, sections, errors, info = {}, {}, [], []
+    cur = None
+    with open(path, errors='replace') as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith('### begin bench@'):
+                cur = line[len('### begin bench@'):]
+                sections[cur] = None
+            elif line.startswith('### end bench@') and cur:
+                m = re.search(r'rc=(\d+)', line)
+                sections[cur] = int(m.group(1)) if m else -1
+                cur = None
+            elif cur and line.startswith('sample '):
+                parts = line.split()
+                if len(parts) != 6:
+                    continue
+                _, drv, wl, size, _, ns = parts
+                # memcpy is timed in both boots' runs: one pool.
+                key = ('memcpy' if wl == 'memcpy' else drv, wl, int(size))
+                samples.setdefault(key, []).append(int(ns))
+            elif cur and line.startswith('info '):
+                parts = line.split()
+                if len(parts) == 7:
+                    info.append({'driver': parts[1], 'what': parts[2],
+                                 'bytes': int(parts[3]), 'rep': int(parts[4]),
+                                 'dev_pages_after_migrate': int(parts[5]),
+                                 'cpu_faults_writing_back': int(parts[6])})
+            elif cur and line.startswith('error '):
+                errors.append(line)
+    return samples, sections, errors, info
+
+
+def build(samples):
+    sizes = sorted({k[2] for k in samples})
+    rows = []
+    for wl in WORKLOADS:
+        for size in sizes:
+            med = {}
+            n = {}
+            for drv in DRIVERS:
+                v = samples.get((drv, wl, size))
+                med[drv] = statistics.median(v) if v else None
+                n[drv] = len(v) if v else 0
+            mc = samples.get(('memcpy', 'memcpy', size))
+            med['memcpy'] = statistics.median(mc) if mc else None
+            n['memcpy'] = len(mc) if mc else 0
+            if med['test_hmm'] is None and med['vsvm'] is None:
+                continue
+            rows.append({
+                'workload': wl, 'bytes': size,
+                'median_ns': med, 'samples': n,
+                'vsvm_over_test_hmm': ratio(med['vsvm'], med['test_hmm']),
+                'vsvm_over_memcpy': ratio(med['vsvm'], med['memcpy']),
+                'test_hmm_over_memcpy': ratio(med['test_hmm'], med['memcpy']),
+            })
+    return rows
+
+
+def print_table(rows):
+    hdr = ('%-15s %8s %12s %12s %10s %9s %10s' %
+           ('workload', 'size', 'test_hmm us', 'vsvm us', 'memcpy us',
+            'vsvm/thmm', 'vsvm/mcpy'))
+    print(hdr)
+    print('-' * len(hdr))
+    last = None
+    for r in rows:
+        if last and last != r['workload']:
+            print()
+        last = r['workload']
+        m = r['median_ns']
+        a, b = r['vsvm_over_test_hmm'], r['vsvm_over_memcpy']
+        print('%-15s %8s %12s %12s %10s %9s %10s' % (
+            r['workload'], human(r['bytes']), fmt_us(m['test_hmm']),
+            fmt_us(m['vsvm']), fmt_us(m['memcpy']),
+            '-' if a is None else '%.2f' % a,
+            '-' if b is None else '%.1f' % b))
+
+
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    for ax, wl in zip(axes.flat, WORKLOADS):
+        rs = [r for r in rows if r['workload'] == wl]
+        xs = range(len(rs))
+        w = 0.27
+        for i, (name, color) in enumerate((('test_hmm', 'tab:blue'),
+                                           ('vsvm', 'tab:orange'),
+                                           ('memcpy', 'tab:gray'))):
+            ys = [(r['median_ns'][name] or 0) / 1000.0 for r in rs]
+            ax.bar([x + (i - 1) * w for x in xs], ys, w, label=name,
+                   color=color)
+        ax.set_yscale('log')
+        ax.set_xticks(list(xs))
+        # Tick labels carry the ratio vsvm/test_hmm under the size.
+        ax.set_xticklabels(['%s\n%s' % (human(r['bytes']),
+                                         '-' if r['vsvm_over_test_hmm'] is None
+                                         else '%.2fx' % r['vsvm_over_test_hmm'])
+                            for r in rs])
+        ax.set_title(wl)
+        ax.set_ylabel('median, us (log)')
+    axes.flat[0].legend(loc='upper left', fontsize=8)
+    fig.suptitle('make bench: test_hmm ABI, vsvm vs test_hmm vs memcpy '
+                 '(QEMU TCG, non-debug kernel; under each size: vsvm/test_hmm)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--run', required=True)
+    ap.add_argument('--out', required=True)
+    args = ap.parse_args()
+
+    res = os.path.join(args.run, 'results.log')
+    if not os.path.exists(res):
+        print('bench: no results (%s missing)' % res)
+        return 1
+    samples, sections, errors, info = parse(res)
+    problems = list(errors)
+    for drv in DRIVERS:
+        if drv not in sections:
+            problems.append('bench@%s did not run' % drv)
+        elif sections[drv] != 0:
+            problems.append('bench@%s exited rc=%s' % (drv, sections[drv]))
+    with open(res, errors='replace') as f:
+        problems += [ln.strip() for ln in f
+                     if ln.startswith('### harness:') and 'failed' in ln]
+    con = os.path.join(args.run, 'console.log')
+    if os.path.exists(con):
+        with open(con, errors='replace') as f:
+            problems += ['kernel: ' + ln.strip() for ln in f
+                         if SPLAT.search(ln)][:10]
+    if os.path.exists(os.path.join(args.run, 'timeout')):
+        problems.append('QEMU timed out')
+
+    rows = build(samples)
+    print_table(rows)
+    os.makedirs(args.out, exist_ok=True)
+    jpath = os.path.join(args.out, 'bench.json')
+    ppath = os.path.join(args.out, 'bench.png')
+    with open(jpath, 'w') as f:
+        json.dump({
+            'run': os.path.abspath(args.run),
+            'note': 'QEMU TCG timings: compare medians and ratios within '
+                    'this run only',
+            'unit': 'ns',
+            'rows': rows,
+            'samples': [{'driver': k[0], 'workload': k[1], 'bytes': k[2],
+                         'ns': v} for k, v in sorted(samples.items())],
+            'migrations': info,
+            'problems': problems,
+        }, f, indent=1)
+    try:
+        plot(rows, ppath)
+    except ImportError as e:
+        problems.append('no plot: %s (apt-get install python3-matplotlib)' % e)
+        ppath = None
+    print()
+    # What the migrations really did: pages in device memory afterwards and
+    # CPU faults taken to bring them back (median per driver and size).
+    for drv in DRIVERS:
+        for size in sorted({i['bytes'] for i in info}):
+            v = [i for i in info if i['driver'] == drv and i['bytes'] == size]
+            if v:
+                print('%-8s %8s: %d/%d pages in device memory after '
+                      'migrate_to_dev, %d CPU faults to write them back' % (
+                          drv, human(size),
+                          statistics.median(i['dev_pages_after_migrate']
+                                            for i in v), size // 4096,
+                          statistics.median(i['cpu_faults_writing_back']
+                                            for i in v)))
+    ns = sorted({n for r in rows for n in r['samples'].values() if n})
+    print('medians of %s samples per cell (memcpy: both runs pooled); '
+          'ratio > 1: vsvm slower. QEMU TCG: compare within this run only.'
+          % ('-'.join(str(n) for n in (ns[0], ns[-1])) if ns else 0))
+    for p in problems:
+        print('PROBLEM: ' + p)
+    print('wrote %s' % jpath)
+    if ppath:
+        print('wrote %s' % ppath)
+    print('logs: %s' % args.run)
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

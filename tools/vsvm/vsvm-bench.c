@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vsvm-bench: time the same workloads through lib/test_hmm's ioctl ABI
+ * (/dev/hmm_dmirror0), whichever driver provides it: lib/test_hmm itself or
+ * vsvm loaded with dmirror=1. Run by "make bench" once per driver, on a
+ * kernel without the debug options; plain memcpy() of the same bytes is
+ * timed too, as the ceiling.
+ *
+ * Workloads, for each buffer size:
+ *   migrate_to_dev  HMM_DMIRROR_MIGRATE_TO_DEV of a populated buffer (the
+ *                   ABI also reads the data back into a second buffer)
+ *   cpu_fault_back  the CPU then writes one word per page: every page
+ *                   faults back to system memory
+ *   dev_read_sys    HMM_DMIRROR_READ of memory in system RAM (cold: the
+ *                   device faults it in)
+ *   dev_write_sys   HMM_DMIRROR_WRITE of memory in system RAM (cold)
+ *   dev_read_dev    HMM_DMIRROR_READ of memory resident in device memory
+ *   dev_write_dev   HMM_DMIRROR_WRITE of memory resident in device memory
+ *   memcpy          memcpy() of the same number of bytes, warm buffers
+ *
+ * Every repetition uses a fresh mapping. Output, one line per sample:
+ *   sample <driver> <workload> <bytes> <rep> <ns>
+ * and, per migration, what actually happened (outside the timed parts):
+ *   info <driver> migrate <bytes> <rep> <pages in device memory after the
+ *   migration> <CPU page faults taken while writing it back>
+ * and "error <driver> <workload> <bytes> <message>" on failure (exit 1).
+ *
+ * Usage: vsvm-bench <driver name> [device]
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/test_hmm_uapi.h"
+
+#define PAGE_SZ 4096UL
+
+static const char *driver;
+static int dev_fd;
+static int errors;
+
+static const unsigned long sizes[] = {
+	4UL << 10, 64UL << 10, 2UL << 20, 64UL << 20, 0,
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int reps_for(unsigned long size)
+{
+	return size >= (64UL << 20) ? 3 : 5;
+}
+
+static void fail(const char *what, unsigned long size, const char *msg)
+{
+	printf("error %s %s %lu %s\n", driver, what, size, msg);
+	fflush(stdout);
+	errors++;
+}
+
+static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
+{
+	printf("sample %s %s %lu %d %llu\n", driver, what, size, rep,
+	       (unsigned long long)ns);
+	fflush(stdout);
+}
+
+static void *map(unsigned long size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* One test_hmm command; returns 0 or -errno. */
+static int dmirror(unsigned long request, void *addr, void *ptr,
+		   unsigned long size)
+{
+	struct hmm_dmirror_cmd cmd = {
+		.addr = (uintptr_t)addr,
+		.ptr = (uintptr_t)ptr,
+		.npages = size / PAGE_SZ,
+	};
+	int ret;
+
+	do {
+		ret = ioctl(dev_fd, request, &cmd);
+	} while (ret && errno == EINTR);
+	if (ret)
+		return -errno;
+	return cmd.cpages == size / PAGE_SZ ? 0 : -EIO;
+}
+
+/* Pages of [buf, buf + size) in this device's private memory. */
+static long dev_pages(unsigned char *buf, unsigned long size)
+{
+	unsigned long i, n = size / PAGE_SZ;
+	unsigned char *perm = malloc(n);
+	long count = 0;
+
+	if (!perm || dmirror(HMM_DMIRROR_SNAPSHOT, buf, perm, size)) {
+		free(perm);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((perm[i] & 0xf0) == HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL)
+			count++;
+	free(perm);
+	return count;
+}
+
+static long cpu_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+static void touch_pages(unsigned char *p, unsigned long size, int val)
+{
+	unsigned long off;
+
+	for (off = 0; off < size; off += PAGE_SZ)
+		p[off] = val;
+	/* The stores are the point: keep every one of them. */
+	__asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
+/*
+ * HMM_DMIRROR_MIGRATE_TO_DEV copies the migrated data back to cmd.ptr for
+ * verification: that must be another buffer, or writing it faults the pages
+ * straight back to RAM. The copy is part of the ABI, for both drivers.
+ */
+static void bench_migrate(unsigned long size)
+{
+	unsigned char *mirror = map(size);
+	int rep, ret;
+
+	if (!mirror) {
+		fail("migrate_to_dev", size, "mmap");
+		return;
+	}
+	memset(mirror, 0, size);
+	for (rep = 0; rep < reps_for(size); rep++) {
+		unsigned char *buf = map(size);
+		uint64_t t0, t1, t2, t3;
+		long resident, faults;
+
+		if (!buf) {
+			fail("migrate_to_dev", size, "mmap");
+			break;
+		}
+		memset(buf, 0x5a, size);
+		t0 = now_ns();
+		ret = dmirror(HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
+		t1 = now_ns();
+		if (ret) {
+			fail("migrate_to_dev", size, strerror(-ret));
+			munmap(buf, size);
+			break;
+		}
+		resident = dev_pages(buf, size);
+		faults = cpu_faults();
+		t2 = now_ns();
+		touch_pages(buf, size, 0xa5);
+		t3 = now_ns();
+		faults = cpu_faults() - faults;
+		emit("migrate_to_dev", size, rep, t1 - t0);
+		emit("cpu_fault_back", size, rep, t3 - t2);
+		printf("info %s migrate %lu %d %ld %ld\n", driver, size, rep,
+		       resident, faults);
+		if (buf[0] != 0xa5 || buf[1] != 0x5a || mirror[1] != 0x5a)
+			fail("cpu_fault_back", size, "data mismatch");
+		munmap(buf, size);
+	}
+	munmap(mirror, size);
+}
+
+/* Device read or write, of memory in RAM or resident in device memory. */
+static void bench_access(const char *what, unsigned long request,
+			 int resident, unsigned long size)
+{
+	unsigned char *mirror = map(size);
+	int rep, ret;
+
+	if (!mirror) {
+		fail(what, size, "mmap");
+		return;
+	}
+	memset(mirror, 0x3c, size);
+	for (rep = 0; rep < reps_for(size); rep++) {
+		unsigned char *buf = map(size);
+		uint64_t t0, t1;
+
+		if (!buf) {
+			fail(what, size, "mmap");
+			break;
+		}
+		memset(buf, 0x5a, size);
+		if (resident) {
+			ret = dmirror(HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror,
+				      size);
+			if (ret) {
+				fail(what, size, strerror(-ret));
+				munmap(buf, size);
+				break;
+			}
+		}
+		t0 = now_ns();
+		ret = dmirror(request, buf, mirror, size);
+		t1 = now_ns();
+		if (ret) {
+			fail(what, size, strerror(-ret));
+			munmap(buf, size);
+			break;
+		}
+		emit(what, size, rep, t1 - t0);
+		munmap(buf, size);
+	}
+	munmap(mirror, size);
+}
+
+static void bench_memcpy(unsigned long size)
+{
+	unsigned char *src = map(size), *dst = map(size);
+	int rep;
+
+	if (!src || !dst) {
+		fail("memcpy", size, "mmap");
+		goto out;
+	}
+	memset(src, 0x5a, size);
+	memset(dst, 0, size);
+	for (rep = 0; rep < reps_for(size); rep++) {
+		uint64_t t0 = now_ns();
+
+		memcpy(dst, src, size);
+		/* Keep the copy from being optimised away. */
+		__asm__ __volatile__("" : : "r"(dst) : "memory");
+		emit("memcpy", size, rep, now_ns() - t0);
+	}
+out:
+	if (src)
+		munmap(src, size);
+	if (dst)
+		munmap(dst, size);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = "/dev/hmm_dmirror0";
+	unsigned int i;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s <driver name> [device]\n", argv[0]);
+		return 2;
+	}
+	driver = argv[1];
+	if (argc > 2)
+		path = argv[2];
+	dev_fd = open(path, O_RDWR);
+	if (dev_fd < 0) {
+		fail("open", 0, strerror(errno));
+		return 1;
+	}
+	printf("# vsvm-bench %s on %s\n", driver, path);
+	for (i = 0; sizes[i]; i++) {
+		unsigned long size = sizes[i];
+
+		bench_memcpy(size);
+		bench_migrate(size);
+		bench_access("dev_read_sys", HMM_DMIRROR_READ, 0, size);
+		bench_access("dev_write_sys", HMM_DMIRROR_WRITE, 0, size);
+		bench_access("dev_read_dev", HMM_DMIRROR_READ, 1, size);
+		bench_access("dev_write_dev", HMM_DMIRROR_WRITE, 1, size);
+	}
+	close(dev_fd);
+	printf("# done, %d errors\n", errors);
+	return errors ? 1 : 0;
+}
