@@ -421,6 +421,50 @@ int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_init);
 
+/*
+ * The allocation behind source entry @i of a device-to-RAM migration, or
+ * NULL if the entry is not migrating or is not a device page of ours.
+ */
+static struct drm_pagemap_devmem *
+drm_pagemap_src_devmem(const struct drm_pagemap_migrate_buf *buf,
+		       unsigned long i)
+{
+	struct page *spage = migrate_pfn_to_page(buf->src[i]);
+
+	if (!spage || !(buf->src[i] & MIGRATE_PFN_MIGRATE) ||
+	    !drm_pagemap_is_own_page(spage))
+		return NULL;
+
+	return drm_pagemap_page_devmem(spage);
+}
+
+/*
+ * Make @dpage the system-memory destination of source entry @i: lock it,
+ * give it the source's write permission and DMA-map it for the copy hook.
+ * Returns false if it could not be mapped; @dpage then stays the
+ * (uncopied) destination and the caller keeps or drops it.
+ */
+static bool drm_pagemap_set_ram_dst(struct drm_pagemap_migrate_buf *buf,
+				    unsigned long i,
+				    struct drm_pagemap_devmem *devmem,
+				    struct page *dpage)
+{
+	dma_addr_t addr;
+
+	lock_page(dpage);
+	buf->dst[i] = migrate_pfn(page_to_pfn(dpage));
+	if (buf->src[i] & MIGRATE_PFN_WRITE)
+		buf->dst[i] |= MIGRATE_PFN_WRITE;
+
+	addr = dma_map_page(devmem->dev, dpage, 0, PAGE_SIZE, DMA_FROM_DEVICE);
+	if (dma_mapping_error(devmem->dev, addr))
+		return false;
+	buf->dma_addr[i] = addr;
+	buf->pages[i] = migrate_pfn_to_page(buf->src[i]);
+
+	return true;
+}
+
 /**
  * drm_pagemap_evict_pfns() - Move device pages back to system memory
  * @pfns: The device pfns to evict; runs of consecutive pfns are collected
@@ -460,16 +504,14 @@ static int drm_pagemap_evict_pfns(const unsigned long *pfns,
 	}
 
 	for (i = 0; i < npages; i++) {
-		struct page *spage = migrate_pfn_to_page(buf->src[i]);
 		struct drm_pagemap_devmem *devmem;
 		struct page *dpage;
-		dma_addr_t addr;
 
-		if (!spage || !(buf->src[i] & MIGRATE_PFN_MIGRATE))
+		if (!migrate_pfn_to_page(buf->src[i]) ||
+		    !(buf->src[i] & MIGRATE_PFN_MIGRATE))
 			continue;
 
-		devmem = drm_pagemap_is_own_page(spage) ?
-			drm_pagemap_page_devmem(spage) : NULL;
+		devmem = drm_pagemap_src_devmem(buf, i);
 		if (WARN_ON_ONCE(!devmem ||
 				 (devmem_allocation && devmem != devmem_allocation)))
 			continue;
@@ -479,23 +521,11 @@ static int drm_pagemap_evict_pfns(const unsigned long *pfns,
 			ret = -ENOMEM;
 			continue;
 		}
-		lock_page(dpage);
-		buf->dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (buf->src[i] & MIGRATE_PFN_WRITE)
-			buf->dst[i] |= MIGRATE_PFN_WRITE;
-
-		addr = dma_map_page(devmem->dev, dpage, 0, PAGE_SIZE,
-				    DMA_FROM_DEVICE);
-		if (dma_mapping_error(devmem->dev, addr)) {
-			/* A forced pass moves the zeroed page uncopied. */
-			if (!force) {
-				drm_pagemap_drop_dst_page(&buf->dst[i]);
-				ret = -ENOMEM;
-			}
-			continue;
+		/* A forced pass moves the zeroed page uncopied. */
+		if (!drm_pagemap_set_ram_dst(buf, i, devmem, dpage) && !force) {
+			drm_pagemap_drop_dst_page(&buf->dst[i]);
+			ret = -ENOMEM;
 		}
-		buf->dma_addr[i] = addr;
-		buf->pages[i] = spage;
 	}
 
 	pos = 0;
@@ -986,40 +1016,22 @@ static vm_fault_t drm_pagemap_migrate_range_to_ram(struct vm_area_struct *vma,
 		return 0;
 
 	for (i = 0; i < npages; i++) {
-		struct page *spage = migrate_pfn_to_page(buf->src[i]);
-		struct drm_pagemap_devmem *devmem;
+		struct drm_pagemap_devmem *devmem = drm_pagemap_src_devmem(buf, i);
+		bool is_fault_page;
 		struct page *dpage;
-		dma_addr_t addr;
 
-		if (!spage || !(buf->src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-		devmem = drm_pagemap_is_own_page(spage) ?
-			drm_pagemap_page_devmem(spage) : NULL;
 		if (!devmem)
 			continue;
 
+		is_fault_page = migrate_pfn_to_page(buf->src[i]) == fault_page;
 		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
 				       start + i * PAGE_SIZE);
-		if (!dpage) {
-			if (spage == fault_page)
-				ret = VM_FAULT_OOM;
-			continue;
-		}
-		lock_page(dpage);
-		buf->dst[i] = migrate_pfn(page_to_pfn(dpage));
-		if (buf->src[i] & MIGRATE_PFN_WRITE)
-			buf->dst[i] |= MIGRATE_PFN_WRITE;
-
-		addr = dma_map_page(devmem->dev, dpage, 0, PAGE_SIZE,
-				    DMA_FROM_DEVICE);
-		if (dma_mapping_error(devmem->dev, addr)) {
+		if (dpage && !drm_pagemap_set_ram_dst(buf, i, devmem, dpage)) {
 			drm_pagemap_drop_dst_page(&buf->dst[i]);
-			if (spage == fault_page)
-				ret = VM_FAULT_OOM;
-			continue;
+			dpage = NULL;
 		}
-		buf->dma_addr[i] = addr;
-		buf->pages[i] = spage;
+		if (!dpage && is_fault_page)
+			ret = VM_FAULT_OOM;
 	}
 
 	pos = 0;
