@@ -283,7 +283,8 @@ struct drm_vsvm_exec {
  *
  * Moves the pages of [@start, @start + @size) ahead of GPU use (prefetch)
  * or back to system memory. Only anonymous pages of private mappings move
- * to VRAM; other pages stay where they are without error.
+ * to VRAM; other pages stay where they are without error. What a prefetch
+ * moved is also mapped for the GPU: a job touching it next does not fault.
  */
 struct drm_vsvm_migrate {
 	/** @start: Page-aligned start address. */

@@ -16,6 +16,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/xarray.h>
 
 #include "vsvm_drv.h"
@@ -36,15 +37,16 @@
  * bound to the opener's address space, exactly like a DRM file.
  *
  * - READ and WRITE are GPU accesses through the VM's page table
- *   (vsvm_vm_gpu_map_page(), as the software GPU does), a miss being a GPU
+ *   (vsvm_vm_gpu_copy(), as the software GPU does), a miss being a GPU
  *   page fault handled by vsvm_vm_fault() with the default placement
  *   policy. As in test_hmm, one "fault" (&hmm_dmirror_cmd.faults) services
  *   the whole rest of the request: the GPU faults in every unbound page
  *   from the miss to the end before it retries; a second fault is only
  *   counted if the CPU side invalidated part of it meanwhile.
- * - MIGRATE_TO_DEV migrates with vsvm_vm_migrate(), then reads the range
- *   back through the GPU; &hmm_dmirror_cmd.cpages is the number of pages
- *   now in this device's memory, and -ENOENT is returned unless all are.
+ * - MIGRATE_TO_DEV migrates (and maps, as a prefetch does) with
+ *   vsvm_vm_migrate(), then reads the range back through the GPU;
+ *   &hmm_dmirror_cmd.cpages is the number of pages now in this device's
+ *   memory, and -ENOENT is returned unless all are.
  *   MIGRATE_TO_SYS evicts with vsvm_vm_migrate(); cpages counts the pages
  *   copied back.
  * - RELEASE evicts all of the device's memory (test_hmm frees its chunks).
@@ -193,111 +195,102 @@ static int vsvm_dmirror_release(struct inode *inode, struct file *filp)
 }
 
 /*
- * Bind the page at @addr for the GPU, faulting as needed. Returns with the
- * locks of vsvm_vm_gpu_map_page() held on success.
+ * A GPU fault at @addr. Like test_hmm's device, fault in the rest of the
+ * request, up to @end, in one go, so that a page missing later on was
+ * invalidated meanwhile and costs another fault.
  */
-static int vsvm_dmirror_gpu_map(struct vsvm_dmirror *dm, unsigned long addr,
-				unsigned long end, bool write, u64 *faults,
-				struct vsvm_gpu_page *gp)
+static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
+			      unsigned long end, bool write)
 {
 	struct vsvm_stats_sink sink = { .vm = &dm->vm->stats };
-	unsigned long a;
-	int tries, err;
-
-	for (tries = 0; tries < VSVM_DMIRROR_TRIES; tries++) {
-		err = vsvm_vm_gpu_map_page(dm->vm, addr, write, false, gp);
-		if (err != -ENOENT)
-			return err;
-
-		/*
-		 * A GPU fault. Like test_hmm's device, fault in the rest of
-		 * the request in one go, so that a page missing later on was
-		 * invalidated meanwhile and costs another fault.
-		 */
-		(*faults)++;
-		for (a = addr; a < end; a += PAGE_SIZE) {
-			struct vsvm_gpu_page probe;
-
-			if (!vsvm_vm_gpu_map_page(dm->vm, a, write, false, &probe)) {
-				vsvm_vm_gpu_unmap_page(dm->vm, &probe);
-				continue;
-			}
-			err = vsvm_vm_fault(dm->vm, a, write, DRM_VSVM_POLICY_MIGRATE,
-					    &sink);
-			if (err && a == addr)
-				return err;
-			/* Later pages fault again when the GPU gets there. */
-			if (err)
-				break;
-		}
-	}
-
-	return -EBUSY;
-}
-
-/* GPU copy between [start, start + npages pages) and @buf. */
-static int vsvm_dmirror_gpu_copy(struct vsvm_dmirror *dm, unsigned long start,
-				 unsigned long npages, void *buf, bool write,
-				 u64 *cpages, u64 *faults)
-{
-	unsigned long end = start + (npages << PAGE_SHIFT);
-	struct vsvm_gpu_page gp;
-	unsigned long addr;
+	unsigned long a = addr;
+	long mapped;
 	int err;
 
-	for (addr = start; addr < end; addr += PAGE_SIZE, buf += PAGE_SIZE) {
-		err = vsvm_dmirror_gpu_map(dm, addr, end, write, faults, &gp);
+	while (a < end) {
+		mapped = vsvm_vm_gpu_copy(dm->vm, a, NULL, end - a, write,
+					  DRM_VSVM_POLICY_MIGRATE);
+		if (mapped < 0)
+			return mapped;
+		if (mapped) {
+			a += mapped;
+			continue;
+		}
+		err = vsvm_vm_fault(dm->vm, a, write, DRM_VSVM_POLICY_MIGRATE,
+				    &sink);
+		/* Later pages fault again when the GPU gets there. */
 		if (err)
-			return err;
-		if (write)
-			memcpy(gp.vaddr, buf, PAGE_SIZE);
-		else
-			memcpy(buf, gp.vaddr, PAGE_SIZE);
-		vsvm_vm_gpu_unmap_page(dm->vm, &gp);
-		(*cpages)++;
+			return a == addr ? err : 0;
+		a += PAGE_SIZE;
 	}
 
 	return 0;
 }
 
-static int vsvm_dmirror_read(struct vsvm_dmirror *dm,
-			     struct hmm_dmirror_cmd *cmd, u64 *faults)
+/* GPU copy between [start, start + len) and @buf, within [.., end). */
+static int vsvm_dmirror_gpu_copy(struct vsvm_dmirror *dm, unsigned long start,
+				 size_t len, unsigned long end, void *buf,
+				 bool write, u64 *cpages, u64 *faults)
 {
-	size_t size = cmd->npages << PAGE_SHIFT;
-	void *buf;
+	unsigned int tries = 0;
+	size_t done = 0;
+	long n;
 	int err;
 
-	buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
-	if (!buf)
-		return -ENOMEM;
+	while (done < len) {
+		n = vsvm_vm_gpu_copy(dm->vm, start + done, buf + done,
+				     len - done, write, DRM_VSVM_POLICY_MIGRATE);
+		if (n < 0)
+			return n;
+		if (n) {
+			done += n;
+			*cpages += n >> PAGE_SHIFT;
+			tries = 0;
+			continue;
+		}
+		if (++tries > VSVM_DMIRROR_TRIES)
+			return -EBUSY;
+		(*faults)++;
+		err = vsvm_dmirror_fault(dm, start + done, end, write);
+		if (err)
+			return err;
+	}
 
-	err = vsvm_dmirror_gpu_copy(dm, cmd->addr, cmd->npages, buf, false,
-				    &cmd->cpages, faults);
-	if (!err && copy_to_user(u64_to_user_ptr(cmd->ptr), buf, size))
-		err = -EFAULT;
-
-	kvfree(buf);
-	return err;
+	return 0;
 }
 
-static int vsvm_dmirror_write(struct vsvm_dmirror *dm,
-			      struct hmm_dmirror_cmd *cmd)
+/*
+ * READ and WRITE: the GPU copies between the request's range and the user
+ * buffer through a bounce buffer, a piece at a time.
+ */
+static int vsvm_dmirror_rw(struct vsvm_dmirror *dm, struct hmm_dmirror_cmd *cmd,
+			   bool write, u64 *faults)
 {
-	size_t size = cmd->npages << PAGE_SHIFT;
-	void *buf;
-	int err;
+	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	u64 size = cmd->npages << PAGE_SHIFT, done;
+	size_t step = min_t(u64, size, VSVM_BOUNCE_SIZE);
+	void __user *uptr = u64_to_user_ptr(cmd->ptr);
+	void *bounce;
+	int err = 0;
 
-	buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
-	if (!buf)
+	bounce = vsvm_bounce_alloc(step);
+	if (!bounce)
 		return -ENOMEM;
 
-	if (copy_from_user(buf, u64_to_user_ptr(cmd->ptr), size))
-		err = -EFAULT;
-	else
-		err = vsvm_dmirror_gpu_copy(dm, cmd->addr, cmd->npages, buf,
-					    true, &cmd->cpages, &cmd->faults);
+	for (done = 0; done < size && !err; done += step) {
+		size_t len = min_t(u64, size - done, step);
 
-	kvfree(buf);
+		if (write && copy_from_user(bounce, uptr + done, len)) {
+			err = -EFAULT;
+			break;
+		}
+		err = vsvm_dmirror_gpu_copy(dm, cmd->addr + done, len, end,
+					    bounce, write, &cmd->cpages, faults);
+		if (!err && !write && copy_to_user(uptr + done, bounce, len))
+			err = -EFAULT;
+	}
+
+	vfree(bounce);
 	return err;
 }
 
@@ -523,7 +516,7 @@ static int vsvm_dmirror_migrate_to_dev(struct vsvm_dmirror *dm,
 		return err;
 
 	/* Return what the device holds for verification. */
-	err = vsvm_dmirror_read(dm, cmd, &faults);
+	err = vsvm_dmirror_rw(dm, cmd, false, &faults);
 	cmd->cpages = cpages;
 
 	return err;
@@ -682,10 +675,10 @@ static long vsvm_dmirror_ioctl(struct file *filp, unsigned int command,
 
 	switch (command) {
 	case HMM_DMIRROR_READ:
-		err = vsvm_dmirror_read(dm, &cmd, &cmd.faults);
+		err = vsvm_dmirror_rw(dm, &cmd, false, &cmd.faults);
 		break;
 	case HMM_DMIRROR_WRITE:
-		err = vsvm_dmirror_write(dm, &cmd);
+		err = vsvm_dmirror_rw(dm, &cmd, true, &cmd.faults);
 		break;
 	case HMM_DMIRROR_MIGRATE_TO_DEV:
 		err = vsvm_dmirror_migrate_to_dev(dm, &cmd);

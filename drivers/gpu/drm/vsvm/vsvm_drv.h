@@ -12,6 +12,7 @@
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/platform_device.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/workqueue.h>
@@ -233,10 +234,17 @@ struct vsvm_gpu_page {
 };
 
 int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
-			 bool vram_only, struct vsvm_gpu_page *gp);
+			 u32 policy, struct vsvm_gpu_page *gp);
 void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp);
+long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
+		      size_t len, bool write, u32 policy);
 
 /* vsvm_engine.c */
+
+/* Bytes the engine and the HMM test front end move per user copy. */
+#define VSVM_BOUNCE_SIZE	SZ_64K
+
+void *vsvm_bounce_alloc(size_t size);
 int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args);
 
 /* vsvm_dmirror.c */

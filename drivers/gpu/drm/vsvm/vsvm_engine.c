@@ -8,20 +8,23 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "vsvm_drv.h"
 
 /**
  * DOC: vsvm software GPU
  *
- * A job is an array of &struct drm_vsvm_op executed in order on the CPU,
- * page by page, through the VM's GPU page table only: the engine never
- * looks at the CPU page tables. A missing entry, or a read-only entry for a
- * write, is a GPU page fault handled by vsvm_vm_fault(), after which the
- * access is retried, as a GPU would replay a faulting access.
+ * A job is an array of &struct drm_vsvm_op executed in order on the CPU
+ * through the VM's GPU page table only: the engine never looks at the CPU
+ * page tables. It copies as much as the page table maps in one go
+ * (vsvm_vm_gpu_copy(), at most one range), as a copy engine works through
+ * its descriptors. A missing entry, or a read-only entry for a write, is a
+ * GPU page fault handled by vsvm_vm_fault(), after which the access is
+ * retried, as a GPU would replay a faulting access.
  *
  * User buffers of READ and WRITE are ordinary user memory, copied through a
- * bounce page outside of any lock, so they may themselves live in VRAM.
+ * bounce buffer outside of any lock, so they may themselves live in VRAM.
  */
 
 #define VSVM_MAX_OPS		256
@@ -34,15 +37,14 @@ struct vsvm_job {
 	struct vsvm_stats_sink sink;
 };
 
-/* Translate @addr, faulting as often as needed. Locks held on success. */
+/* Translate @addr for one access, faulting as often as needed. */
 static int vsvm_gpu_access(struct vsvm_job *job, unsigned long addr,
 			   bool write, u32 policy, struct vsvm_gpu_page *gp)
 {
-	bool vram_only = policy == DRM_VSVM_POLICY_DEVICE;
 	int replays, err;
 
 	for (replays = 0; replays < VSVM_MAX_REPLAYS; replays++) {
-		err = vsvm_vm_gpu_map_page(job->vm, addr, write, vram_only, gp);
+		err = vsvm_vm_gpu_map_page(job->vm, addr, write, policy, gp);
 		if (err != -ENOENT)
 			return err;
 
@@ -54,42 +56,43 @@ static int vsvm_gpu_access(struct vsvm_job *job, unsigned long addr,
 	return -EBUSY;
 }
 
-/* Longest piece of [addr, addr + len) inside one page. */
-static size_t vsvm_chunk(unsigned long addr, u64 len)
+/*
+ * Copy between the GPU addresses [addr, addr + len) and @buf, faulting as
+ * often as needed; a page that keeps faulting ends the job with -EBUSY.
+ */
+static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
+			 size_t len, bool write)
 {
-	return min_t(u64, len, PAGE_SIZE - offset_in_page(addr));
-}
+	unsigned int replays = 0;
+	size_t done = 0;
+	long n;
+	int err = 0;
 
-static int vsvm_gpu_read(struct vsvm_job *job, unsigned long addr, void *dst,
-			 size_t len)
-{
-	struct vsvm_gpu_page gp;
-	int err;
+	while (done < len) {
+		n = vsvm_vm_gpu_copy(job->vm, addr + done, buf + done,
+				     len - done, write, job->policy);
+		if (n < 0) {
+			err = n;
+			break;
+		}
+		if (n) {
+			done += n;
+			replays = 0;
+			continue;
+		}
+		if (++replays > VSVM_MAX_REPLAYS) {
+			err = -EBUSY;
+			break;
+		}
+		err = vsvm_vm_fault(job->vm, addr + done, write, job->policy,
+				    &job->sink);
+		if (err)
+			break;
+	}
 
-	err = vsvm_gpu_access(job, addr, false, job->policy, &gp);
-	if (err)
-		return err;
-	memcpy(dst, gp.vaddr + offset_in_page(addr), len);
-	vsvm_vm_gpu_unmap_page(job->vm, &gp);
-	vsvm_stat_add(&job->sink, VSVM_STAT(bytes_read), len);
-
-	return 0;
-}
-
-static int vsvm_gpu_write(struct vsvm_job *job, unsigned long addr,
-			  const void *src, size_t len)
-{
-	struct vsvm_gpu_page gp;
-	int err;
-
-	err = vsvm_gpu_access(job, addr, true, job->policy, &gp);
-	if (err)
-		return err;
-	memcpy(gp.vaddr + offset_in_page(addr), src, len);
-	vsvm_vm_gpu_unmap_page(job->vm, &gp);
-	vsvm_stat_add(&job->sink, VSVM_STAT(bytes_written), len);
-
-	return 0;
+	vsvm_stat_add(&job->sink, write ? VSVM_STAT(bytes_written) :
+		      VSVM_STAT(bytes_read), done);
+	return err;
 }
 
 static int vsvm_op_read(struct vsvm_job *job, struct drm_vsvm_op *op)
@@ -98,9 +101,10 @@ static int vsvm_op_read(struct vsvm_job *job, struct drm_vsvm_op *op)
 	int err;
 
 	for (done = 0; done < op->size; ) {
-		size_t len = vsvm_chunk(op->gpu_addr + done, op->size - done);
+		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
 
-		err = vsvm_gpu_read(job, op->gpu_addr + done, job->bounce, len);
+		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
+				    false);
 		if (err)
 			return err;
 		if (copy_to_user(u64_to_user_ptr(op->data + done), job->bounce, len))
@@ -117,11 +121,12 @@ static int vsvm_op_write(struct vsvm_job *job, struct drm_vsvm_op *op)
 	int err;
 
 	for (done = 0; done < op->size; ) {
-		size_t len = vsvm_chunk(op->gpu_addr + done, op->size - done);
+		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
 
 		if (copy_from_user(job->bounce, u64_to_user_ptr(op->data + done), len))
 			return -EFAULT;
-		err = vsvm_gpu_write(job, op->gpu_addr + done, job->bounce, len);
+		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
+				    true);
 		if (err)
 			return err;
 		done += len;
@@ -137,14 +142,14 @@ static int vsvm_op_fill(struct vsvm_job *job, struct drm_vsvm_op *op)
 	u64 done;
 	int err;
 
-	for (i = 0; i < PAGE_SIZE / sizeof(u64); i++)
+	for (i = 0; i < VSVM_BOUNCE_SIZE / sizeof(u64); i++)
 		pattern[i] = op->data;
 
 	for (done = 0; done < op->size; ) {
-		size_t len = vsvm_chunk(op->gpu_addr + done, op->size - done);
+		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
 
-		/* gpu_addr is 8-byte aligned: the pattern stays in phase. */
-		err = vsvm_gpu_write(job, op->gpu_addr + done, pattern, len);
+		/* gpu_addr and size are 8-byte aligned: the pattern stays in phase. */
+		err = vsvm_gpu_copy(job, op->gpu_addr + done, pattern, len, true);
 		if (err)
 			return err;
 		done += len;
@@ -159,13 +164,13 @@ static int vsvm_op_copy(struct vsvm_job *job, struct drm_vsvm_op *op)
 	int err;
 
 	for (done = 0; done < op->size; ) {
-		size_t len = vsvm_chunk(op->gpu_addr + done, op->size - done);
+		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
 
-		len = vsvm_chunk(op->data + done, len);
-		err = vsvm_gpu_read(job, op->data + done, job->bounce, len);
+		err = vsvm_gpu_copy(job, op->data + done, job->bounce, len, false);
 		if (err)
 			return err;
-		err = vsvm_gpu_write(job, op->gpu_addr + done, job->bounce, len);
+		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
+				    true);
 		if (err)
 			return err;
 		done += len;
@@ -245,6 +250,22 @@ static int vsvm_op_run(struct vsvm_job *job, struct drm_vsvm_op *op)
 }
 
 /**
+ * vsvm_bounce_alloc() - Allocate a bounce buffer for user copies
+ * @size: Bytes, at most %VSVM_BOUNCE_SIZE.
+ *
+ * vmalloc() rather than kmalloc(): copies between user memory and the large
+ * pages of the kernel's direct map run several times slower under QEMU TCG,
+ * where this driver mostly runs, than with 4 KiB-mapped memory. Free with
+ * vfree().
+ *
+ * Return: The buffer, or NULL.
+ */
+void *vsvm_bounce_alloc(size_t size)
+{
+	return vmalloc(size);
+}
+
+/**
  * vsvm_engine_exec() - Run a job
  * @vm: The VM of the submitting file.
  * @args: The ioctl argument; @args->stats and @args->completed are filled.
@@ -282,7 +303,7 @@ int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 			goto out_free;
 	}
 
-	job.bounce = (void *)__get_free_page(GFP_KERNEL);
+	job.bounce = vsvm_bounce_alloc(VSVM_BOUNCE_SIZE);
 	if (!job.bounce) {
 		err = -ENOMEM;
 		goto out_free;
@@ -299,7 +320,7 @@ int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 			 array_size(args->num_ops, sizeof(*ops))) && !err)
 		err = -EFAULT;
 
-	free_page((unsigned long)job.bounce);
+	vfree(job.bounce);
 out_free:
 	kfree(ops);
 	return err;

@@ -332,6 +332,62 @@ static void vsvm_vm_bind_locked(struct vsvm_range *r, bool writable)
 	r->writable = writable;
 }
 
+/* Give a range its page-table entries, all invalid. */
+static int vsvm_range_alloc_ptes(struct vsvm_range *r)
+{
+	u64 *pte;
+
+	if (r->pte)
+		return 0;
+	pte = kvcalloc(vsvm_range_npages(&r->base), sizeof(*pte), GFP_KERNEL);
+	if (!pte)
+		return -ENOMEM;
+	/* Readers look at the pointer under the notifier lock only. */
+	smp_store_release(&r->pte, pte);
+
+	return 0;
+}
+
+/*
+ * Publish the pages just collected for the range, unless the CPU side
+ * invalidated them meanwhile (false: collect them again).
+ */
+static bool vsvm_vm_bind(struct vsvm_vm *vm, struct vsvm_range *r,
+			 bool writable)
+{
+	bool valid;
+
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+	valid = drm_gpusvm_range_pages_valid(&vm->gpusvm, &r->base);
+	if (valid)
+		vsvm_vm_bind_locked(r, writable);
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+
+	return valid;
+}
+
+/*
+ * A prefetch also maps what it migrated, so that the GPU finds it bound.
+ * Best effort: if the pages cannot be collected for writing (read-only
+ * memory) or change meanwhile, the next GPU fault binds them.
+ */
+static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
+				  struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.devmem_possible = 1,
+		.allow_mixed = 1,
+	};
+	struct vsvm_range *r = to_vsvm_range(range);
+
+	lockdep_assert_held(&vm->lock);
+
+	if (vsvm_range_alloc_ptes(r) ||
+	    drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx))
+		return;
+	vsvm_vm_bind(vm, r, true);
+}
+
 /**
  * vsvm_vm_fault() - Service a GPU page fault
  * @vm: The VM.
@@ -421,17 +477,9 @@ retry:
 			goto out_unlock;
 	}
 
-	if (!r->pte) {
-		u64 *pte = kvcalloc(vsvm_range_npages(range), sizeof(*pte),
-				    GFP_KERNEL);
-
-		if (!pte) {
-			err = -ENOMEM;
-			goto out_unlock;
-		}
-		/* Readers look at the pointer under the notifier lock only. */
-		smp_store_release(&r->pte, pte);
-	}
+	err = vsvm_range_alloc_ptes(r);
+	if (err)
+		goto out_unlock;
 
 	/* Pages collected read-only must be collected again for a write. */
 	if (write && !r->writable)
@@ -481,17 +529,61 @@ retry:
 		goto retry;
 	}
 
-	drm_gpusvm_notifier_lock(&vm->gpusvm);
-	if (!drm_gpusvm_range_pages_valid(&vm->gpusvm, range)) {
-		drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	if (!vsvm_vm_bind(vm, r, !ctx.read_only))
 		goto retry;
-	}
-	vsvm_vm_bind_locked(r, !ctx.read_only);
-	drm_gpusvm_notifier_unlock(&vm->gpusvm);
 
 out_unlock:
 	mutex_unlock(&vm->lock);
 	return err;
+}
+
+/*
+ * The entries of the range holding @addr, NULL if there is none yet; its
+ * bounds in @start and @end. The caller holds the notifier lock.
+ */
+static u64 *vsvm_vm_ptes_locked(struct vsvm_vm *vm, unsigned long addr,
+				unsigned long *start, unsigned long *end)
+{
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+
+	notifier = drm_gpusvm_notifier_find(&vm->gpusvm, addr, addr + 1);
+	if (!notifier)
+		return NULL;
+	range = drm_gpusvm_range_find(notifier, addr, addr + 1);
+	if (!range)
+		return NULL;
+	*start = drm_gpusvm_range_start(range);
+	*end = drm_gpusvm_range_end(range);
+
+	/* Pairs with the release in vsvm_range_alloc_ptes(): zeroed entries. */
+	return smp_load_acquire(&to_vsvm_range(range)->pte);
+}
+
+/* Whether an entry serves an access under a DRM_VSVM_POLICY_* placement. */
+static bool vsvm_pte_allows(u64 entry, bool write, u32 policy)
+{
+	if (!(entry & VSVM_PTE_VALID) || (write && !(entry & VSVM_PTE_WRITE)))
+		return false;
+
+	switch (policy) {
+	case DRM_VSVM_POLICY_SYSTEM:
+		return !(entry & VSVM_PTE_VRAM);
+	case DRM_VSVM_POLICY_DEVICE:
+		return entry & VSVM_PTE_VRAM;
+	default:
+		return true;
+	}
+}
+
+/* Where the software GPU finds the page an entry points to. */
+static void *vsvm_pte_vaddr(struct vsvm_vm *vm, u64 entry)
+{
+	if (entry & VSVM_PTE_VRAM)
+		return vm->vdev->vram.vaddr + (entry & VSVM_PTE_ADDR_MASK);
+
+	return phys_to_virt(dma_to_phys(vm->vdev->drm.dev,
+					entry & VSVM_PTE_ADDR_MASK));
 }
 
 /**
@@ -499,7 +591,7 @@ out_unlock:
  * @vm: The VM.
  * @addr: GPU address inside the page.
  * @write: The access writes.
- * @vram_only: The access needs the page in VRAM (atomics).
+ * @policy: DRM_VSVM_POLICY_*: where the page must be (atomics need VRAM).
  * @gp: Output: where the page is.
  *
  * On success the VM lock and the notifier lock are held until
@@ -509,37 +601,23 @@ out_unlock:
  * Return: 0, or -ENOENT for a GPU page fault, -EINTR.
  */
 int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
-			 bool vram_only, struct vsvm_gpu_page *gp)
+			 u32 policy, struct vsvm_gpu_page *gp)
 {
-	struct drm_gpusvm_notifier *notifier;
-	struct drm_gpusvm_range *range;
+	unsigned long start, end;
 	u64 *pte, entry;
 
 	if (mutex_lock_interruptible(&vm->lock))
 		return -EINTR;
 	drm_gpusvm_notifier_lock(&vm->gpusvm);
 
-	notifier = drm_gpusvm_notifier_find(&vm->gpusvm, addr, addr + 1);
-	if (!notifier)
-		goto miss;
-	range = drm_gpusvm_range_find(notifier, addr, addr + 1);
-	if (!range)
-		goto miss;
-	/* Pairs with the release in vsvm_vm_fault(): entries are zeroed. */
-	pte = smp_load_acquire(&to_vsvm_range(range)->pte);
+	pte = vsvm_vm_ptes_locked(vm, addr, &start, &end);
 	if (!pte)
 		goto miss;
-
-	entry = pte[(addr - drm_gpusvm_range_start(range)) >> PAGE_SHIFT];
-	if (!(entry & VSVM_PTE_VALID) || (write && !(entry & VSVM_PTE_WRITE)) ||
-	    (vram_only && !(entry & VSVM_PTE_VRAM)))
+	entry = pte[(addr - start) >> PAGE_SHIFT];
+	if (!vsvm_pte_allows(entry, write, policy))
 		goto miss;
 
-	if (entry & VSVM_PTE_VRAM)
-		gp->vaddr = vm->vdev->vram.vaddr + (entry & VSVM_PTE_ADDR_MASK);
-	else
-		gp->vaddr = phys_to_virt(dma_to_phys(vm->vdev->drm.dev,
-						     entry & VSVM_PTE_ADDR_MASK));
+	gp->vaddr = vsvm_pte_vaddr(vm, entry);
 	gp->vram = entry & VSVM_PTE_VRAM;
 
 	return 0;
@@ -562,6 +640,63 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
 }
 
 /**
+ * vsvm_vm_gpu_copy() - Let the software GPU access a span of memory
+ * @vm: The VM.
+ * @addr: GPU address of the first byte.
+ * @buf: Kernel buffer of @len bytes, the destination of a read or the
+ *	source of a write; NULL to only find out how much is mapped.
+ * @len: Bytes wanted.
+ * @write: The access writes.
+ * @policy: DRM_VSVM_POLICY_*: where the memory must be.
+ *
+ * Accesses the memory from @addr on for as long as the GPU page table maps
+ * it suitably, up to @len bytes and at most to the end of the range holding
+ * @addr. Like vsvm_vm_gpu_map_page() but for many pages under one hold of
+ * the VM lock and the notifier lock, so that an invalidation waits for the
+ * whole span, as it would for a hardware copy in flight.
+ *
+ * Return: The number of bytes accessed, 0 if the page at @addr is not mapped
+ * for this access (a GPU page fault), or -EINTR.
+ */
+long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
+		      size_t len, bool write, u32 policy)
+{
+	unsigned long start, end;
+	size_t done = 0;
+	u64 *pte;
+
+	if (mutex_lock_interruptible(&vm->lock))
+		return -EINTR;
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+
+	pte = vsvm_vm_ptes_locked(vm, addr, &start, &end);
+	if (pte)
+		len = min_t(u64, len, end - addr);
+	while (pte && done < len) {
+		unsigned long a = addr + done;
+		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
+		u64 entry = pte[(a - start) >> PAGE_SHIFT];
+		void *va;
+
+		if (!vsvm_pte_allows(entry, write, policy))
+			break;
+		if (buf) {
+			va = vsvm_pte_vaddr(vm, entry) + offset_in_page(a);
+			if (write)
+				memcpy(va, buf + done, n);
+			else
+				memcpy(buf + done, va, n);
+		}
+		done += n;
+	}
+
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+
+	return done;
+}
+
+/**
  * vsvm_vm_migrate() - Explicit migration of an address range
  * @vm: The VM.
  * @start: Page-aligned start.
@@ -570,6 +705,7 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
  * @sink: Where to account what happened.
  *
  * Memory that cannot live in VRAM (file-backed, shared) is left alone.
+ * What moves to VRAM is also mapped for the GPU, as a prefetch does.
  *
  * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -EINTR.
  */
@@ -609,6 +745,8 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		} else if (range->flags.migrate_devmem) {
 			err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms,
 						      sink);
+			if (!err)
+				vsvm_vm_prefetch_bind(vm, range);
 			/* Nothing left to move is not an error here. */
 			if (err == -EBUSY)
 				err = 0;

@@ -157,8 +157,8 @@ TEST_F(vsvm, vm_stats_start_at_zero)
 
 /*
  * GPU read and write of private anonymous memory, for sizes from one byte
- * to 2 MiB at aligned and unaligned offsets. The mapping is 2 MiB aligned
- * so that the 2M variant gets a 2 MiB GPU SVM range.
+ * to just over 2 MiB at aligned and unaligned offsets. The mapping is 2 MiB
+ * aligned so that the 2M variant gets a 2 MiB GPU SVM range.
  */
 FIXTURE(rw)
 {
@@ -182,6 +182,8 @@ FIXTURE_VARIANT_ADD(rw, page)		{ .size = PAGE, .offset = 0 };
 FIXTURE_VARIANT_ADD(rw, size_64k)	{ .size = SZ_64K, .offset = 0 };
 FIXTURE_VARIANT_ADD(rw, size_2m)	{ .size = SZ_2M, .offset = 0 };
 FIXTURE_VARIANT_ADD(rw, multiple_pages_unaligned) { .size = 5 * PAGE + 17, .offset = 4000 };
+/* More than the engine's 64 KiB bounce buffer, across two ranges. */
+FIXTURE_VARIANT_ADD(rw, across_ranges_unaligned) { .size = SZ_2M + 3 * PAGE + 5, .offset = 77 };
 
 FIXTURE_SETUP(rw)
 {
@@ -862,8 +864,9 @@ TEST_F(vsvm, system_policy_evicts_vram)
 }
 
 /*
- * Migrate to VRAM, bind by a GPU read, then the CPU reads everything
- * back: data intact; QUERY's vram_used rose by the migration and falls
+ * Migrate to VRAM, which also binds the pages as a prefetch does: the GPU
+ * read that follows takes no fault. Then the CPU reads everything back:
+ * data intact; QUERY's vram_used rose by the migration and falls
  * back once the CPU took the pages; VM_STATS vram_pages drops to 0.
  */
 TEST_F(vsvm, migrate_to_vram_then_cpu_read)
@@ -885,10 +888,13 @@ TEST_F(vsvm, migrate_to_vram_then_cpu_read)
 	EXPECT_EQ(0, st.pages_to_ram);
 	ASSERT_EQ(0, vsvm_query_device(self->fd, &q1));
 	EXPECT_GE(q1.vram_used, q0.vram_used + size);
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(size / PAGE, vst.vram_pages);
 
 	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
 				   DRM_VSVM_POLICY_MIGRATE, &st));
 	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 14));
+	EXPECT_EQ(0, st.gpu_faults);
 	EXPECT_EQ(0, st.pages_to_vram);
 	ASSERT_EQ(0, vm_stats(self->fd, &vst));
 	EXPECT_EQ(size / PAGE, vst.vram_pages);
