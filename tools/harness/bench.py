@@ -163,6 +163,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--run', required=True)
     ap.add_argument('--out', required=True)
+    ap.add_argument('--max-ratio', type=float, default=4.0,
+                    help='fail when a median vsvm/test_hmm ratio exceeds '
+                         'this (0: only report)')
     args = ap.parse_args()
 
     res = os.path.join(args.run, 'results.log')
@@ -189,6 +192,16 @@ def main():
 
     rows = build(samples)
     print_table(rows)
+    # The regression gate: ratios within one boot are stable enough to
+    # catch a path that got several times slower than the baseline.
+    if args.max_ratio > 0:
+        for r in rows:
+            x = r['vsvm_over_test_hmm']
+            if x is not None and x > args.max_ratio:
+                problems.append('regression: %s %s: vsvm/test_hmm %.2f > %.2f '
+                                '(BENCH_MAX_RATIO)' % (
+                                    r['workload'], human(r['bytes']), x,
+                                    args.max_ratio))
     os.makedirs(args.out, exist_ok=True)
     jpath = os.path.join(args.out, 'bench.json')
     ppath = os.path.join(args.out, 'bench.png')
@@ -201,6 +214,7 @@ def main():
             'rows': rows,
             'samples': [{'driver': k[0], 'workload': k[1], 'bytes': k[2],
                          'ns': v} for k, v in sorted(samples.items())],
+            'max_ratio': args.max_ratio,
             'migrations': info,
             'problems': problems,
         }, f, indent=1)
