@@ -772,6 +772,43 @@ static void drm_test_gpusvm_insert_prot_none(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EPERM);
 }
 
+/*
+ * I/O and raw PFN mappings have no pages to mirror: -EFAULT, and no
+ * notifier is left behind. The flags are set by hand on an anonymous VMA
+ * with nothing populated, and cleared again, after which the insert works.
+ */
+static void drm_test_gpusvm_insert_io_pfnmap(struct kunit *test)
+{
+	static const vm_flags_t flags[] = { VM_IO, VM_PFNMAP, VM_IO | VM_PFNMAP };
+	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct vm_area_struct *vma;
+	unsigned int i;
+
+	gpusvm_test_init(test);
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		mmap_write_lock(current->mm);
+		vma = vma_lookup(current->mm, addr);
+		if (vma)
+			vm_flags_set(vma, flags[i]);
+		mmap_write_unlock(current->mm);
+		KUNIT_ASSERT_NOT_NULL(test, vma);
+
+		range = gpusvm_test_insert(test->priv, addr, 0, ULONG_MAX, &ctx);
+		KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(range), -EFAULT,
+				    "vm_flags %#lx", (unsigned long)flags[i]);
+		KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(test->priv), 0);
+
+		mmap_write_lock(current->mm);
+		vm_flags_clear(vma, flags[i]);
+		mmap_write_unlock(current->mm);
+	}
+
+	range = gpusvm_test_insert(test->priv, addr, 0, ULONG_MAX, &ctx);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(range));
+}
+
 static void drm_test_gpusvm_insert_no_vma(struct kunit *test)
 {
 	unsigned long addr = gpusvm_test_mmap_rw(test, SZ_128K);
@@ -2561,6 +2598,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_insert_next_to_existing),
 	KUNIT_CASE(drm_test_gpusvm_insert_read_only_vma),
 	KUNIT_CASE(drm_test_gpusvm_insert_prot_none),
+	KUNIT_CASE(drm_test_gpusvm_insert_io_pfnmap),
 	KUNIT_CASE(drm_test_gpusvm_insert_no_vma),
 	KUNIT_CASE(drm_test_gpusvm_insert_outside_mm_window),
 	KUNIT_CASE(drm_test_gpusvm_insert_outside_gpuva_window),
