@@ -567,6 +567,48 @@ out:
 	return mapped;
 }
 
+/* Copy the pages recorded as exclusive to the user buffer, as test_hmm. */
+static int vsvm_dmirror_exclusive_read(struct vsvm_dmirror *dm,
+				       struct hmm_dmirror_cmd *cmd)
+{
+	unsigned long addr = cmd->addr;
+	unsigned long end = addr + (cmd->npages << PAGE_SHIFT);
+	size_t step = min_t(u64, cmd->npages << PAGE_SHIFT, VSVM_BOUNCE_SIZE);
+	void __user *uptr = u64_to_user_ptr(cmd->ptr);
+	void *bounce;
+	int err = 0;
+
+	bounce = vsvm_bounce_alloc(step);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (addr < end && !err) {
+		size_t len = min_t(u64, end - addr, step), off;
+
+		mutex_lock(&dm->lock);
+		for (off = 0; off < len; off += PAGE_SIZE) {
+			struct page *page = xa_load(&dm->exclusive,
+						    (addr + off) >> PAGE_SHIFT);
+
+			if (!page) {
+				err = -ENOENT;
+				break;
+			}
+			memcpy_from_page(bounce + off, page, 0, PAGE_SIZE);
+		}
+		mutex_unlock(&dm->lock);
+
+		if (!err && copy_to_user(uptr, bounce, len))
+			err = -EFAULT;
+		cmd->cpages += off >> PAGE_SHIFT;
+		addr += len;
+		uptr += len;
+	}
+
+	vfree(bounce);
+	return err;
+}
+
 static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
 				  struct hmm_dmirror_cmd *cmd)
 {
@@ -575,9 +617,7 @@ static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
 	struct mm_struct *mm = dm->vm->mm;
 	struct page *pages[VSVM_DMIRROR_BATCH];
 	unsigned long addr, next, seq, mapped;
-	size_t size = cmd->npages << PAGE_SHIFT;
 	int tries, ret, i;
-	void *buf, *p;
 
 	if (!mmget_not_zero(mm))
 		return -EINVAL;
@@ -611,27 +651,7 @@ static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
 	mmput(mm);
 
 	/* Return what the device holds for verification. */
-	buf = kvmalloc(size, GFP_KERNEL | __GFP_NOWARN);
-	if (!buf)
-		return -ENOMEM;
-	ret = 0;
-	mutex_lock(&dm->lock);
-	for (addr = start, p = buf; addr < end; addr += PAGE_SIZE, p += PAGE_SIZE) {
-		struct page *page = xa_load(&dm->exclusive, addr >> PAGE_SHIFT);
-
-		if (!page) {
-			ret = -ENOENT;
-			break;
-		}
-		memcpy_from_page(p, page, 0, PAGE_SIZE);
-		cmd->cpages++;
-	}
-	mutex_unlock(&dm->lock);
-	if (!ret && copy_to_user(u64_to_user_ptr(cmd->ptr), buf, size))
-		ret = -EFAULT;
-	kvfree(buf);
-
-	return ret;
+	return vsvm_dmirror_exclusive_read(dm, cmd);
 }
 
 static int vsvm_dmirror_check_exclusive(struct vsvm_dmirror *dm,
