@@ -284,7 +284,8 @@ struct drm_vsvm_exec {
  * Moves the pages of [@start, @start + @size) ahead of GPU use (prefetch)
  * or back to system memory. Only anonymous pages of private mappings move
  * to VRAM; other pages stay where they are without error. What a prefetch
- * moved is also mapped for the GPU: a job touching it next does not fault.
+ * moved is normally also mapped for the GPU, so that a job touching it next
+ * does not fault (best effort: a GPU fault maps whatever was not).
  */
 struct drm_vsvm_migrate {
 	/** @start: Page-aligned start address. */
@@ -361,7 +362,9 @@ struct drm_vsvm_vm_set_param {
  * PROT_NONE), or @ops cannot be read; -EPERM for a write to read-only
  * memory; -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be honoured;
  * -ENOMEM; -EACCES from a process other than the opener; -EINTR if
- * interrupted.
+ * interrupted; -EBUSY if a page kept faulting because the CPU side or
+ * other jobs kept moving or invalidating it. A failing operation has
+ * done its work up to the page that failed.
  */
 #define DRM_IOCTL_VSVM_EXEC \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_EXEC, struct drm_vsvm_exec)

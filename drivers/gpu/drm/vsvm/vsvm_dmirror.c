@@ -42,7 +42,10 @@
  *   policy. As in test_hmm, one "fault" (&hmm_dmirror_cmd.faults) services
  *   the whole rest of the request: the GPU faults in every unbound page
  *   from the miss to the end before it retries; a second fault is only
- *   counted if the CPU side invalidated part of it meanwhile.
+ *   counted if the CPU side invalidated part of it meanwhile. Data moves
+ *   through a 64 KiB bounce buffer, so unlike test_hmm a request failing
+ *   part way has already copied its first pieces (to the user buffer for
+ *   READ, to memory for WRITE).
  * - MIGRATE_TO_DEV migrates (and maps, as a prefetch does) with
  *   vsvm_vm_migrate(), then reads the range back through the GPU;
  *   &hmm_dmirror_cmd.cpages is the number of pages now in this device's
@@ -62,7 +65,7 @@
 #define VSVM_DMIRROR_NDEVICES	2
 #define VSVM_DMIRROR_MINORS	4	/* as test_hmm, coherent devices included */
 #define VSVM_DMIRROR_BATCH	64	/* pages per snapshot or exclusive step */
-#define VSVM_DMIRROR_TRIES	16	/* retries of one page or one batch */
+#define VSVM_DMIRROR_TRIES	16	/* faults without progress, batch retries */
 
 /**
  * struct vsvm_dmirror_dev - One /dev/hmm_dmirror<N>
@@ -227,31 +230,82 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 	return 0;
 }
 
-/* GPU copy between [start, start + len) and @buf, within [.., end). */
-static int vsvm_dmirror_gpu_copy(struct vsvm_dmirror *dm, unsigned long start,
-				 size_t len, unsigned long end, void *buf,
-				 bool write, u64 *cpages, u64 *faults)
+/**
+ * struct vsvm_dmirror_xfer - One READ, WRITE or EXCLUSIVE read-back
+ * @dm: The file.
+ * @cmd: The request; &hmm_dmirror_cmd.cpages counts the pages moved.
+ * @write: Data goes from the user buffer to the device.
+ * @faults: Where GPU faults are counted (READ and WRITE).
+ */
+struct vsvm_dmirror_xfer {
+	struct vsvm_dmirror *dm;
+	struct hmm_dmirror_cmd *cmd;
+	bool write;
+	u64 *faults;
+};
+
+/*
+ * Move the data of a request between the user buffer and the device, a
+ * bounce buffer at a time; @step moves @len bytes at @addr between the
+ * device and @bounce.
+ */
+static int vsvm_dmirror_xfer(struct vsvm_dmirror_xfer *x,
+			     int (*step)(struct vsvm_dmirror_xfer *x,
+					 unsigned long addr, void *bounce,
+					 size_t len))
 {
+	u64 size = x->cmd->npages << PAGE_SHIFT, done;
+	size_t chunk = min_t(u64, size, VSVM_BOUNCE_SIZE);
+	void __user *uptr = u64_to_user_ptr(x->cmd->ptr);
+	void *bounce;
+	int err = 0;
+
+	bounce = vsvm_bounce_alloc(chunk);
+	if (!bounce)
+		return -ENOMEM;
+
+	for (done = 0; done < size && !err; done += chunk) {
+		size_t len = min_t(u64, size - done, chunk);
+
+		if (x->write && copy_from_user(bounce, uptr + done, len)) {
+			err = -EFAULT;
+			break;
+		}
+		err = step(x, x->cmd->addr + done, bounce, len);
+		if (!err && !x->write && copy_to_user(uptr + done, bounce, len))
+			err = -EFAULT;
+	}
+
+	vfree(bounce);
+	return err;
+}
+
+/* READ and WRITE: a GPU copy, faulting in the rest of the request on a miss. */
+static int vsvm_dmirror_gpu_step(struct vsvm_dmirror_xfer *x,
+				 unsigned long addr, void *bounce, size_t len)
+{
+	unsigned long end = x->cmd->addr + (x->cmd->npages << PAGE_SHIFT);
 	unsigned int tries = 0;
 	size_t done = 0;
 	long n;
 	int err;
 
 	while (done < len) {
-		n = vsvm_vm_gpu_copy(dm->vm, start + done, buf + done,
-				     len - done, write, DRM_VSVM_POLICY_MIGRATE);
+		n = vsvm_vm_gpu_copy(x->dm->vm, addr + done, bounce + done,
+				     len - done, x->write,
+				     DRM_VSVM_POLICY_MIGRATE);
 		if (n < 0)
 			return n;
 		if (n) {
 			done += n;
-			*cpages += n >> PAGE_SHIFT;
+			x->cmd->cpages += n >> PAGE_SHIFT;
 			tries = 0;
 			continue;
 		}
 		if (++tries > VSVM_DMIRROR_TRIES)
 			return -EBUSY;
-		(*faults)++;
-		err = vsvm_dmirror_fault(dm, start + done, end, write);
+		(*x->faults)++;
+		err = vsvm_dmirror_fault(x->dm, addr + done, end, x->write);
 		if (err)
 			return err;
 	}
@@ -259,39 +313,14 @@ static int vsvm_dmirror_gpu_copy(struct vsvm_dmirror *dm, unsigned long start,
 	return 0;
 }
 
-/*
- * READ and WRITE: the GPU copies between the request's range and the user
- * buffer through a bounce buffer, a piece at a time.
- */
 static int vsvm_dmirror_rw(struct vsvm_dmirror *dm, struct hmm_dmirror_cmd *cmd,
 			   bool write, u64 *faults)
 {
-	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
-	u64 size = cmd->npages << PAGE_SHIFT, done;
-	size_t step = min_t(u64, size, VSVM_BOUNCE_SIZE);
-	void __user *uptr = u64_to_user_ptr(cmd->ptr);
-	void *bounce;
-	int err = 0;
+	struct vsvm_dmirror_xfer x = {
+		.dm = dm, .cmd = cmd, .write = write, .faults = faults,
+	};
 
-	bounce = vsvm_bounce_alloc(step);
-	if (!bounce)
-		return -ENOMEM;
-
-	for (done = 0; done < size && !err; done += step) {
-		size_t len = min_t(u64, size - done, step);
-
-		if (write && copy_from_user(bounce, uptr + done, len)) {
-			err = -EFAULT;
-			break;
-		}
-		err = vsvm_dmirror_gpu_copy(dm, cmd->addr + done, len, end,
-					    bounce, write, &cmd->cpages, faults);
-		if (!err && !write && copy_to_user(uptr + done, bounce, len))
-			err = -EFAULT;
-	}
-
-	vfree(bounce);
-	return err;
+	return vsvm_dmirror_xfer(&x, vsvm_dmirror_gpu_step);
 }
 
 /* test_hmm's encoding of one hmm_range_fault() entry. */
@@ -567,51 +596,35 @@ out:
 	return mapped;
 }
 
-/* Copy the pages recorded as exclusive to the user buffer, as test_hmm. */
-static int vsvm_dmirror_exclusive_read(struct vsvm_dmirror *dm,
-				       struct hmm_dmirror_cmd *cmd)
+/* EXCLUSIVE read-back: copy the pages recorded as exclusive, as test_hmm. */
+static int vsvm_dmirror_exclusive_step(struct vsvm_dmirror_xfer *x,
+				       unsigned long addr, void *bounce,
+				       size_t len)
 {
-	unsigned long addr = cmd->addr;
-	unsigned long end = addr + (cmd->npages << PAGE_SHIFT);
-	size_t step = min_t(u64, cmd->npages << PAGE_SHIFT, VSVM_BOUNCE_SIZE);
-	void __user *uptr = u64_to_user_ptr(cmd->ptr);
-	void *bounce;
+	size_t off;
 	int err = 0;
 
-	bounce = vsvm_bounce_alloc(step);
-	if (!bounce)
-		return -ENOMEM;
+	mutex_lock(&x->dm->lock);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		struct page *page = xa_load(&x->dm->exclusive,
+					    (addr + off) >> PAGE_SHIFT);
 
-	while (addr < end && !err) {
-		size_t len = min_t(u64, end - addr, step), off;
-
-		mutex_lock(&dm->lock);
-		for (off = 0; off < len; off += PAGE_SIZE) {
-			struct page *page = xa_load(&dm->exclusive,
-						    (addr + off) >> PAGE_SHIFT);
-
-			if (!page) {
-				err = -ENOENT;
-				break;
-			}
-			memcpy_from_page(bounce + off, page, 0, PAGE_SIZE);
+		if (!page) {
+			err = -ENOENT;
+			break;
 		}
-		mutex_unlock(&dm->lock);
-
-		if (!err && copy_to_user(uptr, bounce, len))
-			err = -EFAULT;
-		cmd->cpages += off >> PAGE_SHIFT;
-		addr += len;
-		uptr += len;
+		memcpy_from_page(bounce + off, page, 0, PAGE_SIZE);
 	}
+	mutex_unlock(&x->dm->lock);
+	x->cmd->cpages += off >> PAGE_SHIFT;
 
-	vfree(bounce);
 	return err;
 }
 
 static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
 				  struct hmm_dmirror_cmd *cmd)
 {
+	struct vsvm_dmirror_xfer x = { .dm = dm, .cmd = cmd };
 	unsigned long start = cmd->addr;
 	unsigned long end = start + (cmd->npages << PAGE_SHIFT);
 	struct mm_struct *mm = dm->vm->mm;
@@ -651,7 +664,7 @@ static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
 	mmput(mm);
 
 	/* Return what the device holds for verification. */
-	return vsvm_dmirror_exclusive_read(dm, cmd);
+	return vsvm_dmirror_xfer(&x, vsvm_dmirror_exclusive_step);
 }
 
 static int vsvm_dmirror_check_exclusive(struct vsvm_dmirror *dm,

@@ -3,7 +3,6 @@
  * Copyright (c) 2026 The drm_gpusvm authors
  */
 
-#include <linux/gfp.h>
 #include <linux/overflow.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -18,10 +17,11 @@
  * A job is an array of &struct drm_vsvm_op executed in order on the CPU
  * through the VM's GPU page table only: the engine never looks at the CPU
  * page tables. It copies as much as the page table maps in one go
- * (vsvm_vm_gpu_copy(), at most one range), as a copy engine works through
- * its descriptors. A missing entry, or a read-only entry for a write, is a
- * GPU page fault handled by vsvm_vm_fault(), after which the access is
- * retried, as a GPU would replay a faulting access.
+ * (vsvm_vm_gpu_copy(): up to one bounce buffer, within one range), as a
+ * copy engine works through its descriptors. A missing entry, or a
+ * read-only entry for a write, is a GPU page fault handled by
+ * vsvm_vm_fault(), after which the access is retried, as a GPU would
+ * replay a faulting access.
  *
  * User buffers of READ and WRITE are ordinary user memory, copied through a
  * bounce buffer outside of any lock, so they may themselves live in VRAM.
@@ -59,24 +59,24 @@ static int vsvm_gpu_access(struct vsvm_job *job, unsigned long addr,
 /*
  * Copy between the GPU addresses [addr, addr + len) and @buf, faulting as
  * often as needed; a page that keeps faulting ends the job with -EBUSY.
+ * @done is how far it got, also on error.
  */
 static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
-			 size_t len, bool write)
+			 size_t len, bool write, size_t *done)
 {
 	unsigned int replays = 0;
-	size_t done = 0;
 	long n;
 	int err = 0;
 
-	while (done < len) {
-		n = vsvm_vm_gpu_copy(job->vm, addr + done, buf + done,
-				     len - done, write, job->policy);
+	for (*done = 0; *done < len; ) {
+		n = vsvm_vm_gpu_copy(job->vm, addr + *done, buf + *done,
+				     len - *done, write, job->policy);
 		if (n < 0) {
 			err = n;
 			break;
 		}
 		if (n) {
-			done += n;
+			*done += n;
 			replays = 0;
 			continue;
 		}
@@ -84,32 +84,35 @@ static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
 			err = -EBUSY;
 			break;
 		}
-		err = vsvm_vm_fault(job->vm, addr + done, write, job->policy,
+		err = vsvm_vm_fault(job->vm, addr + *done, write, job->policy,
 				    &job->sink);
 		if (err)
 			break;
 	}
 
 	vsvm_stat_add(&job->sink, write ? VSVM_STAT(bytes_written) :
-		      VSVM_STAT(bytes_read), done);
+		      VSVM_STAT(bytes_read), *done);
 	return err;
 }
 
+/*
+ * The ops go a bounce buffer at a time; when one fails, what was read or
+ * copied before the failing page is still delivered, as a GPU would have.
+ */
 static int vsvm_op_read(struct vsvm_job *job, struct drm_vsvm_op *op)
 {
+	size_t len, got;
 	u64 done;
 	int err;
 
-	for (done = 0; done < op->size; ) {
-		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
-
+	for (done = 0; done < op->size; done += len) {
+		len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
 		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
-				    false);
+				    false, &got);
+		if (copy_to_user(u64_to_user_ptr(op->data + done), job->bounce, got))
+			return -EFAULT;
 		if (err)
 			return err;
-		if (copy_to_user(u64_to_user_ptr(op->data + done), job->bounce, len))
-			return -EFAULT;
-		done += len;
 	}
 
 	return 0;
@@ -117,19 +120,20 @@ static int vsvm_op_read(struct vsvm_job *job, struct drm_vsvm_op *op)
 
 static int vsvm_op_write(struct vsvm_job *job, struct drm_vsvm_op *op)
 {
+	size_t len, avail, put;
 	u64 done;
 	int err;
 
-	for (done = 0; done < op->size; ) {
-		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
-
-		if (copy_from_user(job->bounce, u64_to_user_ptr(op->data + done), len))
-			return -EFAULT;
-		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
-				    true);
+	for (done = 0; done < op->size; done += len) {
+		len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
+		avail = len - copy_from_user(job->bounce,
+					     u64_to_user_ptr(op->data + done), len);
+		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, avail,
+				    true, &put);
 		if (err)
 			return err;
-		done += len;
+		if (avail < len)
+			return -EFAULT;
 	}
 
 	return 0;
@@ -137,22 +141,22 @@ static int vsvm_op_write(struct vsvm_job *job, struct drm_vsvm_op *op)
 
 static int vsvm_op_fill(struct vsvm_job *job, struct drm_vsvm_op *op)
 {
+	size_t len, put, n = min_t(u64, op->size, VSVM_BOUNCE_SIZE);
 	u64 *pattern = job->bounce;
 	unsigned int i;
 	u64 done;
 	int err;
 
-	for (i = 0; i < VSVM_BOUNCE_SIZE / sizeof(u64); i++)
+	for (i = 0; i < n / sizeof(u64); i++)
 		pattern[i] = op->data;
 
-	for (done = 0; done < op->size; ) {
-		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
-
-		/* gpu_addr and size are 8-byte aligned: the pattern stays in phase. */
-		err = vsvm_gpu_copy(job, op->gpu_addr + done, pattern, len, true);
+	for (done = 0; done < op->size; done += len) {
+		len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
+		/* Each piece starts a multiple of 8 bytes on: in phase. */
+		err = vsvm_gpu_copy(job, op->gpu_addr + done, pattern, len, true,
+				    &put);
 		if (err)
 			return err;
-		done += len;
 	}
 
 	return 0;
@@ -160,20 +164,18 @@ static int vsvm_op_fill(struct vsvm_job *job, struct drm_vsvm_op *op)
 
 static int vsvm_op_copy(struct vsvm_job *job, struct drm_vsvm_op *op)
 {
+	size_t len, got, put;
 	u64 done;
-	int err;
+	int err, werr;
 
-	for (done = 0; done < op->size; ) {
-		size_t len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
-
-		err = vsvm_gpu_copy(job, op->data + done, job->bounce, len, false);
-		if (err)
-			return err;
-		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
-				    true);
-		if (err)
-			return err;
-		done += len;
+	for (done = 0; done < op->size; done += len) {
+		len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
+		err = vsvm_gpu_copy(job, op->data + done, job->bounce, len, false,
+				    &got);
+		werr = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, got,
+				     true, &put);
+		if (err || werr)
+			return werr ?: err;
 	}
 
 	return 0;

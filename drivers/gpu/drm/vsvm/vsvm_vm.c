@@ -85,6 +85,13 @@ static void vsvm_range_free(struct drm_gpusvm_range *range)
 	kfree(r);
 }
 
+/* Stop the GPU: no entry of the range survives. Notifier lock held. */
+static void vsvm_range_zap_locked(struct vsvm_range *r)
+{
+	if (r->pte)
+		memset(r->pte, 0, vsvm_range_npages(&r->base) * sizeof(*r->pte));
+}
+
 static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 			    struct drm_gpusvm_notifier *notifier,
 			    const struct mmu_notifier_range *mmu_range)
@@ -101,9 +108,7 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 	drm_gpusvm_for_each_range(range, notifier, start, end) {
 		struct vsvm_range *r = to_vsvm_range(range);
 
-		/* Stop the GPU: no entry of the range survives. */
-		if (r->pte)
-			memset(r->pte, 0, vsvm_range_npages(range) * sizeof(*r->pte));
+		vsvm_range_zap_locked(r);
 		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
 		zapped = true;
 
@@ -367,9 +372,9 @@ static bool vsvm_vm_bind(struct vsvm_vm *vm, struct vsvm_range *r,
 }
 
 /*
- * A prefetch also maps what it migrated, so that the GPU finds it bound.
- * Best effort: if the pages cannot be collected for writing (read-only
- * memory) or change meanwhile, the next GPU fault binds them.
+ * A prefetch also maps what it migrated, so that the GPU finds it bound:
+ * writable, or readable only for read-only memory. Best effort: if the
+ * pages change meanwhile, the next GPU fault binds them.
  */
 static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 				  struct drm_gpusvm_range *range)
@@ -379,13 +384,22 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		.allow_mixed = 1,
 	};
 	struct vsvm_range *r = to_vsvm_range(range);
+	int err;
 
 	lockdep_assert_held(&vm->lock);
 
-	if (vsvm_range_alloc_ptes(r) ||
-	    drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx))
+	/* Unmapped meanwhile: the garbage collector removes it. */
+	if (range->flags.unmapped || vsvm_range_alloc_ptes(r))
 		return;
-	vsvm_vm_bind(vm, r, true);
+
+	err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	if (err == -EPERM) {
+		/* Read-only memory: readable is the best the GPU gets. */
+		ctx.read_only = 1;
+		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	}
+	if (!err)
+		vsvm_vm_bind(vm, r, !ctx.read_only);
 }
 
 /**
@@ -481,9 +495,16 @@ retry:
 	if (err)
 		goto out_unlock;
 
-	/* Pages collected read-only must be collected again for a write. */
-	if (write && !r->writable)
+	/*
+	 * Pages collected read-only must be collected again for a write; the
+	 * entries go first, they must never point at released mappings.
+	 */
+	if (write && !r->writable) {
+		drm_gpusvm_notifier_lock(&vm->gpusvm);
+		vsvm_range_zap_locked(r);
+		drm_gpusvm_notifier_unlock(&vm->gpusvm);
 		drm_gpusvm_range_unmap_pages(&vm->gpusvm, range, &ctx);
+	}
 
 	err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
 	if (err == -EPERM) {
@@ -655,6 +676,8 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
  * the VM lock and the notifier lock, so that an invalidation waits for the
  * whole span, as it would for a hardware copy in flight.
  *
+ * Context: Process context; takes the VM lock and the notifier lock, so
+ * @buf must not be user memory or fault.
  * Return: The number of bytes accessed, 0 if the page at @addr is not mapped
  * for this access (a GPU page fault), or -EINTR.
  */

@@ -513,13 +513,14 @@ TEST_F(vsvm, prot_none)
 /*
  * Unmapped addresses: GPU read, write and explicit migration fail with
  * -EFAULT, also when only part of the range is missing; the mapped part
- * of a job stops exactly at the hole.
+ * of a job stops exactly at the hole, having done its work up to there.
  */
 TEST_F(vsvm, unmapped_address)
 {
 	size_t size = 3 * PAGE;
 	char *a = vsvm_map_aligned(size, PAGE);
 	struct drm_vsvm_op ops[3];
+	struct drm_vsvm_stats st;
 	struct drm_vsvm_exec e;
 	char src[PAGE], out[PAGE];
 	size_t i;
@@ -556,15 +557,28 @@ TEST_F(vsvm, unmapped_address)
 	e.num_ops = 3;
 	EXPECT_EQ(-EFAULT, vsvm_ioctl(self->fd, DRM_IOCTL_VSVM_EXEC, &e));
 	EXPECT_EQ(1, e.completed);
-	EXPECT_GE(e.stats.bytes_written, PAGE);
-	EXPECT_LE(e.stats.bytes_written, PAGE + 8);
+	EXPECT_EQ(PAGE + 8, e.stats.bytes_written);
 
-	/* Page 0 got the new data, page 2 is untouched. */
+	/*
+	 * Page 0 got the new data, up to the hole: the failing write did its
+	 * first 8 bytes. Page 2 is untouched.
+	 */
 	EXPECT_EQ(-1, vsvm_pattern_check(a, PAGE - 8, 9));
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(vsvm_pattern_byte(i, 9), (unsigned char)a[PAGE - 8 + i]);
 	for (i = 2 * PAGE; i < 3 * PAGE; i++)
 		if ((unsigned char)a[i] != vsvm_pattern_byte(i, 8))
 			break;
 	EXPECT_EQ(3 * PAGE, i);
+
+	/* A read across the hole delivers what it read before failing. */
+	memset(out, 0, sizeof(out));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a + PAGE - 8, out, 16,
+					 DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(8, st.bytes_read);
+	for (i = 0; i < 8; i++)
+		EXPECT_EQ(vsvm_pattern_byte(i, 9), (unsigned char)out[i]);
+	EXPECT_EQ(0, out[8]);
 	munmap(a, PAGE);
 	munmap(a + 2 * PAGE, PAGE);
 }
