@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Self-test of tools/harness/summarize.py, printed as TAP (the suite
+"harness" of make check). It writes a run directory in which every suite of
+tools/harness/suites.list passed, checks that it passes, then breaks it one
+way at a time and checks that each break fails the run with its own
+message. These are the gates a single injected boot (make inject-check)
+cannot show: kmemleak absent or disabled, a scan that did not run, a leak
+that only looks like test_hmm's, a guest that hung."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HARNESS = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, HARNESS)
+import summarize  # noqa: E402
+
+# test_hmm's unload leak, as 6.12's kmemleak prints it: the module's init
+# code is gone, so its frame is a bare address (inside the init text that
+# guest-init.sh reports, TEST_HMM_INIT_TEXT).
+TEST_HMM_INIT_TEXT = 0xffffffffa0018000
+TEST_HMM_LEAK = '''unreferenced object 0xffff888006a0e400 (size 16):
+  comm "modprobe", pid 726, jiffies 4294909510
+  hex dump (first 16 bytes):
+    68 6d 6d 5f 64 6d 69 72 72 6f 72 30 00 88 ff ff  hmm_dmirror0....
+  backtrace (crc 874c96da):
+    __kmalloc_node_track_caller_noprof+0x252/0x440
+    kvasprintf+0xa3/0x110
+    kobject_set_name_vargs+0x3f/0x110
+    dev_set_name+0x96/0xb0
+    0xffffffffa001814f
+    do_one_initcall+0xc0/0x360
+    do_init_module+0x229/0x6b0
+    load_module+0x4d0b/0x6880
+    __x64_sys_finit_module+0xab/0x100'''
+
+# The same shape from another module's init: not test_hmm's bug.
+OTHER_INIT_LEAK = TEST_HMM_LEAK.replace('0xffffffffa001814f', '0xffffffffa002814f')
+
+# A leak of our own code.
+OUR_LEAK = '''unreferenced object 0xffff888006a0f000 (size 96):
+  comm "vsvm_test", pid 801, jiffies 4294919510
+  hex dump (first 16 bytes):
+    00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  ................
+  backtrace (crc 11223344):
+    __kmalloc_cache_noprof+0x1ed/0x340
+    vsvm_vm_create+0x45/0x1a0 [vsvm]
+    vsvm_open+0x23/0x100 [vsvm]
+    drm_open+0x1a/0x80'''
+
+
+def good_run():
+    """{file: text} of a run in which every listed suite passed."""
+    console = ['KTAP version 1']
+    kunit = []
+    sections = ['### harness: mode check, kernel 6.12.0',
+                f'### harness: test_hmm init text {TEST_HMM_INIT_TEXT:#x}']
+    host = {}
+    for name, modes in summarize.read_table(os.path.join(HARNESS, 'suites.list'), 2):
+        if 'check' not in modes.split():
+            continue
+        if name.startswith('kunit/'):
+            kunit.append(name[len('kunit/'):])
+        elif name in summarize.HOST_SUITES:
+            host[name] = ['1..2', 'ok 1 first', 'ok 2 second']
+        elif name.startswith('kmemleak'):
+            body = [TEST_HMM_LEAK] if name == summarize.TEST_HMM_SECTION else []
+            sections += [f'### begin {name}'] + body + [f'### end {name} rc=0']
+        else:
+            sections += [f'### begin {name}', '1..2', 'ok 1 case.one', 'ok 2 case.two',
+                         f'### end {name} rc=0']
+    console.append(f'1..{len(kunit)}')
+    for i, suite in enumerate(kunit, 1):
+        console += ['    KTAP version 1', f'    # Subtest: {suite}', '    1..2',
+                    '    ok 1 drm_test_one', '    ok 2 drm_test_two', f'ok {i} {suite}']
+    sections.append('### harness: done')
+    files = {'console.log': '\n'.join('[    1.000000] ' + l for l in console),
+             'results.log': '\n'.join(sections),
+             'config': 'CONFIG_DEBUG_KMEMLEAK=y\n'}
+    for name, lines in host.items():
+        files[name + '.tap'] = '\n'.join(lines)
+    return files
+
+
+def section_sub(files, old, new):
+    assert old in files['results.log'], old
+    files['results.log'] = files['results.log'].replace(old, new, 1)
+
+
+def first_tap_suite():
+    for name, modes in summarize.read_table(os.path.join(HARNESS, 'suites.list'), 2):
+        if ('check' in modes.split() and '/' in name and
+                not name.startswith(('kunit/', 'kmemleak'))):
+            return name
+    raise SystemExit('suites.list has no guest TAP suite')
+
+
+def breaks():
+    """(description, mutation, text the failing summary must print)."""
+    tap = first_tap_suite()
+
+    def kmemleak_rc(f):
+        section_sub(f, '### end kmemleak rc=0', '### end kmemleak rc=1')
+
+    def kmemleak_absent(f):
+        section_sub(f, '### end kmemleak rc=0', '### end kmemleak rc=2')
+
+    def kmemleak_disabled(f):
+        f['console.log'] += '\n[   50.000000] kmemleak: Kernel memory leak detector disabled'
+
+    def kmemleak_not_built(f):
+        f['config'] = '# CONFIG_DEBUG_KMEMLEAK is not set\n'
+
+    def kmemleak_section_missing(f):
+        section_sub(f, '### begin kmemleak@vsvm\n### end kmemleak@vsvm rc=0\n', '')
+
+    def leak_in_test_hmm_section(f):
+        section_sub(f, '### end kmemleak@test_hmm', OUR_LEAK + '\n### end kmemleak@test_hmm')
+
+    def other_init_leak(f):
+        section_sub(f, '### end kmemleak@test_hmm',
+                    OTHER_INIT_LEAK + '\n### end kmemleak@test_hmm')
+
+    def test_hmm_init_unknown(f):
+        section_sub(f, f'### harness: test_hmm init text {TEST_HMM_INIT_TEXT:#x}\n', '')
+
+    def leak_in_our_section(f):
+        section_sub(f, '### begin kmemleak@vsvm\n', '### begin kmemleak@vsvm\n' +
+                    OUR_LEAK + '\n')
+
+    def todo(f):
+        section_sub(f, 'ok 2 case.two', 'not ok 2 case.two # TODO not yet')
+
+    def short_plan(f):
+        section_sub(f, f'### begin {tap}\n1..2', f'### begin {tap}\n1..3')
+
+    def no_plan(f):
+        section_sub(f, f'### begin {tap}\n1..2\n', f'### begin {tap}\n')
+
+    def crashed(f):
+        section_sub(f, f'### end {tap} rc=0', f'### end {tap} rc=139')
+
+    def unended(f):
+        section_sub(f, f'### end {tap} rc=0\n', '')
+
+    def missing(f):
+        section_sub(f, f'### begin {tap}\n1..2\nok 1 case.one\nok 2 case.two\n'
+                    f'### end {tap} rc=0\n', '')
+
+    def unlisted(f):
+        section_sub(f, '### harness: done', '### begin vsvm/new_test\n1..1\nok 1 x\n'
+                    '### end vsvm/new_test rc=0\n### harness: done')
+
+    def skip(f):
+        section_sub(f, 'ok 2 case.two', 'ok 2 case.two # SKIP no reason to')
+
+    def kunit_short(f):
+        f['console.log'] = f['console.log'].replace('    ok 2 drm_test_two\n', '', 1)
+
+    def kunit_missing(f):
+        lines = f['console.log'].split('\n')
+        f['console.log'] = '\n'.join(l for l in lines if 'drm_pagemap' not in l)
+
+    def lint_failed(f):
+        f['lint.tap'] = '1..2\nok 1 first\n# drm_gpusvm.c:1: ERROR\nnot ok 2 second'
+
+    def lint_missing(f):
+        del f['lint.tap']
+
+    def hung(f):
+        section_sub(f, '### harness: done', '')
+
+    def splat(f):
+        f['console.log'] += '\n[   60.000000] BUG: KASAN: slab-use-after-free in vsvm_x'
+
+    return [
+        ('kmemleak scan failed (disabled)', kmemleak_rc, 'PROBLEM: kmemleak: a scan did not run'),
+        ('kmemleak file absent', kmemleak_absent, 'PROBLEM: kmemleak: kmemleak is not in'),
+        ('kmemleak disabled itself', kmemleak_disabled,
+         'PROBLEM: kernel splat: console.log line'),
+        ('kernel without kmemleak', kmemleak_not_built,
+         'PROBLEM: kernel built without CONFIG_DEBUG_KMEMLEAK'),
+        ('kmemleak section missing', kmemleak_section_missing,
+         'PROBLEM: missing suite: kmemleak@vsvm'),
+        ('other leak in the test_hmm section', leak_in_test_hmm_section,
+         'PROBLEM: kmemleak@test_hmm: 1 leaked objects (first allocated at '
+         'vsvm_vm_create+0x45/0x1a0 [vsvm]'),
+        ('init-time leak of another module in the test_hmm section', other_init_leak,
+         'PROBLEM: kmemleak@test_hmm: 1 leaked objects (first allocated at dev_set_name'),
+        ('test_hmm leak when its init text is unknown', test_hmm_init_unknown,
+         'PROBLEM: kmemleak@test_hmm: 1 leaked objects'),
+        ('leak in our section', leak_in_our_section, 'PROBLEM: kmemleak@vsvm: 1 leaked'),
+        ('not ok # TODO', todo, 'FAILED: ' + tap + ': case.two # not yet'),
+        ('fewer results than the plan', short_plan,
+         f'FAILED: {tap}: 1 of 3 planned results missing'),
+        ('no plan line', no_plan, f'FAILED: {tap}: no plan line'),
+        ('program crashed', crashed, f'FAILED: {tap}: exited with 139'),
+        ('section never ended', unended, f'FAILED: {tap}: did not finish'),
+        ('missing suite', missing, f'PROBLEM: missing suite: {tap}'),
+        ('unlisted suite', unlisted, 'PROBLEM: unlisted suite: vsvm/new_test'),
+        ('skip not allowed', skip, f'FAILED: {tap}: case.two: skipped (no reason to)'),
+        ('KUnit suite short', kunit_short, 'planned results missing'),
+        ('KUnit suite missing', kunit_missing, 'PROBLEM: missing suite: kunit/drm_pagemap'),
+        ('lint check failed', lint_failed, 'FAILED: lint: second'),
+        ('lint did not run', lint_missing, 'PROBLEM: missing suite: lint'),
+        ('guest hung', hung, 'PROBLEM: guest did not reach the end'),
+        ('kernel splat', splat, 'PROBLEM: kernel splat'),
+    ]
+
+
+def summarise(files, tmp):
+    run = tempfile.mkdtemp(dir=tmp)
+    for name, text in files.items():
+        with open(os.path.join(run, name), 'w') as f:
+            f.write(text + '\n')
+    p = subprocess.run([sys.executable, os.path.join(HARNESS, 'summarize.py'),
+                        '--run', run, '--mode', 'check'],
+                       capture_output=True, text=True)
+    return p.returncode, p.stdout + p.stderr
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix='gpusvm-summarize-test-')
+    cases = breaks()
+    print(f'1..{len(cases) + 1}')
+    bad = 0
+    try:
+        rc, out = summarise(good_run(), tmp)
+        ok = rc == 0 and 'NOTE: kmemleak@test_hmm: 1 objects leaked by lib/test_hmm' in out
+        print(f'{"ok" if ok else "not ok"} 1 a run with every suite passing passes')
+        if not ok:
+            bad = 1
+            print('\n'.join('# ' + l for l in out.split('\n')))
+        for i, (what, mutate, expect) in enumerate(cases, 2):
+            files = good_run()
+            mutate(files)
+            rc, out = summarise(files, tmp)
+            ok = rc != 0 and expect in out
+            print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
+            if not ok:
+                bad = 1
+                print(f'# rc={rc}, expected a line containing: {expect}')
+                print('\n'.join('# ' + l for l in out.split('\n')[-15:]))
+    finally:
+        shutil.rmtree(tmp)
+    return bad
+
+
+if __name__ == '__main__':
+    sys.exit(main())
