@@ -4,6 +4,7 @@
  */
 
 #include <linux/dma-mapping.h>
+#include <linux/fs.h>
 #include <linux/hmm.h>
 #include <linux/hugetlb_inline.h>
 #include <linux/interval_tree.h>
@@ -11,6 +12,7 @@
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/magic.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -797,6 +799,45 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
 	return -EINVAL;
 }
 
+/*
+ * Secret memory (memfd_secret()) is removed from the kernel's direct map
+ * and must never be read or written by a device; GUP refuses it, but
+ * hmm_range_fault() hands its pages out like any other. vma_is_secretmem()
+ * is not exported to modules: the file system of the mapping tells.
+ */
+static bool drm_gpusvm_vma_is_secret(struct vm_area_struct *vma)
+{
+	return vma->vm_file &&
+	       file_inode(vma->vm_file)->i_sb->s_magic == SECRETMEM_MAGIC;
+}
+
+/* Can the pages of @vma be mirrored at all? */
+static bool drm_gpusvm_vma_mirrorable(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & (VM_IO | VM_PFNMAP)) &&
+	       !drm_gpusvm_vma_is_secret(vma);
+}
+
+/*
+ * The VMAs of [@start, @end) are checked for every collection, under the
+ * mmap lock held across hmm_range_fault(), so that a range created over
+ * ordinary memory never collects secret memory mapped there later. (A
+ * check of each page's mapping would need a reference on the page to be
+ * safe; the VMAs cannot change while the mmap lock is held.)
+ */
+static int drm_gpusvm_check_vmas(struct mm_struct *mm, unsigned long start,
+				 unsigned long end)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+
+	mmap_assert_locked(mm);
+	for_each_vma_range(vmi, vma, end)
+		if (drm_gpusvm_vma_is_secret(vma))
+			return -EFAULT;
+	return 0;
+}
+
 /**
  * drm_gpusvm_range_find_or_insert() - Find or create the range around an
  * address
@@ -833,8 +874,9 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
  * -EINVAL if @fault_addr is outside the mirrored part of the address space
  * or outside [@gpuva_start, @gpuva_end), or if no chunk size fits;
  * -ENOENT if the address space has no user anymore;
- * -EFAULT if no VMA contains @fault_addr or the VMA maps I/O or raw PFNs
- * (VM_IO, VM_PFNMAP), which cannot be mirrored;
+ * -EFAULT if no VMA contains @fault_addr, or the VMA maps I/O or raw PFNs
+ * (VM_IO, VM_PFNMAP) or secret memory (memfd_secret()), which cannot be
+ * mirrored;
  * -EPERM if the VMA cannot be read, or cannot be written and
  * &drm_gpusvm_ctx.read_only is not set;
  * -ENOMEM if out of memory;
@@ -894,7 +936,7 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	mmap_read_lock(mm);
 
 	vma = vma_lookup(mm, fault_addr);
-	if (!vma || vma->vm_flags & (VM_IO | VM_PFNMAP)) {
+	if (!vma || !drm_gpusvm_vma_mirrorable(vma)) {
 		err = -EFAULT;
 		goto err_unlock;
 	}
@@ -1339,9 +1381,10 @@ err_unmap:
  * serialised by the caller (driver lock).
  *
  * Return: 0 on success, or
- * -EFAULT if part of @range is not mapped by a VMA that can be accessed, a
- * page could not be mapped for the device, or &drm_gpusvm_ctx.devmem_only
- * is set and a page is a system page;
+ * -EFAULT if part of @range is not mapped by a VMA that can be accessed or
+ * is secret memory (memfd_secret(), never handed to a device), a page could
+ * not be mapped for the device, or &drm_gpusvm_ctx.devmem_only is set and a
+ * page is a system page;
  * -EPERM if write access is needed and the CPU mapping is read-only;
  * -EOPNOTSUPP if the pages mix memory kinds in a way the arguments do not
  * allow (see above) or come from several drm_pagemaps;
@@ -1405,7 +1448,9 @@ retry:
 		/* A fresh sequence for every attempt, or -EBUSY never ends. */
 		hmm_range.notifier_seq = mmu_interval_read_begin(mni);
 		mmap_read_lock(mm);
-		err = hmm_range_fault(&hmm_range);
+		err = drm_gpusvm_check_vmas(mm, start, end);
+		if (!err)
+			err = hmm_range_fault(&hmm_range);
 		mmap_read_unlock(mm);
 	} while (err == -EBUSY && !time_after(jiffies, timeout));
 	if (err)

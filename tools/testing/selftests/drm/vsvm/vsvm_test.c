@@ -510,6 +510,56 @@ TEST_F(vsvm, prot_none)
 	munmap(b, size);
 }
 
+#ifndef __NR_memfd_secret
+#define __NR_memfd_secret 447
+#endif
+
+/*
+ * Secret memory (memfd_secret()) has no kernel direct-map entry and must
+ * never reach a device: GPU read and write, under either policy, and an
+ * explicit migration fail with -EFAULT (the errno of GUP for it), with no
+ * oops. The CPU still reads what it wrote, and an ordinary buffer next to
+ * it keeps working.
+ */
+TEST_F(vsvm, secret_memory)
+{
+	size_t size = 2 * PAGE;
+	char *b = vsvm_map_aligned(size, PAGE);
+	char *s, *out = host_alloc(PAGE);
+	int sfd;
+
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(NULL, out);
+	sfd = syscall(__NR_memfd_secret, 0);
+	if (sfd < 0)
+		SKIP(return, "memfd_secret: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(sfd, size));
+	s = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	ASSERT_NE(MAP_FAILED, s);
+	vsvm_pattern_fill(s, size, 21);
+
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, s, out, 64,
+					 DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, s + PAGE, out, 64,
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_write(self->fd, s, out, 64,
+					  DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_gpu_fill(self->fd, s, PAGE, 0x5a5a5a5a5a5a5a5aULL,
+					 DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_migrate(self->fd, s, size,
+					DRM_VSVM_MIGRATE_TO_VRAM, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(s, size, 21));
+
+	vsvm_pattern_fill(b, size, 22);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b + PAGE, out, PAGE,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(0, memcmp(out, b + PAGE, PAGE));
+	munmap(s, size);
+	close(sfd);
+	munmap(b, size);
+	host_free(out);
+}
+
 /*
  * Unmapped addresses: GPU read, write and explicit migration fail with
  * -EFAULT, also when only part of the range is missing; the mapped part
