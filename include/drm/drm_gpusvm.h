@@ -143,7 +143,9 @@ struct drm_gpusvm_notifier {
  *                    (&drm_gpusvm_ctx.read_only): they may be shared
  *                    read-only pages such as the zero page, so the GPU
  *                    must not map them writable.
- * @__flags: All the bits above in one word, for READ_ONCE().
+ * @__flags: All the bits above in one word: writers publish changes with
+ *           WRITE_ONCE(), lockless readers use
+ *           drm_gpusvm_range_read_flags().
  *
  * Except @migrate_devmem, the bits change only with the notifier lock held
  * for write, or for read by drm_gpusvm_range_get_pages() while committing.
@@ -375,6 +377,27 @@ static inline void __drm_gpusvm_driver_set_lock(struct drm_gpusvm *gpusvm,
  */
 #define drm_gpusvm_notifier_unlock(gpusvm__)	\
 	up_read(&(gpusvm__)->notifier_lock)
+
+/**
+ * drm_gpusvm_range_read_flags() - Snapshot of the state bits of a range
+ * @range: The range.
+ *
+ * Reads all of &drm_gpusvm_range.flags in one load, so that no bit is torn
+ * from the others while a writer publishes a change.
+ *
+ * Context: Any. Without the notifier lock the bits may change right after.
+ *
+ * Return: The flags of @range.
+ */
+static inline struct drm_gpusvm_range_flags
+drm_gpusvm_range_read_flags(const struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_range_flags flags = {
+		.__flags = READ_ONCE(range->flags.__flags),
+	};
+
+	return flags;
+}
 
 /**
  * drm_gpusvm_range_start() - First address of a range

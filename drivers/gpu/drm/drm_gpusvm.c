@@ -312,12 +312,16 @@
  * ``drm_gpusvm_fini(&vm->gpusvm)``, which removes whatever ranges are left.
  */
 
-/* Assert that the lock registered with drm_gpusvm_driver_set_lock() is held. */
+/*
+ * Assert that the lock registered with drm_gpusvm_driver_set_lock() is held
+ * exclusively: it serialises changes of the ranges, so an rwsem held for
+ * read does not do.
+ */
 static void drm_gpusvm_driver_lock_held(struct drm_gpusvm *gpusvm)
 {
 #ifdef CONFIG_LOCKDEP
 	if (gpusvm->lock_dep_map)
-		lockdep_assert(lock_is_held(gpusvm->lock_dep_map));
+		lockdep_assert(lock_is_held_type(gpusvm->lock_dep_map, 0));
 #endif
 }
 
@@ -444,7 +448,7 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm,
 		    const struct drm_gpusvm_ops *ops,
 		    const unsigned long *chunk_sizes, int num_chunks)
 {
-	unsigned long last;
+	unsigned long end;
 	int err;
 
 	if (!gpusvm || !drm || !mm || !ops || !ops->invalidate)
@@ -458,8 +462,9 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm,
 	if (err)
 		return err;
 
+	/* Ranges are [start, end): the end must be representable. */
 	if (!PAGE_ALIGNED(mm_start) || !PAGE_ALIGNED(mm_range) || !mm_range ||
-	    check_add_overflow(mm_start, mm_range - 1, &last))
+	    check_add_overflow(mm_start, mm_range, &end))
 		return -EINVAL;
 
 	gpusvm->name = name;
@@ -665,7 +670,7 @@ static void drm_gpusvm_unmap_dma(struct drm_gpusvm *gpusvm,
 		if (entry->proto == DRM_INTERCONNECT_SYSTEM)
 			dma_unmap_page(dev, entry->addr, PAGE_SIZE << entry->order,
 				       entry->dir);
-		else if (dpagemap && dpagemap->ops->device_unmap)
+		else if (dpagemap && dpagemap->ops && dpagemap->ops->device_unmap)
 			dpagemap->ops->device_unmap(dpagemap, dev, *entry);
 		i += 1UL << entry->order;
 	}
@@ -674,16 +679,22 @@ static void drm_gpusvm_unmap_dma(struct drm_gpusvm *gpusvm,
 static void __drm_gpusvm_range_unmap_pages(struct drm_gpusvm *gpusvm,
 					   struct drm_gpusvm_range *range)
 {
+	struct drm_gpusvm_range_flags flags = {
+		.__flags = range->flags.__flags,
+	};
+
 	lockdep_assert_held_write(&gpusvm->notifier_lock);
 
-	if (range->flags.has_dma_mapping)
+	if (flags.has_dma_mapping)
 		drm_gpusvm_unmap_dma(gpusvm, range->dma_addr, range->dpagemap,
 				     drm_gpusvm_npages(drm_gpusvm_range_start(range),
 						       drm_gpusvm_range_end(range)));
 
-	range->flags.has_dma_mapping = false;
-	range->flags.has_devmem_pages = false;
-	range->flags.mapped_read_only = false;
+	/* Lockless readers see the flags change in one store. */
+	flags.has_dma_mapping = false;
+	flags.has_devmem_pages = false;
+	flags.mapped_read_only = false;
+	WRITE_ONCE(range->flags.__flags, flags.__flags);
 	range->dpagemap = NULL;
 }
 
@@ -1258,6 +1269,7 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 						       DMA_BIDIRECTIONAL;
 	struct device *dev = gpusvm->drm->dev;
 	struct drm_pagemap *dpagemap = NULL;
+	struct drm_gpusvm_range_flags flags;
 	bool has_system = false, has_devmem = false;
 	void *allocation = NULL;
 	unsigned long i, j;
@@ -1286,7 +1298,9 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 		if (is_device_private_page(page)) {
 			struct drm_pagemap *owner = drm_pagemap_page_to_dpagemap(page);
 
-			if (!owner || (dpagemap && owner != dpagemap) ||
+			/* Without device_map, this device cannot reach it. */
+			if (!owner || !owner->ops || !owner->ops->device_map ||
+			    (dpagemap && owner != dpagemap) ||
 			    (!ctx->allow_mixed &&
 			     (has_system ||
 			      (allocation && allocation != page->zone_device_data)))) {
@@ -1331,9 +1345,11 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 
 	range->dpagemap = dpagemap;
 	range->notifier_seq = seq;
-	range->flags.has_devmem_pages = has_devmem;
-	range->flags.mapped_read_only = ctx->read_only;
-	range->flags.has_dma_mapping = true;
+	flags.__flags = range->flags.__flags;
+	flags.has_devmem_pages = has_devmem;
+	flags.mapped_read_only = ctx->read_only;
+	flags.has_dma_mapping = true;
+	WRITE_ONCE(range->flags.__flags, flags.__flags);
 
 	return 0;
 
@@ -1381,13 +1397,15 @@ err_unmap:
  * serialised by the caller (driver lock).
  *
  * Return: 0 on success, or
- * -EFAULT if part of @range is not mapped by a VMA that can be accessed or
- * is secret memory (memfd_secret(), never handed to a device), a page could
- * not be mapped for the device, or &drm_gpusvm_ctx.devmem_only is set and a
- * page is a system page;
+ * -EFAULT if @range is flagged &drm_gpusvm_range_flags.unmapped, part of it
+ * is not mapped by a VMA that can be accessed or is secret memory
+ * (memfd_secret(), never handed to a device), a page could not be mapped
+ * for the device, or &drm_gpusvm_ctx.devmem_only is set and a page is a
+ * system page;
  * -EPERM if write access is needed and the CPU mapping is read-only;
  * -EOPNOTSUPP if the pages mix memory kinds in a way the arguments do not
- * allow (see above) or come from several drm_pagemaps;
+ * allow (see above), come from several drm_pagemaps, or from one without a
+ * &drm_pagemap_ops.device_map hook;
  * -EBUSY if invalidations kept racing with the collection for
  * HMM_RANGE_DEFAULT_TIMEOUT milliseconds;
  * -ENOENT if the address space has no user anymore;
@@ -1441,6 +1459,12 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	if (!mmget_not_zero(mm)) {
 		err = -ENOENT;
 		goto out_free;
+	}
+
+	/* Its CPU mapping is gone, or part of it: nothing to collect. */
+	if (drm_gpusvm_range_read_flags(range).unmapped) {
+		err = -EFAULT;
+		goto out_mmput;
 	}
 
 retry:
@@ -1665,12 +1689,17 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_has_mapping);
 void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 				   const struct mmu_notifier_range *mmu_range)
 {
+	struct drm_gpusvm_range_flags flags = {
+		.__flags = range->flags.__flags,
+	};
+
 	lockdep_assert_held_write(&range->gpusvm->notifier_lock);
 
-	range->flags.unmapped = true;
+	flags.unmapped = true;
 	if (drm_gpusvm_range_start(range) < mmu_range->start ||
 	    drm_gpusvm_range_end(range) > mmu_range->end)
-		range->flags.partial_unmap = true;
+		flags.partial_unmap = true;
+	WRITE_ONCE(range->flags.__flags, flags.__flags);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
 

@@ -372,7 +372,8 @@ static void drm_pagemap_drop_dst_page(unsigned long *dst)
  * &dev_pagemap_ops (drm_pagemap_pagemap_ops_get()). Device pfn
  * drm_pagemap_base_pfn() + i is device offset i * PAGE_SIZE; see
  * drm_pagemap_pfn_to_offset() and friends. The registration is not device
- * managed: undo it with drm_pagemap_fini().
+ * managed: undo it with drm_pagemap_fini(). After a failure, which leaves
+ * nothing registered, drm_pagemap_fini() does nothing.
  *
  * Context: Process context, may sleep. Takes the memory hotplug locks.
  *
@@ -388,7 +389,11 @@ int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
 	struct resource *res;
 	void *addr;
 
-	if (!dpagemap || !dev || !owner || !size ||
+	if (!dpagemap)
+		return -EINVAL;
+	/* On failure, drm_pagemap_fini() must find nothing to undo. */
+	dpagemap->res = NULL;
+	if (!dev || !owner || !size ||
 	    !IS_ALIGNED(size, memremap_compat_align()))
 		return -EINVAL;
 

@@ -484,6 +484,8 @@ static const struct gpusvm_init_case gpusvm_init_cases[] = {
 	{ .desc = "mm_range zero", .mm_range = 1 },
 	{ .desc = "range wraps around", .mm_start = ULONG_MAX - SZ_1M + 1,
 	  .mm_range = SZ_2M },
+	{ .desc = "range ends at 2^64", .mm_start = ULONG_MAX - SZ_2M + 1,
+	  .mm_range = SZ_2M },
 };
 
 static void gpusvm_init_case_desc(const struct gpusvm_init_case *c, char *desc)
@@ -1458,6 +1460,33 @@ static void drm_test_gpusvm_get_pages_after_munmap(struct kunit *test)
  * walks: it returns -EBUSY once per page. Each retry must start from a
  * fresh sequence number, or the loop spins until its timeout.
  */
+/*
+ * A range flagged unmapped never collects pages again, also when new memory
+ * was mapped at its addresses before the driver removed it.
+ */
+static void drm_test_gpusvm_get_pages_unmapped_remapped(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long again;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_ASSERT_TRUE(test, drm_gpusvm_range_read_flags(range).unmapped);
+
+	again = kunit_vm_mmap(test, NULL, addr, SZ_64K, PROT_READ | PROT_WRITE,
+			      MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, 0);
+	KUNIT_ASSERT_EQ(test, again, addr);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x77);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -EFAULT);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).has_dma_mapping);
+}
+
 static void drm_test_gpusvm_get_pages_cow_retry(struct kunit *test)
 {
 	struct gpusvm_test_priv *priv = test->priv;
@@ -2291,6 +2320,41 @@ static void drm_test_gpusvm_get_pages_devmem(struct kunit *test)
 }
 
 /* System and device pages in one range need allow_mixed. */
+static const struct drm_pagemap_ops mock_pagemap_ops_no_map = {
+	.device_unmap = mock_device_unmap,
+};
+
+/*
+ * Device pages of a drm_pagemap that has no device_map hook (or no ops at
+ * all) cannot be reached by the device: -EOPNOTSUPP, nothing mapped.
+ */
+static void drm_test_gpusvm_get_pages_devmem_no_device_map(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xd4);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
+
+	vram->dpagemap.ops = &mock_pagemap_ops_no_map;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -EOPNOTSUPP);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	vram->dpagemap.ops = NULL;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -EOPNOTSUPP);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	vram->dpagemap.ops = &mock_pagemap_ops;
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	gpusvm_test_check_devmem(test, range, vram, SZ_64K >> PAGE_SHIFT, 0xd4);
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
 static void drm_test_gpusvm_get_pages_mixed(struct kunit *test)
 {
 	struct gpusvm_test_priv *priv = test->priv;
@@ -2623,6 +2687,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_only),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_upgrade_to_write),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_after_munmap),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_unmapped_remapped),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_cow_retry),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_retry),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp),
@@ -2641,6 +2706,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_fini_live_ranges),
 	KUNIT_CASE(drm_test_gpusvm_mm_gone),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_no_device_map),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_mixed),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_two_allocations),
 	KUNIT_CASE(drm_test_gpusvm_insert_threshold_allocations),

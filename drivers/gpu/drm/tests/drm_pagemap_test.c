@@ -682,9 +682,11 @@ static void drm_test_pagemap_init_fini(struct kunit *test)
 static void drm_test_pagemap_init_bad_args(struct kunit *test)
 {
 	struct mock_vram *vram = test->priv;
-	struct drm_pagemap *dp = kunit_kzalloc(test, sizeof(*dp), GFP_KERNEL);
+	struct drm_pagemap *dp = kunit_kmalloc(test, sizeof(*dp), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, dp);
+	/* Not zeroed, as when embedded in a driver structure. */
+	memset(dp, 0x6b, sizeof(*dp));
 	KUNIT_EXPECT_EQ(test, drm_pagemap_init(dp, NULL, SZ_2M, vram, NULL),
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, drm_pagemap_init(dp, vram->dev, SZ_2M, NULL, NULL),
@@ -695,7 +697,9 @@ static void drm_test_pagemap_init_bad_args(struct kunit *test)
 			-EINVAL);
 	KUNIT_EXPECT_EQ(test, drm_pagemap_init(NULL, vram->dev, SZ_2M, vram, NULL),
 			-EINVAL);
+	/* Nothing for drm_pagemap_fini() to release: it does nothing. */
 	KUNIT_EXPECT_NULL(test, dp->res);
+	drm_pagemap_fini(dp);
 }
 
 static void drm_test_pagemap_second_region(struct kunit *test)
