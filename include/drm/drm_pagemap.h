@@ -238,6 +238,13 @@ struct drm_pagemap_devmem_ops {
 	 * reused from then on. May run in atomic context (the last page can
 	 * be freed under a page table spinlock): it must not sleep; defer
 	 * heavy work to a worker.
+	 *
+	 * Other threads can free the pages as soon as the migration mapped
+	 * them, so this may run before drm_pagemap_migrate_to_devmem() has
+	 * returned 0, on another thread or inside that very call. A driver
+	 * that uses the allocation after a successful migration (to put it
+	 * on an LRU, say) must hold a reference of its own across the call
+	 * and that use, and cope with this having run already.
 	 */
 	void (*devmem_release)(struct drm_pagemap_devmem *devmem_allocation);
 

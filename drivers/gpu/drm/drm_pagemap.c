@@ -51,6 +51,11 @@
  * zone_device_data as an opaque pointer: two device pages with the same
  * value belong to the same allocation.
  *
+ * That can happen at any time once drm_pagemap_migrate_to_devmem() has
+ * mapped the pages, even before it returns: the reference a driver hands to
+ * a migration is not the driver's to use afterwards. A driver that still
+ * needs the allocation after the call keeps a reference of its own.
+ *
  * drm_pagemap knows nothing about GPU page tables: it updates only the CPU
  * page tables. The migrate_vma machinery calls the MMU notifiers, which is
  * how drm_gpusvm and drivers learn that a range moved.
@@ -713,7 +718,10 @@ static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
  *	pages and is given back through
  *	&drm_pagemap_devmem_ops.devmem_release once the last of them is
  *	freed; on error it stays with the caller and nothing refers to the
- *	allocation.
+ *	allocation. The pages may be freed by other threads as soon as they
+ *	are mapped, so on success the reference may be given back before
+ *	this function returns: a caller that touches the allocation after
+ *	the call needs a second reference of its own, held until it is done.
  * @mm: The address space.
  * @start: Start of the range, page aligned.
  * @end: End of the range (exclusive), page aligned; the range must not be

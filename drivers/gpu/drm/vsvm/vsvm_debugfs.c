@@ -14,6 +14,8 @@
  * <debugfs>/dri/<minor>/vsvm_vram: VRAM use and copy counters.
  * <debugfs>/dri/<minor>/vsvm_vms: every VM, its counters and its ranges,
  * with where each range's pages live.
+ * <debugfs>/dri/<minor>/vsvm_commit_delay_us: test knob, see
+ * &vsvm_vram.commit_delay_us.
  */
 
 static int vsvm_vram_show(struct seq_file *m, void *data)
@@ -64,4 +66,6 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 		return;
 	debugfs_create_file("vsvm_vram", 0444, root, vdev, &vsvm_vram_fops);
 	debugfs_create_file("vsvm_vms", 0444, root, vdev, &vsvm_vms_fops);
+	debugfs_create_u32("vsvm_commit_delay_us", 0600, root,
+			   &vdev->vram.commit_delay_us);
 }

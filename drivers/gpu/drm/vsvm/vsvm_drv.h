@@ -68,6 +68,9 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  * @to_vram: Pages copied into this VRAM since load.
  * @to_ram: Pages copied out of this VRAM since load.
  * @evictions: Allocations evicted since load.
+ * @commit_delay_us: Test knob (debugfs vsvm_commit_delay_us): microseconds
+ *	vsvm_vram_alloc_commit() sleeps before looking at the allocation, to
+ *	widen the window in which other threads free the migrated pages.
  */
 struct vsvm_vram {
 	struct drm_pagemap dpagemap;
@@ -83,6 +86,7 @@ struct vsvm_vram {
 	atomic64_t to_vram;
 	atomic64_t to_ram;
 	atomic64_t evictions;
+	u32 commit_delay_us;
 };
 
 /**
@@ -120,8 +124,13 @@ static inline struct vsvm_device *vram_to_vsvm_device(struct vsvm_vram *vram)
  * @blocks: Its drm_buddy blocks.
  * @lru: Link in &vsvm_vram.lru while it holds pages.
  * @free_link: Link in &vsvm_vram.free_list once released.
- * @refcount: One reference while device pages refer to it (dropped by
- *	&drm_pagemap_devmem_ops.devmem_release), one per evictor at work.
+ * @refcount: One reference held by the migrating thread from
+ *	vsvm_vram_alloc() to vsvm_vram_alloc_commit() or
+ *	vsvm_vram_alloc_abort(); one held by the device pages collectively
+ *	from a successful migration until the free worker ran after
+ *	&drm_pagemap_devmem_ops.devmem_release; one per evictor at work.
+ * @released: Its VRAM went back to the allocator (under &vsvm_vram.lock):
+ *	@blocks is empty and the allocation must not enter the LRU again.
  */
 struct vsvm_alloc {
 	struct drm_pagemap_devmem devmem;
@@ -130,6 +139,7 @@ struct vsvm_alloc {
 	struct list_head lru;
 	struct llist_node free_link;
 	struct kref refcount;
+	bool released;
 };
 
 /* GPU page-table entry: device address | flags. */

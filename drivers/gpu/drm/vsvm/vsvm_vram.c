@@ -3,6 +3,7 @@
  * Copyright (c) 2026 The drm_gpusvm authors
  */
 
+#include <linux/delay.h>
 #include <linux/dma-direct.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -29,6 +30,13 @@
  * @free_work). When the buddy allocator runs dry, the allocation at the
  * head of the LRU is evicted with drm_pagemap_evict_to_ram() and the
  * allocation is retried.
+ *
+ * The migrated pages are visible to every thread of the process as soon as
+ * drm_pagemap_migrate_to_devmem() maps them, so they may all be freed
+ * (munmap(), MADV_DONTNEED, a CPU fault, an eviction) and the allocation
+ * released before the migrating thread puts it on the LRU. That thread
+ * therefore keeps a reference of its own until vsvm_vram_alloc_commit(),
+ * which leaves an allocation that was released meanwhile off the LRU.
  */
 
 static struct vsvm_vram *dpagemap_to_vram(struct drm_pagemap *dpagemap)
@@ -158,6 +166,7 @@ static void vsvm_alloc_release_locked(struct vsvm_alloc *alloc)
 	list_del_init(&alloc->lru);
 	vram->used -= alloc->devmem.size;
 	gpu_buddy_free_list(&vram->mm, &alloc->blocks, 0);
+	alloc->released = true;
 }
 
 static void vsvm_vram_free_work(struct work_struct *work)
@@ -255,7 +264,10 @@ void vsvm_vram_evict_all(struct vsvm_vram *vram)
  * @sink: Where to count evictions.
  *
  * Evicts least recently migrated allocations until @size fits. The
- * allocation is not on the LRU until vsvm_vram_alloc_commit().
+ * allocation is not on the LRU until vsvm_vram_alloc_commit(). It comes
+ * with two references: the caller's, and the one the caller hands to
+ * drm_pagemap_migrate_to_devmem() for the device pages. End with
+ * vsvm_vram_alloc_commit() or vsvm_vram_alloc_abort().
  *
  * Context: Process context; may sleep. No mmap lock, no notifier lock.
  * Return: The allocation, or ERR_PTR(-ENOSPC) if @size cannot fit even with
@@ -277,7 +289,9 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 	alloc->vram = vram;
 	INIT_LIST_HEAD(&alloc->blocks);
 	INIT_LIST_HEAD(&alloc->lru);
+	/* The caller's reference, and the one for the device pages. */
 	kref_init(&alloc->refcount);
+	kref_get(&alloc->refcount);
 	drm_pagemap_devmem_init(&alloc->devmem, vram_to_vsvm_device(vram)->drm.dev,
 				mm, &vsvm_devmem_ops, &vram->dpagemap, size);
 
@@ -304,21 +318,38 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
  * vsvm_vram_alloc_commit() - Make a migrated allocation evictable
  * @alloc: An allocation drm_pagemap_migrate_to_devmem() succeeded with.
  *
- * From now on the allocation belongs to its device pages: it is released
- * through &drm_pagemap_devmem_ops.devmem_release.
+ * Puts the allocation on the LRU and drops the caller's reference: from now
+ * on the allocation belongs to its device pages and is released through
+ * &drm_pagemap_devmem_ops.devmem_release. Other threads may have freed all
+ * the pages since the migration, and the free worker given the VRAM back
+ * already: such an allocation stays off the LRU, and this may free it.
+ *
+ * Context: Process context; takes &vsvm_vram.lock. @alloc must not be used
+ * after this returns.
  */
 void vsvm_vram_alloc_commit(struct vsvm_alloc *alloc)
 {
 	struct vsvm_vram *vram = alloc->vram;
+	u32 delay_us = READ_ONCE(vram->commit_delay_us);
+
+	if (delay_us)
+		fsleep(delay_us);
 
 	mutex_lock(&vram->lock);
-	list_add_tail(&alloc->lru, &vram->lru);
+	if (!alloc->released)
+		list_add_tail(&alloc->lru, &vram->lru);
 	mutex_unlock(&vram->lock);
+	kref_put(&alloc->refcount, vsvm_alloc_free);
 }
 
 /**
  * vsvm_vram_alloc_abort() - Free an allocation whose migration failed
  * @alloc: An allocation drm_pagemap_migrate_to_devmem() failed with.
+ *
+ * Nothing refers to the allocation: drops the caller's reference and the
+ * one that was meant for the device pages, which frees it.
+ *
+ * Context: Process context; takes &vsvm_vram.lock.
  */
 void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc)
 {
@@ -327,6 +358,7 @@ void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc)
 	mutex_lock(&vram->lock);
 	vsvm_alloc_release_locked(alloc);
 	mutex_unlock(&vram->lock);
+	kref_put(&alloc->refcount, vsvm_alloc_free);
 	kref_put(&alloc->refcount, vsvm_alloc_free);
 }
 

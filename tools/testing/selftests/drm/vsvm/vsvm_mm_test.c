@@ -634,6 +634,80 @@ TEST_F(mm, dontneed_vram)
 	host_free(tmp);
 }
 
+struct dropper {
+	char *addr;
+	size_t len;
+	int delay_us;
+	int ret;
+};
+
+static void *dropper_fn(void *arg)
+{
+	struct dropper *d = arg;
+
+	usleep(d->delay_us);
+	d->ret = madvise(d->addr, d->len, MADV_DONTNEED);
+	return NULL;
+}
+
+/*
+ * The pages of a migration are freed before the migrating thread is done
+ * with their allocation. vsvm_commit_delay_us holds the thread of a
+ * MIGRATE ioctl for 200 ms between drm_pagemap_migrate_to_devmem() and
+ * putting the allocation on the VRAM LRU; meanwhile a second thread drops
+ * the pages with MADV_DONTNEED, which releases the allocation. The
+ * migrating thread must neither touch the released allocation (KASAN:
+ * slab-use-after-free in vsvm_vram_alloc_commit) nor put it on the LRU
+ * (list_del corruption in the free worker later): the LRU does not grow
+ * and the VRAM comes back.
+ */
+TEST_F_TIMEOUT(mm, dontneed_before_lru_commit, 60)
+{
+	size_t size = SZ_64K;
+	char *a = vsvm_map_aligned(size, SZ_64K);
+	long lru_before, lru_after;
+	struct dropper d;
+	__u64 base, used;
+	pthread_t th;
+	int i, ret;
+
+	ASSERT_NE(MAP_FAILED, a);
+	if (vsvm_debugfs_set(self->fd, "vsvm_commit_delay_us", 0))
+		SKIP(return, "no debugfs knob vsvm_commit_delay_us (debugfs not mounted?)");
+	base = stable_vram_used(self->fd);
+	lru_before = vsvm_debugfs_lru_allocs(self->fd);
+	ASSERT_GE(lru_before, 0);
+
+	for (i = 0; i < 8; i++) {
+		vsvm_pattern_fill(a, size, 20 + i);
+		ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_commit_delay_us",
+					      200000));
+		d.addr = a;
+		d.len = size;
+		d.delay_us = 50000;
+		d.ret = -1;
+		ASSERT_EQ(0, pthread_create(&th, NULL, dropper_fn, &d));
+		ret = vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM,
+				   NULL);
+		pthread_join(th, NULL);
+		ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_commit_delay_us",
+					      0));
+		EXPECT_EQ(0, ret);
+		EXPECT_EQ(0, d.ret);
+		/* Dropped, whether before or after the migration. */
+		EXPECT_EQ(-1, vsvm_zero_check(a, size));
+	}
+
+	used = wait_vram_used_le(self->fd, base, 5000);
+	EXPECT_LE(used, base);
+	lru_after = vsvm_debugfs_lru_allocs(self->fd);
+	EXPECT_LE(lru_after, lru_before) {
+		TH_LOG("%ld allocations on the LRU, %ld before: released ones were added",
+		       lru_after, lru_before);
+	}
+	munmap(a, size);
+}
+
 struct unmapper {
 	char *addr;
 	size_t len;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,6 +268,89 @@ static inline double vsvm_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * Put the path of debugfs file @name of the device behind @fd in @path.
+ * Returns 0, or -errno if there is no such file (debugfs not mounted, not
+ * root, a kernel without the file).
+ */
+static inline int vsvm_debugfs_path(int fd, const char *name, char *path,
+				    size_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	snprintf(path, len, "/sys/kernel/debug/dri/%u/%s", minor(st.st_rdev),
+		 name);
+	return access(path, F_OK) ? -errno : 0;
+}
+
+/* Write @val to the debugfs knob @name of the device behind @fd. */
+static inline int vsvm_debugfs_set(int fd, const char *name,
+				   unsigned long long val)
+{
+	char path[128], buf[32];
+	int dfd, len, ret;
+
+	ret = vsvm_debugfs_path(fd, name, path, sizeof(path));
+	if (ret)
+		return ret;
+	dfd = open(path, O_WRONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%llu\n", val);
+	ret = write(dfd, buf, len) == len ? 0 : -EIO;
+	close(dfd);
+	return ret;
+}
+
+/*
+ * Number of allocations on the VRAM LRU of the device behind @fd, from its
+ * debugfs file vsvm_vram, or -errno.
+ */
+static inline long vsvm_debugfs_lru_allocs(int fd)
+{
+	unsigned long long size, used;
+	char path[128], line[256];
+	unsigned long n;
+	FILE *f;
+	long ret;
+
+	ret = vsvm_debugfs_path(fd, "vsvm_vram", path, sizeof(path));
+	if (ret)
+		return ret;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ret = -EINVAL;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "vram: %llu KiB, used %llu KiB, %lu allocations",
+			   &size, &used, &n) == 3) {
+			ret = n;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* TAINT_WARN (bit 9) of /proc/sys/kernel/tainted: a WARN() fired. */
+#define VSVM_TAINT_WARN		0x200UL
+
+/* The kernel's taint flags, or 0 if they cannot be read. */
+static inline unsigned long vsvm_taint(void)
+{
+	unsigned long taint = 0;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%lu", &taint) != 1)
+		taint = 0;
+	fclose(f);
+	return taint;
 }
 
 #endif /* _VSVM_UTIL_H_ */
