@@ -245,6 +245,13 @@ struct drm_pagemap_devmem_ops {
 	 * that uses the allocation after a successful migration (to put it
 	 * on an LRU, say) must hold a reference of its own across the call
 	 * and that use, and cope with this having run already.
+	 *
+	 * &drm_pagemap_devmem.detached is completed right after this
+	 * returns; that is the helpers' last access to the allocation. The
+	 * hook must therefore not free the allocation, nor drop what may be
+	 * the last reference to it: free it once detached has completed,
+	 * for instance from a worker that calls wait_for_completion() on it
+	 * first, or from whoever waited for an eviction.
 	 */
 	void (*devmem_release)(struct drm_pagemap_devmem *devmem_allocation);
 
@@ -294,8 +301,9 @@ struct drm_pagemap_devmem_ops {
  * @dev: The device that DMA-maps system pages for the copies.
  * @mm: The address space the allocation is migrated into, or NULL for any.
  * @detached: Completed while no device page refers to the allocation:
- *	initially, after a failed migration and once the last page has been
- *	freed after a successful one.
+ *	initially, after a failed migration and, after a successful one,
+ *	once the last page has been freed and
+ *	&drm_pagemap_devmem_ops.devmem_release has returned.
  * @ops: The driver hooks.
  * @dpagemap: The &struct drm_pagemap the allocation's pages belong to.
  * @size: Size of the allocation in bytes, a multiple of PAGE_SIZE.

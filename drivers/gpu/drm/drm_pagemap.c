@@ -46,7 +46,7 @@
  * reference-counted object private to this file that ties it to its
  * allocation. Every device page holds one reference; the last page freed
  * (by a CPU fault, an eviction, munmap or process exit) drops the last
- * reference, which calls &drm_pagemap_devmem_ops.devmem_release and
+ * reference, which calls &drm_pagemap_devmem_ops.devmem_release and then
  * completes &drm_pagemap_devmem.detached. Other code must treat
  * zone_device_data as an opaque pointer: two device pages with the same
  * value belong to the same allocation.
@@ -115,8 +115,11 @@
  * map it: migrate_device_range() finds the users through the pages
  * themselves, so no mmap lock is needed. It asks the driver for the
  * allocation's pfns again, copies with &drm_pagemap_devmem_ops.copy_to_ram
- * and waits until the allocation is detached. Pages that are busy (locked
- * by a racing CPU fault, say) are retried a few times.
+ * and waits until the allocation is detached, which happens only after
+ * &drm_pagemap_devmem_ops.devmem_release has returned, whichever thread
+ * freed the last page: when eviction returns 0 the driver may reuse or free
+ * the allocation. Pages that are busy (locked by a racing CPU fault, say)
+ * are retried a few times.
  *
  * drm_pagemap_fini() evicts every page of the pagemap before unregistering
  * it, whichever allocation the pages belong to.
@@ -196,6 +199,11 @@ static struct drm_pagemap_zdd *drm_pagemap_zdd_get(struct drm_pagemap_zdd *zdd)
  * Runs when the last device page of an allocation is freed, possibly under
  * a page table spinlock (zap_pte_range()), hence the atomic-context rule
  * for &drm_pagemap_devmem_ops.devmem_release.
+ *
+ * The release hook runs first: drm_pagemap_evict_to_ram() promises that it
+ * has returned once the allocation is detached. Completing detached is the
+ * last access to the allocation, so that a waiter may free it right away
+ * (complete_all() is done with the completion before a waiter returns).
  */
 static void drm_pagemap_zdd_destroy(struct kref *ref)
 {
@@ -204,9 +212,9 @@ static void drm_pagemap_zdd_destroy(struct kref *ref)
 	struct drm_pagemap_devmem *devmem = zdd->devmem_allocation;
 
 	if (devmem) {
-		complete_all(&devmem->detached);
 		if (devmem->ops->devmem_release)
 			devmem->ops->devmem_release(devmem);
+		complete_all(&devmem->detached);
 	}
 	kfree(zdd);
 }
@@ -1206,8 +1214,9 @@ EXPORT_SYMBOL_GPL(drm_pagemap_pagemap_ops_get);
  * &drm_pagemap_devmem_ops.populate_devmem_pfn, migrates those in use with
  * migrate_device_range() and waits until &drm_pagemap_devmem.detached
  * completes, that is until the last page is freed and
- * &drm_pagemap_devmem_ops.devmem_release was called. The timeslice is not
- * honoured. An allocation that is already detached returns at once.
+ * &drm_pagemap_devmem_ops.devmem_release has returned, on this thread or
+ * on the one that freed the last page. The timeslice is not honoured. An
+ * allocation that is already detached returns at once.
  *
  * Context: Process context, may sleep; not from memory reclaim. Needs no
  * mmap lock.

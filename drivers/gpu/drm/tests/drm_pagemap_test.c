@@ -61,6 +61,8 @@
  * @fail_populate_pfn: Error populate_devmem_pfn returns, if non-zero.
  * @to_dev_hook: Called at the start of copy_to_devmem, if set.
  * @hook_data: For @to_dev_hook.
+ * @release_delay_ms: devmem_release busy-waits that long before it counts
+ *	itself in @releases (it may run in atomic context).
  * @last_populated: The allocation made by the last populate_mm call.
  * @dpagemap: The registered pagemap.
  */
@@ -85,6 +87,7 @@ struct mock_vram {
 	int fail_populate_pfn;
 	void (*to_dev_hook)(struct mock_vram *vram);
 	void *hook_data;
+	unsigned int release_delay_ms;
 	struct mock_devmem *last_populated;
 	struct drm_pagemap dpagemap;
 };
@@ -205,12 +208,19 @@ static void mock_devmem_put(struct mock_devmem *md)
 KUNIT_DEFINE_ACTION_WRAPPER(mock_devmem_put_action, mock_devmem_put,
 			    struct mock_devmem *);
 
-/* May run under a page table spinlock: no sleeping. */
+/*
+ * May run under a page table spinlock: no sleeping. The reference dropped
+ * here is never the last one (the test keeps its own until the pages are
+ * gone), as the helpers still complete detached after this returns.
+ */
 static void mock_devmem_release(struct drm_pagemap_devmem *devmem)
 {
 	struct mock_devmem *md = container_of(devmem, struct mock_devmem, base);
+	struct mock_vram *vram = md->vram;
 
-	atomic_inc(&md->vram->releases);
+	if (vram->release_delay_ms)
+		mdelay(vram->release_delay_ms);
+	atomic_inc(&vram->releases);
 	mock_devmem_put(md);
 }
 
@@ -1472,6 +1482,86 @@ static void drm_test_pagemap_evict_partial_range(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 64), -1);
 }
 
+struct evict_thread {
+	struct mock_devmem *md;
+	struct task_struct *task;
+	struct completion done;
+	int ret;
+	int releases;
+};
+
+static int evict_thread_fn(void *arg)
+{
+	struct evict_thread *et = arg;
+
+	et->ret = drm_pagemap_evict_to_ram(&et->md->base);
+	/* What the driver would see: may it free the allocation now? */
+	et->releases = atomic_read(&et->md->vram->releases);
+	complete(&et->done);
+
+	return 0;
+}
+
+/*
+ * drm_pagemap_evict_to_ram() returns only once devmem_release has returned,
+ * also when another thread frees the last page: a driver may free its
+ * allocation as soon as eviction returns. The test holds a reference on
+ * page 0 so that no eviction pass can move it, lets a thread evict, then
+ * unmaps page 0 and drops its reference while the thread waits; the release
+ * hook takes 100 ms.
+ */
+static void drm_test_pagemap_evict_waits_for_release(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	struct evict_thread *et = kunit_kzalloc(test, sizeof(*et), GFP_KERNEL);
+	unsigned long timeout;
+	struct page *busy;
+
+	KUNIT_ASSERT_NOT_NULL(test, et);
+	user_fill(test, addr, 4 * PAGE_SIZE, 66);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0), 0);
+
+	busy = pfn_to_page(md->pfns[0]);
+	get_page(busy);
+	et->md = md;
+	init_completion(&et->done);
+	et->task = kthread_create(evict_thread_fn, et, "drm_pagemap_evict");
+	if (IS_ERR(et->task)) {
+		put_page(busy);
+		KUNIT_ASSERT_TRUE_MSG(test, false, "kthread_create failed");
+	}
+	get_task_struct(et->task);
+	wake_up_process(et->task);
+
+	/* The first pass moves pages 1 to 3; page 0 keeps it attached. */
+	timeout = jiffies + 5 * HZ;
+	while (device_pages_in_use(md) > 1 && time_before(jiffies, timeout))
+		usleep_range(1000, 2000);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 1);
+
+	vram->release_delay_ms = 100;
+	KUNIT_EXPECT_EQ(test, vm_munmap(addr, PAGE_SIZE), 0);
+	/* The last reference, normally: release runs on this thread. */
+	put_page(busy);
+
+	KUNIT_EXPECT_NE_MSG(test,
+			    wait_for_completion_timeout(&et->done, 10 * HZ), 0,
+			    "the eviction never returned");
+	kthread_stop(et->task);
+	put_task_struct(et->task);
+	vram->release_delay_ms = 0;
+
+	KUNIT_EXPECT_EQ(test, et->ret, 0);
+	KUNIT_EXPECT_EQ_MSG(test, et->releases, 1,
+			    "eviction returned before devmem_release did");
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	expect_state(test, addr + PAGE_SIZE, 3, 'S');
+}
+
 /* --- teardown with data on the device --- */
 
 static void drm_test_pagemap_fini_with_pages(struct kunit *test)
@@ -1678,6 +1768,7 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_evict_ignores_timeslice),
 	KUNIT_CASE(drm_test_pagemap_evict_copy_fails),
 	KUNIT_CASE(drm_test_pagemap_evict_partial_range),
+	KUNIT_CASE(drm_test_pagemap_evict_waits_for_release),
 	KUNIT_CASE(drm_test_pagemap_fini_with_pages),
 	KUNIT_CASE(drm_test_pagemap_populate_mm),
 	KUNIT_CASE(drm_test_pagemap_populate_mm_errors),

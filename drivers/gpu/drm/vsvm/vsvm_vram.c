@@ -180,8 +180,14 @@ static void vsvm_vram_free_work(struct work_struct *work)
 		vsvm_alloc_release_locked(alloc);
 	mutex_unlock(&vram->lock);
 
-	llist_for_each_entry_safe(alloc, next, list, free_link)
+	/*
+	 * drm_pagemap completes detached right after devmem_release returned:
+	 * the device pages' reference may be the last one, wait for that.
+	 */
+	llist_for_each_entry_safe(alloc, next, list, free_link) {
+		wait_for_completion(&alloc->devmem.detached);
 		kref_put(&alloc->refcount, vsvm_alloc_free);
+	}
 }
 
 /* May run in atomic context: defer to free_work. */
