@@ -263,7 +263,12 @@ struct drm_pagemap_devmem_ops {
 	 * pages of the allocation, in order.
 	 *
 	 * Must give the same answer each time it is called for the same
-	 * allocation: eviction calls it again to find the pages.
+	 * allocation: eviction calls it again to find the pages. Eviction
+	 * calls it on an allocation whose pages other threads may free at
+	 * any time, so it can race with @devmem_release and with the driver
+	 * giving the device memory back: the driver must serialise the two
+	 * and fail (with -ENOENT, say) once the memory is gone. Called in
+	 * process context; may sleep.
 	 *
 	 * Return: 0 on success, a negative error code on failure.
 	 */

@@ -489,7 +489,9 @@ static bool drm_pagemap_set_ram_dst(struct drm_pagemap_migrate_buf *buf,
  *	together.
  * @npages: Number of entries of @pfns.
  * @devmem_allocation: Only evict pages of this allocation, or NULL for any
- *	allocation (pagemap teardown).
+ *	allocation (pagemap teardown). Pages of other allocations found at
+ *	@pfns (the allocation was released and its memory reused since
+ *	@pfns was filled) are left alone.
  * @buf: Scratch arrays of at least @npages entries.
  * @force: On copy or allocation failure, move the page anyway with zeroed
  *	content instead of leaving it on the device. Used as a last resort
@@ -530,8 +532,14 @@ static int drm_pagemap_evict_pfns(const unsigned long *pfns,
 			continue;
 
 		devmem = drm_pagemap_src_devmem(buf, i);
-		if (WARN_ON_ONCE(!devmem ||
-				 (devmem_allocation && devmem != devmem_allocation)))
+		if (WARN_ON_ONCE(!devmem))
+			continue;
+		/*
+		 * @pfns may be stale: the allocation can be released between
+		 * two passes and its device memory reused by another one,
+		 * whose pages are left where they are.
+		 */
+		if (devmem_allocation && devmem != devmem_allocation)
 			continue;
 
 		dpage = alloc_page(gfp);
@@ -1211,7 +1219,9 @@ EXPORT_SYMBOL_GPL(drm_pagemap_pagemap_ops_get);
  *	drm_pagemap_migrate_to_devmem() may be released during the call).
  *
  * Finds the allocation's pages through
- * &drm_pagemap_devmem_ops.populate_devmem_pfn, migrates those in use with
+ * &drm_pagemap_devmem_ops.populate_devmem_pfn (once: the allocation may be
+ * released while this runs, and its pfns reused; pages that no longer
+ * belong to it are left alone), migrates those in use with
  * migrate_device_range() and waits until &drm_pagemap_devmem.detached
  * completes, that is until the last page is freed and
  * &drm_pagemap_devmem_ops.devmem_release has returned, on this thread or
@@ -1259,6 +1269,14 @@ int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem_allocation)
 		goto out_buf;
 
 	for (pass = 0; pass < DRM_PAGEMAP_EVICT_PASSES; pass++) {
+		/*
+		 * Detached meanwhile: its pfns may back another allocation
+		 * already, there is nothing left to do with them.
+		 */
+		if (completion_done(&devmem_allocation->detached)) {
+			err = 0;
+			break;
+		}
 		err = drm_pagemap_evict_pfns(pfns, npages, devmem_allocation,
 					     &buf, false);
 		if (err)

@@ -28,6 +28,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/panic.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
@@ -63,6 +64,8 @@
  * @hook_data: For @to_dev_hook.
  * @release_delay_ms: devmem_release busy-waits that long before it counts
  *	itself in @releases (it may run in atomic context).
+ * @populate_hook: Called by populate_devmem_pfn after it filled the pfns,
+ *	if set; uses @hook_data too.
  * @last_populated: The allocation made by the last populate_mm call.
  * @dpagemap: The registered pagemap.
  */
@@ -88,6 +91,7 @@ struct mock_vram {
 	void (*to_dev_hook)(struct mock_vram *vram);
 	void *hook_data;
 	unsigned int release_delay_ms;
+	void (*populate_hook)(struct mock_vram *vram);
 	struct mock_devmem *last_populated;
 	struct drm_pagemap dpagemap;
 };
@@ -234,6 +238,8 @@ static int mock_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 	if (npages > md->npages)
 		return -EINVAL;
 	memcpy(pfn, md->pfns, npages * sizeof(*pfn));
+	if (md->vram->populate_hook)
+		md->vram->populate_hook(md->vram);
 
 	return 0;
 }
@@ -1562,6 +1568,109 @@ static void drm_test_pagemap_evict_waits_for_release(struct kunit *test)
 	expect_state(test, addr + PAGE_SIZE, 3, 'S');
 }
 
+struct count_notifier {
+	struct mmu_interval_notifier mni;
+	atomic_t invalidations;
+};
+
+static bool count_invalidate(struct mmu_interval_notifier *mni,
+			     const struct mmu_notifier_range *range,
+			     unsigned long cur_seq)
+{
+	struct count_notifier *cn = container_of(mni, struct count_notifier,
+						 mni);
+
+	mmu_interval_set_seq(mni, cur_seq);
+	atomic_inc(&cn->invalidations);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops count_ops = {
+	.invalidate = count_invalidate,
+};
+
+struct reuse_ctx {
+	struct kunit *test;
+	struct mock_devmem *a, *b;
+	unsigned long a_addr, b_addr;
+	struct count_notifier cn;
+	int b_ret;
+	int notifier_ret;
+};
+
+/*
+ * populate_devmem_pfn hook of the eviction of allocation a: right after
+ * the eviction learnt a's pfns, a's pages are all freed (a is released)
+ * and the same device pages are migrated into allocation b; b's range is
+ * then watched for invalidations.
+ */
+static void release_and_reuse(struct mock_vram *vram)
+{
+	struct reuse_ctx *ctx = vram->hook_data;
+
+	vram->populate_hook = NULL;
+	KUNIT_EXPECT_EQ(ctx->test, vm_munmap(ctx->a_addr, 4 * PAGE_SIZE), 0);
+	memcpy(ctx->b->pfns, ctx->a->pfns, 4 * sizeof(*ctx->b->pfns));
+	ctx->b_ret = mock_migrate(ctx->b, ctx->b_addr,
+				  ctx->b_addr + 4 * PAGE_SIZE, 0);
+	ctx->notifier_ret = mmu_interval_notifier_insert(&ctx->cn.mni,
+							 current->mm,
+							 ctx->b_addr,
+							 4 * PAGE_SIZE,
+							 &count_ops);
+}
+
+/*
+ * An allocation released while it is being evicted, its device pages
+ * reused by another allocation before the first pass: the eviction
+ * returns 0 without touching the other allocation's pages (no
+ * invalidation of its range, no WARN), which stay in device memory.
+ */
+static void drm_test_pagemap_evict_released_and_reused(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	struct reuse_ctx *ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	bool warned = test_taint(TAINT_WARN);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	ctx->test = test;
+	ctx->a_addr = test_mmap(test, 0, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE);
+	ctx->b_addr = test_mmap(test, 0, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE);
+	ctx->a = mock_devmem_alloc(test, vram, 4, false);
+	/* Its own pfns are replaced by a's in the hook. */
+	ctx->b = mock_devmem_alloc(test, vram, 4, false);
+	ctx->notifier_ret = -EINVAL;
+	user_fill(test, ctx->a_addr, 4 * PAGE_SIZE, 67);
+	user_fill(test, ctx->b_addr, 4 * PAGE_SIZE, 68);
+	KUNIT_ASSERT_EQ(test, mock_migrate(ctx->a, ctx->a_addr,
+					   ctx->a_addr + 4 * PAGE_SIZE, 0), 0);
+
+	vram->hook_data = ctx;
+	vram->populate_hook = release_and_reuse;
+	ret = drm_pagemap_evict_to_ram(&ctx->a->base);
+	vram->populate_hook = NULL;
+
+	if (!ctx->notifier_ret)
+		mmu_interval_notifier_remove(&ctx->cn.mni);
+
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, ctx->b_ret, 0);
+	KUNIT_ASSERT_EQ(test, ctx->notifier_ret, 0);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ctx->cn.invalidations), 0,
+			    "the eviction of a collected b's pages");
+	if (!warned)
+		KUNIT_EXPECT_FALSE_MSG(test, test_taint(TAINT_WARN),
+				       "the eviction warned");
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+	expect_state(test, ctx->b_addr, 4, 'D');
+	KUNIT_EXPECT_EQ(test, user_check(test, ctx->b_addr, 4 * PAGE_SIZE, 68),
+			-1);
+}
+
 /* --- teardown with data on the device --- */
 
 static void drm_test_pagemap_fini_with_pages(struct kunit *test)
@@ -1769,6 +1878,7 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_evict_copy_fails),
 	KUNIT_CASE(drm_test_pagemap_evict_partial_range),
 	KUNIT_CASE(drm_test_pagemap_evict_waits_for_release),
+	KUNIT_CASE(drm_test_pagemap_evict_released_and_reused),
 	KUNIT_CASE(drm_test_pagemap_fini_with_pages),
 	KUNIT_CASE(drm_test_pagemap_populate_mm),
 	KUNIT_CASE(drm_test_pagemap_populate_mm_errors),

@@ -131,6 +131,11 @@ static struct vsvm_alloc *to_vsvm_alloc(struct drm_pagemap_devmem *devmem)
 	return container_of(devmem, struct vsvm_alloc, devmem);
 }
 
+/*
+ * Eviction calls this on an allocation whose pages may be freed at any
+ * time: the free worker gives the blocks back under vram->lock, so walk
+ * them under it, and fail once they are gone.
+ */
 static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 				    unsigned long npages, unsigned long *pfn)
 {
@@ -138,7 +143,13 @@ static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 	struct vsvm_vram *vram = alloc->vram;
 	struct gpu_buddy_block *block;
 	unsigned long i = 0;
+	int err = 0;
 
+	mutex_lock(&vram->lock);
+	if (alloc->released) {
+		err = -ENOENT;
+		goto out_unlock;
+	}
 	list_for_each_entry(block, &alloc->blocks, link) {
 		u64 offset = gpu_buddy_block_offset(block);
 		u64 size = gpu_buddy_block_size(&vram->mm, block);
@@ -148,8 +159,11 @@ static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 		for (j = 0; j < size >> PAGE_SHIFT && i < npages; j++)
 			pfn[i++] = first + j;
 	}
-
-	return i == npages ? 0 : -EINVAL;
+	if (i != npages)
+		err = -EINVAL;
+out_unlock:
+	mutex_unlock(&vram->lock);
+	return err;
 }
 
 static void vsvm_alloc_free(struct kref *kref)

@@ -708,6 +708,173 @@ TEST_F_TIMEOUT(mm, dontneed_before_lru_commit, 60)
 	munmap(a, size);
 }
 
+#define STRESS_THREADS	4
+#define STRESS_CHUNK	(256UL << 10)
+
+struct stress {
+	char *base;		/* data chunks, then scratch */
+	size_t size;
+	size_t data;		/* bytes of data chunks at base */
+	double deadline;
+	int tid;
+	unsigned int seed;
+	long verified;
+	long bad;
+	long busy;		/* migrations refused for contention */
+	int err;		/* first unexpected ioctl or madvise error */
+};
+
+/* A random 64 KiB aligned range of 64 KiB to 2 MiB inside [lo, hi). */
+static void stress_range(struct stress *st, size_t lo, size_t hi,
+			 char **start, size_t *len)
+{
+	size_t n = (hi - lo) / SZ_64K, first, count;
+
+	first = rand_r(&st->seed) % n;
+	count = 1 + rand_r(&st->seed) % (SZ_2M / SZ_64K);
+	if (first + count > n)
+		count = n - first;
+	*start = st->base + lo + first * SZ_64K;
+	*len = count * SZ_64K;
+}
+
+static void stress_fail(struct stress *st, int err)
+{
+	if (!st->err)
+		st->err = err;
+}
+
+static void *stress_fn(void *arg)
+{
+	struct stress *st = arg;
+	char *own = st->base + st->tid * STRESS_CHUNK;
+	char *buf = host_alloc(STRESS_CHUNK);
+	unsigned int gen = 0;
+	int fd, ret;
+
+	fd = vsvm_open_device(0);
+	if (fd < 0 || !buf) {
+		stress_fail(st, fd < 0 ? fd : -ENOMEM);
+		host_free(buf);
+		return NULL;
+	}
+
+	while (vsvm_now_ms() < st->deadline) {
+		unsigned int seed = st->tid * 1000003u + ++gen;
+		char *start;
+		size_t len;
+
+		switch (rand_r(&st->seed) % 4) {
+		case 0:
+		case 1:
+			/* Anywhere, over other threads' data too. */
+			stress_range(st, 0, st->size, &start, &len);
+			ret = vsvm_migrate(fd, start, len, gen & 1 ?
+					   DRM_VSVM_MIGRATE_TO_SYSTEM :
+					   DRM_VSVM_MIGRATE_TO_VRAM, NULL);
+			if (ret == -ENOSPC || ret == -EBUSY)
+				st->busy++;
+			else if (ret)
+				stress_fail(st, ret);
+			break;
+		case 2:
+			stress_range(st, st->data, st->size, &start, &len);
+			if (madvise(start, len, MADV_DONTNEED))
+				stress_fail(st, -errno);
+			break;
+		default:
+			/* Write the own chunk by CPU or GPU, check by both. */
+			if (gen & 1) {
+				vsvm_pattern_fill(own, STRESS_CHUNK, seed);
+			} else {
+				vsvm_pattern_fill(buf, STRESS_CHUNK, seed);
+				do {
+					ret = vsvm_gpu_write(fd, own, buf,
+							     STRESS_CHUNK,
+							     DRM_VSVM_POLICY_MIGRATE,
+							     NULL);
+				} while (ret == -EBUSY);
+				if (ret) {
+					stress_fail(st, ret);
+					break;
+				}
+			}
+			memset(buf, 0, STRESS_CHUNK);
+			do {
+				ret = vsvm_gpu_read(fd, own, buf, STRESS_CHUNK,
+						    DRM_VSVM_POLICY_MIGRATE, NULL);
+			} while (ret == -EBUSY);
+			if (ret)
+				stress_fail(st, ret);
+			else if (vsvm_pattern_check(buf, STRESS_CHUNK, seed) != -1)
+				st->bad++;
+			if (vsvm_pattern_check(own, STRESS_CHUNK, seed) != -1)
+				st->bad++;
+			st->verified++;
+			break;
+		}
+	}
+
+	close(fd);
+	host_free(buf);
+	return NULL;
+}
+
+/*
+ * The reproducer of a use-after-free: several mirrors (open files) of one
+ * process on one device, each used by its own thread. Every thread writes
+ * and checks its own chunk by CPU and GPU while migrating random, often
+ * overlapping ranges (data of other threads included) to VRAM and back,
+ * with a working set larger than VRAM so that allocations are evicted,
+ * and dropping random scratch ranges with MADV_DONTNEED, which frees VRAM
+ * pages under migrations, evictions and their LRU bookkeeping. No data is
+ * lost, no ioctl fails unexpectedly, the VRAM comes back at the end, and
+ * the kernel stays quiet (KASAN, list debugging).
+ */
+TEST_F_TIMEOUT(mm, mirrors_migrate_dontneed_stress, 300)
+{
+	struct stress st[STRESS_THREADS];
+	pthread_t th[STRESS_THREADS];
+	struct drm_vsvm_query q;
+	size_t size, data = STRESS_THREADS * STRESS_CHUNK;
+	__u64 base, used;
+	char *a;
+	int i;
+
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q));
+	size = q.vram_size + q.vram_size / 2;
+	if (size > 160 * SZ_1M)
+		size = 160 * SZ_1M;
+	size = (size + SZ_2M - 1) & ~(SZ_2M - 1);
+	a = vsvm_map_aligned(size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, a);
+	base = stable_vram_used(self->fd);
+	memset(a, 0x3c, size);
+
+	for (i = 0; i < STRESS_THREADS; i++) {
+		memset(&st[i], 0, sizeof(st[i]));
+		st[i].base = a;
+		st[i].size = size;
+		st[i].data = data;
+		st[i].deadline = vsvm_now_ms() + 10000;
+		st[i].tid = i;
+		st[i].seed = 0x5eed + i;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, stress_fn, &st[i]));
+	}
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		TH_LOG("thread %d: %ld checks, %ld bad, %ld busy", i,
+		       st[i].verified, st[i].bad, st[i].busy);
+		EXPECT_EQ(0, st[i].err);
+		EXPECT_EQ(0, st[i].bad);
+		EXPECT_GT(st[i].verified, 0);
+	}
+
+	munmap(a, size);
+	used = wait_vram_used_le(self->fd, base, 10000);
+	EXPECT_LE(used, base);
+}
+
 struct unmapper {
 	char *addr;
 	size_t len;
