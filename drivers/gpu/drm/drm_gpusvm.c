@@ -143,6 +143,7 @@
  *		struct list_head gc_list;
  *		spinlock_t gc_lock;
  *		struct work_struct gc_work;
+ *		bool closing;
  *	};
  *
  *	struct driver_range {
@@ -271,7 +272,7 @@
  *				continue;
  *			drm_gpusvm_range_set_unmapped(range, mmu_range);
  *			spin_lock(&vm->gc_lock);
- *			if (list_empty(&r->gc_link))
+ *			if (!vm->closing && list_empty(&r->gc_link))
  *				list_add_tail(&r->gc_link, &vm->gc_list);
  *			spin_unlock(&vm->gc_lock);
  *		}
@@ -308,8 +309,13 @@
  *		mutex_unlock(&vm->lock);
  *	}
  *
- * The VM is torn down with ``cancel_work_sync(&vm->gc_work)`` followed by
- * ``drm_gpusvm_fini(&vm->gpusvm)``, which removes whatever ranges are left.
+ * The invalidation callback keeps running until drm_gpusvm_fini() has
+ * removed the last MMU interval notifier, and a range it queues then would
+ * be removed twice: by drm_gpusvm_fini() and by the garbage collector.
+ * Teardown therefore sets vm->closing under vm->gc_lock first, runs the
+ * garbage collector once more with the driver lock held, calls
+ * ``drm_gpusvm_fini(&vm->gpusvm)``, which removes whatever ranges are left,
+ * and ends with ``cancel_work_sync(&vm->gc_work)``.
  */
 
 /*

@@ -16,6 +16,8 @@
  * with where each range's pages live.
  * <debugfs>/dri/<minor>/vsvm_commit_delay_us: test knob, see
  * &vsvm_vram.commit_delay_us.
+ * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
+ * &vsvm_device.vm_destroy_delay_us.
  */
 
 static int vsvm_vram_show(struct seq_file *m, void *data)
@@ -68,4 +70,6 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 	debugfs_create_file("vsvm_vms", 0444, root, vdev, &vsvm_vms_fops);
 	debugfs_create_u32("vsvm_commit_delay_us", 0600, root,
 			   &vdev->vram.commit_delay_us);
+	debugfs_create_u32("vsvm_vm_destroy_delay_us", 0600, root,
+			   &vdev->vm_destroy_delay_us);
 }

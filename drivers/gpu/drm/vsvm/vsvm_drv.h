@@ -97,6 +97,9 @@ struct vsvm_vram {
  * @vram: Its device memory.
  * @vm_list_lock: Protects @vm_list.
  * @vm_list: The VMs of the open files, for debugfs.
+ * @vm_destroy_delay_us: Test knob (debugfs vsvm_vm_destroy_delay_us):
+ *	microseconds vsvm_vm_destroy() sleeps right before drm_gpusvm_fini(),
+ *	to widen the window for invalidations racing the teardown.
  */
 struct vsvm_device {
 	struct drm_device drm;
@@ -105,6 +108,7 @@ struct vsvm_device {
 	struct vsvm_vram vram;
 	struct mutex vm_list_lock; /* protects vm_list */
 	struct list_head vm_list;
+	u32 vm_destroy_delay_us;
 };
 
 static inline struct vsvm_device *to_vsvm_device(struct drm_device *drm)
@@ -177,9 +181,11 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
  * @mm: The mirrored address space (mmgrab()ed by @gpusvm).
  * @lock: The driver lock of @gpusvm: serialises fault handling, range
  *	insertion and removal, migration decisions.
- * @gc_lock: Protects @gc_list; taken inside the notifier lock.
+ * @gc_lock: Protects @gc_list and @closing; taken inside the notifier lock.
  * @gc_list: Ranges the CPU unmapped, waiting to be removed.
  * @gc_work: Removes the ranges of @gc_list.
+ * @closing: The VM is being destroyed: drm_gpusvm_fini() removes every
+ *	range, so the invalidation callback queues none anymore.
  * @timeslice_ms: DRM_VSVM_PARAM_TIMESLICE_MS.
  * @stats: Counters of the VM.
  * @link: Link in &vsvm_device.vm_list.
@@ -192,6 +198,7 @@ struct vsvm_vm {
 	spinlock_t gc_lock; /* protects gc_list */
 	struct list_head gc_list;
 	struct work_struct gc_work;
+	bool closing;
 	unsigned long timeslice_ms;
 	struct vsvm_counters stats;
 	struct list_head link;

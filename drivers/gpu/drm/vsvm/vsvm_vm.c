@@ -3,6 +3,7 @@
  * Copyright (c) 2026 The drm_gpusvm authors
  */
 
+#include <linux/delay.h>
 #include <linux/dma-direct.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
@@ -107,6 +108,7 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 
 	drm_gpusvm_for_each_range(range, notifier, start, end) {
 		struct vsvm_range *r = to_vsvm_range(range);
+		bool queued = false;
 
 		vsvm_range_zap_locked(r);
 		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
@@ -117,12 +119,15 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 
 		drm_gpusvm_range_set_unmapped(range, mmu_range);
 		spin_lock(&vm->gc_lock);
-		if (list_empty(&r->gc_link)) {
+		/* Closing: drm_gpusvm_fini() removes it, not the worker. */
+		if (!vm->closing && list_empty(&r->gc_link)) {
 			drm_gpusvm_range_get(range);
 			list_add_tail(&r->gc_link, &vm->gc_list);
+			queued = true;
 		}
 		spin_unlock(&vm->gc_lock);
-		queue_work(system_unbound_wq, &vm->gc_work);
+		if (queued)
+			queue_work(system_unbound_wq, &vm->gc_work);
 	}
 
 	if (zapped) {
@@ -216,20 +221,31 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
  *
  * Memory the VM migrated to VRAM stays there, mapped in the process, until
  * the CPU touches it, it is evicted or the process goes away.
+ *
+ * The CPU may unmap mirrored memory meanwhile (another thread of the
+ * process, while this one closes the file): the invalidation callback
+ * keeps running until drm_gpusvm_fini() has removed the notifiers, so it
+ * stops queuing ranges first; drm_gpusvm_fini() removes them all, and
+ * the garbage collector never sees a removed range.
  */
 void vsvm_vm_destroy(struct vsvm_vm *vm)
 {
-	struct vsvm_range *r;
+	u32 delay_us = READ_ONCE(vm->vdev->vm_destroy_delay_us);
 
 	mutex_lock(&vm->lock);
+	spin_lock(&vm->gc_lock);
+	vm->closing = true;
+	spin_unlock(&vm->gc_lock);
+	/* Ranges queued before: their references go with them. */
 	vsvm_vm_gc_locked(vm);
+	if (delay_us)
+		fsleep(delay_us);
 	drm_gpusvm_fini(&vm->gpusvm);
 	mutex_unlock(&vm->lock);
 
-	/* No invalidation can queue anything anymore. */
+	/* A worker waiting for the lock found nothing to do. */
 	cancel_work_sync(&vm->gc_work);
-	while ((r = vsvm_gc_pop(vm)))
-		drm_gpusvm_range_put(&r->base);
+	WARN_ON(!list_empty(&vm->gc_list));
 
 	mutex_destroy(&vm->lock);
 	kfree(vm);

@@ -949,6 +949,74 @@ TEST_F_TIMEOUT(mm, munmap_during_job, 180)
 	}
 }
 
+struct closer {
+	int fd;
+	int ret;
+};
+
+static void *closer_fn(void *arg)
+{
+	struct closer *c = arg;
+
+	c->ret = close(c->fd);
+	return NULL;
+}
+
+/*
+ * munmap() racing close(): one thread closes a file whose VM mirrors a
+ * buffer (vsvm_vm_destroy_delay_us holds the teardown for 300 ms right
+ * before drm_gpusvm_fini()) while another unmaps the buffer. The unmapped
+ * ranges are removed once, by the teardown: the garbage collector must
+ * not remove them again (WARN in drm_gpusvm_range_remove(), and the
+ * tainted flag), and the device keeps working.
+ */
+TEST_F_TIMEOUT(mm, munmap_during_close, 60)
+{
+	size_t size = 4 * SZ_2M, off;
+	char *a = vsvm_map_aligned(size, SZ_2M), *tmp = host_alloc(PAGE);
+	unsigned long taint = vsvm_taint();
+	struct closer c;
+	pthread_t th;
+	int fd2;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, tmp);
+	if (vsvm_debugfs_set(self->fd, "vsvm_vm_destroy_delay_us", 0))
+		SKIP(return, "no debugfs knob vsvm_vm_destroy_delay_us (debugfs not mounted?)");
+	fd2 = vsvm_open_device(0);
+	ASSERT_GE(fd2, 0);
+
+	/* One range per 2 MiB, each bound in fd2's GPU page table. */
+	memset(a, 0x42, size);
+	for (off = 0; off < size; off += SZ_2M)
+		ASSERT_EQ(0, vsvm_gpu_read(fd2, a + off, tmp, PAGE,
+					   DRM_VSVM_POLICY_SYSTEM, NULL));
+
+	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_vm_destroy_delay_us",
+				      300000));
+	c.fd = fd2;
+	c.ret = -1;
+	ASSERT_EQ(0, pthread_create(&th, NULL, closer_fn, &c));
+	usleep(100000);
+	EXPECT_EQ(0, munmap(a, size));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_vm_destroy_delay_us", 0));
+	EXPECT_EQ(0, c.ret);
+
+	/* The garbage collector of fd2 is gone by the time close() returned. */
+	if (!(taint & VSVM_TAINT_WARN))
+		EXPECT_EQ(0, vsvm_taint() & VSVM_TAINT_WARN);
+
+	a = vsvm_map_aligned(SZ_64K, SZ_64K);
+	ASSERT_NE(MAP_FAILED, a);
+	vsvm_pattern_fill(tmp, PAGE, 31);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, tmp, PAGE,
+				    DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, PAGE, 31));
+	munmap(a, SZ_64K);
+	host_free(tmp);
+}
+
 /*
  * Working set larger than VRAM (160 MiB against the default 64 MiB): the
  * GPU fills every 2 MiB with its own pattern, which needs evictions; the
