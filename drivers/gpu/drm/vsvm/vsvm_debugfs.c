@@ -18,6 +18,8 @@
  * &vsvm_vram.commit_delay_us.
  * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
  * &vsvm_device.vm_destroy_delay_us.
+ * <debugfs>/dri/<minor>/vsvm_fail_copy_to_ram: test knob, see
+ * &vsvm_vram.fail_copy_to_ram.
  */
 
 static int vsvm_vram_show(struct seq_file *m, void *data)
@@ -72,4 +74,6 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 			   &vdev->vram.commit_delay_us);
 	debugfs_create_u32("vsvm_vm_destroy_delay_us", 0600, root,
 			   &vdev->vm_destroy_delay_us);
+	debugfs_create_atomic_t("vsvm_fail_copy_to_ram", 0600, root,
+				&vdev->vram.fail_copy_to_ram);
 }

@@ -71,6 +71,8 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  * @commit_delay_us: Test knob (debugfs vsvm_commit_delay_us): microseconds
  *	vsvm_vram_alloc_commit() sleeps before looking at the allocation, to
  *	widen the window in which other threads free the migrated pages.
+ * @fail_copy_to_ram: Test knob (debugfs vsvm_fail_copy_to_ram): the next
+ *	that many copies out of this VRAM fail with -EIO.
  */
 struct vsvm_vram {
 	struct drm_pagemap dpagemap;
@@ -87,6 +89,7 @@ struct vsvm_vram {
 	atomic64_t to_ram;
 	atomic64_t evictions;
 	u32 commit_delay_us;
+	atomic_t fail_copy_to_ram;
 };
 
 /**

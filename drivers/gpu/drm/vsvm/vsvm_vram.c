@@ -89,6 +89,9 @@ static int vsvm_copy(struct page **pages, dma_addr_t *dma_addr,
 		return 0;
 
 	vram = vsvm_page_to_vram(pages[0]);
+	if (!to_vram && atomic_add_unless(&vram->fail_copy_to_ram, -1, 0))
+		return -EIO;
+
 	for (i = 0; i < npages; i += span) {
 		void *dev_va = vsvm_vram_page_vaddr(vram, pages[i]);
 		void *sys_va = vsvm_dma_vaddr(vram, dma_addr[i]);
@@ -221,12 +224,27 @@ static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
 	.copy_to_ram = vsvm_copy_to_ram,
 };
 
-/* Evict the least recently migrated allocation. False if there is none. */
-static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
-				struct vsvm_stats_sink *sink)
+/*
+ * Failed evictions one allocation or vsvm_vram_evict_all() puts up with
+ * before giving up: a failed victim goes back to the LRU tail, so the next
+ * attempts try others, but one allocation's pages may stay busy for as
+ * long as the timeslice of a CPU fault.
+ */
+#define VSVM_EVICT_MAX_FAILURES	4
+
+/*
+ * Evict the least recently migrated allocation. Return: 0 if one was
+ * evicted or VRAM being freed was waited for, -ENOENT if there is nothing
+ * to evict, or the error of the eviction; a victim that failed keeps its
+ * pages in VRAM and goes back to the LRU tail, evictable later.
+ */
+static int vsvm_vram_evict_one(struct vsvm_vram *vram,
+			       struct vsvm_stats_sink *sink)
 {
 	struct vsvm_alloc *victim;
+	bool evicted;
 	s64 before;
+	int err;
 
 	mutex_lock(&vram->lock);
 	victim = list_first_entry_or_null(&vram->lru, struct vsvm_alloc, lru);
@@ -237,24 +255,36 @@ static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
 	mutex_unlock(&vram->lock);
 
 	if (!victim)
-		return flush_work(&vram->free_work);
+		return flush_work(&vram->free_work) ? 0 : -ENOENT;
 
 	trace_vsvm_evict(vram_to_vsvm_device(vram)->index,
 			 victim->devmem.size >> PAGE_SHIFT, false);
-	/*
-	 * A failure leaves pages in VRAM that a CPU fault can still bring
-	 * back; the allocation is then simply no longer on the LRU.
-	 */
 	before = atomic64_read(&vram->to_ram);
-	drm_pagemap_evict_to_ram(&victim->devmem);
+	err = drm_pagemap_evict_to_ram(&victim->devmem);
+	evicted = !err;
+	if (err) {
+		/*
+		 * Pages stayed in VRAM (busy, or a failed copy): keep the
+		 * allocation evictable, behind the others. Unless its last
+		 * page went away meanwhile: then its VRAM is free already.
+		 */
+		mutex_lock(&vram->lock);
+		if (victim->released)
+			err = 0;
+		else if (list_empty(&victim->lru))
+			list_add_tail(&victim->lru, &vram->lru);
+		mutex_unlock(&vram->lock);
+	}
 	flush_work(&vram->free_work);
 	kref_put(&victim->refcount, vsvm_alloc_free);
-	atomic64_inc(&vram->evictions);
-	vsvm_stat_add(sink, VSVM_STAT(evictions), 1);
+	if (evicted) {
+		atomic64_inc(&vram->evictions);
+		vsvm_stat_add(sink, VSVM_STAT(evictions), 1);
+	}
 	vsvm_stat_add(sink, VSVM_STAT(pages_to_ram),
 		      atomic64_read(&vram->to_ram) - before);
 
-	return true;
+	return err;
 }
 
 /**
@@ -263,17 +293,24 @@ static bool vsvm_vram_evict_one(struct vsvm_vram *vram,
  *
  * Evicts the allocations on the LRU, least recently migrated first, and
  * waits for their memory to be given back. Allocations being migrated
- * concurrently may stay.
+ * concurrently may stay, and so may allocations whose pages stay busy
+ * (they remain on the LRU).
  *
  * Context: Process context; may sleep. No mmap lock, no notifier lock.
  */
 void vsvm_vram_evict_all(struct vsvm_vram *vram)
 {
 	unsigned long bound = vram->size >> PAGE_SHIFT;
+	unsigned int failures = 0;
+	int err;
 
-	/* Bounded: others may keep migrating meanwhile. */
-	while (bound-- && vsvm_vram_evict_one(vram, NULL))
-		;
+	/* Bounded: others may keep migrating, victims may stay busy. */
+	while (bound--) {
+		err = vsvm_vram_evict_one(vram, NULL);
+		if (err == -ENOENT ||
+		    (err && ++failures > VSVM_EVICT_MAX_FAILURES))
+			break;
+	}
 }
 
 /**
@@ -291,14 +328,16 @@ void vsvm_vram_evict_all(struct vsvm_vram *vram)
  *
  * Context: Process context; may sleep. No mmap lock, no notifier lock.
  * Return: The allocation, or ERR_PTR(-ENOSPC) if @size cannot fit even with
- * all other allocations evicted, ERR_PTR(-ENOMEM).
+ * all other evictable allocations evicted (or after
+ * VSVM_EVICT_MAX_FAILURES failed evictions), ERR_PTR(-ENOMEM).
  */
 struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 				   struct mm_struct *mm,
 				   struct vsvm_stats_sink *sink)
 {
+	unsigned int failures = 0;
 	struct vsvm_alloc *alloc;
-	int err;
+	int err, ret;
 
 	if (size > vram->size)
 		return ERR_PTR(-ENOSPC);
@@ -323,7 +362,11 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 			vram->used += size;
 		mutex_unlock(&vram->lock);
 
-		if (err != -ENOSPC || !vsvm_vram_evict_one(vram, sink))
+		if (err != -ENOSPC)
+			break;
+		ret = vsvm_vram_evict_one(vram, sink);
+		if (ret == -ENOENT ||
+		    (ret && ++failures > VSVM_EVICT_MAX_FAILURES))
 			break;
 	}
 	if (err) {

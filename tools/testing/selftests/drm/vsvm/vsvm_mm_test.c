@@ -1099,6 +1099,81 @@ TEST_F_TIMEOUT(mm, working_set_larger_than_vram, 400)
 }
 
 /*
+ * A failed eviction must not make its victim unevictable. X (2 MiB, one
+ * allocation) is migrated, then Y fills the rest of the VRAM. With
+ * vsvm_fail_copy_to_ram set, migrating one more 2 MiB (Z) evicts the LRU
+ * head (X, or a leftover of an earlier test), whose copy fails: the victim
+ * keeps its pages and data, and the next allocation is evicted instead.
+ * Then a second file migrates a buffer as large as the whole VRAM: that
+ * evicts everything, the failed victim included, and the buffer ends up
+ * entirely in VRAM. Without the victim back on the LRU, its 2 MiB stay
+ * taken and the migration evicts its own beginning instead.
+ */
+TEST_F_TIMEOUT(mm, failed_eviction_stays_evictable, 120)
+{
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_query q;
+	struct drm_vsvm_stats st;
+	size_t fill;
+	__u64 used;
+	char *x, *y, *z, *w;
+	int fd2;
+
+	if (vsvm_debugfs_set(self->fd, "vsvm_fail_copy_to_ram", 0))
+		SKIP(return, "no debugfs knob vsvm_fail_copy_to_ram (debugfs not mounted?)");
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q));
+	used = wait_vram_used_le(self->fd, 0, 5000);
+	ASSERT_LE(used + 2 * SZ_2M, q.vram_size);
+	fill = (q.vram_size - used - SZ_2M) & ~(SZ_2M - 1);
+
+	x = vsvm_map_aligned(SZ_2M, SZ_2M);
+	y = vsvm_map_aligned(fill, SZ_2M);
+	z = vsvm_map_aligned(SZ_2M, SZ_2M);
+	w = vsvm_map_aligned(q.vram_size, SZ_2M);
+	ASSERT_NE(MAP_FAILED, x);
+	ASSERT_NE(MAP_FAILED, y);
+	ASSERT_NE(MAP_FAILED, z);
+	ASSERT_NE(MAP_FAILED, w);
+	vsvm_pattern_fill(x, SZ_2M, 41);
+	memset(y, 0x42, fill);
+	memset(z, 0x43, SZ_2M);
+	memset(w, 0x44, q.vram_size);
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, x, SZ_2M, DRM_VSVM_MIGRATE_TO_VRAM,
+				  &st));
+	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, y, fill, DRM_VSVM_MIGRATE_TO_VRAM,
+				  &st));
+
+	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_fail_copy_to_ram", 1));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, z, SZ_2M, DRM_VSVM_MIGRATE_TO_VRAM,
+				  &st));
+	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_fail_copy_to_ram", 0));
+	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
+	TH_LOG("Z: %llu evictions, %llu pages to ram",
+	       (unsigned long long)st.evictions,
+	       (unsigned long long)st.pages_to_ram);
+
+	fd2 = vsvm_open_device(0);
+	ASSERT_GE(fd2, 0);
+	ASSERT_EQ(0, vsvm_migrate(fd2, w, q.vram_size, DRM_VSVM_MIGRATE_TO_VRAM,
+				  &st));
+	ASSERT_EQ(0, vsvm_vm_stats(fd2, &vst));
+	EXPECT_EQ(q.vram_size / PAGE, vst.vram_pages) {
+		TH_LOG("%llu of %llu pages in VRAM: an allocation could not be evicted",
+		       (unsigned long long)vst.vram_pages,
+		       (unsigned long long)(q.vram_size / PAGE));
+	}
+
+	EXPECT_EQ(-1, vsvm_pattern_check(x, SZ_2M, 41));
+	close(fd2);
+	munmap(w, q.vram_size);
+	munmap(z, SZ_2M);
+	munmap(y, fill);
+	munmap(x, SZ_2M);
+}
+
+/*
  * Timeslice: memory migrated for a VM with a timeslice of T ms stays in
  * VRAM for T ms; a CPU touch right after the migration waits about T ms
  * (checked loosely: >= 0.8 T), then sees intact data. Without a timeslice
