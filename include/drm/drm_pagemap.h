@@ -302,6 +302,14 @@ struct drm_pagemap_devmem_ops {
 };
 
 /**
+ * DRM_PAGEMAP_TIMESLICE_MAX_MS - Longest timeslice a migration can ask for
+ *
+ * A CPU fault of user-mode code on migrated pages waits at most this long
+ * (milliseconds) for their timeslice; larger values are capped.
+ */
+#define DRM_PAGEMAP_TIMESLICE_MAX_MS	1000UL
+
+/**
  * struct drm_pagemap_devmem - A device memory allocation backing a range
  * @dev: The device that DMA-maps system pages for the copies.
  * @mm: The address space the allocation is migrated into, or NULL for any.

@@ -99,12 +99,16 @@
  * @timeslice_ms of drm_pagemap_migrate_to_devmem() is how long the pages
  * should stay in device memory before a CPU fault may take them back; a
  * GPU driver uses it so that a GPU fault can make progress against a CPU
- * touching the same memory. While it runs, a CPU fault that may drop the
- * mmap lock (FAULT_FLAG_ALLOW_RETRY, first attempt) releases the lock,
- * sleeps until the timeslice expires and asks the core mm to retry; the
- * retried fault migrates. A fault that cannot drop the lock (for example
- * one raised by hmm_range_fault() or a second attempt) migrates at once,
- * so a CPU access never waits longer than the timeslice and never spins.
+ * touching the same memory. It is capped at %DRM_PAGEMAP_TIMESLICE_MAX_MS.
+ * While it runs, a fault of user-mode code that may drop the mmap lock
+ * (FAULT_FLAG_USER and FAULT_FLAG_ALLOW_RETRY, first attempt) releases the
+ * lock, sleeps until the timeslice expires and asks the core mm to retry;
+ * the retried fault migrates. Any other fault migrates at once: a fault
+ * that cannot drop the lock (one raised by hmm_range_fault(), a second
+ * attempt), and a fault of the kernel itself (copy_from_user() in a system
+ * call, say), which must not stall the system call and widen the windows
+ * of the races it takes part in. A CPU access never waits longer than the
+ * timeslice and never spins.
  */
 
 /**
@@ -743,7 +747,8 @@ static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
  * @end: End of the range (exclusive), page aligned; the range must not be
  *	larger than the allocation.
  * @timeslice_ms: How long the pages should stay in device memory before a
- *	CPU fault may move them back (see "Migration" above).
+ *	CPU fault of user-mode code may move them back, at most
+ *	%DRM_PAGEMAP_TIMESLICE_MAX_MS (see "Migration" above).
  * @pgmap_owner: The owner token of the pagemap; it is passed to the MMU
  *	notifiers and used to collect the pages on the way back.
  *
@@ -950,7 +955,7 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 	 * soon as migrate_vma_finalize() has run.
 	 */
 	devmem_allocation->timeslice_expiration = get_jiffies_64() +
-		msecs_to_jiffies(timeslice_ms);
+		msecs_to_jiffies(min(timeslice_ms, DRM_PAGEMAP_TIMESLICE_MAX_MS));
 
 	for (i = 0; i < nvmas; i++)
 		migrate_vma_pages(&migrate[i]);
@@ -1135,6 +1140,7 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	devmem = zdd->devmem_allocation;
 
 	if (devmem && time_before64(now, devmem->timeslice_expiration) &&
+	    (vmf->flags & FAULT_FLAG_USER) &&
 	    fault_flag_allow_retry_first(vmf->flags) &&
 	    !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT)) {
 		long timeout = devmem->timeslice_expiration - now;

@@ -340,7 +340,10 @@ struct drm_vsvm_vm_set_param {
 	/**
 	 * @value: New value. For %DRM_VSVM_PARAM_TIMESLICE_MS: 0 to 10000
 	 * milliseconds during which memory migrated for the VM's jobs stays
-	 * in VRAM before a CPU fault may move it back (the CPU waits).
+	 * in VRAM before a CPU fault may move it back (the faulting thread
+	 * waits). Only faults of user-mode code wait, and for at most one
+	 * second: larger values act as 1000. A fault of the kernel (a system
+	 * call reading the memory) moves it back at once.
 	 */
 	__u64 value;
 };

@@ -1366,7 +1366,14 @@ static void drm_test_pagemap_munmap_releases(struct kunit *test)
 
 /* --- timeslice --- */
 
-static void drm_test_pagemap_timeslice_delays_fault(struct kunit *test)
+/*
+ * The timeslice holds back faults of user-mode code only (the selftest
+ * timeslice_delays_cpu_fault covers those): a fault of the kernel, such as
+ * the copy_from_user() of this test, migrates at once, whatever the
+ * timeslice, so that no system call stalls on it. Before that rule, this
+ * access waited the full 3 s.
+ */
+static void drm_test_pagemap_timeslice_kernel_fault(struct kunit *test)
 {
 	struct mock_vram *vram = test->priv;
 	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
@@ -1376,13 +1383,12 @@ static void drm_test_pagemap_timeslice_delays_fault(struct kunit *test)
 	s64 ms;
 
 	user_fill(test, addr, 4 * PAGE_SIZE, 51);
-	t0 = ktime_get();
-	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 300),
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 3000),
 			0);
+	t0 = ktime_get();
 	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 51), -1);
 	ms = ktime_ms_delta(ktime_get(), t0);
-	KUNIT_EXPECT_GE_MSG(test, ms, 250, "fault returned after %lld ms", ms);
-	KUNIT_EXPECT_LT_MSG(test, ms, 10000, "fault returned after %lld ms", ms);
+	KUNIT_EXPECT_LT_MSG(test, ms, 1000, "fault returned after %lld ms", ms);
 	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 1);
 }
 
@@ -1870,7 +1876,7 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_fault_clipped_to_vma),
 	KUNIT_CASE(drm_test_pagemap_cpu_write_fault),
 	KUNIT_CASE(drm_test_pagemap_munmap_releases),
-	KUNIT_CASE(drm_test_pagemap_timeslice_delays_fault),
+	KUNIT_CASE(drm_test_pagemap_timeslice_kernel_fault),
 	KUNIT_CASE(drm_test_pagemap_timeslice_expired),
 	KUNIT_CASE(drm_test_pagemap_evict),
 	KUNIT_CASE(drm_test_pagemap_evict_scattered),

@@ -1241,6 +1241,57 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 }
 
 /*
+ * The timeslice holds back user-mode faults only, and not for long: a
+ * system call that reads migrated memory (write() to a pipe, a fault of
+ * the kernel in copy_from_user()) does not wait for a 1000 ms timeslice,
+ * and a user-mode touch waits at most about one second even when the VM
+ * asks for five.
+ */
+TEST_F_TIMEOUT(mm, timeslice_user_faults_only, 60)
+{
+	size_t size = 16 * PAGE;
+	char *a = vsvm_map_aligned(size, SZ_64K), *b = vsvm_map_aligned(size, SZ_64K);
+	char *out = host_alloc(PAGE);
+	struct drm_vsvm_stats st;
+	double t0, sys, user;
+	int pfd[2];
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, pipe(pfd));
+	vsvm_pattern_fill(a, size, 31);
+	vsvm_pattern_fill(b, size, 32);
+
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 1000));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	ASSERT_EQ(size / PAGE, st.pages_to_vram);
+	t0 = vsvm_now_ms();
+	ASSERT_EQ((ssize_t)PAGE, write(pfd[1], a + PAGE, PAGE));
+	sys = vsvm_now_ms() - t0;
+	ASSERT_EQ((ssize_t)PAGE, read(pfd[0], out, PAGE));
+	EXPECT_EQ(0, memcmp(out, a + PAGE, PAGE));
+
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 5000));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, b, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	ASSERT_EQ(size / PAGE, st.pages_to_vram);
+	t0 = vsvm_now_ms();
+	(void)READ_ONCE(b[PAGE]);
+	user = vsvm_now_ms() - t0;
+	TH_LOG("kernel fault with a 1000 ms timeslice: %.0f ms; user fault with 5000 ms: %.0f ms",
+	       sys, user);
+	EXPECT_LT(sys, 500);
+	EXPECT_LT(user, 2500);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 31));
+	EXPECT_EQ(-1, vsvm_pattern_check(b, size, 32));
+	close(pfd[0]);
+	close(pfd[1]);
+	munmap(a, size);
+	munmap(b, size);
+	host_free(out);
+}
+
+/*
  * Closing the file while pages are in VRAM: they stay mapped in the
  * process, the CPU reads them back intact, and the device memory is
  * released afterwards.
