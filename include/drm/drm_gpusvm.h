@@ -142,7 +142,9 @@ struct drm_gpusvm_notifier {
  * @mapped_read_only: The pages were collected for reading only
  *                    (&drm_gpusvm_ctx.read_only): they may be shared
  *                    read-only pages such as the zero page, so the GPU
- *                    must not map them writable.
+ *                    must not map them writable. For write access the
+ *                    driver unbinds and releases them first
+ *                    (drm_gpusvm_range_get_pages() returns -EACCES).
  * @__flags: All the bits above in one word: writers publish changes with
  *           WRITE_ONCE(), lockless readers use
  *           drm_gpusvm_range_read_flags().

@@ -223,6 +223,14 @@
  *		}
  *
  *		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+ *		if (err == -EACCES) {
+ *			// Bound read-only, written now: unbind, then release.
+ *			drm_gpusvm_notifier_lock(&vm->gpusvm);
+ *			driver_zap_ptes(vm, range);	// and wait for the GPU
+ *			drm_gpusvm_notifier_unlock(&vm->gpusvm);
+ *			drm_gpusvm_range_unmap_pages(&vm->gpusvm, range, &ctx);
+ *			goto retry;
+ *		}
  *		if (err == -EOPNOTSUPP && !evicted) {
  *			// Pages of several allocations: move them to RAM.
  *			evicted = true;
@@ -1189,24 +1197,28 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_pages_valid);
  * be faulted in for write and mapped again. With devmem_only, valid pages
  * are checked against the new snapshot instead.
  */
-static bool drm_gpusvm_range_reuse_pages(struct drm_gpusvm *gpusvm,
-					 struct drm_gpusvm_range *range,
-					 const struct drm_gpusvm_ctx *ctx)
+/*
+ * Can the valid pages of @range serve @ctx as they are? 1 if so, 0 if they
+ * must be collected, -EACCES if they were collected read-only and write
+ * access is asked for: only the driver can take its GPU mappings of them
+ * down before they are released, so that is left to it.
+ */
+static int drm_gpusvm_range_reuse_pages(struct drm_gpusvm *gpusvm,
+					struct drm_gpusvm_range *range,
+					const struct drm_gpusvm_ctx *ctx)
 {
-	bool valid, upgrade;
+	int ret = 0;
 
 	down_read(&gpusvm->notifier_lock);
-	valid = drm_gpusvm_range_pages_valid(gpusvm, range);
-	upgrade = valid && range->flags.mapped_read_only && !ctx->read_only;
+	if (drm_gpusvm_range_pages_valid(gpusvm, range)) {
+		if (range->flags.mapped_read_only && !ctx->read_only)
+			ret = -EACCES;
+		else
+			ret = !ctx->devmem_only;
+	}
 	up_read(&gpusvm->notifier_lock);
 
-	if (upgrade) {
-		down_write(&gpusvm->notifier_lock);
-		__drm_gpusvm_range_unmap_pages(gpusvm, range);
-		up_write(&gpusvm->notifier_lock);
-	}
-
-	return valid && !upgrade && !ctx->devmem_only;
+	return ret;
 }
 
 /*
@@ -1394,9 +1406,10 @@ err_unmap:
  * check drm_gpusvm_range_pages_valid() under the notifier lock when binding.
  * Returns 0 at once if the pages are already valid, unless they were
  * collected with &drm_gpusvm_ctx.read_only and write access is asked for
- * now: then they are released and collected again for write (see
- * &drm_gpusvm_range_flags.mapped_read_only), and the driver must bind the
- * new addresses.
+ * now (see &drm_gpusvm_range_flags.mapped_read_only): the device may still
+ * read through those mappings, so this never releases them. It returns
+ * -EACCES instead; the driver takes its GPU mappings of the range down,
+ * releases the pages with drm_gpusvm_range_unmap_pages() and calls again.
  *
  * Context: Process context; may sleep. Takes the mmap lock for read and the
  * notifier lock; the caller holds neither. Calls for the same range are
@@ -1409,6 +1422,8 @@ err_unmap:
  * for the device, or &drm_gpusvm_ctx.devmem_only is set and a page is a
  * system page;
  * -EPERM if write access is needed and the CPU mapping is read-only;
+ * -EACCES if the valid pages were collected read-only and write access is
+ * asked for: release them first (see above);
  * -EOPNOTSUPP if the pages mix memory kinds in a way the arguments do not
  * allow (see above), come from several drm_pagemaps, or from one without a
  * &drm_pagemap_ops.device_map hook;
@@ -1445,8 +1460,9 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
 		return -EINVAL;
 
-	if (drm_gpusvm_range_reuse_pages(gpusvm, range, ctx))
-		return 0;
+	err = drm_gpusvm_range_reuse_pages(gpusvm, range, ctx);
+	if (err)
+		return err < 0 ? err : 0;
 
 	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)

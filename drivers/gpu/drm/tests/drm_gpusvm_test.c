@@ -1398,6 +1398,7 @@ static void drm_test_gpusvm_get_pages_upgrade_to_write(struct kunit *test)
 	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
 	struct drm_gpusvm_ctx ro = { .read_only = true };
 	struct drm_gpusvm_ctx rw = {};
+	struct drm_pagemap_device_addr ro_addr;
 	struct drm_gpusvm_range *range;
 	unsigned long i;
 	u32 *kaddr, val;
@@ -1416,7 +1417,23 @@ static void drm_test_gpusvm_get_pages_upgrade_to_write(struct kunit *test)
 	/* Read-only pages serve a read-only request as they are. */
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ro), 0);
 	KUNIT_EXPECT_TRUE(test, range->flags.mapped_read_only);
+	ro_addr = range->dma_addr[0];
 
+	/*
+	 * A write request does not release them behind the driver's back,
+	 * whose GPU may still read through them: -EACCES, and they stay
+	 * valid and mapped until the driver releases them.
+	 */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), -EACCES);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_TRUE(test, range->flags.has_dma_mapping);
+	KUNIT_EXPECT_TRUE(test, range->flags.mapped_read_only);
+	KUNIT_EXPECT_EQ(test, range->dma_addr[0].addr, ro_addr.addr);
+	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[0].dir, DMA_TO_DEVICE);
+
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_unmap_pages(&priv->gpusvm, range, &rw);
+	mutex_unlock(&priv->lock);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), 0);
 	KUNIT_EXPECT_FALSE(test, range->flags.mapped_read_only);
 	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
@@ -2554,6 +2571,11 @@ static void drm_test_gpusvm_get_pages_devmem_read_only_cpu(struct kunit *test)
 	KUNIT_ASSERT_TRUE_MSG(test, range->flags.has_devmem_pages,
 			      "read-only device pages serve a read");
 
+	/* Collected read-only: the driver releases them before a write. */
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), -EACCES);
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_unmap_pages(&priv->gpusvm, range, &rw);
+	mutex_unlock(&priv->lock);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &rw), 0);
 	KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_devmem_pages,
 			       "read-only device pages handed out for write");

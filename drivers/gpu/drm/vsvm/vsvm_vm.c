@@ -370,6 +370,19 @@ static int vsvm_range_alloc_ptes(struct vsvm_range *r)
 }
 
 /*
+ * Release the pages of a range, entries first: they must never point at
+ * released mappings.
+ */
+static void vsvm_range_release_pages(struct vsvm_vm *vm, struct vsvm_range *r,
+				     const struct drm_gpusvm_ctx *ctx)
+{
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+	vsvm_range_zap_locked(r);
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	drm_gpusvm_range_unmap_pages(&vm->gpusvm, &r->base, ctx);
+}
+
+/*
  * Publish the pages just collected for the range, unless the CPU side
  * invalidated them meanwhile (false: collect them again).
  */
@@ -409,6 +422,11 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		return;
 
 	err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	if (err == -EACCES) {
+		/* Bound read-only: unbound before the pages are released. */
+		vsvm_range_release_pages(vm, r, &ctx);
+		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	}
 	if (err == -EPERM) {
 		/* Read-only memory: readable is the best the GPU gets. */
 		ctx.read_only = 1;
@@ -511,18 +529,12 @@ retry:
 	if (err)
 		goto out_unlock;
 
-	/*
-	 * Pages collected read-only must be collected again for a write; the
-	 * entries go first, they must never point at released mappings.
-	 */
-	if (write && !r->writable) {
-		drm_gpusvm_notifier_lock(&vm->gpusvm);
-		vsvm_range_zap_locked(r);
-		drm_gpusvm_notifier_unlock(&vm->gpusvm);
-		drm_gpusvm_range_unmap_pages(&vm->gpusvm, range, &ctx);
-	}
-
 	err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	if (err == -EACCES) {
+		/* Collected read-only, written now: collect them again. */
+		vsvm_range_release_pages(vm, r, &ctx);
+		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
+	}
 	if (err == -EPERM) {
 		err = vsvm_vm_access_error(vm, addr);
 		if (err == -EPERM && !write && !ctx.read_only) {
