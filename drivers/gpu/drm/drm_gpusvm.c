@@ -559,7 +559,7 @@ drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 	if (gpusvm->ops->notifier_alloc)
 		notifier = gpusvm->ops->notifier_alloc();
 	else
-		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL);
+		notifier = kzalloc(sizeof(*notifier), GFP_KERNEL_ACCOUNT);
 	if (!notifier)
 		return NULL;
 
@@ -646,7 +646,7 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 	if (gpusvm->ops->range_alloc)
 		range = gpusvm->ops->range_alloc(gpusvm);
 	else
-		range = kzalloc(sizeof(*range), GFP_KERNEL);
+		range = kzalloc(sizeof(*range), GFP_KERNEL_ACCOUNT);
 	if (!range)
 		return NULL;
 
@@ -1471,7 +1471,8 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 
 	/* Allocated here: no allocation under the notifier lock. */
 	if (!range->dma_addr) {
-		dma_addr = kvmalloc_array(npages, sizeof(*dma_addr), GFP_KERNEL);
+		dma_addr = kvmalloc_array(npages, sizeof(*dma_addr),
+					  GFP_KERNEL_ACCOUNT);
 		if (!dma_addr) {
 			err = -ENOMEM;
 			goto out_free;

@@ -179,7 +179,7 @@ drm_pagemap_zdd_alloc(struct drm_pagemap_devmem *devmem_allocation,
 {
 	struct drm_pagemap_zdd *zdd;
 
-	zdd = kmalloc(sizeof(*zdd), GFP_KERNEL);
+	zdd = kmalloc(sizeof(*zdd), GFP_KERNEL_ACCOUNT);
 	if (!zdd)
 		return NULL;
 

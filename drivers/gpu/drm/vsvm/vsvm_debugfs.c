@@ -18,6 +18,7 @@
  * &vsvm_vram.commit_delay_us.
  * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
  * &vsvm_device.vm_destroy_delay_us.
+ * <debugfs>/dri/<minor>/vsvm_max_ranges: see &vsvm_device.max_ranges.
  * <debugfs>/dri/<minor>/vsvm_fail_copy_to_ram: test knob, see
  * &vsvm_vram.fail_copy_to_ram.
  */
@@ -76,4 +77,5 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 			   &vdev->vm_destroy_delay_us);
 	debugfs_create_atomic_t("vsvm_fail_copy_to_ram", 0600, root,
 				&vdev->vram.fail_copy_to_ram);
+	debugfs_create_u32("vsvm_max_ranges", 0600, root, &vdev->max_ranges);
 }

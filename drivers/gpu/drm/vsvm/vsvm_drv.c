@@ -34,6 +34,11 @@ static unsigned int vram_mb = 64;
 module_param(vram_mb, uint, 0444);
 MODULE_PARM_DESC(vram_mb, "Device memory per GPU in MiB, a multiple of 2 (default 64)");
 
+static unsigned int max_ranges = 16384;
+module_param(max_ranges, uint, 0444);
+MODULE_PARM_DESC(max_ranges,
+		 "Most GPU SVM ranges one VM mirrors at once; a range of 2 MiB costs about 12 KiB of kernel memory (default 16384)");
+
 static bool dmirror;
 module_param(dmirror, bool, 0444);
 MODULE_PARM_DESC(dmirror,
@@ -266,6 +271,7 @@ static struct vsvm_device *vsvm_device_create(unsigned int index)
 	}
 	vdev->pdev = pdev;
 	vdev->index = index;
+	vdev->max_ranges = max_ranges;
 	mutex_init(&vdev->vm_list_lock);
 	INIT_LIST_HEAD(&vdev->vm_list);
 

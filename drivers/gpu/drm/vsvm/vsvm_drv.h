@@ -103,6 +103,10 @@ struct vsvm_vram {
  * @vm_destroy_delay_us: Test knob (debugfs vsvm_vm_destroy_delay_us):
  *	microseconds vsvm_vm_destroy() sleeps right before drm_gpusvm_fini(),
  *	to widen the window for invalidations racing the teardown.
+ * @max_ranges: Most GPU SVM ranges a VM may mirror at once (module
+ *	parameter max_ranges, debugfs vsvm_max_ranges): their metadata is
+ *	kernel memory the process asks for, charged to its memory cgroup
+ *	and bounded by this.
  */
 struct vsvm_device {
 	struct drm_device drm;
@@ -112,6 +116,7 @@ struct vsvm_device {
 	struct mutex vm_list_lock; /* protects vm_list */
 	struct list_head vm_list;
 	u32 vm_destroy_delay_us;
+	u32 max_ranges;
 };
 
 static inline struct vsvm_device *to_vsvm_device(struct drm_device *drm)
@@ -190,6 +195,7 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
  * @closing: The VM is being destroyed: drm_gpusvm_fini() removes every
  *	range, so the invalidation callback queues none anymore.
  * @timeslice_ms: DRM_VSVM_PARAM_TIMESLICE_MS.
+ * @num_ranges: GPU SVM ranges allocated, at most &vsvm_device.max_ranges.
  * @stats: Counters of the VM.
  * @link: Link in &vsvm_device.vm_list.
  */
@@ -203,6 +209,7 @@ struct vsvm_vm {
 	struct work_struct gc_work;
 	bool closing;
 	unsigned long timeslice_ms;
+	atomic_t num_ranges;
 	struct vsvm_counters stats;
 	struct list_head link;
 };

@@ -67,23 +67,39 @@ static unsigned long vsvm_range_npages(struct drm_gpusvm_range *range)
 	return drm_gpusvm_range_size(range) >> PAGE_SHIFT;
 }
 
+/*
+ * Range metadata is kernel memory a process asks for with a single byte
+ * read: it is charged to the process's memory cgroup, and a VM holds at
+ * most &vsvm_device.max_ranges ranges (the helpers then fail the insert
+ * with -ENOMEM).
+ */
 static struct drm_gpusvm_range *vsvm_range_alloc(struct drm_gpusvm *gpusvm)
 {
-	struct vsvm_range *r = kzalloc(sizeof(*r), GFP_KERNEL);
+	struct vsvm_vm *vm = container_of(gpusvm, struct vsvm_vm, gpusvm);
+	struct vsvm_range *r;
 
+	if (atomic_inc_return(&vm->num_ranges) > READ_ONCE(vm->vdev->max_ranges))
+		goto err_dec;
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
-		return NULL;
+		goto err_dec;
 	INIT_LIST_HEAD(&r->gc_link);
 
 	return &r->base;
+
+err_dec:
+	atomic_dec(&vm->num_ranges);
+	return NULL;
 }
 
 static void vsvm_range_free(struct drm_gpusvm_range *range)
 {
+	struct vsvm_vm *vm = container_of(range->gpusvm, struct vsvm_vm, gpusvm);
 	struct vsvm_range *r = to_vsvm_range(range);
 
 	kvfree(r->pte);
 	kfree(r);
+	atomic_dec(&vm->num_ranges);
 }
 
 /* Stop the GPU: no entry of the range survives. Notifier lock held. */
@@ -360,7 +376,8 @@ static int vsvm_range_alloc_ptes(struct vsvm_range *r)
 
 	if (r->pte)
 		return 0;
-	pte = kvcalloc(vsvm_range_npages(&r->base), sizeof(*pte), GFP_KERNEL);
+	pte = kvcalloc(vsvm_range_npages(&r->base), sizeof(*pte),
+		       GFP_KERNEL_ACCOUNT);
 	if (!pte)
 		return -ENOMEM;
 	/* Readers look at the pointer under the notifier lock only. */

@@ -1241,6 +1241,80 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 }
 
 /*
+ * Range metadata is bounded: with the VM limited to 8 ranges, single-byte
+ * GPU reads 2 MiB apart over a large read-only MAP_NORESERVE mapping make
+ * 8 ranges and then fail with -ENOMEM instead of growing kernel memory
+ * without end; unmapping the memory gives the ranges back, and new reads
+ * work again. (The default limit is the module parameter max_ranges.)
+ * Before the limit existed, all 32 reads made a range.
+ */
+FIXTURE(ranges)
+{
+	int fd;
+	unsigned long long max_ranges;
+};
+
+FIXTURE_SETUP(ranges)
+{
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+	if (vsvm_debugfs_get(self->fd, "vsvm_max_ranges", &self->max_ranges))
+		SKIP(return, "no debugfs knob vsvm_max_ranges (debugfs not mounted?)");
+}
+
+/* Whatever the test did, the next ones get the limit back. */
+FIXTURE_TEARDOWN(ranges)
+{
+	if (self->fd < 0)
+		return;
+	if (self->max_ranges)
+		vsvm_debugfs_set(self->fd, "vsvm_max_ranges", self->max_ranges);
+	close(self->fd);
+}
+
+TEST_F_TIMEOUT(ranges, count_bounded, 120)
+{
+	size_t size = 32 * SZ_2M;
+	char *a, *b, out;
+	struct drm_vsvm_vm_stats vst;
+	int i, ok = 0, nomem = 0, other = 0, ret;
+
+	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_max_ranges", 8));
+	a = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	for (i = 0; i < 32; i++) {
+		ret = vsvm_gpu_read(self->fd, a + (size_t)i * SZ_2M, &out, 1,
+				    DRM_VSVM_POLICY_SYSTEM, NULL);
+		if (!ret)
+			ok++;
+		else if (ret == -ENOMEM)
+			nomem++;
+		else
+			other++;
+	}
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &vst));
+	EXPECT_EQ(8, ok);
+	EXPECT_EQ(24, nomem);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(8, vst.num_ranges);
+
+	/* The garbage collector gives the ranges back after munmap(). */
+	ASSERT_EQ(0, munmap(a, size));
+	b = vsvm_map_aligned(SZ_2M, SZ_2M);
+	ASSERT_NE(MAP_FAILED, b);
+	vsvm_pattern_fill(b, SZ_2M, 33);
+	EXPECT_EQ(0, vsvm_gpu_read(self->fd, b + 5, &out, 1,
+				   DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(vsvm_pattern_byte(5, 33), (unsigned char)out);
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &vst));
+	EXPECT_LE(vst.num_ranges, 8);
+	munmap(b, SZ_2M);
+}
+
+/*
  * The timeslice holds back user-mode faults only, and not for long: a
  * system call that reads migrated memory (write() to a pipe, a fault of
  * the kernel in copy_from_user()) does not wait for a 1000 ms timeslice,

@@ -306,6 +306,25 @@ static inline int vsvm_debugfs_set(int fd, const char *name,
 	return ret;
 }
 
+/* Read the debugfs knob @name of the device behind @fd into @val. */
+static inline int vsvm_debugfs_get(int fd, const char *name,
+				   unsigned long long *val)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	ret = vsvm_debugfs_path(fd, name, path, sizeof(path));
+	if (ret)
+		return ret;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ret = fscanf(f, "%llu", val) == 1 ? 0 : -EIO;
+	fclose(f);
+	return ret;
+}
+
 /*
  * Number of allocations on the VRAM LRU of the device behind @fd, from its
  * debugfs file vsvm_vram, or -errno.
