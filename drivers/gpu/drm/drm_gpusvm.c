@@ -885,8 +885,8 @@ static int drm_gpusvm_check_vmas(struct mm_struct *mm, unsigned long start,
  * present (the smallest chunk size does not). The notifier of the window is
  * created if needed. &drm_gpusvm_range_flags.migrate_devmem is set if
  * &drm_gpusvm_ctx.devmem_possible is and the VMA is a private mapping (not
- * shared, not hugetlb, not VM_IO/VM_PFNMAP); of a private file mapping only
- * the anonymous, copied-on-write pages can move.
+ * shared, not hugetlb, not DAX, not VM_IO/VM_PFNMAP); of a private file
+ * mapping only the anonymous, copied-on-write pages can move.
  *
  * The returned range belongs to the GPU SVM: no reference is taken for the
  * caller, who uses drm_gpusvm_range_get() to keep it beyond the driver lock.
@@ -987,7 +987,7 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	/* Private mappings; see drm_pagemap_vma_migratable(). */
 	migrate_devmem = ctx->devmem_possible &&
 			 !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
-			 !is_vm_hugetlb_page(vma);
+			 !is_vm_hugetlb_page(vma) && !vma_is_dax(vma);
 	range = drm_gpusvm_range_alloc(gpusvm, notifier, start, end,
 				       migrate_devmem);
 	if (!range) {

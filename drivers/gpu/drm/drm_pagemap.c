@@ -722,12 +722,13 @@ EXPORT_SYMBOL_GPL(drm_pagemap_devmem_init);
 /*
  * Can migrate_vma move pages of this VMA into device memory at all? Private
  * mappings only: of a private file mapping, core mm moves the anonymous
- * (copied-on-write) pages and leaves the page cache and holes alone.
+ * (copied-on-write) pages and leaves the page cache and holes alone. DAX
+ * mappings, private or not, are refused by migrate_vma_setup().
  */
 static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
 {
 	return !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
-		!is_vm_hugetlb_page(vma);
+		!is_vm_hugetlb_page(vma) && !vma_is_dax(vma);
 }
 
 /**
@@ -892,6 +893,13 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 			continue;
 
 		spage = drm_pagemap_src_page(buf.src[i]);
+		/*
+		 * migrate_vma_pages() moves only anonymous memory to a device:
+		 * a page-cache page of a private file mapping would be copied
+		 * for nothing and then refused. No destination: it stays.
+		 */
+		if (spage && !folio_test_anon(page_folio(spage)))
+			continue;
 		if (spage) {
 			addr = dma_map_page(dev, spage, 0, PAGE_SIZE,
 					    DMA_TO_DEVICE);

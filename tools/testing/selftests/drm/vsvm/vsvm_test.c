@@ -1184,6 +1184,59 @@ TEST_F(shared, migrate_declined)
 }
 
 /*
+ * A private file mapping: only the pages copied on write are anonymous and
+ * can move to VRAM; the page-cache pages stay. A migration of 16 pages of
+ * which 4 were written moves and copies exactly those 4 (before: all 16
+ * were copied to VRAM, and 12 of them then refused by the core mm), and
+ * every byte reads back right, from the CPU and from the GPU.
+ */
+TEST_F(vsvm, private_file_mapping_moves_only_anon)
+{
+	size_t size = 16 * PAGE;
+	char path[] = "/tmp/vsvm-private-XXXXXX";
+	char *a, *src = host_alloc(size), *out = host_alloc(size);
+	struct drm_vsvm_query q0, q1;
+	struct drm_vsvm_stats st;
+	int mfd, i;
+
+	ASSERT_NE(NULL, src);
+	ASSERT_NE(NULL, out);
+	mfd = mkstemp(path);
+	ASSERT_GE(mfd, 0);
+	unlink(path);
+	vsvm_pattern_fill(src, size, 41);
+	ASSERT_EQ((ssize_t)size, pwrite(mfd, src, size, 0));
+	a = vsvm_map_aligned(size, SZ_64K);
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_EQ(a, mmap(a, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+			  mfd, 0));
+	/* Map every page-cache page, then copy four on write. */
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 41));
+	for (i = 0; i < 4; i++)
+		a[i * PAGE] ^= 0xff;
+
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q0));
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	ASSERT_EQ(0, vsvm_query_device(self->fd, &q1));
+	EXPECT_EQ(4, st.pages_to_vram);
+	EXPECT_EQ(4, q1.pages_to_vram - q0.pages_to_vram);
+
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	for (i = 0; i < 4; i++)
+		src[i * PAGE] ^= 0xff;
+	EXPECT_EQ(0, memcmp(out, src, size));
+	EXPECT_EQ(0, memcmp(a, src, size));
+	/* The file itself never saw the private writes. */
+	ASSERT_EQ((ssize_t)size, pread(mfd, out, size, 0));
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 41));
+	munmap(a, size);
+	close(mfd);
+	host_free(src);
+	host_free(out);
+}
+
+/*
  * Two devices, one buffer: device 0 writes (its VRAM), device 1 reads and
  * writes (pulling the pages out of device 0's VRAM), alternately, and
  * atomics from both devices add up.
