@@ -18,7 +18,7 @@ help:
 	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
 	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
-	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header test"
+	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header, seed API, coccicheck"
 	@echo "make obj OBJ=...   compile one object with W=1"
 	@echo "make docs          Sphinx HTML of Documentation/gpu into out/docs, fails on warnings in our files"
 	@echo "make patches       format-patch series against 6.12 into out/patches, checked and built"
