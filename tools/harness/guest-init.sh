@@ -91,7 +91,9 @@ fi
 # --- check, selftests ---
 echo 32 >/proc/sys/vm/nr_hugepages
 
-modprobe vsvm || say "### harness: modprobe vsvm failed"
+# dmirror=1: vsvm_dmirror_test talks to the test_hmm front end
+# (/dev/hmm_dmirror0/1); the other suites only use the render nodes.
+modprobe vsvm dmirror=1 || say "### harness: modprobe vsvm failed"
 for t in /tests/vsvm/*; do
 	[ -x "$t" ] || continue
 	# A suite of the manifest that never runs must fail the run.

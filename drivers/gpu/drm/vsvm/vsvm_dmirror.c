@@ -60,6 +60,11 @@
  *   make_device_exclusive_range() marks the pages and a per-file table,
  *   kept valid by an MMU interval notifier, records them until the CPU
  *   takes them back.
+ *
+ * A request may cover the whole address space. Between two pieces of it (a
+ * bounce buffer, a batch of pages, a page faulted in) it lets other tasks
+ * run, and it ends with -EINTR once the task has been killed (test_hmm
+ * does neither).
  */
 
 #define VSVM_DMIRROR_NDEVICES	2
@@ -211,6 +216,10 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 	int err;
 
 	while (a < end) {
+		/* A page at a time to the end of a request of any size. */
+		err = vsvm_yield();
+		if (err)
+			return err;
 		mapped = vsvm_vm_gpu_copy(dm->vm, a, NULL, end - a, write,
 					  DRM_VSVM_POLICY_MIGRATE);
 		if (mapped < 0)
@@ -267,6 +276,9 @@ static int vsvm_dmirror_xfer(struct vsvm_dmirror_xfer *x,
 	for (done = 0; done < size && !err; done += chunk) {
 		size_t len = min_t(u64, size - done, chunk);
 
+		err = vsvm_yield();
+		if (err)
+			break;
 		if (x->write && copy_from_user(bounce, uptr + done, len)) {
 			err = -EFAULT;
 			break;
@@ -416,6 +428,9 @@ static int vsvm_dmirror_snapshot_batch(struct vsvm_dmirror *dm,
 		return err;
 
 	for (;;) {
+		err = vsvm_yield();
+		if (err)
+			goto out;
 		if (time_after(jiffies, timeout)) {
 			err = -EBUSY;
 			goto out;
@@ -467,6 +482,7 @@ static int vsvm_dmirror_snapshot_range(struct vsvm_dmirror *dm,
 		next = min(end, addr + VSVM_DMIRROR_BATCH * PAGE_SIZE);
 		n = (next - addr) >> PAGE_SHIFT;
 
+		/* Gives way and checks for a fatal signal on each try. */
 		err = vsvm_dmirror_snapshot_batch(dm, mm, addr, next, perm);
 		if (err)
 			break;
@@ -639,6 +655,11 @@ static int vsvm_dmirror_exclusive(struct vsvm_dmirror *dm,
 		next = min(end, addr + VSVM_DMIRROR_BATCH * PAGE_SIZE);
 		mapped = 0;
 		for (tries = 0; tries < VSVM_DMIRROR_TRIES; tries++) {
+			ret = vsvm_yield();
+			if (ret) {
+				mmput(mm);
+				return ret;
+			}
 			seq = mmu_interval_read_begin(&dm->notifier);
 			mmap_read_lock(mm);
 			ret = make_device_exclusive_range(mm, addr, next, pages, dm);

@@ -12,6 +12,8 @@
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/platform_device.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -225,6 +227,25 @@ struct vsvm_file {
 };
 
 int vsvm_file_check_mm(struct vsvm_file *vfile);
+
+/**
+ * vsvm_yield() - Give way between two pieces of a long request
+ *
+ * A job, a migration or a request of the HMM test front end may go on for
+ * minutes over memory that never faults. Between two pieces of it (a bounce
+ * buffer, a range, a batch of pages) it lets other tasks run, as kernels
+ * without preemption would otherwise report soft lockups, and it stops
+ * once the task has been killed: only a fatal signal ends the request, so
+ * that no work is left half done for a task that goes on.
+ *
+ * Context: Process context, may sleep.
+ * Return: 0, or -EINTR if a fatal signal is pending.
+ */
+static inline int vsvm_yield(void)
+{
+	cond_resched();
+	return fatal_signal_pending(current) ? -EINTR : 0;
+}
 
 /* vsvm_vram.c */
 int vsvm_vram_init(struct vsvm_device *vdev, u64 size);

@@ -25,6 +25,10 @@
  *
  * User buffers of READ and WRITE are ordinary user memory, copied through a
  * bounce buffer outside of any lock, so they may themselves live in VRAM.
+ *
+ * An operation may be as large as the address space: between two pieces of
+ * at most a bounce buffer, and between two operations, the engine lets
+ * other tasks run and ends the job with -EINTR if the task was killed.
  */
 
 #define VSVM_MAX_OPS		256
@@ -58,8 +62,8 @@ static int vsvm_gpu_access(struct vsvm_job *job, unsigned long addr,
 
 /*
  * Copy between the GPU addresses [addr, addr + len) and @buf, faulting as
- * often as needed; a page that keeps faulting ends the job with -EBUSY.
- * @done is how far it got, also on error.
+ * often as needed; a page that keeps faulting ends the job with -EBUSY, a
+ * fatal signal with -EINTR. @done is how far it got, also on error.
  */
 static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
 			 size_t len, bool write, size_t *done)
@@ -69,6 +73,10 @@ static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
 	int err = 0;
 
 	for (*done = 0; *done < len; ) {
+		/* Memory that never faults would never let the job go. */
+		err = vsvm_yield();
+		if (err)
+			break;
 		n = vsvm_vm_gpu_copy(job->vm, addr + *done, buf + *done,
 				     len - *done, write, job->policy);
 		if (n < 0) {
@@ -312,6 +320,9 @@ int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 	}
 
 	for (i = 0; i < args->num_ops; i++) {
+		err = vsvm_yield();
+		if (err)
+			break;
 		err = vsvm_op_run(&job, &ops[i]);
 		if (err)
 			break;

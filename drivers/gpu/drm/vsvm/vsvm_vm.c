@@ -796,10 +796,9 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 	while (addr < end) {
 		struct drm_gpusvm_range *range;
 
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
+		err = vsvm_yield();
+		if (err)
 			break;
-		}
 		vsvm_vm_gc_locked(vm);
 		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
 							end, &ctx);

@@ -1396,6 +1396,97 @@ TEST_F(vsvm, two_threads_disjoint_buffers)
 	}
 }
 
+#define LONG_JOB_BUF	(128UL << 20)
+#define LONG_JOB_OPS	256
+
+/*
+ * In a child: bind a 128 MiB buffer in system memory, tell the parent,
+ * then run jobs of 256 READs of all of it (into itself) forever. Those
+ * jobs never fault: each one copies 32 GiB through the GPU page table.
+ */
+static void long_jobs_child(int ready)
+{
+	static struct drm_vsvm_op ops[LONG_JOB_OPS];
+	struct drm_vsvm_exec e;
+	char *buf;
+	int fd, i;
+
+	fd = vsvm_open_device(0);
+	buf = mmap(NULL, LONG_JOB_BUF, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || buf == MAP_FAILED)
+		_exit(2);
+	memset(buf, 0x5a, LONG_JOB_BUF);
+	if (vsvm_gpu_read(fd, buf, buf, LONG_JOB_BUF, DRM_VSVM_POLICY_SYSTEM,
+			  NULL))
+		_exit(3);
+
+	for (i = 0; i < LONG_JOB_OPS; i++) {
+		ops[i].code = DRM_VSVM_OP_READ;
+		ops[i].gpu_addr = (unsigned long)buf;
+		ops[i].size = LONG_JOB_BUF;
+		ops[i].data = (unsigned long)buf;
+	}
+	memset(&e, 0, sizeof(e));
+	e.ops = (unsigned long)ops;
+	e.num_ops = LONG_JOB_OPS;
+	e.flags = DRM_VSVM_POLICY_SYSTEM;
+	if (write(ready, "r", 1) != 1)
+		_exit(4);
+	for (;;)
+		ioctl(fd, DRM_IOCTL_VSVM_EXEC, &e);
+}
+
+/*
+ * A job over memory the GPU has mapped never faults, and only the fault
+ * handler looked at signals: a child running jobs of 256 READs of 128 MiB
+ * it had bound ignored SIGKILL until the end of the job in progress (tens
+ * of seconds under QEMU) and, without kernel preemption, hogged its CPU
+ * meanwhile (soft lockups). Killed 100 ms into those jobs, it must be gone
+ * within two seconds.
+ */
+TEST_F_TIMEOUT(vsvm, long_job_is_killable, 120)
+{
+	int pipefd[2], status = 0;
+	double t0, waited;
+	pid_t pid, ret = 0;
+	char c;
+
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		close(pipefd[0]);
+		long_jobs_child(pipefd[1]);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &c, 1) != 1) {
+		waitpid(pid, &status, 0);
+		close(pipefd[0]);
+		ASSERT_TRUE(0) {
+			TH_LOG("the child failed to set up (status %#x)", status);
+		}
+	}
+	close(pipefd[0]);
+
+	usleep(100 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	t0 = vsvm_now_ms();
+	do {
+		ret = waitpid(pid, &status, WNOHANG);
+		if (ret)
+			break;
+		usleep(10 * 1000);
+	} while (vsvm_now_ms() - t0 < 2000);
+	waited = vsvm_now_ms() - t0;
+	ASSERT_EQ(pid, ret) {
+		TH_LOG("the child ignored SIGKILL for %.0f ms in a job that never faults",
+		       waited);
+	}
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
+}
+
 /*
  * VM_SET_PARAM accepts timeslices from 0 to 10000 ms (invalid values are
  * in the bad_args matrix); a timeslice does not change what the GPU sees.
