@@ -245,6 +245,21 @@ struct drm_vsvm_stats {
 #define DRM_VSVM_POLICY_DEVICE		0x2
 
 /**
+ * DRM_VSVM_EXEC_INTERRUPTIBLE - &drm_vsvm_exec.flags: a signal may end the
+ * job early
+ *
+ * Without this flag a job runs to its end whatever signals arrive, unless
+ * the task is killed. With it, a signal pending when an operation has
+ * completed ends the job there, once at least one operation has completed:
+ * the ioctl returns 0 with &drm_vsvm_exec.completed smaller than
+ * &drm_vsvm_exec.num_ops, the signal is delivered, and the caller submits
+ * the remaining operations (from index &drm_vsvm_exec.completed) again.
+ * Each operation is applied exactly once, whether the job is interrupted
+ * or not.
+ */
+#define DRM_VSVM_EXEC_INTERRUPTIBLE	0x4
+
+/**
  * struct drm_vsvm_exec - Argument of DRM_IOCTL_VSVM_EXEC
  */
 struct drm_vsvm_exec {
@@ -254,7 +269,10 @@ struct drm_vsvm_exec {
 	/** @num_ops: Number of operations, 1 to 256. */
 	__u32 num_ops;
 
-	/** @flags: A DRM_VSVM_POLICY_* value; other bits must be zero. */
+	/**
+	 * @flags: A DRM_VSVM_POLICY_* value, optionally ORed with
+	 * %DRM_VSVM_EXEC_INTERRUPTIBLE; other bits must be zero.
+	 */
 	__u32 flags;
 
 	/**
@@ -264,8 +282,10 @@ struct drm_vsvm_exec {
 	struct drm_vsvm_stats stats;
 
 	/**
-	 * @completed: Output: number of operations that completed. On
-	 * failure, the index of the failing operation.
+	 * @completed: Output: number of operations that completed, in
+	 * order: &drm_vsvm_exec.num_ops, or fewer for a job that
+	 * %DRM_VSVM_EXEC_INTERRUPTIBLE let a signal end early. On failure,
+	 * the index of the failing operation.
 	 */
 	__u32 completed;
 
@@ -359,15 +379,20 @@ struct drm_vsvm_vm_set_param {
 /**
  * DRM_IOCTL_VSVM_EXEC - Run a job on the software GPU
  *
+ * Signals other than a fatal one never fail a job, so that the usual
+ * restart of an ioctl on EINTR (drmIoctl()) never runs an operation twice:
+ * the job runs to its end, or with %DRM_VSVM_EXEC_INTERRUPTIBLE returns 0
+ * early with &drm_vsvm_exec.completed telling what ran.
+ *
  * Return: 0; -EINVAL for a malformed job (unknown code or flags, nonzero
  * pad, zero or overflowing size, misaligned fill or atomic, too many ops);
  * -EFAULT if the job touches memory the process has not mapped (or with
  * PROT_NONE), or @ops cannot be read; -EPERM for a write to read-only
  * memory; -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be honoured;
- * -ENOMEM; -EACCES from a process other than the opener; -EINTR if
- * interrupted; -EBUSY if a page kept faulting because the CPU side or
- * other jobs kept moving or invalidating it. A failing operation has
- * done its work up to the page that failed.
+ * -ENOMEM; -EACCES from a process other than the opener; -EINTR if the
+ * task was killed (it never returns to userspace); -EBUSY if a page kept
+ * faulting because the CPU side or other jobs kept moving or invalidating
+ * it. A failing operation has done its work up to the page that failed.
  */
 #define DRM_IOCTL_VSVM_EXEC \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_EXEC, struct drm_vsvm_exec)
@@ -377,7 +402,8 @@ struct drm_vsvm_vm_set_param {
  *
  * Return: 0; -EINVAL for an unaligned, empty or overflowing range, unknown
  * target or flags; -EFAULT if part of the range is not mapped; -ENOMEM;
- * -EACCES from a process other than the opener.
+ * -EACCES from a process other than the opener; -EINTR if the task was
+ * killed.
  */
 #define DRM_IOCTL_VSVM_MIGRATE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_MIGRATE, struct drm_vsvm_migrate)

@@ -275,13 +275,32 @@ void *vsvm_bounce_alloc(size_t size)
 	return vmalloc(size);
 }
 
+/*
+ * Whether a signal ends the job before operation @i, with @i operations
+ * done: only with DRM_VSVM_EXEC_INTERRUPTIBLE, and only once one
+ * operation ran, so that every call makes progress.
+ */
+static bool vsvm_job_interrupted(const struct drm_vsvm_exec *args, u32 i)
+{
+	return (args->flags & DRM_VSVM_EXEC_INTERRUPTIBLE) && i &&
+	       signal_pending(current);
+}
+
 /**
  * vsvm_engine_exec() - Run a job
  * @vm: The VM of the submitting file.
  * @args: The ioctl argument; @args->stats and @args->completed are filled.
  *
- * Return: 0 or the error of the first failing operation; see
- * DRM_IOCTL_VSVM_EXEC for the list.
+ * A signal never fails the job, as the caller could not tell which
+ * operations ran: the job goes on, or with %DRM_VSVM_EXEC_INTERRUPTIBLE
+ * ends between two operations with @args->completed telling how many ran.
+ * Only a fatal signal fails it, and the task never sees that.
+ *
+ * Return: 0, also for a job a signal ended early; -EINVAL for a malformed
+ * job; -ENOMEM; -EFAULT if @args->ops cannot be read or written back, or
+ * the error of the first failing operation: -EFAULT, -EPERM, -EOPNOTSUPP,
+ * -EBUSY, -ENOMEM, or -EINTR if the task was killed. See
+ * DRM_IOCTL_VSVM_EXEC.
  */
 int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 {
@@ -297,7 +316,8 @@ int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 	memset(&args->stats, 0, sizeof(args->stats));
 	args->completed = 0;
 
-	if ((args->flags & ~DRM_VSVM_EXEC_POLICY_MASK) || args->pad ||
+	if ((args->flags & ~(DRM_VSVM_EXEC_POLICY_MASK |
+			     DRM_VSVM_EXEC_INTERRUPTIBLE)) || args->pad ||
 	    job.policy > DRM_VSVM_POLICY_DEVICE ||
 	    !args->num_ops || args->num_ops > VSVM_MAX_OPS)
 		return -EINVAL;
@@ -321,7 +341,7 @@ int vsvm_engine_exec(struct vsvm_vm *vm, struct drm_vsvm_exec *args)
 
 	for (i = 0; i < args->num_ops; i++) {
 		err = vsvm_yield();
-		if (err)
+		if (err || vsvm_job_interrupted(args, i))
 			break;
 		err = vsvm_op_run(&job, &ops[i]);
 		if (err)

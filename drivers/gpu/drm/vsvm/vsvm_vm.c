@@ -466,7 +466,8 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
  * Return: 0 once the page at @addr is bound (the GPU retries its access),
  * -EFAULT for memory the CPU has not mapped, -EPERM for a write to
  * read-only memory, -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be met,
- * -EBUSY if the CPU side kept changing, -ENOMEM, -EINTR.
+ * -EBUSY if the CPU side kept changing, -ENOMEM, -EINTR if the task was
+ * killed.
  */
 int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 		  u32 policy, struct vsvm_stats_sink *sink)
@@ -486,7 +487,8 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
 
-	err = mutex_lock_interruptible(&vm->lock);
+	/* Killable only: a signal must not fail a job half done. */
+	err = mutex_lock_killable(&vm->lock);
 	if (err)
 		return err;
 
@@ -664,7 +666,7 @@ static void *vsvm_pte_vaddr(struct vsvm_vm *vm, u64 entry)
  * vsvm_vm_gpu_unmap_page(): the entry cannot be invalidated meanwhile, as
  * hardware would finish its access before acknowledging an invalidation.
  *
- * Return: 0, or -ENOENT for a GPU page fault, -EINTR.
+ * Return: 0, or -ENOENT for a GPU page fault, -EINTR if the task was killed.
  */
 int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
 			 u32 policy, struct vsvm_gpu_page *gp)
@@ -672,7 +674,7 @@ int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
 	unsigned long start, end;
 	u64 *pte, entry;
 
-	if (mutex_lock_interruptible(&vm->lock))
+	if (mutex_lock_killable(&vm->lock))
 		return -EINTR;
 	drm_gpusvm_notifier_lock(&vm->gpusvm);
 
@@ -724,7 +726,7 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
  * Context: Process context; takes the VM lock and the notifier lock, so
  * @buf must not be user memory or fault.
  * Return: The number of bytes accessed, 0 if the page at @addr is not mapped
- * for this access (a GPU page fault), or -EINTR.
+ * for this access (a GPU page fault), or -EINTR if the task was killed.
  */
 long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
 		      size_t len, bool write, u32 policy)
@@ -733,7 +735,7 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
 	size_t done = 0;
 	u64 *pte;
 
-	if (mutex_lock_interruptible(&vm->lock))
+	if (mutex_lock_killable(&vm->lock))
 		return -EINTR;
 	drm_gpusvm_notifier_lock(&vm->gpusvm);
 
@@ -775,7 +777,8 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
  * Memory that cannot live in VRAM (file-backed, shared) is left alone.
  * What moves to VRAM is also mapped for the GPU, as a prefetch does.
  *
- * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -EINTR.
+ * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -EINTR
+ * if the task was killed.
  */
 int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		    unsigned long end, u32 target,
@@ -789,7 +792,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 	unsigned long addr = start;
 	int err = 0;
 
-	err = mutex_lock_interruptible(&vm->lock);
+	err = mutex_lock_killable(&vm->lock);
 	if (err)
 		return err;
 

@@ -1487,6 +1487,171 @@ TEST_F_TIMEOUT(vsvm, long_job_is_killable, 120)
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 }
 
+#define SIG_ROUNDS	4
+#define SIG_OPS		256
+#define SIG_COUNTERS	8
+
+struct sig_ctx {
+	pthread_t target;
+	int fd;
+	char *scratch;
+	int stop;
+	unsigned long sent;
+	unsigned long migrations;
+	int err;
+};
+
+static void sig_empty_handler(int sig)
+{
+}
+
+/* SIGUSR1 to the thread running the jobs, every 200 us. */
+static void *signaller_fn(void *arg)
+{
+	struct sig_ctx *s = arg;
+
+	while (!READ_ONCE(s->stop)) {
+		pthread_kill(s->target, SIGUSR1);
+		s->sent++;
+		usleep(200);
+	}
+	return NULL;
+}
+
+/*
+ * Keeps taking the VM lock for a while: a migration of 2 MiB, which
+ * vsvm_commit_delay_us makes sleep with the lock held, so that the jobs
+ * sleep on the lock when a signal comes.
+ */
+static void *lock_holder_fn(void *arg)
+{
+	struct sig_ctx *s = arg;
+	int ret;
+
+	while (!READ_ONCE(s->stop)) {
+		ret = vsvm_migrate(s->fd, s->scratch, SZ_2M,
+				   s->migrations & 1 ? DRM_VSVM_MIGRATE_TO_SYSTEM :
+						       DRM_VSVM_MIGRATE_TO_VRAM,
+				   NULL);
+		if (ret) {
+			s->err = ret;
+			break;
+		}
+		s->migrations++;
+		usleep(2000);
+	}
+	return NULL;
+}
+
+/*
+ * Jobs of 256 ATOMIC_ADDs run while their thread gets SIGUSR1 (an empty
+ * handler, no SA_RESTART) every 200 us and another thread keeps the VM
+ * lock busy. They are submitted as drmIoctl() does, the same job again on
+ * EINTR, first as plain jobs, then with DRM_VSVM_EXEC_INTERRUPTIBLE, the
+ * rest of a job again when it ended early. Every add must be applied
+ * exactly once. Before, a job that slept on the VM lock when the signal
+ * came failed with EINTR after some adds had run (completed > 0), and its
+ * resubmission applied them again: the counters ended too high.
+ */
+TEST_F_TIMEOUT(vsvm, exec_signals_apply_each_op_once, 180)
+{
+	unsigned long eintr = 0, eintr_after_ops = 0, early = 0;
+	__u64 *ctr = vsvm_map_aligned(PAGE, PAGE);
+	struct drm_vsvm_op ops[SIG_OPS];
+	struct sig_ctx s = { 0 };
+	struct sigaction sa;
+	pthread_t sig_th, lock_th;
+	int knob, mode, round, i, ret = 0;
+	struct drm_vsvm_exec e;
+	unsigned int done;
+
+	ASSERT_NE(MAP_FAILED, ctr);
+	s.scratch = vsvm_map_aligned(SZ_2M, SZ_2M);
+	ASSERT_NE(MAP_FAILED, s.scratch);
+	memset(s.scratch, 0x33, SZ_2M);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sig_empty_handler;
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+
+	/* Without the knob (no debugfs) the lock is contended less often. */
+	knob = !vsvm_debugfs_set(self->fd, "vsvm_commit_delay_us", 500);
+
+	s.fd = self->fd;
+	s.target = pthread_self();
+	ASSERT_EQ(0, pthread_create(&lock_th, NULL, lock_holder_fn, &s));
+	ASSERT_EQ(0, pthread_create(&sig_th, NULL, signaller_fn, &s));
+
+	for (mode = 0; mode < 2 && !ret; mode++) {
+		__u32 flags = mode ? DRM_VSVM_EXEC_INTERRUPTIBLE : 0;
+
+		for (round = 0; round < SIG_ROUNDS && !ret; round++) {
+			memset(ops, 0, sizeof(ops));
+			for (i = 0; i < SIG_OPS; i++) {
+				ops[i].code = DRM_VSVM_OP_ATOMIC_ADD;
+				ops[i].gpu_addr = (unsigned long)&ctr[i % SIG_COUNTERS];
+				ops[i].size = sizeof(__u64);
+				ops[i].data = 1;
+			}
+			for (done = 0; done < SIG_OPS && !ret; ) {
+				memset(&e, 0, sizeof(e));
+				e.ops = (unsigned long)&ops[done];
+				e.num_ops = SIG_OPS - done;
+				e.flags = flags;
+				ret = ioctl(self->fd, DRM_IOCTL_VSVM_EXEC, &e);
+				if (ret == -1 && (errno == EINTR || errno == EAGAIN)) {
+					/* drmIoctl(): the same job again. */
+					eintr++;
+					if (e.completed)
+						eintr_after_ops++;
+					ret = 0;
+					continue;
+				}
+				if (ret) {
+					ret = -errno;
+					break;
+				}
+				/* Only an interruptible job may end early. */
+				if (!e.completed || e.completed > e.num_ops ||
+				    (!mode && e.completed != e.num_ops)) {
+					ret = -ERANGE;
+					break;
+				}
+				if (e.completed < e.num_ops)
+					early++;
+				done += e.completed;
+			}
+		}
+	}
+
+	WRITE_ONCE(s.stop, 1);
+	pthread_join(sig_th, NULL);
+	pthread_join(lock_th, NULL);
+	if (knob)
+		EXPECT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_commit_delay_us", 0));
+
+	EXPECT_EQ(0, ret) {
+		TH_LOG("mode %d round %d: job failed with %d (%s)", mode - 1,
+		       round - 1, ret, strerror(-ret));
+	}
+	EXPECT_EQ(0, s.err);
+	EXPECT_GT(s.sent, 0);
+	TH_LOG("%lu signals, %lu migrations under the lock, %lu EINTR, %lu jobs ended early",
+	       s.sent, s.migrations, eintr, early);
+	EXPECT_EQ(0, eintr_after_ops) {
+		TH_LOG("%lu jobs failed with EINTR after running operations",
+		       eintr_after_ops);
+	}
+	/* Documented: only a fatal signal fails a job. */
+	EXPECT_EQ(0, eintr);
+	for (i = 0; i < SIG_COUNTERS; i++)
+		EXPECT_EQ(2 * SIG_ROUNDS * SIG_OPS / SIG_COUNTERS, ctr[i]) {
+			TH_LOG("counter %d: adds applied more or less than once", i);
+		}
+	munmap(ctr, PAGE);
+	munmap(s.scratch, SZ_2M);
+}
+
 /*
  * VM_SET_PARAM accepts timeslices from 0 to 10000 ms (invalid values are
  * in the bad_args matrix); a timeslice does not change what the GPU sees.
