@@ -38,6 +38,16 @@
 
 static const unsigned long vsvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
 
+/*
+ * &drm_gpusvm_ctx.devmem_possible of every range insertion. A range
+ * remembers it as &drm_gpusvm_range_flags.migrate_devmem for as long as
+ * it lives: whether its memory can live in VRAM is a property of the
+ * memory (the VMA), never of the placement policy of the request that
+ * happened to create the range. Each request decides for itself whether
+ * to migrate.
+ */
+#define VSVM_DEVMEM_POSSIBLE	1
+
 /* Bound on retries of one GPU fault before giving up with -EBUSY. */
 #define VSVM_FAULT_MAX_TRIES	64
 
@@ -475,7 +485,7 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	struct drm_gpusvm_ctx ctx = {
 		.check_pages_threshold = SZ_64K,
 		.timeslice_ms = vm->timeslice_ms,
-		.devmem_possible = policy != DRM_VSVM_POLICY_SYSTEM,
+		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
 		.devmem_only = policy == DRM_VSVM_POLICY_DEVICE,
 		.allow_mixed = policy != DRM_VSVM_POLICY_DEVICE,
 	};
@@ -786,7 +796,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 {
 	struct drm_gpusvm_ctx ctx = {
 		.read_only = 1,
-		.devmem_possible = target == DRM_VSVM_MIGRATE_TO_VRAM,
+		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
 		.timeslice_ms = vm->timeslice_ms,
 	};
 	unsigned long addr = start;

@@ -1026,6 +1026,67 @@ TEST_F(vsvm, migrate_both_directions)
 }
 
 /*
+ * Whether memory may live in VRAM depends on the memory, not on the first
+ * request that touched it: memory first used by a job with the system
+ * policy, or first migrated to system memory, still moves to VRAM for a
+ * prefetch, for a job with the default policy and for an atomic. Before,
+ * the GPU SVM ranges that first request created stayed "not migratable"
+ * until munmap(): the prefetch moved nothing, the default policy stayed in
+ * system memory and the atomic failed with -EOPNOTSUPP.
+ */
+TEST_F(vsvm, first_use_policy_does_not_stick)
+{
+	size_t size = 256 << 10;
+	char *a = vsvm_map_aligned(size, SZ_2M), *b = vsvm_map_aligned(size, SZ_2M);
+	char *c = vsvm_map_aligned(size, SZ_2M), *out = host_alloc(size);
+	struct drm_vsvm_stats st;
+	__u64 want, old = 0;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(MAP_FAILED, b);
+	ASSERT_NE(MAP_FAILED, c);
+	ASSERT_NE(NULL, out);
+	vsvm_pattern_fill(a, size, 16);
+	vsvm_pattern_fill(b, size, 17);
+	vsvm_pattern_fill(c, size, 18);
+
+	/* A system-policy job first, then a prefetch. */
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_SYSTEM, &st));
+	EXPECT_EQ(0, st.pages_to_vram);
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_GE(st.pages_to_vram, size / PAGE);
+
+	/* A migration to system memory first, then a default-policy job. */
+	ASSERT_EQ(0, vsvm_migrate(self->fd, b, size, DRM_VSVM_MIGRATE_TO_SYSTEM,
+				  NULL));
+	memset(out, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_GE(st.pages_to_vram, 1);
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 17));
+
+	/* A system-policy job first, then an atomic. */
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, c, out, PAGE,
+				   DRM_VSVM_POLICY_SYSTEM, NULL));
+	memcpy(&want, c, sizeof(want));
+	EXPECT_EQ(0, vsvm_gpu_atomic_add(self->fd, (__u64 *)c, 1, &st, &old));
+	EXPECT_GE(st.pages_to_vram, 1);
+	EXPECT_EQ(want, old);
+
+	/* The CPU gets it all back. */
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 16));
+	EXPECT_EQ(-1, vsvm_pattern_check(b, size, 17));
+	EXPECT_EQ(want + 1, *(__u64 *)c);
+	*(__u64 *)c -= 1;
+	EXPECT_EQ(-1, vsvm_pattern_check(c, size, 18));
+	munmap(a, size);
+	munmap(b, size);
+	munmap(c, size);
+	host_free(out);
+}
+
+/*
  * Shared memory: MAP_SHARED anonymous, a memfd and a file in tmpfs (/tmp).
  * The GPU uses it in place: data flows both ways and is visible through a
  * second mapping and read(); migration to VRAM is declined without error;
