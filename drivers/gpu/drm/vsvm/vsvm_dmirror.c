@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/hmm.h>
 #include <linux/highmem.h>
+#include <linux/hugetlb_inline.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
@@ -46,10 +47,23 @@
  *   through a 64 KiB bounce buffer, so unlike test_hmm a request failing
  *   part way has already copied its first pieces (to the user buffer for
  *   READ, to memory for WRITE).
- * - MIGRATE_TO_DEV migrates (and maps, as a prefetch does) with
- *   vsvm_vm_migrate(), then reads the range back through the GPU;
- *   &hmm_dmirror_cmd.cpages is the number of pages now in this device's
- *   memory, and -ENOENT is returned unless all are.
+ * - MIGRATE_TO_DEV keeps test_hmm's semantics (dmirror_migrate_to_device()):
+ *   -EINVAL if a page of the range is outside a readable VMA or in one
+ *   migrate_vma_setup() refuses (hugetlb, VM_SPECIAL, DAX); otherwise
+ *   every page core mm lets it move goes to this device's memory (and is
+ *   mapped, as a prefetch does) with vsvm_vm_migrate(), and the range is
+ *   read back through the GPU. As in test_hmm, a page that is neither in
+ *   this device's memory nor readable by it fails the request with
+ *   -ENOENT: a page in another device's memory that an explicit
+ *   migration put there, or shared or file memory the device does not
+ *   mirror. Anonymous private pages that stayed in system memory (a page
+ *   core mm could not collect at that moment, no room in VRAM) are read
+ *   there: the request succeeds and &hmm_dmirror_cmd.cpages, the number
+ *   of pages in this device's memory after the migration, is smaller
+ *   than npages. Unlike test_hmm, vsvm also migrates on a GPU fault
+ *   (READ, WRITE): a placement test_hmm's ABI cannot ask for nor see, so
+ *   what GPU faults put in the other device's memory is first moved back
+ *   to system memory (vsvm_vram_evict_faulted()) and then migrated.
  *   MIGRATE_TO_SYS evicts with vsvm_vm_migrate(); cpages counts the pages
  *   copied back.
  * - RELEASE evicts all of the device's memory (test_hmm frees its chunks).
@@ -240,7 +254,8 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 }
 
 /**
- * struct vsvm_dmirror_xfer - One READ, WRITE or EXCLUSIVE read-back
+ * struct vsvm_dmirror_xfer - One READ, WRITE, EXCLUSIVE or MIGRATE_TO_DEV
+ * read-back
  * @dm: The file.
  * @cmd: The request; &hmm_dmirror_cmd.cpages counts the pages moved.
  * @write: Data goes from the user buffer to the device.
@@ -335,8 +350,11 @@ static int vsvm_dmirror_rw(struct vsvm_dmirror *dm, struct hmm_dmirror_cmd *cmd,
 	return vsvm_dmirror_xfer(&x, vsvm_dmirror_gpu_step);
 }
 
-/* test_hmm's encoding of one hmm_range_fault() entry. */
-static u8 vsvm_dmirror_prot(struct vsvm_dmirror *dm, unsigned long entry)
+/*
+ * test_hmm's encoding of one hmm_range_fault() entry, for the device whose
+ * owner token is @owner.
+ */
+static u8 vsvm_dmirror_prot(void *owner, unsigned long entry)
 {
 	struct page *page;
 	u8 perm;
@@ -348,11 +366,11 @@ static u8 vsvm_dmirror_prot(struct vsvm_dmirror *dm, unsigned long entry)
 
 	page = hmm_pfn_to_page(entry);
 	if (is_device_private_page(page))
-		perm = page->pgmap->owner == vsvm_dmirror_owner(dm) ?
+		perm = page->pgmap->owner == owner ?
 		       HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL :
 		       HMM_DMIRROR_PROT_DEV_PRIVATE_REMOTE;
 	else if (is_device_coherent_page(page))
-		perm = page->pgmap->owner == vsvm_dmirror_owner(dm) ?
+		perm = page->pgmap->owner == owner ?
 		       HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL :
 		       HMM_DMIRROR_PROT_DEV_COHERENT_REMOTE;
 	else if (is_zero_pfn(page_to_pfn(page)))
@@ -402,11 +420,15 @@ static const struct mmu_interval_notifier_ops vsvm_dmirror_snap_ops = {
 	.invalidate = vsvm_dmirror_snap_invalidate,
 };
 
-/* Encode [start, end), at most VSVM_DMIRROR_BATCH pages, into @perm. */
+/*
+ * Encode [start, end), at most VSVM_DMIRROR_BATCH pages, into @perm as the
+ * device whose owner token is @owner sees them: its own device-private
+ * pages are reported, those of other devices are not present.
+ */
 static int vsvm_dmirror_snapshot_batch(struct vsvm_dmirror *dm,
 				       struct mm_struct *mm,
 				       unsigned long start, unsigned long end,
-				       u8 *perm)
+				       void *owner, u8 *perm)
 {
 	unsigned long pfns[VSVM_DMIRROR_BATCH];
 	unsigned long timeout = jiffies +
@@ -417,7 +439,7 @@ static int vsvm_dmirror_snapshot_batch(struct vsvm_dmirror *dm,
 		.start = start,
 		.end = end,
 		.hmm_pfns = pfns,
-		.dev_private_owner = vsvm_dmirror_owner(dm),
+		.dev_private_owner = owner,
 	};
 	unsigned long i;
 	int err;
@@ -451,7 +473,7 @@ static int vsvm_dmirror_snapshot_batch(struct vsvm_dmirror *dm,
 	}
 
 	for (i = 0; i < (end - start) >> PAGE_SHIFT; i++)
-		perm[i] = vsvm_dmirror_prot(dm, pfns[i]);
+		perm[i] = vsvm_dmirror_prot(owner, pfns[i]);
 	mutex_unlock(&dm->lock);
 
 out:
@@ -460,18 +482,16 @@ out:
 }
 
 /*
- * Snapshot [start, start + npages pages). Without @check_local, copy the
- * encoding to @uptr; with it, count the pages in this device's memory into
- * @cpages and return -ENOENT unless all are.
+ * SNAPSHOT: copy the encoding of [start, start + npages pages) to @uptr,
+ * counting the pages in @cpages.
  */
 static int vsvm_dmirror_snapshot_range(struct vsvm_dmirror *dm,
 				       unsigned long start, u64 npages,
-				       bool check_local, u8 __user *uptr,
-				       u64 *cpages)
+				       u8 __user *uptr, u64 *cpages)
 {
 	struct mm_struct *mm = dm->vm->mm;
 	unsigned long end = start + (npages << PAGE_SHIFT);
-	unsigned long addr, next, i, n;
+	unsigned long addr, next, n;
 	u8 perm[VSVM_DMIRROR_BATCH];
 	int err = 0;
 
@@ -483,36 +503,27 @@ static int vsvm_dmirror_snapshot_range(struct vsvm_dmirror *dm,
 		n = (next - addr) >> PAGE_SHIFT;
 
 		/* Gives way and checks for a fatal signal on each try. */
-		err = vsvm_dmirror_snapshot_batch(dm, mm, addr, next, perm);
+		err = vsvm_dmirror_snapshot_batch(dm, mm, addr, next,
+						  vsvm_dmirror_owner(dm), perm);
 		if (err)
 			break;
 
-		if (!check_local) {
-			if (copy_to_user(uptr, perm, n)) {
-				err = -EFAULT;
-				break;
-			}
-			uptr += n;
-			*cpages += n;
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			if ((perm[i] & ~(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_WRITE)) !=
-			    HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL) {
-				err = -ENOENT;
-				break;
-			}
-			(*cpages)++;
-		}
-		if (err)
+		if (copy_to_user(uptr, perm, n)) {
+			err = -EFAULT;
 			break;
+		}
+		uptr += n;
+		*cpages += n;
 	}
 
 	mmput(mm);
 	return err;
 }
 
-/* As test_hmm: every page of the range must be in a readable VMA. */
+/*
+ * As test_hmm's migrations: every page of the range must be in a readable
+ * VMA that migrate_vma_setup() accepts (not hugetlb, VM_SPECIAL or DAX).
+ */
 static int vsvm_dmirror_check_vmas(struct vsvm_dmirror *dm, unsigned long start,
 				   unsigned long end)
 {
@@ -526,7 +537,9 @@ static int vsvm_dmirror_check_vmas(struct vsvm_dmirror *dm, unsigned long start,
 	mmap_read_lock(mm);
 	for (addr = start; addr < end; addr = vma->vm_end) {
 		vma = vma_lookup(mm, addr);
-		if (!vma || !(vma->vm_flags & VM_READ)) {
+		if (!vma || !(vma->vm_flags & VM_READ) ||
+		    is_vm_hugetlb_page(vma) || (vma->vm_flags & VM_SPECIAL) ||
+		    vma_is_dax(vma)) {
 			err = -EINVAL;
 			break;
 		}
@@ -537,32 +550,171 @@ static int vsvm_dmirror_check_vmas(struct vsvm_dmirror *dm, unsigned long start,
 	return err;
 }
 
+/* Whether an encoding is a device-private page of the snapshot's owner. */
+static bool vsvm_dmirror_prot_local(u8 perm)
+{
+	return perm != HMM_DMIRROR_PROT_ERROR &&
+	       (perm & ~(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_WRITE)) ==
+	       HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL;
+}
+
+/*
+ * Count in @count the pages of [start, end) that are in the memory of the
+ * device whose owner token is @owner.
+ */
+static int vsvm_dmirror_count_owned(struct vsvm_dmirror *dm,
+				    unsigned long start, unsigned long end,
+				    void *owner, u64 *count)
+{
+	unsigned long addr, next, i;
+	u8 perm[VSVM_DMIRROR_BATCH];
+	int err;
+
+	for (addr = start; addr < end; addr = next) {
+		next = min(end, addr + VSVM_DMIRROR_BATCH * PAGE_SIZE);
+		err = vsvm_dmirror_snapshot_batch(dm, dm->vm->mm, addr, next,
+						  owner, perm);
+		if (err)
+			return err;
+		for (i = 0; i < (next - addr) >> PAGE_SHIFT; i++)
+			*count += vsvm_dmirror_prot_local(perm[i]);
+	}
+
+	return 0;
+}
+
+/*
+ * Whether the read-back of MIGRATE_TO_DEV may fault in the page at @addr,
+ * which the device does not map; @perm is its encoding after the
+ * migration. Yes for a page of this device's memory, and for an anonymous
+ * private page that stayed in system memory or was never populated (core
+ * mm could not collect it at that moment, or VRAM was full). No for what
+ * test_hmm would not have in its page table either: shared or file memory
+ * the device does not mirror. (Pages of another device's memory were
+ * looked for before the migration.)
+ */
+static bool vsvm_dmirror_may_fault(struct vsvm_dmirror *dm,
+				   unsigned long addr, u8 perm)
+{
+	struct mm_struct *mm = dm->vm->mm;
+	struct vm_area_struct *vma;
+	u8 kind = perm & ~(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_WRITE |
+			   HMM_DMIRROR_PROT_PMD | HMM_DMIRROR_PROT_PUD);
+	bool ok;
+
+	if (perm == HMM_DMIRROR_PROT_ERROR)
+		return false;
+	if (vsvm_dmirror_prot_local(perm))
+		return true;
+	if (kind != HMM_DMIRROR_PROT_NONE && kind != HMM_DMIRROR_PROT_ZERO)
+		return false;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, addr);
+	ok = vma && vma_is_anonymous(vma) && !(vma->vm_flags & VM_SHARED);
+	mmap_read_unlock(mm);
+
+	return ok;
+}
+
+/*
+ * MIGRATE_TO_DEV read-back of one bounce buffer: copy through the GPU page
+ * table, faulting in only what vsvm_dmirror_may_fault() allows.
+ */
+static int vsvm_dmirror_migrated_step(struct vsvm_dmirror_xfer *x,
+				      unsigned long addr, void *bounce,
+				      size_t len)
+{
+	struct vsvm_stats_sink sink = { .vm = &x->dm->vm->stats };
+	unsigned int tries = 0;
+	size_t done = 0;
+	long n;
+	u8 perm;
+	int err;
+
+	while (done < len) {
+		n = vsvm_vm_gpu_copy(x->dm->vm, addr + done, bounce + done,
+				     len - done, false, DRM_VSVM_POLICY_MIGRATE);
+		if (n < 0)
+			return n;
+		if (n) {
+			done += n;
+			tries = 0;
+			continue;
+		}
+		/* A miss: what is there? */
+		err = vsvm_dmirror_snapshot_batch(x->dm, x->dm->vm->mm,
+						  addr + done,
+						  addr + done + PAGE_SIZE,
+						  vsvm_dmirror_owner(x->dm),
+						  &perm);
+		if (err)
+			return err;
+		if (!vsvm_dmirror_may_fault(x->dm, addr + done, perm))
+			return -ENOENT;
+		if (++tries > VSVM_DMIRROR_TRIES)
+			return -EBUSY;
+		err = vsvm_vm_fault(x->dm->vm, addr + done, false,
+				    DRM_VSVM_POLICY_MIGRATE, &sink);
+		if (err)
+			return err;
+	}
+
+	return 0;
+}
+
 static int vsvm_dmirror_migrate_to_dev(struct vsvm_dmirror *dm,
 				       struct hmm_dmirror_cmd *cmd)
 {
-	unsigned long end = cmd->addr + (cmd->npages << PAGE_SHIFT);
+	unsigned long start = cmd->addr;
+	unsigned long end = start + (cmd->npages << PAGE_SHIFT);
 	struct vsvm_stats_sink sink = { .vm = &dm->vm->stats };
-	u64 cpages = 0, faults = 0;
+	struct vsvm_dmirror_xfer x = { .dm = dm, .cmd = cmd };
+	u64 foreign = 0, local = 0;
+	unsigned int i;
 	int err;
 
-	err = vsvm_dmirror_check_vmas(dm, cmd->addr, end);
+	err = vsvm_dmirror_check_vmas(dm, start, end);
 	if (err)
 		return err;
 
-	err = vsvm_vm_migrate(dm->vm, cmd->addr, end, DRM_VSVM_MIGRATE_TO_VRAM,
+	/*
+	 * What GPU faults put in the other device's memory comes back. What
+	 * an explicit migration put there stays, as test_hmm only collects
+	 * system memory; the device cannot read it, so the request fails
+	 * once the rest moved, as test_hmm's read-back does.
+	 */
+	for (i = 0; i < VSVM_DMIRROR_NDEVICES; i++) {
+		struct vsvm_dmirror_dev *other = vsvm_dmirror_devs[i];
+		struct vsvm_vram *vram;
+
+		if (!other || other == dm->ddev)
+			continue;
+		vram = &other->vdev->vram;
+		if (!vsvm_vram_evict_faulted(vram, dm->vm->mm, start, end))
+			continue;
+		err = vsvm_dmirror_count_owned(dm, start, end, vram->owner,
+					       &foreign);
+		if (err)
+			return err;
+	}
+
+	err = vsvm_vm_migrate(dm->vm, start, end, DRM_VSVM_MIGRATE_TO_VRAM,
 			      &sink);
-	if (err)
+	/* Without room in VRAM, pages are read where they are. */
+	if (err && err != -ENOSPC)
 		return err;
+	if (foreign)
+		return -ENOENT;
 
-	/* Only memory now in this device's VRAM counts, as for test_hmm. */
-	err = vsvm_dmirror_snapshot_range(dm, cmd->addr, cmd->npages, true,
-					  NULL, &cpages);
+	err = vsvm_dmirror_count_owned(dm, start, end, vsvm_dmirror_owner(dm),
+				       &local);
 	if (err)
 		return err;
 
 	/* Return what the device holds for verification. */
-	err = vsvm_dmirror_rw(dm, cmd, false, &faults);
-	cmd->cpages = cpages;
+	err = vsvm_dmirror_xfer(&x, vsvm_dmirror_migrated_step);
+	cmd->cpages = local;
 
 	return err;
 }
@@ -748,7 +900,7 @@ static long vsvm_dmirror_ioctl(struct file *filp, unsigned int command,
 		break;
 	case HMM_DMIRROR_SNAPSHOT:
 		err = vsvm_dmirror_snapshot_range(dm, cmd.addr, cmd.npages,
-						  false, u64_to_user_ptr(cmd.ptr),
+						  u64_to_user_ptr(cmd.ptr),
 						  &cmd.cpages);
 		break;
 	case HMM_DMIRROR_RELEASE:

@@ -145,6 +145,13 @@ static inline struct vsvm_device *vram_to_vsvm_device(struct vsvm_vram *vram)
  *	&drm_pagemap_devmem_ops.devmem_release; one per evictor at work.
  * @released: Its VRAM went back to the allocator (under &vsvm_vram.lock):
  *	@blocks is empty and the allocation must not enter the LRU again.
+ * @start: Start of the virtual range migrated into it.
+ * @end: End of that range (exclusive).
+ * @by_fault: A GPU page fault migrated it, not an explicit migration
+ *	(DRM_IOCTL_VSVM_MIGRATE, HMM_DMIRROR_MIGRATE_TO_DEV).
+ *
+ * @start, @end and @by_fault are set before the migration and never
+ * change.
  */
 struct vsvm_alloc {
 	struct drm_pagemap_devmem devmem;
@@ -154,6 +161,9 @@ struct vsvm_alloc {
 	struct llist_node free_link;
 	struct kref refcount;
 	bool released;
+	unsigned long start;
+	unsigned long end;
+	bool by_fault;
 };
 
 /* GPU page-table entry: device address | flags. */
@@ -256,6 +266,8 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 void vsvm_vram_alloc_commit(struct vsvm_alloc *alloc);
 void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc);
 void vsvm_vram_evict_all(struct vsvm_vram *vram);
+bool vsvm_vram_evict_faulted(struct vsvm_vram *vram, struct mm_struct *mm,
+			     unsigned long start, unsigned long end);
 void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page);
 void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p);
 struct vsvm_vram *vsvm_page_to_vram(struct page *page);

@@ -277,9 +277,14 @@ void vsvm_vm_destroy(struct vsvm_vm *vm)
 	kfree(vm);
 }
 
+/*
+ * Migrate the range to a new allocation of the VM's device; @by_fault
+ * tells a GPU fault's migration from an explicit one (see
+ * vsvm_vram_evict_faulted()).
+ */
 static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
 				   struct drm_gpusvm_range *range,
-				   unsigned long timeslice_ms,
+				   unsigned long timeslice_ms, bool by_fault,
 				   struct vsvm_stats_sink *sink)
 {
 	struct vsvm_vram *vram = &vm->vdev->vram;
@@ -294,6 +299,9 @@ static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
 	alloc = vsvm_vram_alloc(vram, end - start, vm->mm, sink);
 	if (IS_ERR(alloc))
 		return PTR_ERR(alloc);
+	alloc->start = start;
+	alloc->end = end;
+	alloc->by_fault = by_fault;
 
 	if (!mmget_not_zero(vm->mm)) {
 		vsvm_vram_alloc_abort(alloc);
@@ -544,7 +552,8 @@ retry:
 	if (policy != DRM_VSVM_POLICY_SYSTEM && range->flags.migrate_devmem &&
 	    !range->flags.has_devmem_pages && migrate_tries < 2) {
 		migrate_tries++;
-		err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms, sink);
+		err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms, true,
+					      sink);
 		nothing_moved = err == -EBUSY;
 		/*
 		 * Without room in VRAM, or with pages that could not be
@@ -785,10 +794,13 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
  * @sink: Where to account what happened.
  *
  * Memory that cannot live in VRAM (file-backed, shared) is left alone.
- * What moves to VRAM is also mapped for the GPU, as a prefetch does.
+ * What moves to VRAM is also mapped for the GPU, as a prefetch does. The
+ * ranges are migrated in order; an error stops at the range that failed.
  *
- * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -EINTR
- * if the task was killed.
+ * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -ENOSPC
+ * if a range does not fit in VRAM even after evicting what can be
+ * evicted, -EBUSY if an eviction to system memory kept racing with the
+ * CPU, -EINTR if the task was killed.
  */
 int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		    unsigned long end, u32 target,
@@ -824,7 +836,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 			err = vsvm_vm_evict_range(vm, range, sink);
 		} else if (range->flags.migrate_devmem) {
 			err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms,
-						      sink);
+						      false, sink);
 			if (!err)
 				vsvm_vm_prefetch_bind(vm, range);
 			/* Nothing left to move is not an error here. */

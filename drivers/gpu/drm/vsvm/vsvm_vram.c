@@ -232,30 +232,27 @@ static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
  */
 #define VSVM_EVICT_MAX_FAILURES	4
 
+/* Take @alloc off the LRU for eviction, with a reference. */
+static void vsvm_vram_take_victim_locked(struct vsvm_alloc *alloc)
+{
+	lockdep_assert_held(&alloc->vram->lock);
+	kref_get(&alloc->refcount);
+	list_del_init(&alloc->lru);
+}
+
 /*
- * Evict the least recently migrated allocation. Return: 0 if one was
- * evicted or VRAM being freed was waited for, -ENOENT if there is nothing
- * to evict, or the error of the eviction; a victim that failed keeps its
+ * Evict @victim, taken off the LRU by vsvm_vram_take_victim_locked(); the
+ * reference is dropped. Return: 0 if it was evicted or its VRAM given back
+ * meanwhile, or the error of the eviction: a victim that failed keeps its
  * pages in VRAM and goes back to the LRU tail, evictable later.
  */
-static int vsvm_vram_evict_one(struct vsvm_vram *vram,
-			       struct vsvm_stats_sink *sink)
+static int vsvm_vram_evict_victim(struct vsvm_vram *vram,
+				  struct vsvm_alloc *victim,
+				  struct vsvm_stats_sink *sink)
 {
-	struct vsvm_alloc *victim;
 	bool evicted;
 	s64 before;
 	int err;
-
-	mutex_lock(&vram->lock);
-	victim = list_first_entry_or_null(&vram->lru, struct vsvm_alloc, lru);
-	if (victim) {
-		kref_get(&victim->refcount);
-		list_del_init(&victim->lru);
-	}
-	mutex_unlock(&vram->lock);
-
-	if (!victim)
-		return flush_work(&vram->free_work) ? 0 : -ENOENT;
 
 	trace_vsvm_evict(vram_to_vsvm_device(vram)->index,
 			 victim->devmem.size >> PAGE_SHIFT, false);
@@ -287,6 +284,29 @@ static int vsvm_vram_evict_one(struct vsvm_vram *vram,
 	return err;
 }
 
+/*
+ * Evict the least recently migrated allocation. Return: 0 if one was
+ * evicted or VRAM being freed was waited for, -ENOENT if there is nothing
+ * to evict, or the error of the eviction; a victim that failed keeps its
+ * pages in VRAM and goes back to the LRU tail, evictable later.
+ */
+static int vsvm_vram_evict_one(struct vsvm_vram *vram,
+			       struct vsvm_stats_sink *sink)
+{
+	struct vsvm_alloc *victim;
+
+	mutex_lock(&vram->lock);
+	victim = list_first_entry_or_null(&vram->lru, struct vsvm_alloc, lru);
+	if (victim)
+		vsvm_vram_take_victim_locked(victim);
+	mutex_unlock(&vram->lock);
+
+	if (!victim)
+		return flush_work(&vram->free_work) ? 0 : -ENOENT;
+
+	return vsvm_vram_evict_victim(vram, victim, sink);
+}
+
 /**
  * vsvm_vram_evict_all() - Move everything in a VRAM back to system memory
  * @vram: The VRAM.
@@ -311,6 +331,66 @@ void vsvm_vram_evict_all(struct vsvm_vram *vram)
 		    (err && ++failures > VSVM_EVICT_MAX_FAILURES))
 			break;
 	}
+}
+
+/**
+ * vsvm_vram_evict_faulted() - Move back what GPU faults put in a range
+ * @vram: The VRAM.
+ * @mm: The address space.
+ * @start: Start of the virtual range.
+ * @end: End of the virtual range (exclusive).
+ *
+ * Evicts the allocations of @vram that a GPU page fault migrated for @mm
+ * and whose range intersects [@start, @end): all of their pages go back
+ * to system memory. Allocations of explicit migrations stay, and so may
+ * allocations whose pages stay busy, or that a fault creates meanwhile.
+ *
+ * Context: Process context; may sleep. No mmap lock, no notifier lock.
+ * Return: Whether allocations for @mm that intersect the range are left on
+ * the LRU (some of their pages may be in the range): false means that no
+ * page of the range is in @vram, barring migrations that were not
+ * committed yet.
+ */
+bool vsvm_vram_evict_faulted(struct vsvm_vram *vram, struct mm_struct *mm,
+			     unsigned long start, unsigned long end)
+{
+	unsigned long bound = vram->size >> PAGE_SHIFT;
+	unsigned int failures = 0;
+	struct vsvm_alloc *alloc, *victim;
+	bool left = false;
+
+	/* Bounded as vsvm_vram_evict_all(): a failed victim comes back. */
+	while (bound--) {
+		victim = NULL;
+		mutex_lock(&vram->lock);
+		list_for_each_entry(alloc, &vram->lru, lru) {
+			if (alloc->by_fault && alloc->devmem.mm == mm &&
+			    alloc->start < end && start < alloc->end) {
+				victim = alloc;
+				vsvm_vram_take_victim_locked(victim);
+				break;
+			}
+		}
+		mutex_unlock(&vram->lock);
+
+		if (!victim)
+			break;
+		if (vsvm_vram_evict_victim(vram, victim, NULL) &&
+		    ++failures > VSVM_EVICT_MAX_FAILURES)
+			break;
+	}
+
+	mutex_lock(&vram->lock);
+	list_for_each_entry(alloc, &vram->lru, lru) {
+		if (alloc->devmem.mm == mm && alloc->start < end &&
+		    start < alloc->end) {
+			left = true;
+			break;
+		}
+	}
+	mutex_unlock(&vram->lock);
+
+	return left;
 }
 
 /**
@@ -451,6 +531,8 @@ static int vsvm_populate_mm(struct drm_pagemap *dpagemap, unsigned long start,
 	alloc = vsvm_vram_alloc(vram, end - start, mm, NULL);
 	if (IS_ERR(alloc))
 		return PTR_ERR(alloc);
+	alloc->start = start;
+	alloc->end = end;
 
 	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, mm, start, end,
 					    timeslice_ms, vram->owner);

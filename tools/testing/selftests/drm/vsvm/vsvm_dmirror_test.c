@@ -195,4 +195,343 @@ TEST_F_TIMEOUT(dmirror, snapshot_is_killable, 120)
 	TH_LOG("the child died %d ms after SIGKILL", ms);
 }
 
+/* Host-side buffers: MAP_SHARED, never merged with memory under test. */
+static void *host_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Private anonymous memory under test. */
+static void *anon_alloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/*
+ * Page @i at version @ver: every u64 holds both; version 0 is a page that
+ * was never written (or dropped), all zeros.
+ */
+static void page_fill(void *page, unsigned long i, uint64_t ver)
+{
+	uint64_t *p = page;
+	unsigned long j;
+
+	for (j = 0; j < PAGE / sizeof(*p); j++)
+		p[j] = ver ? (uint64_t)i << 32 | ver : 0;
+}
+
+static int page_check(const void *page, unsigned long i, uint64_t ver)
+{
+	const uint64_t *p = page;
+	uint64_t want = ver ? (uint64_t)i << 32 | ver : 0;
+	unsigned long j;
+
+	for (j = 0; j < PAGE / sizeof(*p); j++)
+		if (p[j] != want)
+			return 0;
+	return 1;
+}
+
+/* Pages of [first, first + n) of @buf that do not hold what @ver says. */
+static unsigned long bad_pages(const char *buf, unsigned long first,
+			       unsigned long n, const uint64_t *ver)
+{
+	unsigned long i, bad = 0;
+
+	for (i = 0; i < n; i++)
+		bad += !page_check(buf + i * PAGE, first + i, ver[first + i]);
+	return bad;
+}
+
+#define MIX_PAGES	256
+#define MIX_STEPS	600
+
+enum mix_op {
+	MIX_CPU_WRITE,
+	MIX_CPU_READ,
+	MIX_DEV_READ,
+	MIX_DEV_WRITE,
+	MIX_DONTNEED,
+	MIX_TO_SYS,
+	MIX_TO_DEV,
+	MIX_OPS
+};
+
+/*
+ * MIGRATE_TO_DEV of a random sub-range of 1 to 64 pages of a private
+ * anonymous buffer, after a random mix of CPU writes and reads, device
+ * reads and writes, MADV_DONTNEED of single pages and MIGRATE_TO_SYS of
+ * random sub-ranges. lib/test_hmm migrates what it can and returns 0 with
+ * the data; every request must succeed here too, with the right data, and
+ * so must every other request. Before, about 80% of the MIGRATE_TO_DEV
+ * requests failed with ENOENT: a MIGRATE_TO_SYS (a GPU SVM range created
+ * "not migratable") or a page core mm could not move at that moment made
+ * the front end refuse the whole request.
+ */
+TEST_F_TIMEOUT(dmirror, migrate_random_mix, 300)
+{
+	unsigned long to_dev = 0, to_dev_failed = 0, bad_data = 0, other_failed = 0;
+	uint64_t ver[MIX_PAGES] = { 0 }, next = 1;
+	size_t size = MIX_PAGES * PAGE;
+	char *buf = anon_alloc(size), *host = host_alloc(64 * PAGE);
+	unsigned int seed = 1234;
+	struct hmm_dmirror_cmd cmd;
+	unsigned long i, first, n;
+	int step, op, ret;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, host);
+
+	for (step = 0; step < MIX_STEPS; step++) {
+		op = rand_r(&seed) % MIX_OPS;
+		first = rand_r(&seed) % MIX_PAGES;
+		n = 1 + rand_r(&seed) % 64;
+		if (first + n > MIX_PAGES)
+			n = MIX_PAGES - first;
+
+		switch (op) {
+		case MIX_CPU_WRITE:
+			for (i = first; i < first + n; i++) {
+				ver[i] = next++;
+				page_fill(buf + i * PAGE, i, ver[i]);
+			}
+			break;
+		case MIX_CPU_READ:
+			bad_data += bad_pages(buf + first * PAGE, first, n, ver);
+			break;
+		case MIX_DEV_READ:
+			ret = dmirror_cmd(self->fd0, HMM_DMIRROR_READ,
+					  buf + first * PAGE, host, n, NULL);
+			if (ret)
+				other_failed++;
+			else
+				bad_data += bad_pages(host, first, n, ver);
+			break;
+		case MIX_DEV_WRITE:
+			for (i = 0; i < n; i++)
+				page_fill(host + i * PAGE, first + i, next + i);
+			ret = dmirror_cmd(self->fd0, HMM_DMIRROR_WRITE,
+					  buf + first * PAGE, host, n, NULL);
+			if (ret) {
+				other_failed++;
+				break;
+			}
+			for (i = 0; i < n; i++)
+				ver[first + i] = next++;
+			break;
+		case MIX_DONTNEED:
+			if (madvise(buf + first * PAGE, PAGE, MADV_DONTNEED))
+				other_failed++;
+			else
+				ver[first] = 0;
+			break;
+		case MIX_TO_SYS:
+			if (dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_SYS,
+					buf + first * PAGE, NULL, n, NULL))
+				other_failed++;
+			break;
+		case MIX_TO_DEV:
+			to_dev++;
+			memset(host, 0xee, n * PAGE);
+			ret = dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_DEV,
+					  buf + first * PAGE, host, n, &cmd);
+			if (ret) {
+				if (to_dev_failed++ < 5)
+					TH_LOG("step %d: MIGRATE_TO_DEV of pages %lu-%lu: %s",
+					       step, first, first + n - 1,
+					       strerror(-ret));
+				break;
+			}
+			if (cmd.cpages > n)
+				bad_data++;
+			bad_data += bad_pages(host, first, n, ver);
+			break;
+		}
+	}
+
+	TH_LOG("%lu MIGRATE_TO_DEV requests, %lu failed", to_dev, to_dev_failed);
+	EXPECT_GT(to_dev, 0);
+	EXPECT_EQ(0, to_dev_failed);
+	EXPECT_EQ(0, other_failed);
+	EXPECT_EQ(0, bad_data);
+	EXPECT_EQ(0, bad_pages(buf, 0, MIX_PAGES, ver));
+	munmap(buf, size);
+	munmap(host, 64 * PAGE);
+}
+
+/*
+ * Device 1 reads a buffer, which vsvm's default placement moves into
+ * device 1's memory (test_hmm would read it in system memory); then
+ * MIGRATE_TO_DEV on device 0 must move it all to device 0, as test_hmm
+ * does from system memory: 0, cpages == npages, the data, and device 0's
+ * snapshot sees its own pages. Before, the front end left the pages in
+ * device 1's memory and failed with ENOENT.
+ */
+TEST_F(dmirror, migrate_after_other_device_read)
+{
+	unsigned long npages = 64, i;
+	uint64_t ver[64];
+	size_t size = npages * PAGE;
+	char *buf = anon_alloc(size), *host = host_alloc(size);
+	struct hmm_dmirror_cmd cmd;
+	unsigned char *perm;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, host);
+	for (i = 0; i < npages; i++) {
+		ver[i] = 100 + i;
+		page_fill(buf + i * PAGE, i, ver[i]);
+	}
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd1, HMM_DMIRROR_READ, buf, host, npages,
+				 &cmd));
+	EXPECT_EQ(0, bad_pages(host, 0, npages, ver));
+
+	memset(host, 0, size);
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_DEV, buf,
+				 host, npages, &cmd));
+	EXPECT_EQ(npages, cmd.cpages);
+	EXPECT_EQ(0, bad_pages(host, 0, npages, ver));
+
+	perm = (unsigned char *)host;
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_SNAPSHOT, buf, perm,
+				 npages, &cmd));
+	for (i = 0; i < npages; i++)
+		if (perm[i] != (HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL |
+				HMM_DMIRROR_PROT_WRITE))
+			break;
+	EXPECT_EQ(npages, i) {
+		TH_LOG("page %lu: snapshot %#x", i, perm[i]);
+	}
+
+	EXPECT_EQ(0, bad_pages(buf, 0, npages, ver));
+	munmap(buf, size);
+	munmap(host, size);
+}
+
+/*
+ * What an explicit MIGRATE_TO_DEV put in device 1's memory stays there
+ * when device 0 migrates the range: test_hmm only collects system memory,
+ * and fails the request with ENOENT as device 0 cannot read those pages
+ * (hmm-tests' hmm2.migrate_mixed relies on it), after moving the rest.
+ */
+TEST_F(dmirror, migrate_leaves_explicit_other_device_pages)
+{
+	unsigned long npages = 8, i;
+	uint64_t ver[8];
+	size_t size = npages * PAGE;
+	char *buf = anon_alloc(size), *host = host_alloc(size);
+	struct hmm_dmirror_cmd cmd;
+	unsigned char *perm = (unsigned char *)host;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, host);
+	for (i = 0; i < npages; i++) {
+		ver[i] = 200 + i;
+		page_fill(buf + i * PAGE, i, ver[i]);
+	}
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd1, HMM_DMIRROR_MIGRATE_TO_DEV,
+				 buf + 2 * PAGE, host, 2, &cmd));
+	EXPECT_EQ(2, cmd.cpages);
+	EXPECT_EQ(-ENOENT, dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_DEV,
+				       buf, host, npages, NULL));
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd1, HMM_DMIRROR_SNAPSHOT, buf, perm,
+				 npages, &cmd));
+	EXPECT_EQ(HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE,
+		  perm[2]);
+	EXPECT_EQ(HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL | HMM_DMIRROR_PROT_WRITE,
+		  perm[3]);
+
+	EXPECT_EQ(0, bad_pages(buf, 0, npages, ver));
+	munmap(buf, size);
+	munmap(host, size);
+}
+
+/*
+ * test_hmm's migrate_vma_setup() refuses VM_MIXEDMAP (VM_SPECIAL) VMAs,
+ * such as the front end's own mmap(): MIGRATE_TO_DEV and MIGRATE_TO_SYS
+ * fail with EINVAL. Before, MIGRATE_TO_DEV failed with ENOENT.
+ */
+TEST_F(dmirror, migrate_special_vma_is_invalid)
+{
+	unsigned long npages = 4;
+	size_t size = npages * PAGE;
+	char *host = host_alloc(size);
+	void *map;
+
+	ASSERT_NE(NULL, host);
+	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, self->fd0, 0);
+	ASSERT_NE(MAP_FAILED, map);
+
+	EXPECT_EQ(-EINVAL, dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_DEV,
+				       map, host, npages, NULL));
+	EXPECT_EQ(-EINVAL, dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_SYS,
+				       map, NULL, npages, NULL));
+	munmap(map, size);
+	munmap(host, size);
+}
+
+/* The VRAM of each vsvm GPU in bytes (module parameter vram_mb). */
+static unsigned long vram_size(void)
+{
+	unsigned long mb = 0;
+	FILE *f = fopen("/sys/module/vsvm/parameters/vram_mb", "re");
+
+	if (f) {
+		if (fscanf(f, "%lu", &mb) != 1)
+			mb = 0;
+		fclose(f);
+	}
+	return mb << 20;
+}
+
+/*
+ * MIGRATE_TO_DEV of more than the device memory: what does not fit stays
+ * in (or goes back to) system memory, and the request still succeeds
+ * with all of the data, cpages telling how much is in device memory, as
+ * test_hmm reports progress. Before, the front end failed with ENOENT
+ * unless every page ended up in VRAM.
+ */
+TEST_F_TIMEOUT(dmirror, migrate_more_than_vram, 300)
+{
+	unsigned long vram = vram_size(), npages, i, bad = 0;
+	struct hmm_dmirror_cmd cmd;
+	char *buf, *host;
+	size_t size;
+
+	if (!vram)
+		SKIP(return, "cannot read /sys/module/vsvm/parameters/vram_mb");
+	size = vram + (16UL << 20);
+	npages = size / PAGE;
+	buf = anon_alloc(size);
+	host = host_alloc(size);
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, host);
+	for (i = 0; i < npages; i++)
+		page_fill(buf + i * PAGE, i, 7);
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_DEV, buf,
+				 host, npages, &cmd));
+	TH_LOG("%lu of %lu pages in device memory", (unsigned long)cmd.cpages,
+	       npages);
+	EXPECT_GT(cmd.cpages, 0);
+	EXPECT_LE(cmd.cpages, npages);
+	for (i = 0; i < npages; i++)
+		bad += !page_check(host + i * PAGE, i, 7);
+	EXPECT_EQ(0, bad);
+	for (i = 0; i < npages; i++)
+		bad += !page_check(buf + i * PAGE, i, 7);
+	EXPECT_EQ(0, bad);
+	munmap(buf, size);
+	munmap(host, size);
+}
+
 TEST_HARNESS_MAIN
