@@ -387,9 +387,12 @@ struct drm_vsvm_vm_set_param {
  * Return: 0; -EINVAL for a malformed job (unknown code or flags, nonzero
  * pad, zero or overflowing size, misaligned fill or atomic, too many ops);
  * -EFAULT if the job touches memory the process has not mapped (or with
- * PROT_NONE), or @ops cannot be read; -EPERM for a write to read-only
- * memory; -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be honoured;
- * -ENOMEM; -EACCES from a process other than the opener; -EINTR if the
+ * PROT_NONE), secret memory (memfd_secret(), never accessed by a device),
+ * or @ops cannot be read; -EPERM for a write to read-only memory;
+ * -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be honoured; -ENOMEM if
+ * out of memory, or if the VM already mirrors as many ranges as the module
+ * parameter max_ranges allows (unmapping memory gives ranges back);
+ * -EACCES from a process other than the opener; -EINTR if the
  * task was killed (it never returns to userspace); -EBUSY if a page kept
  * faulting because the CPU side or other jobs kept moving or invalidating
  * it. A failing operation has done its work up to the page that failed.
@@ -401,9 +404,9 @@ struct drm_vsvm_vm_set_param {
  * DRM_IOCTL_VSVM_MIGRATE - Migrate a range to VRAM or to system memory
  *
  * Return: 0; -EINVAL for an unaligned, empty or overflowing range, unknown
- * target or flags; -EFAULT if part of the range is not mapped; -ENOMEM;
- * -EACCES from a process other than the opener; -EINTR if the task was
- * killed.
+ * target or flags; -EFAULT if part of the range is not mapped or is secret
+ * memory; -ENOMEM as for %DRM_IOCTL_VSVM_EXEC; -EACCES from a process
+ * other than the opener; -EINTR if the task was killed.
  */
 #define DRM_IOCTL_VSVM_MIGRATE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_MIGRATE, struct drm_vsvm_migrate)
