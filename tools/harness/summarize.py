@@ -42,6 +42,14 @@ SPLATS = [
     # kmemleak=off) would silently stop every leak check after it.
     r'kmemleak: Kernel memory leak detector disabled',
     r'kmemleak: Cannot allocate',
+    # dma-debug (CONFIG_DMA_API_DEBUG): a report is err_printk() of
+    # kernel/dma/debug.c, "DMA-API: <driver> <device>: <what>" inside a WARN
+    # (only the first one of a boot is printed), or the overlap warning of
+    # its cacheline tracking. Its informational lines ("DMA-API: preallocated
+    # 65536 debug entries", "DMA-API: debugging enabled by kernel config")
+    # are not reports; dma-debug turning itself off is, as for kmemleak.
+    r'DMA-API: \S* \S+: ', r'DMA-API: exceeded \d+ overlapping mappings',
+    r'DMA-API: .*disabl', r'DMA-API: .*out of memory',
 ]
 SPLAT_RE = re.compile('|'.join(SPLATS))
 

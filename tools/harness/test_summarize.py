@@ -53,9 +53,24 @@ OUR_LEAK = '''unreferenced object 0xffff888006a0f000 (size 96):
     drm_open+0x1a/0x80'''
 
 
+# What dma-debug (CONFIG_DMA_API_DEBUG) prints on every boot: not reports.
+DMA_DEBUG_BOOT = ['DMA-API: preallocated 65536 debug entries',
+                  'DMA-API: debugging enabled by kernel config']
+
+# A report of dma-debug as 6.12 prints it: err_printk()'s message inside a
+# WARN, here a mapping a KUnit case left behind when its device went away.
+DMA_DEBUG_LEAK = [
+    '------------[ cut here ]------------',
+    'DMA-API: kunit drm_test_gpusvm_dma_unmapped.drm-kunit-mock-device: device '
+    'driver has pending DMA allocations while released from device [count=8]',
+    'One of leaked entries details: [device address=0x0000000104f2c000] '
+    '[size=4096 bytes] [mapped with DMA_BIDIRECTIONAL] [mapped as single]',
+]
+
+
 def good_run():
     """{file: text} of a run in which every listed suite passed."""
-    console = ['KTAP version 1']
+    console = DMA_DEBUG_BOOT + ['KTAP version 1']
     kunit = []
     sections = ['### harness: mode check, kernel 6.12.0',
                 f'### harness: test_hmm init text {TEST_HMM_INIT_TEXT:#x}']
@@ -177,6 +192,13 @@ def breaks():
     def splat(f):
         f['console.log'] += '\n[   60.000000] BUG: KASAN: slab-use-after-free in vsvm_x'
 
+    def dma_debug_report(f):
+        # The WARN's own "WARNING:" line left out: the report alone fails.
+        f['console.log'] += ''.join('\n[   61.000000] ' + l for l in DMA_DEBUG_LEAK)
+
+    def dma_debug_disabled(f):
+        f['console.log'] += '\n[   62.000000] DMA-API: debugging out of memory - disabling'
+
     return [
         ('kmemleak scan failed (disabled)', kmemleak_rc, 'PROBLEM: kmemleak: a scan did not run'),
         ('kmemleak file absent', kmemleak_absent, 'PROBLEM: kmemleak: kmemleak is not in'),
@@ -209,6 +231,10 @@ def breaks():
         ('lint did not run', lint_missing, 'PROBLEM: missing suite: lint'),
         ('guest hung', hung, 'PROBLEM: guest did not reach the end'),
         ('kernel splat', splat, 'PROBLEM: kernel splat'),
+        ('dma-debug report', dma_debug_report,
+         'device driver has pending DMA allocations while released from device'),
+        ('dma-debug disabled itself', dma_debug_disabled,
+         'PROBLEM: kernel splat: console.log line'),
     ]
 
 
