@@ -16,9 +16,11 @@
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
+#include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 
 #include <asm/tlb.h>
 
@@ -50,6 +52,11 @@ struct gpusvm_test_priv {
 	struct mutex lock;
 	struct drm_gpusvm_ops ops;
 	unsigned long chunks[4];
+	/*
+	 * The device_private_page_owner given to drm_gpusvm_init(): priv,
+	 * the owner of the mock VRAM, unless a test wants its pages foreign.
+	 */
+	void *owner;
 
 	/* Written by the invalidate callback under the notifier lock. */
 	struct gpusvm_test_event events[TEST_MAX_EVENTS];
@@ -151,9 +158,9 @@ static int gpusvm_test_init_full(struct kunit *test, struct mm_struct *mm,
 	for (i = 0; i < num_chunks; i++)
 		priv->chunks[i] = chunks[i];
 
-	err = drm_gpusvm_init(&priv->gpusvm, "kunit", priv->drm, mm, priv,
-			      mm_start, mm_range, notifier_size, &priv->ops,
-			      priv->chunks, num_chunks);
+	err = drm_gpusvm_init(&priv->gpusvm, "kunit", priv->drm, mm,
+			      priv->owner, mm_start, mm_range, notifier_size,
+			      &priv->ops, priv->chunks, num_chunks);
 	if (err)
 		return err;
 
@@ -423,6 +430,80 @@ static unsigned int gpusvm_test_check_dma(struct kunit *test,
 	}
 
 	return max_order;
+}
+
+/*
+ * Bind @range as a driver does, and check the property the notifier
+ * protocol exists for: pages that drm_gpusvm_range_pages_valid() accepts
+ * under the notifier lock are the pages the CPU maps at that moment. The
+ * CPU's view is a snapshot that faults nothing (a fault would fill in an
+ * entry that an invalidation cleared), taken under the protocol itself so
+ * that no invalidation slips between it and the check. System pages only.
+ *
+ * Return: -EAGAIN if the pages are not valid (the driver would collect
+ * them again) or invalidations kept racing with the snapshot; another
+ * negative error if the snapshot failed; else the number of pages bound
+ * that are not the CPU's, the first of which is stored in @first.
+ */
+static long gpusvm_test_bind(struct gpusvm_test_priv *priv,
+			     struct drm_gpusvm_range *range,
+			     unsigned long *pfns, unsigned long *first)
+{
+	struct mmu_interval_notifier *mni = &range->notifier->notifier;
+	unsigned long npages = drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+	struct hmm_range snap = {
+		.notifier = mni,
+		.start = drm_gpusvm_range_start(range),
+		.end = drm_gpusvm_range_end(range),
+		.hmm_pfns = pfns,
+		.dev_private_owner = priv->gpusvm.device_private_page_owner,
+	};
+	struct mm_struct *mm = priv->gpusvm.mm;
+	unsigned long i, j, k;
+	long stale = 0;
+	int tries, err;
+
+	for (tries = 0;; tries++) {
+		if (tries == 16)
+			return -EAGAIN;
+		snap.notifier_seq = mmu_interval_read_begin(mni);
+		mmap_read_lock(mm);
+		err = hmm_range_fault(&snap);
+		mmap_read_unlock(mm);
+		if (err == -EBUSY)
+			continue;
+		if (err)
+			return err;
+		drm_gpusvm_notifier_lock(&priv->gpusvm);
+		if (!mmu_interval_read_retry(mni, snap.notifier_seq))
+			break;
+		drm_gpusvm_notifier_unlock(&priv->gpusvm);
+	}
+
+	if (!drm_gpusvm_range_pages_valid(&priv->gpusvm, range)) {
+		drm_gpusvm_notifier_unlock(&priv->gpusvm);
+		return -EAGAIN;
+	}
+
+	for (i = 0, j = 0; i < npages; j++) {
+		const struct drm_pagemap_device_addr *entry = &range->dma_addr[j];
+		unsigned long n = 1UL << entry->order;
+		unsigned long pfn = PHYS_PFN(dma_to_phys(priv->dev, entry->addr));
+
+		for (k = 0; k < n && i + k < npages; k++) {
+			unsigned long cpu = pfns[i + k];
+			bool same = entry->proto == DRM_INTERCONNECT_SYSTEM &&
+				    (cpu & HMM_PFN_VALID) &&
+				    page_to_pfn(hmm_pfn_to_page(cpu)) == pfn + k;
+
+			if (!same && !stale++)
+				*first = i + k;
+		}
+		i += n;
+	}
+	drm_gpusvm_notifier_unlock(&priv->gpusvm);
+
+	return stale;
 }
 
 /* --- init / fini -------------------------------------------------------- */
@@ -1610,6 +1691,172 @@ static void drm_test_gpusvm_get_pages_seq_retry(struct kunit *test)
 	gpusvm_test_check_dma(test, w.range, 9, false);
 }
 
+/*
+ * A thread that drops the pages of a range (MADV_DONTNEED, a real
+ * invalidation through the MMU notifier) once per round of the test
+ * thread, at a random point of the round's collection.
+ */
+struct gpusvm_test_racer {
+	struct mm_struct *mm;
+	unsigned long start;
+	unsigned long size;
+	wait_queue_head_t wq;
+	atomic_t rounds;		/* started by the test thread */
+	unsigned int window_us;		/* how long the last collection took */
+	unsigned int invalidations;
+	int err;
+	bool stop;
+	struct completion done;
+};
+
+static int gpusvm_test_racer_thread(void *arg)
+{
+	struct gpusvm_test_racer *r = arg;
+	int seen = 0;
+
+	while (!READ_ONCE(r->stop)) {
+		unsigned int delay;
+
+		wait_event_timeout(r->wq, READ_ONCE(r->stop) ||
+				   atomic_read(&r->rounds) != seen, HZ / 10);
+		if (READ_ONCE(r->stop))
+			break;
+		if (atomic_read(&r->rounds) == seen)
+			continue;
+		seen = atomic_read(&r->rounds);
+
+		delay = get_random_u32_below(READ_ONCE(r->window_us) + 1);
+		if (delay)
+			usleep_range(delay, delay + 1);
+#if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST)
+		r->err = do_madvise(r->mm, r->start, r->size, MADV_DONTNEED);
+#else
+		r->err = -EOPNOTSUPP;
+#endif
+		if (r->err)
+			break;
+		r->invalidations++;
+	}
+	complete(&r->done);
+	return 0;
+}
+
+/* Stop the racer and drop the address space it kept alive. */
+static void gpusvm_test_racer_stop(void *arg)
+{
+	struct gpusvm_test_racer *r = arg;
+
+	WRITE_ONCE(r->stop, true);
+	wake_up(&r->wq);
+	wait_for_completion(&r->done);
+	mmput(r->mm);
+}
+
+/*
+ * The racing counterpart of drm_test_gpusvm_get_pages_seq_published: real
+ * invalidations from a second thread hit get_pages while it runs, through
+ * the notifier's own sequence publication, and this thread binds after
+ * every collection as a driver does. Every bind accepted under the
+ * notifier lock must commit exactly the pages the CPU maps. Each round
+ * starts with the first half of the range populated and the second half
+ * empty: hmm_range_fault() records the first half, then spends its time
+ * faulting the second, so an invalidation landing then makes the recorded
+ * half stale, and get_pages must notice. At most one invalidation per
+ * round, placed at random within the time the last collection took. At
+ * most 2 s or 500 rounds.
+ */
+static void drm_test_gpusvm_get_pages_invalidation_race(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	unsigned int rounds, bound = 0, retried = 0, busy = 0;
+	unsigned long first = 0, bad_first = 0, end, *pfns;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct gpusvm_test_racer *r;
+	struct task_struct *task;
+	long stale, bad = 0;
+	int err;
+
+	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
+		kunit_skip(test, "madvise needs the tests built in");
+
+	pfns = kunit_kcalloc(test, SZ_64K >> PAGE_SHIFT, sizeof(*pfns),
+			     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pfns);
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+
+	r->mm = current->mm;
+	r->start = addr;
+	r->size = SZ_64K;
+	r->window_us = 100;
+	init_waitqueue_head(&r->wq);
+	init_completion(&r->done);
+	/* The racer may outlive this thread, whose exit drops its mm. */
+	mmget(r->mm);
+	task = kthread_run(gpusvm_test_racer_thread, r, "gpusvm-racer");
+	if (IS_ERR(task)) {
+		mmput(r->mm);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							gpusvm_test_racer_stop,
+							r), 0);
+
+	end = jiffies + 2 * HZ;
+	for (rounds = 0; rounds < 500 && time_before(jiffies, end); rounds++) {
+		ktime_t t0;
+
+		gpusvm_test_fill(test, addr, addr + SZ_32K, rounds);
+		KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, addr + SZ_32K,
+							  SZ_32K,
+							  MADV_DONTNEED), 0);
+
+		t0 = ktime_get();
+		atomic_inc(&r->rounds);
+		wake_up(&r->wq);
+		err = gpusvm_test_get_pages(priv, range, &ctx);
+		WRITE_ONCE(r->window_us,
+			   min_t(s64, ktime_us_delta(ktime_get(), t0), 20000));
+		if (err == -EBUSY) {
+			busy++;
+			continue;
+		}
+		KUNIT_ASSERT_EQ_MSG(test, err, 0, "get_pages, round %u", rounds);
+
+		stale = gpusvm_test_bind(priv, range, pfns, &first);
+		if (stale == -EAGAIN) {
+			retried++;
+			continue;
+		}
+		KUNIT_ASSERT_GE_MSG(test, stale, 0L, "snapshot, round %u",
+				    rounds);
+		bound++;
+		if (stale) {
+			bad = stale;
+			bad_first = first;
+			break;
+		}
+	}
+	kunit_release_action(test, gpusvm_test_racer_stop, r);
+
+	kunit_info(test, "%u rounds: %u bound, %u invalidated before the bind, %u -EBUSY; %u invalidations\n",
+		   rounds, bound, retried, busy, r->invalidations);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0L,
+			    "round %u: %ld bound pages are not the CPU's, the first at 0x%lx: get_pages committed pages an invalidation had dropped",
+			    rounds, bad, addr + (bad_first << PAGE_SHIFT));
+	KUNIT_EXPECT_EQ(test, r->err, 0);
+	KUNIT_EXPECT_GT_MSG(test, bound, 0U, "no bind got through");
+	KUNIT_EXPECT_GT_MSG(test, r->invalidations, 0U,
+			    "the racer never invalidated");
+}
+
 /* A 2 MiB aligned, populated region that the CPU maps with a huge page. */
 static unsigned long gpusvm_test_thp(struct kunit *test, u32 seed)
 {
@@ -2140,6 +2387,12 @@ struct gpusvm_test_vram {
 	unsigned long next;
 	struct gpusvm_test_devmem devmem[TEST_MAX_DEVMEM];
 	unsigned int num_devmem;
+	/*
+	 * When a test sets @copy_release, the next copy_to_ram completes
+	 * @copy_entered and waits for @copy_release before it copies.
+	 */
+	struct completion *copy_entered;
+	struct completion *copy_release;
 };
 
 static struct gpusvm_test_vram *to_vram(struct drm_pagemap *dpagemap)
@@ -2188,7 +2441,15 @@ static int mock_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
 static int mock_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
 			    unsigned long npages)
 {
+	struct gpusvm_test_vram *vram = page_to_vram(pages[0]);
+	struct completion *release = xchg(&vram->copy_release, NULL);
 	unsigned long i;
+
+	/* Held by a test: the pages stay collected until it lets go. */
+	if (release) {
+		complete(vram->copy_entered);
+		wait_for_completion(release);
+	}
 
 	for (i = 0; i < npages; i++) {
 		struct device *dev = page_to_vram(pages[i])->dpagemap.dev;
@@ -2586,6 +2847,98 @@ static void drm_test_gpusvm_get_pages_devmem_read_only_cpu(struct kunit *test)
 	gpusvm_test_munmap(test, map, SZ_128K);
 }
 
+/*
+ * The sequence number that get_pages checks under the notifier lock is the
+ * one the MMU notifier callback publishes (mmu_interval_set_seq()): a real
+ * invalidation landing between hmm_range_fault() and the commit must make
+ * get_pages collect again. drm_test_gpusvm_get_pages_seq_retry publishes a
+ * sequence by hand; here a real MADV_DONTNEED does, deterministically.
+ *
+ * This GPU SVM does not own the mock VRAM. The range is half system pages,
+ * half device pages, so hmm_range_fault() records the system pages, then
+ * faults the device pages back to RAM; the copy of that migration is held
+ * while this thread drops the system pages (their CPU page-table entries
+ * cleared, the pages freed). Then the copy goes on. The pages get_pages
+ * commits must be the CPU's: without the published sequence they include
+ * the freed ones. The dropped pages read as zero, the others kept their
+ * data.
+ */
+static void drm_test_gpusvm_get_pages_seq_published(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_worker w = { .priv = priv };
+	unsigned long npages = SZ_64K >> PAGE_SHIFT;
+	struct completion entered, release;
+	unsigned long addr, first = 0, i, *pfns;
+	struct gpusvm_test_vram *vram;
+	struct task_struct *task;
+	int err = -ETIMEDOUT;
+	bool held;
+	long stale;
+
+	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
+		kunit_skip(test, "madvise needs the tests built in");
+
+	vram = gpusvm_test_vram_init(test);
+	addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	pfns = kunit_kcalloc(test, npages, sizeof(*pfns), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pfns);
+
+	priv->owner = NULL;
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x5e9);
+	w.range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(w.range), SZ_64K);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
+
+	init_completion(&w.done);
+	init_completion(&entered);
+	init_completion(&release);
+	vram->copy_entered = &entered;
+	WRITE_ONCE(vram->copy_release, &release);
+	task = kthread_run(gpusvm_test_get_pages_thread, &w, "gpusvm-test");
+	if (IS_ERR(task)) {
+		WRITE_ONCE(vram->copy_release, NULL);
+		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
+		return;
+	}
+
+	/* No assertion until the worker is done: it uses this stack. */
+	held = wait_for_completion_timeout(&entered, 10 * HZ);
+	if (held)
+		err = gpusvm_test_madvise(test, addr, SZ_32K, MADV_DONTNEED);
+	xchg(&vram->copy_release, NULL);
+	complete(&release);
+
+	KUNIT_ASSERT_NE_MSG(test, wait_for_completion_timeout(&w.done, 10 * HZ),
+			    0, "get_pages did not finish");
+	KUNIT_ASSERT_TRUE_MSG(test, held,
+			      "get_pages never faulted the device pages back");
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_ASSERT_EQ_MSG(test, w.ret, 0,
+			    "get_pages failed (-EBUSY: held back too long?)");
+
+	stale = gpusvm_test_bind(priv, w.range, pfns, &first);
+	KUNIT_ASSERT_NE_MSG(test, stale, (long)-EAGAIN,
+			    "the pages get_pages returned are not valid");
+	KUNIT_ASSERT_EQ_MSG(test, stale, 0L,
+			    "%ld bound pages are not the CPU's, the first at 0x%lx: get_pages committed pages collected before the MADV_DONTNEED",
+			    stale, addr + (first << PAGE_SHIFT));
+
+	for (i = 0; i < npages; i++) {
+		struct drm_pagemap_device_addr *entry = &w.range->dma_addr[i];
+		unsigned long uaddr = addr + (i << PAGE_SHIFT);
+		u32 *kaddr;
+
+		KUNIT_ASSERT_EQ(test, (int)entry->order, 0);
+		kaddr = phys_to_virt(dma_to_phys(priv->dev, entry->addr));
+		KUNIT_EXPECT_EQ_MSG(test, *kaddr,
+				    uaddr < addr + SZ_32K ? 0 :
+				    0x5e9 ^ (u32)(uaddr >> PAGE_SHIFT),
+				    "page at 0x%lx", uaddr);
+	}
+}
+
 /* --- misc --------------------------------------------------------------- */
 
 static void drm_test_gpusvm_print(struct kunit *test)
@@ -2671,6 +3024,7 @@ static int drm_gpusvm_test_init(struct kunit *test)
 							gpusvm_test_mutex_destroy,
 							&priv->lock), 0);
 	priv->ops.invalidate = mock_invalidate;
+	priv->owner = priv;
 
 	return 0;
 }
@@ -2712,6 +3066,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_get_pages_unmapped_remapped),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_cow_retry),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_retry),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_invalidation_race),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp_clipped),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp_small_chunks),
@@ -2735,6 +3090,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_evict_devmem),
 	KUNIT_CASE(drm_test_gpusvm_evict_devmem_partial_unmap),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_read_only_cpu),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_published),
 	KUNIT_CASE(drm_test_gpusvm_print),
 	KUNIT_CASE(drm_test_gpusvm_driver_lock),
 	{}
