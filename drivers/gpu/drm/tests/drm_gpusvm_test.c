@@ -1857,15 +1857,37 @@ static void drm_test_gpusvm_get_pages_invalidation_race(struct kunit *test)
 			    "the racer never invalidated");
 }
 
-/* A 2 MiB aligned, populated region that the CPU maps with a huge page. */
+/*
+ * A 2 MiB aligned, populated region that the CPU maps with a huge page.
+ * That it does is established without hmm_range_fault(), whose report
+ * (hmm_pfn_to_map_order()) is what the THP cases test: the folio behind
+ * the first page, found by get_user_pages_fast(), must be PMD-sized,
+ * start there and be mapped whole by a PMD. A case is skipped, with the
+ * reason, only if it is not; a huge page the collection does not use as
+ * one is a failure.
+ */
 static unsigned long gpusvm_test_thp(struct kunit *test, u32 seed)
 {
 	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
 	unsigned long base = ALIGN(map, SZ_2M);
+	struct folio *folio;
+	struct page *page;
+	bool huge;
 
 	if (IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
-		gpusvm_test_madvise(test, base, SZ_2M, MADV_HUGEPAGE);
+		KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, base, SZ_2M,
+							  MADV_HUGEPAGE), 0);
 	gpusvm_test_fill(test, base, base + SZ_2M, seed);
+
+	KUNIT_ASSERT_EQ(test, get_user_pages_fast(base, 1, 0, &page), 1);
+	folio = page_folio(page);
+	huge = folio_test_pmd_mappable(folio) && folio_page(folio, 0) == page &&
+	       folio_entire_mapcount(folio) > 0;
+	put_page(page);
+	if (!huge)
+		kunit_skip(test,
+			   "no transparent huge page at 0x%lx (THP off, or no free 2M block)",
+			   base);
 	return base;
 }
 
@@ -1884,9 +1906,8 @@ static void drm_test_gpusvm_get_pages_thp(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
 
 	order = gpusvm_test_check_dma(test, range, 0x55, false);
-	if (!order)
-		kunit_skip(test, "memory not backed by a transparent huge page");
-	KUNIT_EXPECT_EQ(test, (int)order, get_order(SZ_2M));
+	KUNIT_EXPECT_EQ_MSG(test, (int)order, get_order(SZ_2M),
+			    "the CPU maps a huge page: its pages are one block");
 	KUNIT_EXPECT_EQ_MSG(test, (int)range->dma_addr[0].order, get_order(SZ_2M),
 			    "one entry maps the whole huge page");
 }
@@ -1897,6 +1918,7 @@ static void drm_test_gpusvm_get_pages_thp_clipped(struct kunit *test)
 	struct gpusvm_test_priv *priv = test->priv;
 	struct drm_gpusvm_ctx ctx = {};
 	struct drm_gpusvm_range *range;
+	unsigned int order;
 	unsigned long base;
 
 	gpusvm_test_init(test);
@@ -1906,8 +1928,9 @@ static void drm_test_gpusvm_get_pages_thp_clipped(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
 
-	if (!gpusvm_test_check_dma(test, range, 0x66, false))
-		kunit_skip(test, "memory not backed by a transparent huge page");
+	order = gpusvm_test_check_dma(test, range, 0x66, false);
+	KUNIT_EXPECT_EQ_MSG(test, (int)order, get_order(SZ_64K),
+			    "the CPU maps a huge page: the range is one block");
 	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[0].order, get_order(SZ_64K));
 }
 
