@@ -61,7 +61,8 @@
  * @fail_to_ram_count: See @fail_to_ram.
  * @fail_populate_pfn: Error populate_devmem_pfn returns, if non-zero.
  * @to_dev_hook: Called at the start of copy_to_devmem, if set.
- * @hook_data: For @to_dev_hook.
+ * @to_ram_hook: Called at the start of copy_to_ram, if set.
+ * @hook_data: For @to_dev_hook and @to_ram_hook.
  * @release_delay_ms: devmem_release busy-waits that long before it counts
  *	itself in @releases (it may run in atomic context).
  * @populate_hook: Called by populate_devmem_pfn after it filled the pfns,
@@ -89,6 +90,7 @@ struct mock_vram {
 	atomic_t fail_to_ram_count;
 	int fail_populate_pfn;
 	void (*to_dev_hook)(struct mock_vram *vram);
+	void (*to_ram_hook)(struct mock_vram *vram);
 	void *hook_data;
 	unsigned int release_delay_ms;
 	void (*populate_hook)(struct mock_vram *vram);
@@ -171,6 +173,9 @@ static int mock_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
 {
 	struct mock_vram *vram = mock_page_vram(pages[0]);
 	unsigned long i;
+
+	if (vram->to_ram_hook)
+		vram->to_ram_hook(vram);
 
 	atomic_inc(&vram->to_ram_calls);
 	if (mock_should_fail(&vram->fail_to_ram_count))
@@ -1677,6 +1682,171 @@ static void drm_test_pagemap_evict_released_and_reused(struct kunit *test)
 			-1);
 }
 
+/* How long the racing CPU fault holds its pages once eviction copied. */
+#define EVICT_RACE_HOLD_MS	50
+
+/**
+ * struct evict_race - A CPU fault racing with an eviction
+ * @mm: The address space the toucher faults in.
+ * @addr: Start of the allocation's range.
+ * @npages: Pages of the range; the first half is RW data, the second RO.
+ * @seed: Pattern of the first half.
+ * @task: The toucher.
+ * @held: Its first CPU fault holds its pages, in copy_to_ram.
+ * @copied: The eviction reached copy_to_ram: its first pass collected.
+ * @done: The toucher is finished.
+ * @evicted: Set by the eviction's copy_to_ram.
+ * @stop: Tells the toucher to finish.
+ * @rounds: Passes of the toucher over the range.
+ * @wrong: 1 + the first page the toucher read wrong data from, or 0.
+ * @err: Error of a CPU access of the toucher.
+ */
+struct evict_race {
+	struct mm_struct *mm;
+	unsigned long addr;
+	unsigned long npages;
+	u32 seed;
+	struct task_struct *task;
+	struct completion held;
+	struct completion copied;
+	struct completion done;
+	bool evicted;
+	bool stop;
+	unsigned int rounds;
+	unsigned long wrong;
+	int err;
+};
+
+/* Reads every page of the range again and again, faulting them back. */
+static int evict_race_toucher(void *arg)
+{
+	struct evict_race *er = arg;
+	unsigned long i;
+
+	kthread_use_mm(er->mm);
+	while (!READ_ONCE(er->stop) && !er->err && !er->wrong &&
+	       er->rounds < 100000) {
+		for (i = 0; i < er->npages && !er->err && !er->wrong; i++) {
+			unsigned long off = i << PAGE_SHIFT;
+			u32 v;
+
+			if (get_user(v, (u32 __user *)(er->addr + off)))
+				er->err = -EFAULT;
+			else if (v != (i < er->npages / 2 ?
+				       pattern_word(off, er->seed) : 0))
+				er->wrong = i + 1;
+		}
+		er->rounds++;
+		usleep_range(100, 200);
+	}
+	kthread_unuse_mm(er->mm);
+	complete(&er->done);
+
+	return 0;
+}
+
+/*
+ * copy_to_ram hook. The toucher's first CPU fault has collected (locked)
+ * the pages of its VMA: it waits until the eviction collected the others
+ * and reached its own copy, then EVICT_RACE_HOLD_MS more, far longer than
+ * the first eviction pass waits for the allocation to detach.
+ */
+static void hold_fault_across_pass(struct mock_vram *vram)
+{
+	struct evict_race *er = vram->hook_data;
+
+	if (current != er->task) {
+		WRITE_ONCE(er->evicted, true);
+		complete(&er->copied);
+		return;
+	}
+	if (completion_done(&er->held))
+		return;
+	complete(&er->held);
+	wait_for_completion_timeout(&er->copied, 10 * HZ);
+	msleep(EVICT_RACE_HOLD_MS);
+}
+
+/*
+ * Eviction racing with CPU faults: a thread reads the pages of an
+ * allocation over and over while this one evicts it. The allocation spans
+ * two VMAs (RW data, then RO zeroes), so the first CPU fault moves back
+ * only the first VMA's pages; its migration is held in its copy until the
+ * eviction's first pass has moved the other VMA's pages (it skipped the
+ * pages the fault holds locked), and for EVICT_RACE_HOLD_MS more. Eviction
+ * must not give up after that first pass: it keeps waiting and retrying
+ * until the fault moved its pages and the allocation detached, returns 0,
+ * and every read saw the right data.
+ */
+static void drm_test_pagemap_evict_races_cpu_fault(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, 16 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	unsigned long mid = addr + 8 * PAGE_SIZE;
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	struct evict_race *er = kunit_kzalloc(test, sizeof(*er), GFP_KERNEL);
+	bool held;
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, er);
+	/* RW | RO: two VMAs that cannot merge. */
+	KUNIT_ASSERT_EQ(test, test_mmap(test, mid, 8 * PAGE_SIZE, PROT_READ,
+					MAP_PRIVATE | MAP_FIXED), mid);
+	user_fill(test, addr, 8 * PAGE_SIZE, 69);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 16 * PAGE_SIZE, 0),
+			0);
+	expect_state(test, addr, 16, 'D');
+
+	er->mm = current->mm;
+	er->addr = addr;
+	er->npages = 16;
+	er->seed = 69;
+	init_completion(&er->held);
+	init_completion(&er->copied);
+	init_completion(&er->done);
+	mmget(er->mm);
+	er->task = kthread_create(evict_race_toucher, er, "drm_pagemap_touch");
+	if (IS_ERR(er->task)) {
+		mmput(er->mm);
+		KUNIT_ASSERT_TRUE_MSG(test, false, "kthread_create failed");
+	}
+	get_task_struct(er->task);
+	vram->hook_data = er;
+	vram->to_ram_hook = hold_fault_across_pass;
+	wake_up_process(er->task);
+
+	held = wait_for_completion_timeout(&er->held, 10 * HZ);
+	ret = held ? drm_pagemap_evict_to_ram(&md->base) : -ETIME;
+
+	WRITE_ONCE(er->stop, true);
+	complete(&er->copied);
+	KUNIT_EXPECT_NE_MSG(test,
+			    wait_for_completion_timeout(&er->done, 10 * HZ), 0,
+			    "the toucher never finished");
+	kthread_stop(er->task);
+	put_task_struct(er->task);
+	mmput(er->mm);
+	vram->to_ram_hook = NULL;
+
+	KUNIT_ASSERT_TRUE_MSG(test, held, "the CPU fault never reached its copy");
+	KUNIT_EXPECT_TRUE_MSG(test, READ_ONCE(er->evicted),
+			      "the eviction copied nothing while the fault held");
+	KUNIT_EXPECT_EQ_MSG(test, ret, 0,
+			    "eviction gave up while a CPU fault held pages");
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+	KUNIT_EXPECT_EQ(test, er->err, 0);
+	KUNIT_EXPECT_EQ_MSG(test, er->wrong, 0UL,
+			    "the CPU read wrong data at page %lu",
+			    er->wrong - 1);
+	KUNIT_EXPECT_GT(test, er->rounds, 0U);
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 8 * PAGE_SIZE, 69), -1);
+	KUNIT_EXPECT_EQ(test, user_check(test, mid, 8 * PAGE_SIZE, 0), -1);
+}
+
 /* --- teardown with data on the device --- */
 
 static void drm_test_pagemap_fini_with_pages(struct kunit *test)
@@ -1885,6 +2055,7 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_evict_partial_range),
 	KUNIT_CASE(drm_test_pagemap_evict_waits_for_release),
 	KUNIT_CASE(drm_test_pagemap_evict_released_and_reused),
+	KUNIT_CASE(drm_test_pagemap_evict_races_cpu_fault),
 	KUNIT_CASE(drm_test_pagemap_fini_with_pages),
 	KUNIT_CASE(drm_test_pagemap_populate_mm),
 	KUNIT_CASE(drm_test_pagemap_populate_mm_errors),
