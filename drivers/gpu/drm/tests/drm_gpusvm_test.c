@@ -9,6 +9,7 @@
 
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/hmm.h>
 #include <linux/kthread.h>
@@ -16,6 +17,7 @@
 #include <linux/mm.h>
 #include <linux/mmap_lock.h>
 #include <linux/mmu_notifier.h>
+#include <linux/panic.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
@@ -2962,6 +2964,88 @@ static void drm_test_gpusvm_get_pages_seq_published(struct kunit *test)
 	}
 }
 
+/*
+ * dma-debug (CONFIG_DMA_API_DEBUG) checks that a device has no DMA mapping
+ * left when its driver goes away, but only on the buses that ask for it
+ * (PCI does). Ask for the KUnit bus, once per boot: unregistering the mock
+ * device of any case then reports each mapping the case left behind
+ * ("DMA-API: ... device driver has pending DMA allocations while released
+ * from device"), a warning that fails the harness run. dma_debug_add_bus()
+ * is not exported. Returns whether the check is on.
+ */
+static bool gpusvm_test_watch_dma(struct device *dev)
+{
+#if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST) && IS_ENABLED(CONFIG_DMA_API_DEBUG)
+	static bool watching;
+
+	if (!watching && dev->bus) {
+		dma_debug_add_bus(dev->bus);
+		watching = true;
+	}
+	return watching;
+#else
+	return false;
+#endif
+}
+
+/*
+ * Every DMA mapping of system pages is undone once the pages are released:
+ * by the invalidation of a munmap(), by drm_gpusvm_range_unmap_pages(), by
+ * drm_gpusvm_range_remove() and drm_gpusvm_fini(), and when get_pages
+ * fails after mapping some pages (system pages, then device pages, without
+ * allow_mixed). Then the device is unregistered: dma-debug reports any
+ * mapping still live, with a warning, which this case expects not to see.
+ */
+static void drm_test_gpusvm_dma_unmapped(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range[5];
+	struct drm_gpusvm_ctx ctx = {};
+	struct gpusvm_test_vram *vram;
+	unsigned long addr;
+	int i;
+
+	if (!gpusvm_test_watch_dma(priv->dev))
+		kunit_skip(test, "needs CONFIG_DMA_API_DEBUG and the tests built in");
+
+	vram = gpusvm_test_vram_init(test);
+	addr = gpusvm_test_mmap_aligned(test, 5 * SZ_64K, SZ_64K);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + 5 * SZ_64K, 0xd3a);
+	for (i = 0; i < 5; i++) {
+		unsigned long start = addr + i * SZ_64K;
+
+		range[i] = gpusvm_test_insert_ok(test, start, start,
+						 start + SZ_64K);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range[i]), SZ_64K);
+	}
+	gpusvm_test_migrate(test, vram, addr + 4 * SZ_64K + SZ_32K,
+			    addr + 5 * SZ_64K);
+
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range[i], &ctx),
+				0);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range[4], &ctx),
+			-EOPNOTSUPP);
+
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range[0]));
+	gpusvm_test_remove(priv, range[0]);
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_unmap_pages(&priv->gpusvm, range[1], &ctx);
+	mutex_unlock(&priv->lock);
+	gpusvm_test_remove(priv, range[2]);
+	gpusvm_test_fini(priv);
+
+	/* Its device pages go back to RAM through the device: first. */
+	kunit_release_action(test, gpusvm_test_pagemap_fini, &vram->dpagemap);
+	drm_kunit_helper_free_device(test, priv->dev);
+	if (!warned)
+		KUNIT_EXPECT_FALSE_MSG(test, test_taint(TAINT_WARN),
+				       "a DMA mapping outlived its pages (dma-debug report above)");
+}
+
 /* --- misc --------------------------------------------------------------- */
 
 static void drm_test_gpusvm_print(struct kunit *test)
@@ -3036,6 +3120,7 @@ static int drm_gpusvm_test_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, priv->dev);
 	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(priv->dev,
 							   DMA_BIT_MASK(64)), 0);
+	gpusvm_test_watch_dma(priv->dev);
 
 	priv->drm = __drm_kunit_helper_alloc_drm_device(test, priv->dev,
 							sizeof(*priv->drm), 0,
@@ -3114,6 +3199,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_evict_devmem_partial_unmap),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_read_only_cpu),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_published),
+	KUNIT_CASE(drm_test_gpusvm_dma_unmapped),
 	KUNIT_CASE(drm_test_gpusvm_print),
 	KUNIT_CASE(drm_test_gpusvm_driver_lock),
 	{}

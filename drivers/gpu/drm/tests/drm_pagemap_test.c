@@ -19,6 +19,7 @@
 #include <linux/bitmap.h>
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
 #include <linux/hmm.h>
@@ -424,6 +425,31 @@ KUNIT_DEFINE_ACTION_WRAPPER(mock_vram_free_action, mock_vram_free,
 KUNIT_DEFINE_ACTION_WRAPPER(drm_pagemap_fini_action, drm_pagemap_fini,
 			    struct drm_pagemap *);
 
+/*
+ * dma-debug (CONFIG_DMA_API_DEBUG) checks that a device has no DMA mapping
+ * left when its driver goes away, but only on the buses that ask for it:
+ * ask for the KUnit bus, once per boot of this suite (the drm_gpusvm suite
+ * asks too; a leak is then reported by the first of the two), so that
+ * unregistering the mock device of a case reports each mapping the case
+ * left behind ("DMA-API: ... device driver has pending DMA allocations
+ * while released from device"), a warning that fails the harness run.
+ * dma_debug_add_bus() is not exported. Returns whether the check is on.
+ */
+static bool pagemap_test_watch_dma(struct device *dev)
+{
+#if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST) && IS_ENABLED(CONFIG_DMA_API_DEBUG)
+	static bool watching;
+
+	if (!watching && dev->bus) {
+		dma_debug_add_bus(dev->bus);
+		watching = true;
+	}
+	return watching;
+#else
+	return false;
+#endif
+}
+
 static int drm_pagemap_test_init(struct kunit *test)
 {
 	unsigned long npages = MOCK_VRAM_SIZE >> PAGE_SHIFT, i;
@@ -435,6 +461,7 @@ static int drm_pagemap_test_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
 	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
 	KUNIT_ASSERT_EQ(test, ret, 0);
+	pagemap_test_watch_dma(dev);
 
 	vram = kzalloc(sizeof(*vram), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, vram);
@@ -1871,6 +1898,59 @@ static void drm_test_pagemap_fini_with_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, user_check(test, addr, 16 * PAGE_SIZE, 71), -1);
 }
 
+/* --- DMA mappings --- */
+
+/*
+ * Every system page the helpers DMA-map for a copy is unmapped after it:
+ * the sources of a migration to device memory and the zeroed page of its
+ * empty entries, the destinations of a CPU fault and of an eviction, when
+ * the copy succeeds and when it fails. Then the pagemap is torn down and
+ * the device unregistered: dma-debug reports any mapping still live, with
+ * a warning, which this case expects not to see.
+ */
+static void drm_test_pagemap_dma_unmapped(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	unsigned long addr;
+	struct mock_devmem *md;
+
+	if (!pagemap_test_watch_dma(vram->dev))
+		kunit_skip(test, "needs CONFIG_DMA_API_DEBUG and the tests built in");
+
+	addr = test_mmap(test, 0, 8 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE);
+	md = mock_devmem_alloc(test, vram, 8, false);
+	user_fill(test, addr, 4 * PAGE_SIZE, 52);	/* 4 pages empty */
+
+	vram->fail_to_dev = -EIO;
+	atomic_set(&vram->fail_to_dev_count, 1);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0),
+			-EIO);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0),
+			0);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 52), -1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr + 4 * PAGE_SIZE,
+					 4 * PAGE_SIZE, 0), -1);
+
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + 8 * PAGE_SIZE, 0),
+			0);
+	vram->fail_to_ram = -EIO;
+	atomic_set(&vram->fail_to_ram_count, 1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, PAGE_SIZE, 52), -2);
+	vram->fail_to_ram = -ETIMEDOUT;
+	atomic_set(&vram->fail_to_ram_count, 1);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), -ETIMEDOUT);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, 4 * PAGE_SIZE, 52), -1);
+
+	kunit_release_action(test, drm_pagemap_fini_action, &vram->dpagemap);
+	drm_kunit_helper_free_device(test, vram->dev);
+	if (!warned)
+		KUNIT_EXPECT_FALSE_MSG(test, test_taint(TAINT_WARN),
+				       "a DMA mapping outlived its copy (dma-debug report above)");
+}
+
 /* --- populate_mm --- */
 
 static void drm_test_pagemap_populate_mm(struct kunit *test)
@@ -2057,6 +2137,7 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_evict_released_and_reused),
 	KUNIT_CASE(drm_test_pagemap_evict_races_cpu_fault),
 	KUNIT_CASE(drm_test_pagemap_fini_with_pages),
+	KUNIT_CASE(drm_test_pagemap_dma_unmapped),
 	KUNIT_CASE(drm_test_pagemap_populate_mm),
 	KUNIT_CASE(drm_test_pagemap_populate_mm_errors),
 	KUNIT_CASE(drm_test_pagemap_concurrent_fault),
