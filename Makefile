@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests lint check demo bench inject-check fresh-check docs patches clean help
+.PHONY: all deps tree build obj kunit selftests lint check stress demo bench inject-check fresh-check docs patches clean help
 
 all: build
 
@@ -14,6 +14,7 @@ help:
 	@echo "make deps          install what the project needs (Debian packages)"
 	@echo "make build         prepare the 6.12 tree in \$$GPUSVM_CACHE and build the test kernel"
 	@echo "make check         build, run KUnit + selftests + hmm-tests under QEMU, summarise"
+	@echo "make stress        boot with vsvm and run vsvm_stress for STRESS_S seconds (default 600)"
 	@echo "make demo          boot with vsvm and run the demo workload"
 	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
 	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
@@ -42,6 +43,10 @@ kunit:
 
 check:
 	@INJECT="$(INJECT)" $(HARNESS) check
+
+# The seeded stress program alone, longer than in make check.
+stress:
+	@STRESS_S="$(STRESS_S)" $(HARNESS) stress
 
 demo:
 	@$(HARNESS) demo

@@ -18,10 +18,13 @@ R=/dev/ttyS1
 MODE=check
 # Gate self-test (make inject-check): comma-separated list, or "all".
 INJECT=
+# Seconds of vsvm_stress: 75 in check mode, make stress passes its own.
+STRESS_S=75
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	harness.mode=*) MODE=${arg#harness.mode=} ;;
 	harness.inject=*) INJECT=${arg#harness.inject=} ;;
+	harness.stress_s=*) STRESS_S=${arg#harness.stress_s=} ;;
 	esac
 done
 
@@ -53,6 +56,34 @@ finish() {
 	reboot -f
 }
 
+# kmemleak_report <section>: a leak check of everything so far. kmemleak
+# only reports objects that stayed unreferenced across scans and are old
+# enough. The section's rc is 0 only if both scans ran: writing "scan" runs
+# one synchronously and fails with EPERM once kmemleak has disabled itself.
+kmemleak_report() {
+	K=/sys/kernel/debug/kmemleak
+	say "### begin $1"
+	if [ ! -e $K ]; then
+		say "kmemleak: $K does not exist"
+		say "### end $1 rc=2"
+		return
+	fi
+	sleep 6
+	krc=0
+	echo scan >$K || krc=1
+	echo scan >$K || krc=1
+	cat $K >"$R" || krc=1
+	say "### end $1 rc=$krc"
+	# Reported objects are not reported again.
+	echo clear >$K
+}
+
+# The stress program (tools/testing/selftests/drm/vsvm/vsvm_stress.c): it
+# gives up 240 s after its run, so the limit only catches a hang in exit.
+run_stress() {
+	run_suite vsvm/stress $((STRESS_S + 300)) /tests/stress/vsvm_stress -s "$STRESS_S"
+}
+
 say "### harness: mode $MODE, kernel $(uname -r)"
 
 if [ "$MODE" = kunit ]; then
@@ -64,6 +95,16 @@ if [ "$MODE" = demo ]; then
 	modprobe vsvm
 	run_suite vsvm-demo 600 /bin/vsvm-demo
 	modprobe -r vsvm
+	finish
+fi
+
+if [ "$MODE" = stress ]; then
+	# make stress: the stress program alone, for STRESS_S seconds, then
+	# a leak check of what it left behind.
+	modprobe vsvm || say "### harness: modprobe vsvm failed"
+	run_stress
+	modprobe -r vsvm || say "### harness: rmmod vsvm failed"
+	kmemleak_report kmemleak
 	finish
 fi
 
@@ -100,6 +141,10 @@ for t in /tests/vsvm/*; do
 	[ "$(basename "$t")" = vsvm_mm_test ] && injected missing && continue
 	run_suite "vsvm/$(basename "$t")" 900 "$t"
 done
+# make check: vsvm_stress too (75 s), with the module the selftests used.
+if [ "$MODE" = check ]; then
+	run_stress
+fi
 # A "not ok # TODO" is not a pass; a suite that stops short of its plan
 # with status 0 is a failure.
 if injected todo; then
@@ -120,27 +165,7 @@ if [ "$MODE" = selftests ]; then
 	finish
 fi
 
-# Leak check of everything so far (KUnit, vsvm). kmemleak only reports
-# objects that stayed unreferenced across scans and are old enough. The
-# section's rc is 0 only if both scans ran: writing "scan" runs one
-# synchronously and fails with EPERM once kmemleak has disabled itself.
-kmemleak_report() {
-	K=/sys/kernel/debug/kmemleak
-	say "### begin $1"
-	if [ ! -e $K ]; then
-		say "kmemleak: $K does not exist"
-		say "### end $1 rc=2"
-		return
-	fi
-	sleep 6
-	krc=0
-	echo scan >$K || krc=1
-	echo scan >$K || krc=1
-	cat $K >"$R" || krc=1
-	say "### end $1 rc=$krc"
-	# Reported objects are not reported again.
-	echo clear >$K
-}
+# Leak check of everything so far (KUnit, vsvm).
 kmemleak_report kmemleak
 
 # The peer suite: the kernel's own hmm-tests, unmodified, first against
