@@ -134,7 +134,7 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 
 	drm_gpusvm_for_each_range(range, notifier, start, end) {
 		struct vsvm_range *r = to_vsvm_range(range);
-		bool queued = false;
+		bool queued = false, was_unmapped;
 
 		vsvm_range_zap_locked(r);
 		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
@@ -143,7 +143,16 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 		if (mmu_range->event != MMU_NOTIFY_UNMAP)
 			continue;
 
+		was_unmapped = drm_gpusvm_range_read_flags(range).unmapped;
 		drm_gpusvm_range_set_unmapped(range, mmu_range);
+		/*
+		 * Queued once, on its first unmap. A later munmap() of another
+		 * part of it must not queue it again: the worker may have taken
+		 * it off the list already and be about to remove it, and would
+		 * then remove it twice.
+		 */
+		if (was_unmapped)
+			continue;
 		spin_lock(&vm->gc_lock);
 		/* Closing: drm_gpusvm_fini() removes it, not the worker. */
 		if (!vm->closing && list_empty(&r->gc_link)) {
