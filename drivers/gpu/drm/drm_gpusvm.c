@@ -327,6 +327,15 @@
  */
 
 /*
+ * System pages are mapped for a device that shares them with the CPU while
+ * both use them, as mirroring needs: there is no hand-over of ownership at
+ * which to sync caches, and several devices, or GPU SVMs of one device,
+ * may map the same page at once. DMA_ATTR_SKIP_CPU_SYNC says so (and keeps
+ * DMA-API debugging from taking those mappings for a driver bug).
+ */
+#define DRM_GPUSVM_DMA_ATTRS	DMA_ATTR_SKIP_CPU_SYNC
+
+/*
  * Assert that the lock registered with drm_gpusvm_driver_set_lock() is held
  * exclusively: it serialises changes of the ranges, so an rwsem held for
  * read does not do.
@@ -682,8 +691,9 @@ static void drm_gpusvm_unmap_dma(struct drm_gpusvm *gpusvm,
 		struct drm_pagemap_device_addr *entry = &dma_addr[j];
 
 		if (entry->proto == DRM_INTERCONNECT_SYSTEM)
-			dma_unmap_page(dev, entry->addr, PAGE_SIZE << entry->order,
-				       entry->dir);
+			dma_unmap_page_attrs(dev, entry->addr,
+					     PAGE_SIZE << entry->order, entry->dir,
+					     DRM_GPUSVM_DMA_ATTRS);
 		else if (dpagemap && dpagemap->ops && dpagemap->ops->device_unmap)
 			dpagemap->ops->device_unmap(dpagemap, dev, *entry);
 		i += 1UL << entry->order;
@@ -1347,7 +1357,8 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 				goto err_unmap;
 			}
 
-			dma = dma_map_page(dev, page, 0, PAGE_SIZE << order, dir);
+			dma = dma_map_page_attrs(dev, page, 0, PAGE_SIZE << order,
+						 dir, DRM_GPUSVM_DMA_ATTRS);
 			if (dma_mapping_error(dev, dma)) {
 				err = -EFAULT;
 				goto err_unmap;
