@@ -388,14 +388,17 @@ struct drm_vsvm_vm_set_param {
  * pad, zero or overflowing size, misaligned fill or atomic, too many ops);
  * -EFAULT if the job touches memory the process has not mapped (or with
  * PROT_NONE), secret memory (memfd_secret(), never accessed by a device),
- * or @ops cannot be read; -EPERM for a write to read-only memory;
+ * or @ops cannot be read, or if a page could not be faulted in or mapped
+ * for the device (out of memory); -EPERM for a write to read-only memory;
  * -EOPNOTSUPP if %DRM_VSVM_POLICY_DEVICE cannot be honoured; -ENOMEM if
  * out of memory, or if the VM already mirrors as many ranges as the module
  * parameter max_ranges allows (unmapping memory gives ranges back);
  * -EACCES from a process other than the opener; -EINTR if the
  * task was killed (it never returns to userspace); -EBUSY if a page kept
  * faulting because the CPU side or other jobs kept moving or invalidating
- * it. A failing operation has done its work up to the page that failed.
+ * it; -ENOSPC if %DRM_VSVM_POLICY_DEVICE finds no room in VRAM; -EIO if
+ * the copy engine failed. A failing operation has done its work up to the
+ * page that failed; no byte is lost.
  */
 #define DRM_IOCTL_VSVM_EXEC \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_EXEC, struct drm_vsvm_exec)
@@ -405,8 +408,10 @@ struct drm_vsvm_vm_set_param {
  *
  * Return: 0; -EINVAL for an unaligned, empty or overflowing range, unknown
  * target or flags; -EFAULT if part of the range is not mapped or is secret
- * memory; -ENOMEM as for %DRM_IOCTL_VSVM_EXEC; -EACCES from a process
- * other than the opener; -EINTR if the task was killed.
+ * memory; -ENOMEM as for %DRM_IOCTL_VSVM_EXEC; -ENOSPC if VRAM cannot make
+ * room (every allocation busy); -EBUSY if the pages kept moving; -EIO if
+ * the copy engine failed (the data stays where it was); -EACCES from a
+ * process other than the opener; -EINTR if the task was killed.
  */
 #define DRM_IOCTL_VSVM_MIGRATE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_MIGRATE, struct drm_vsvm_migrate)
