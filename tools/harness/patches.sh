@@ -31,7 +31,7 @@ cmd_patches() {
 	ensure_pristine
 	drop_lock
 	ver=$(pkg_version)
-	INJECT= stage_overlay "$CACHE/patches-stage"
+	INJECT= KERNEL_FIXES=0 stage_overlay "$CACHE/patches-stage"
 	head=$(python3 "$HARNESS/patches.py" --root "$ROOT" --pristine "$PRISTINE" \
 		--stage "$CACHE/patches-stage" --git-dir "$PATCHES_GIT" --version "$ver") ||
 		die "could not build the series"
