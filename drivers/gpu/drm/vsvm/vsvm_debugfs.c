@@ -19,8 +19,8 @@
  * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
  * &vsvm_device.vm_destroy_delay_us.
  * <debugfs>/dri/<minor>/vsvm_max_ranges: see &vsvm_device.max_ranges.
- * <debugfs>/dri/<minor>/vsvm_fail_copy_to_ram: test knob, see
- * &vsvm_vram.fail_copy_to_ram.
+ * Failures of the driver hooks are injected through <debugfs>/vsvm/, see
+ * vsvm_fault.c.
  */
 
 static int vsvm_vram_show(struct seq_file *m, void *data)
@@ -75,7 +75,5 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 			   &vdev->vram.commit_delay_us);
 	debugfs_create_u32("vsvm_vm_destroy_delay_us", 0600, root,
 			   &vdev->vm_destroy_delay_us);
-	debugfs_create_atomic_t("vsvm_fail_copy_to_ram", 0600, root,
-				&vdev->vram.fail_copy_to_ram);
 	debugfs_create_u32("vsvm_max_ranges", 0600, root, &vdev->max_ranges);
 }

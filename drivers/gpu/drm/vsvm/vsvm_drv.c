@@ -325,11 +325,13 @@ static int __init vsvm_init(void)
 	    vram_mb > SZ_4K || vram_mb % 2 || (dmirror && num_devices < 2))
 		return -EINVAL;
 
+	vsvm_fault_init();
 	for (i = 0; i < num_devices; i++) {
 		struct vsvm_device *vdev = vsvm_device_create(i);
 
 		if (IS_ERR(vdev)) {
 			vsvm_destroy_all();
+			vsvm_fault_fini();
 			return PTR_ERR(vdev);
 		}
 		vsvm_devices[i] = vdev;
@@ -339,6 +341,7 @@ static int __init vsvm_init(void)
 		err = vsvm_dmirror_init(vsvm_devices, num_devices);
 		if (err) {
 			vsvm_destroy_all();
+			vsvm_fault_fini();
 			return err;
 		}
 	}
@@ -351,6 +354,7 @@ static void __exit vsvm_exit(void)
 	if (dmirror)
 		vsvm_dmirror_fini();
 	vsvm_destroy_all();
+	vsvm_fault_fini();
 }
 
 module_init(vsvm_init);

@@ -73,8 +73,6 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  * @commit_delay_us: Test knob (debugfs vsvm_commit_delay_us): microseconds
  *	vsvm_vram_alloc_commit() sleeps before looking at the allocation, to
  *	widen the window in which other threads free the migrated pages.
- * @fail_copy_to_ram: Test knob (debugfs vsvm_fail_copy_to_ram): the next
- *	that many copies out of this VRAM fail with -EIO.
  */
 struct vsvm_vram {
 	struct drm_pagemap dpagemap;
@@ -91,7 +89,6 @@ struct vsvm_vram {
 	atomic64_t to_ram;
 	atomic64_t evictions;
 	u32 commit_delay_us;
-	atomic_t fail_copy_to_ram;
 };
 
 /**
@@ -256,6 +253,30 @@ static inline int vsvm_yield(void)
 	cond_resched();
 	return fatal_signal_pending(current) ? -EINTR : 0;
 }
+
+/* vsvm_fault.c: hooks that fault injection can make fail. */
+enum vsvm_fault {
+	VSVM_FAULT_COPY_TO_DEVMEM,
+	VSVM_FAULT_COPY_TO_RAM,
+	VSVM_FAULT_POPULATE_PFN,
+	VSVM_FAULT_DEVICE_MAP,
+	VSVM_FAULT_DEVMEM_ALLOC,
+	VSVM_NUM_FAULTS,
+};
+
+#ifdef CONFIG_FAULT_INJECTION
+bool vsvm_should_fail(enum vsvm_fault fault);
+void vsvm_fault_init(void);
+void vsvm_fault_fini(void);
+#else
+static inline bool vsvm_should_fail(enum vsvm_fault fault)
+{
+	return false;
+}
+
+static inline void vsvm_fault_init(void) {}
+static inline void vsvm_fault_fini(void) {}
+#endif
 
 /* vsvm_vram.c */
 int vsvm_vram_init(struct vsvm_device *vdev, u64 size);

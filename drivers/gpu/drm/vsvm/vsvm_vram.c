@@ -89,7 +89,8 @@ static int vsvm_copy(struct page **pages, dma_addr_t *dma_addr,
 		return 0;
 
 	vram = vsvm_page_to_vram(pages[0]);
-	if (!to_vram && atomic_add_unless(&vram->fail_copy_to_ram, -1, 0))
+	if (vsvm_should_fail(to_vram ? VSVM_FAULT_COPY_TO_DEVMEM :
+			     VSVM_FAULT_COPY_TO_RAM))
 		return -EIO;
 
 	for (i = 0; i < npages; i += span) {
@@ -147,6 +148,9 @@ static int vsvm_populate_devmem_pfn(struct drm_pagemap_devmem *devmem,
 	struct gpu_buddy_block *block;
 	unsigned long i = 0;
 	int err = 0;
+
+	if (vsvm_should_fail(VSVM_FAULT_POPULATE_PFN))
+		return -EIO;
 
 	mutex_lock(&vram->lock);
 	if (alloc->released) {
@@ -421,6 +425,8 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 
 	if (size > vram->size)
 		return ERR_PTR(-ENOSPC);
+	if (vsvm_should_fail(VSVM_FAULT_DEVMEM_ALLOC))
+		return ERR_PTR(-ENOMEM);
 
 	alloc = kzalloc(sizeof(*alloc), GFP_KERNEL);
 	if (!alloc)
@@ -510,6 +516,10 @@ vsvm_device_map(struct drm_pagemap *dpagemap, struct device *dev,
 		struct page *page, unsigned int order,
 		enum dma_data_direction dir)
 {
+	if (vsvm_should_fail(VSVM_FAULT_DEVICE_MAP))
+		return drm_pagemap_device_addr_encode(DMA_MAPPING_ERROR,
+						      DRM_INTERCONNECT_DRIVER,
+						      order, dir);
 	/* Our own VRAM: the device address is the offset into it. */
 	return drm_pagemap_device_addr_encode(drm_pagemap_page_to_offset(dpagemap, page),
 					      DRM_INTERCONNECT_DRIVER, order, dir);

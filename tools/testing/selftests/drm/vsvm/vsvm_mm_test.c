@@ -1101,7 +1101,7 @@ TEST_F_TIMEOUT(mm, working_set_larger_than_vram, 400)
 /*
  * A failed eviction must not make its victim unevictable. X (2 MiB, one
  * allocation) is migrated, then Y fills the rest of the VRAM. With
- * vsvm_fail_copy_to_ram set, migrating one more 2 MiB (Z) evicts the LRU
+ * fail_copy_to_ram injected once, migrating one more 2 MiB (Z) evicts the LRU
  * head (X, or a leftover of an earlier test), whose copy fails: the victim
  * keeps its pages and data, and the next allocation is evicted instead.
  * Then a second file migrates a buffer as large as the whole VRAM: that
@@ -1119,8 +1119,8 @@ TEST_F_TIMEOUT(mm, failed_eviction_stays_evictable, 120)
 	char *x, *y, *z, *w;
 	int fd2;
 
-	if (vsvm_debugfs_set(self->fd, "vsvm_fail_copy_to_ram", 0))
-		SKIP(return, "no debugfs knob vsvm_fail_copy_to_ram (debugfs not mounted?)");
+	if (vsvm_fault_set("fail_copy_to_ram", 0, 0))
+		SKIP(return, "no fault attribute vsvm/fail_copy_to_ram (debugfs not mounted?)");
 	ASSERT_EQ(0, vsvm_query_device(self->fd, &q));
 	used = wait_vram_used_le(self->fd, 0, 5000);
 	ASSERT_LE(used + 2 * SZ_2M, q.vram_size);
@@ -1145,10 +1145,10 @@ TEST_F_TIMEOUT(mm, failed_eviction_stays_evictable, 120)
 	ASSERT_EQ(0, vsvm_migrate(self->fd, y, fill, DRM_VSVM_MIGRATE_TO_VRAM,
 				  &st));
 
-	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_fail_copy_to_ram", 1));
+	ASSERT_EQ(0, vsvm_fault_set("fail_copy_to_ram", 100, 1));
 	ASSERT_EQ(0, vsvm_migrate(self->fd, z, SZ_2M, DRM_VSVM_MIGRATE_TO_VRAM,
 				  &st));
-	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_fail_copy_to_ram", 0));
+	ASSERT_EQ(0, vsvm_fault_set("fail_copy_to_ram", 0, 0));
 	EXPECT_EQ(SZ_2M / PAGE, st.pages_to_vram);
 	TH_LOG("Z: %llu evictions, %llu pages to ram",
 	       (unsigned long long)st.evictions,

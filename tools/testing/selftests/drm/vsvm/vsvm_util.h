@@ -326,6 +326,35 @@ static inline int vsvm_debugfs_get(int fd, const char *name,
 }
 
 /*
+ * Set fault attribute @name of <debugfs>/vsvm/ (fault injection of the
+ * driver hooks): fail with @probability percent, at most @times times (-1:
+ * no limit), silently. Returns 0 or -errno.
+ */
+static inline int vsvm_fault_set(const char *name, int probability, int times)
+{
+	static const char *const files[] = { "probability", "times", "verbose" };
+	int vals[] = { probability, times, 0 };
+	char path[128], buf[16];
+	unsigned int i;
+	int fd, len;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/sys/kernel/debug/vsvm/%s/%s", name,
+			 files[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		len = snprintf(buf, sizeof(buf), "%d\n", vals[i]);
+		if (write(fd, buf, len) != len) {
+			close(fd);
+			return -EIO;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/*
  * Number of allocations on the VRAM LRU of the device behind @fd, from its
  * debugfs file vsvm_vram, or -errno.
  */
