@@ -51,6 +51,10 @@ run_suite() {
 }
 
 finish() {
+	# dma-debug prints only its first report of a boot; it counts them all.
+	if [ -r /sys/kernel/debug/dma-api/error_count ]; then
+		say "### harness: dma-api errors $(cat /sys/kernel/debug/dma-api/error_count)"
+	fi
 	say "### harness: done"
 	sync
 	reboot -f
@@ -139,6 +143,9 @@ for t in /tests/vsvm/*; do
 	[ -x "$t" ] || continue
 	# A suite of the manifest that never runs must fail the run.
 	[ "$(basename "$t")" = vsvm_mm_test ] && injected missing && continue
+	# make check runs the fault injection later, after everything of
+	# ours: see below.
+	[ "$(basename "$t")" = vsvm_faults_test ] && [ "$MODE" = check ] && continue
 	run_suite "vsvm/$(basename "$t")" 900 "$t"
 done
 # make check: vsvm_stress too (75 s), with the module the selftests used.
@@ -185,6 +192,17 @@ fi
 
 # Leaks of the vsvm peer run are ours: this section fails the run.
 kmemleak_report kmemleak@vsvm
+
+# Fault injection comes after every other suite of ours: fail-nth can fail
+# an allocation of dma-debug itself, which then turns itself off for the
+# rest of the boot (the summary notes it when that happens in this suite).
+if modprobe vsvm; then
+	run_suite vsvm/vsvm_faults_test 900 /tests/vsvm/vsvm_faults_test
+	modprobe -r vsvm || say "### harness: rmmod vsvm (faults) failed"
+else
+	say "### harness: modprobe vsvm (faults) failed"
+fi
+kmemleak_report kmemleak@faults
 
 if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
 	# Where its init code was: the summary recognises test_hmm's known

@@ -41,7 +41,7 @@ SPLATS = [
     # kmemleak turning itself off (out of memory for its metadata, or
     # kmemleak=off) would silently stop every leak check after it.
     r'kmemleak: Kernel memory leak detector disabled',
-    r'kmemleak: Cannot allocate',
+    r'kmemleak: Cannot allocate a kmemleak_object',
     # dma-debug (CONFIG_DMA_API_DEBUG): a report is err_printk() of
     # kernel/dma/debug.c, "DMA-API: <driver> <device>: <what>" inside a WARN
     # (only the first one of a boot is printed), or the overlap warning of
@@ -52,6 +52,10 @@ SPLATS = [
     r'DMA-API: .*disabl', r'DMA-API: .*out of memory',
 ]
 SPLAT_RE = re.compile('|'.join(SPLATS))
+DMA_API_ERRORS = re.compile(r'^### harness: dma-api errors (\d+)')
+DMA_API_ENOMEM = re.compile(r'DMA-API: .*ENOMEM, dma-debug disabled')
+FAULTS_SUITE = 'harness: running vsvm/vsvm_faults_test'
+
 
 # 6.12's lib/test_hmm never drops the last reference of its devices on
 # unload: each one's name (dev_set_name) and device_private (device_add)
@@ -392,8 +396,28 @@ def main():
         if 'CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y' in config:
             problems.append('kmemleak is off by default in this kernel')
 
+    # dma-debug prints its first report only; its error count tells all.
+    if 'CONFIG_DMA_API_DEBUG=y' in config and args.mode != 'demo':
+        counts = [int(m.group(1)) for m in map(DMA_API_ERRORS.match, results) if m]
+        if not counts:
+            problems.append('dma-debug error count not reported by the guest')
+        elif counts[-1]:
+            problems.append(f'dma-debug counted {counts[-1]} errors (only the first '
+                            'is on the console)')
+
+    # The fault-injection suite runs after every other of ours: when fail-nth
+    # fails an allocation of dma-debug itself, dma-debug turns itself off,
+    # which only the test_hmm peer run after it loses.
+    faults = [i for i, l in enumerate(console) if l.startswith(FAULTS_SUITE)]
+    span = range(faults[0], next((i for i, l in enumerate(console)
+                                  if i > faults[0] and l.startswith('harness: running')),
+                                 len(console))) if faults else range(0)
     for i, line in enumerate(console):
-        if SPLAT_RE.search(line):
+        if i in span and DMA_API_ENOMEM.search(line):
+            notes.append(f'console.log line {i + 1}: {line.strip()}: fault injection '
+                         'failed an allocation of dma-debug; the peer run on test_hmm '
+                         'after it ran without dma-debug')
+        elif SPLAT_RE.search(line):
             problems.append(f'kernel splat: console.log line {i + 1}: {line.strip()}')
     if os.path.exists(os.path.join(args.run, 'timeout')):
         problems.append('guest timed out')

@@ -92,10 +92,11 @@ def good_run():
     for i, suite in enumerate(kunit, 1):
         console += ['    KTAP version 1', f'    # Subtest: {suite}', '    1..2',
                     '    ok 1 drm_test_one', '    ok 2 drm_test_two', f'ok {i} {suite}']
+    sections.append('### harness: dma-api errors 0')
     sections.append('### harness: done')
     files = {'console.log': '\n'.join('[    1.000000] ' + l for l in console),
              'results.log': '\n'.join(sections),
-             'config': 'CONFIG_DEBUG_KMEMLEAK=y\n'}
+             'config': 'CONFIG_DEBUG_KMEMLEAK=y\nCONFIG_DMA_API_DEBUG=y\n'}
     for name, lines in host.items():
         files[name + '.tap'] = '\n'.join(lines)
     return files
@@ -189,6 +190,9 @@ def breaks():
     def hung(f):
         section_sub(f, '### harness: done', '')
 
+    def dma_errors(f):
+        section_sub(f, '### harness: dma-api errors 0', '### harness: dma-api errors 3')
+
     def splat(f):
         f['console.log'] += '\n[   60.000000] BUG: KASAN: slab-use-after-free in vsvm_x'
 
@@ -230,6 +234,8 @@ def breaks():
         ('lint check failed', lint_failed, 'FAILED: lint: second'),
         ('lint did not run', lint_missing, 'PROBLEM: missing suite: lint'),
         ('guest hung', hung, 'PROBLEM: guest did not reach the end'),
+        ('dma-debug errors beyond the printed one', dma_errors,
+         'PROBLEM: dma-debug counted 3 errors'),
         ('kernel splat', splat, 'PROBLEM: kernel splat'),
         ('dma-debug report', dma_debug_report,
          'device driver has pending DMA allocations while released from device'),
