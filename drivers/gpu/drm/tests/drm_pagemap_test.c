@@ -215,7 +215,21 @@ static void mock_devmem_put(struct mock_devmem *md)
 	kref_put(&md->ref, mock_devmem_free);
 }
 
-KUNIT_DEFINE_ACTION_WRAPPER(mock_devmem_put_action, mock_devmem_put,
+/*
+ * The test's own reference, dropped at cleanup, must be the last one: the
+ * release hook drops only the device pages' reference, and the helpers
+ * complete detached after it returns (the devmem_release contract). Pages
+ * the test left in device memory are evicted first, and the helpers must
+ * be done with the allocation before it may go.
+ */
+static void mock_devmem_put_last(struct mock_devmem *md)
+{
+	drm_pagemap_evict_to_ram(&md->base);
+	wait_for_completion(&md->base.detached);
+	mock_devmem_put(md);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(mock_devmem_put_action, mock_devmem_put_last,
 			    struct mock_devmem *);
 
 /*
