@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests lint check stress demo bench inject-check fresh-check docs patches clean help
+.PHONY: all deps tree build obj kunit selftests lint check stress demo bench coverage inject-check fresh-check docs patches clean help
 
 all: build
 
@@ -17,6 +17,8 @@ help:
 	@echo "make stress        boot with vsvm and run vsvm_stress for STRESS_S seconds (default 600)"
 	@echo "make demo          boot with vsvm and run the demo workload"
 	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
+	@echo "make coverage      gcov kernel: the guest suites of check, line/branch coverage of drm_gpusvm.c,"
+	@echo "                   drm_pagemap.c and vsvm: table + out/coverage/{index.html,uncovered.txt}"
 	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
 	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header, seed API, coccicheck"
@@ -53,6 +55,11 @@ demo:
 
 bench:
 	@$(HARNESS) bench
+
+# gcov coverage of our kernel code after the guest suites of make check
+# (own build directory; fails only if the collection failed).
+coverage:
+	@$(HARNESS) coverage
 
 selftests:
 	@$(HARNESS) selftests

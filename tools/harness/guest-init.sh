@@ -133,7 +133,41 @@ if [ "$MODE" = bench ]; then
 	finish
 fi
 
-# --- check, selftests ---
+# make coverage: every gcov data file of the kernel (only our objects are
+# instrumented, in $GPUSVM_CACHE/build-coverage) as one base64 tar.gz
+# between "### begin gcov" and "### end gcov rc=<rc>"; the harness decodes
+# it (tools/harness/coverage.py). The files under /sys/kernel/debug/gcov are
+# generated on open and stat as size 0, so each is read with cat into a
+# tmpfs copy first. A module's counters survive its unload (gcov_persist=1).
+# rc: 0 ok, 1 a read or the archive failed, 2 no gcov in this kernel, 3 no
+# data file.
+gcov_dump() {
+	G=/sys/kernel/debug/gcov
+	D=/tmp/gcov
+	say "### begin gcov"
+	if [ ! -d $G ]; then
+		say "gcov: $G does not exist (kernel without CONFIG_GCOV_KERNEL?)"
+		say "### end gcov rc=2"
+		return
+	fi
+	rm -rf $D
+	mkdir -p $D
+	grc=0
+	n=0
+	for f in $(find $G -name '*.gcda'); do
+		rel=${f#$G/}
+		mkdir -p "$D/$(dirname "$rel")"
+		cat "$f" >"$D/$rel" || { say "gcov: cannot read $f"; grc=1; }
+		n=$((n + 1))
+	done
+	say "gcov: $n data files"
+	[ $n -gt 0 ] || { say "### end gcov rc=3"; return; }
+	(set -o pipefail; cd $D && tar -cf - . | gzip -9 | base64) >"$R" || grc=1
+	say "### end gcov rc=$grc"
+	rm -rf $D
+}
+
+# --- check, selftests, coverage ---
 echo 32 >/proc/sys/vm/nr_hugepages
 
 # dmirror=1: vsvm_dmirror_test talks to the test_hmm front end
@@ -143,13 +177,16 @@ for t in /tests/vsvm/*; do
 	[ -x "$t" ] || continue
 	# A suite of the manifest that never runs must fail the run.
 	[ "$(basename "$t")" = vsvm_mm_test ] && injected missing && continue
-	# make check runs the fault injection later, after everything of
-	# ours: see below.
-	[ "$(basename "$t")" = vsvm_faults_test ] && [ "$MODE" = check ] && continue
+	# make check (and coverage) runs the fault injection later, after
+	# everything of ours: see below.
+	if [ "$(basename "$t")" = vsvm_faults_test ]; then
+		case "$MODE" in check | coverage) continue ;; esac
+	fi
 	run_suite "vsvm/$(basename "$t")" 900 "$t"
 done
-# make check: vsvm_stress too (75 s), with the module the selftests used.
-if [ "$MODE" = check ]; then
+# make check (and coverage): vsvm_stress too (75 s), with the module the
+# selftests used.
+if [ "$MODE" = check ] || [ "$MODE" = coverage ]; then
 	run_stress
 fi
 # A "not ok # TODO" is not a pass; a suite that stops short of its plan
@@ -203,6 +240,12 @@ else
 	say "### harness: modprobe vsvm (faults) failed"
 fi
 kmemleak_report kmemleak@faults
+
+# make coverage measures our code: no peer run against lib/test_hmm.
+if [ "$MODE" = coverage ]; then
+	gcov_dump
+	finish
+fi
 
 if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
 	# Where its init code was: the summary recognises test_hmm's known

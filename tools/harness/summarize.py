@@ -289,7 +289,8 @@ def check_kmemleak(name, body, rc, problems, notes, init_text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--run', required=True)
-    ap.add_argument('--mode', choices=['check', 'kunit', 'selftests', 'stress', 'demo'],
+    ap.add_argument('--mode', choices=['check', 'kunit', 'selftests', 'stress', 'demo',
+                                       'coverage'],
                     default='check')
     ap.add_argument('--kunit-filter', default='')
     args = ap.parse_args()
@@ -316,6 +317,10 @@ def main():
         if name.startswith('kmemleak'):
             kmemleak_seen.add(name)
             check_kmemleak(name, body, rc, problems, notes, init_text)
+        elif name == 'gcov':
+            # make coverage's counters (tools/harness/coverage.py decodes
+            # them): data, not a suite.
+            continue
         elif name == 'vsvm-demo':
             print('\n'.join(body))
             if rc != 0:
@@ -390,7 +395,7 @@ def main():
                 tally.suites[s.name][2] -= 1
 
     # kmemleak must be in the kernel and on.
-    if args.mode in ('check', 'selftests', 'stress', 'kunit') and config:
+    if args.mode in ('check', 'selftests', 'stress', 'kunit', 'coverage') and config:
         if 'CONFIG_DEBUG_KMEMLEAK=y' not in config:
             problems.append('kernel built without CONFIG_DEBUG_KMEMLEAK')
         if 'CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y' in config:
