@@ -33,6 +33,8 @@
 #include <drm/drm_pagemap.h>
 #include <drm/drm_print.h>
 
+#include "drm_gpusvm_test_dma.h"
+
 #define TEST_MAX_EVENTS 64
 
 struct gpusvm_test_event {
@@ -2971,9 +2973,10 @@ static void drm_test_gpusvm_get_pages_seq_published(struct kunit *test)
  * device of any case then reports each mapping the case left behind
  * ("DMA-API: ... device driver has pending DMA allocations while released
  * from device"), a warning that fails the harness run. dma_debug_add_bus()
- * is not exported. Returns whether the check is on.
+ * is not exported. Returns whether the check is on. The drm_pagemap suite
+ * calls it too (drm_gpusvm_test_dma.h): one watch per boot.
  */
-static bool gpusvm_test_watch_dma(struct device *dev)
+bool drm_gpusvm_test_watch_dma(struct device *dev)
 {
 #if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST) && IS_ENABLED(CONFIG_DMA_API_DEBUG)
 	static bool watching;
@@ -3006,7 +3009,7 @@ static void drm_test_gpusvm_dma_unmapped(struct kunit *test)
 	unsigned long addr;
 	int i;
 
-	if (!gpusvm_test_watch_dma(priv->dev))
+	if (!drm_gpusvm_test_watch_dma(priv->dev))
 		kunit_skip(test, "needs CONFIG_DMA_API_DEBUG and the tests built in");
 
 	vram = gpusvm_test_vram_init(test);
@@ -3120,7 +3123,7 @@ static int drm_gpusvm_test_init(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, priv->dev);
 	KUNIT_ASSERT_EQ(test, dma_coerce_mask_and_coherent(priv->dev,
 							   DMA_BIT_MASK(64)), 0);
-	gpusvm_test_watch_dma(priv->dev);
+	drm_gpusvm_test_watch_dma(priv->dev);
 
 	priv->drm = __drm_kunit_helper_alloc_drm_device(test, priv->dev,
 							sizeof(*priv->drm), 0,

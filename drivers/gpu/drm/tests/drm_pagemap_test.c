@@ -38,6 +38,8 @@
 #include <drm/drm_kunit_helpers.h>
 #include <drm/drm_pagemap.h>
 
+#include "drm_gpusvm_test_dma.h"
+
 #define MOCK_VRAM_SIZE		SZ_8M
 #define MOCK_GARBAGE		0xa5
 
@@ -440,25 +442,14 @@ KUNIT_DEFINE_ACTION_WRAPPER(drm_pagemap_fini_action, drm_pagemap_fini,
 			    struct drm_pagemap *);
 
 /*
- * dma-debug (CONFIG_DMA_API_DEBUG) checks that a device has no DMA mapping
- * left when its driver goes away, but only on the buses that ask for it:
- * ask for the KUnit bus, once per boot of this suite (the drm_gpusvm suite
- * asks too; a leak is then reported by the first of the two), so that
- * unregistering the mock device of a case reports each mapping the case
- * left behind ("DMA-API: ... device driver has pending DMA allocations
- * while released from device"), a warning that fails the harness run.
- * dma_debug_add_bus() is not exported. Returns whether the check is on.
+ * Have dma-debug report, when a case's mock device is unregistered, each
+ * DMA mapping the case left behind (see drm_gpusvm_test_watch_dma(); only
+ * when both suites are built in). Returns whether the check is on.
  */
 static bool pagemap_test_watch_dma(struct device *dev)
 {
 #if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST) && IS_ENABLED(CONFIG_DMA_API_DEBUG)
-	static bool watching;
-
-	if (!watching && dev->bus) {
-		dma_debug_add_bus(dev->bus);
-		watching = true;
-	}
-	return watching;
+	return drm_gpusvm_test_watch_dma(dev);
 #else
 	return false;
 #endif
