@@ -85,7 +85,7 @@ struct drm_pagemap_ops {
 	 * @device_map: Give @dev an address for @page.
 	 * @dpagemap: The &struct drm_pagemap @page belongs to.
 	 * @dev: The device that will access the page.
-	 * @page: The device-private page to map.
+	 * @page: The device page to map, private or coherent.
 	 * @order: Order of the mapping (PAGE_SIZE << @order bytes).
 	 * @dir: The direction of the accesses.
 	 *
@@ -134,14 +134,15 @@ struct drm_pagemap_ops {
  * @dev: The device owning the memory.
  * @res: The physical range reserved for the memory by drm_pagemap_init(),
  *	or NULL when the pagemap is not registered.
- * @pagemap: The MEMORY_DEVICE_PRIVATE &struct dev_pagemap registered by
- *	drm_pagemap_init(). Its owner is the token drivers pass as
+ * @pagemap: The &struct dev_pagemap registered by drm_pagemap_init()
+ *	(MEMORY_DEVICE_PRIVATE) or drm_pagemap_init_coherent()
+ *	(MEMORY_DEVICE_COHERENT). Its owner is the token drivers pass as
  *	pgmap_owner. Kept last: it ends with a flexible array.
  *
  * A driver embeds this in its per-memory-region structure. It may use the
  * structure for @ops and @dev only (for example to describe a remote
- * device's memory) or register device-private memory with
- * drm_pagemap_init(), which fills the other members.
+ * device's memory) or register device memory with drm_pagemap_init() or
+ * drm_pagemap_init_coherent(), which fill the other members.
  */
 struct drm_pagemap {
 	const struct drm_pagemap_ops *ops;
@@ -340,6 +341,10 @@ int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
 		     resource_size_t size, void *owner,
 		     const struct drm_pagemap_ops *ops);
 
+int drm_pagemap_init_coherent(struct drm_pagemap *dpagemap, struct device *dev,
+			      resource_size_t start, resource_size_t size,
+			      void *owner, const struct drm_pagemap_ops *ops);
+
 void drm_pagemap_fini(struct drm_pagemap *dpagemap);
 
 const struct dev_pagemap_ops *drm_pagemap_pagemap_ops_get(void);
@@ -358,6 +363,10 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 				  void *pgmap_owner);
 
 int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem_allocation);
+
+int drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
+				     unsigned long start, unsigned long end,
+				     void *pgmap_owner);
 
 int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 			    unsigned long start, unsigned long end,

@@ -16,6 +16,7 @@
 #include <linux/mmap_lock.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include <drm/drm_pagemap.h>
@@ -32,7 +33,9 @@
  *   reserves a free physical address range and registers it with
  *   memremap_pages() as MEMORY_DEVICE_PRIVATE, so every page of device memory
  *   gets a &struct page the core mm can put in CPU page tables (as special
- *   swap entries the CPU cannot dereference). drm_pagemap_fini() moves
+ *   swap entries the CPU cannot dereference). drm_pagemap_init_coherent()
+ *   registers memory the CPU can access as MEMORY_DEVICE_COHERENT instead;
+ *   see "Private or coherent memory" below. drm_pagemap_fini() moves
  *   everything back to RAM and unregisters the range. The &drm_pagemap_ops
  *   let another device map the pages (@device_map, @device_unmap) and let a
  *   caller ask for a range of an mm to be moved in (@populate_mm).
@@ -127,6 +130,47 @@
  *
  * drm_pagemap_fini() evicts every page of the pagemap before unregistering
  * it, whichever allocation the pages belong to.
+ */
+
+/**
+ * DOC: Private or coherent memory
+ *
+ * Device memory is registered in one of two ways, chosen by the driver when
+ * it calls the init function:
+ *
+ * - drm_pagemap_init(): MEMORY_DEVICE_PRIVATE. For memory the CPU cannot
+ *   access coherently, a discrete GPU's VRAM behind PCIe being the usual
+ *   case. The helpers pick an unused range of physical address space for
+ *   the &struct pages; it has nothing to do with where the memory is. A
+ *   migrated page is mapped in the CPU page tables as a device-private swap
+ *   entry: any CPU access faults, and the fault handler moves the data back
+ *   to system memory (&drm_pagemap_devmem_ops.copy_to_ram). Only the device
+ *   owning the memory, and devices presenting the same pgmap owner to
+ *   hmm_range_fault(), can be handed such pages.
+ *
+ * - drm_pagemap_init_coherent(): MEMORY_DEVICE_COHERENT. For memory the CPU
+ *   can load from and store to coherently at its real physical address:
+ *   CXL-attached memory, the memory of an APU, or a GPU's VRAM behind a
+ *   cache-coherent link. The driver names the physical range, which must
+ *   not be System RAM. A migrated page is mapped in the CPU page tables as
+ *   an ordinary page: the CPU reads and writes it in place and never
+ *   faults it back, so copy_to_ram is only used by explicit migrations
+ *   back (drm_pagemap_migrate_range_to_ram()), by eviction and by
+ *   drm_pagemap_fini(). hmm_range_fault() hands coherent pages to every
+ *   device, whatever its owner: the owning device maps them through
+ *   &drm_pagemap_ops.device_map (drm_gpusvm does so when the owner
+ *   matches), any other device uses them like system memory. The core mm
+ *   moves coherent pages to system memory by itself when they are pinned
+ *   long term (FOLL_LONGTERM), with a CPU copy, since device memory may
+ *   disappear; fork() shares them copy-on-write like system pages, and a
+ *   write to such a shared page copies it into system memory.
+ *
+ * The migration and eviction paths are the same for both types: the
+ * migrate_vma machinery collects system pages on the way to the device,
+ * and device pages of the right owner (MIGRATE_VMA_SELECT_DEVICE_PRIVATE
+ * or MIGRATE_VMA_SELECT_DEVICE_COHERENT) on the way back. The timeslice of
+ * a migration only matters for private memory: coherent memory never takes
+ * CPU faults.
  */
 
 /*
@@ -228,10 +272,11 @@ static void drm_pagemap_zdd_put(struct drm_pagemap_zdd *zdd)
 	kref_put(&zdd->refcount, drm_pagemap_zdd_destroy);
 }
 
-/* True for the device-private pages this file manages. */
+/* True for the device pages, private or coherent, this file manages. */
 static bool drm_pagemap_is_own_page(struct page *page)
 {
-	return is_device_private_page(page) &&
+	return (is_device_private_page(page) ||
+		is_device_coherent_page(page)) &&
 		page->pgmap->ops == &drm_pagemap_pagemap_ops;
 }
 
@@ -369,6 +414,39 @@ static void drm_pagemap_drop_dst_page(unsigned long *dst)
 	put_page(page);
 }
 
+/*
+ * Create the &struct pages of @size bytes at the start of @res, which the
+ * caller reserved, and fill in @dpagemap. On failure @res is released.
+ */
+static int drm_pagemap_register(struct drm_pagemap *dpagemap,
+				struct device *dev, struct resource *res,
+				enum memory_type type, resource_size_t size,
+				void *owner, const struct drm_pagemap_ops *ops)
+{
+	void *addr;
+
+	memset(&dpagemap->pagemap, 0, sizeof(dpagemap->pagemap));
+	dpagemap->pagemap.type = type;
+	dpagemap->pagemap.range.start = res->start;
+	/* A private reservation is rounded up to a memory section. */
+	dpagemap->pagemap.range.end = res->start + size - 1;
+	dpagemap->pagemap.nr_range = 1;
+	dpagemap->pagemap.ops = &drm_pagemap_pagemap_ops;
+	dpagemap->pagemap.owner = owner;
+
+	addr = memremap_pages(&dpagemap->pagemap, dev_to_node(dev));
+	if (IS_ERR(addr)) {
+		release_mem_region(res->start, resource_size(res));
+		return PTR_ERR(addr);
+	}
+
+	dpagemap->ops = ops;
+	dpagemap->dev = dev;
+	dpagemap->res = res;
+
+	return 0;
+}
+
 /**
  * drm_pagemap_init() - Register device-private memory
  * @dpagemap: The pagemap to initialise, usually embedded in a driver
@@ -404,7 +482,6 @@ int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
 		     const struct drm_pagemap_ops *ops)
 {
 	struct resource *res;
-	void *addr;
 
 	if (!dpagemap)
 		return -EINVAL;
@@ -420,28 +497,69 @@ int drm_pagemap_init(struct drm_pagemap *dpagemap, struct device *dev,
 	if (IS_ERR(res))
 		return PTR_ERR(res);
 
-	memset(&dpagemap->pagemap, 0, sizeof(dpagemap->pagemap));
-	dpagemap->pagemap.type = MEMORY_DEVICE_PRIVATE;
-	dpagemap->pagemap.range.start = res->start;
-	/* The reservation is rounded up to a memory section; map @size. */
-	dpagemap->pagemap.range.end = res->start + size - 1;
-	dpagemap->pagemap.nr_range = 1;
-	dpagemap->pagemap.ops = &drm_pagemap_pagemap_ops;
-	dpagemap->pagemap.owner = owner;
-
-	addr = memremap_pages(&dpagemap->pagemap, dev_to_node(dev));
-	if (IS_ERR(addr)) {
-		release_mem_region(res->start, resource_size(res));
-		return PTR_ERR(addr);
-	}
-
-	dpagemap->ops = ops;
-	dpagemap->dev = dev;
-	dpagemap->res = res;
-
-	return 0;
+	return drm_pagemap_register(dpagemap, dev, res, MEMORY_DEVICE_PRIVATE,
+				    size, owner, ops);
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_init);
+
+/**
+ * drm_pagemap_init_coherent() - Register device-coherent memory
+ * @dpagemap: The pagemap to initialise, usually embedded in a driver
+ *	structure.
+ * @dev: The device owning the memory.
+ * @start: Physical address of the memory, where the CPU accesses it. A
+ *	multiple of memremap_compat_align() (2 MiB on x86-64).
+ * @size: Size of the memory in bytes, a multiple of memremap_compat_align().
+ * @owner: The pgmap owner token (non-NULL), see drm_pagemap_init().
+ * @ops: The &drm_pagemap_ops of the memory, may be NULL.
+ *
+ * Like drm_pagemap_init(), but for memory the CPU can access coherently at
+ * [@start, @start + @size): see "Private or coherent memory" above. The
+ * range is claimed with request_mem_region() for as long as it is
+ * registered, so that two pagemaps cannot share it; it must not be
+ * System RAM nor claimed by anyone else (a range the firmware reserved, or
+ * a device aperture the driver has not requested itself). memremap_pages()
+ * as MEMORY_DEVICE_COHERENT adds it to the kernel's linear map, where the
+ * driver's copy hooks may access it (page_address() of a device page).
+ * Undo with drm_pagemap_fini().
+ *
+ * Context: Process context, may sleep. Takes the memory hotplug locks.
+ *
+ * Return: 0 on success, -EINVAL if an argument is invalid (NULL @dev or
+ * @owner, @size zero, @start or @size misaligned, the range wraps around),
+ * -EBUSY if someone else claimed part of the range, -ENXIO if it
+ * intersects System RAM, -ENOMEM on allocation failure or another error of
+ * memremap_pages().
+ */
+int drm_pagemap_init_coherent(struct drm_pagemap *dpagemap, struct device *dev,
+			      resource_size_t start, resource_size_t size,
+			      void *owner, const struct drm_pagemap_ops *ops)
+{
+	struct resource *res;
+
+	if (!dpagemap)
+		return -EINVAL;
+	dpagemap->res = NULL;
+	if (!dev || !owner || !size || start + size < start ||
+	    !IS_ALIGNED(start, memremap_compat_align()) ||
+	    !IS_ALIGNED(size, memremap_compat_align()))
+		return -EINVAL;
+
+	might_sleep();
+
+	/* memremap_pages() would WARN on System RAM: refuse it quietly. */
+	if (region_intersects(start, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return -ENXIO;
+
+	res = request_mem_region(start, size, dev_name(dev));
+	if (!res)
+		return -EBUSY;
+
+	return drm_pagemap_register(dpagemap, dev, res, MEMORY_DEVICE_COHERENT,
+				    size, owner, ops);
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_init_coherent);
 
 /*
  * The allocation behind source entry @i of a device-to-RAM migration, or
@@ -613,9 +731,10 @@ static unsigned long drm_pagemap_pages_in_use(const unsigned long *pfns,
 }
 
 /**
- * drm_pagemap_fini() - Unregister device-private memory
- * @dpagemap: A pagemap registered with drm_pagemap_init(), or one that is
- *	not registered (then nothing happens).
+ * drm_pagemap_fini() - Unregister device memory
+ * @dpagemap: A pagemap registered with drm_pagemap_init() or
+ *	drm_pagemap_init_coherent(), or one that is not registered (then
+ *	nothing happens).
  *
  * Moves every page of @dpagemap still in use back to system memory, waits
  * until all of them are freed, then removes the &struct pages and releases
@@ -672,8 +791,8 @@ EXPORT_SYMBOL_GPL(drm_pagemap_fini);
  * @page: Any page.
  *
  * Return: The &struct drm_pagemap of the allocation @page was migrated
- * into, or NULL if @page is not a device-private page in use created by
- * drm_pagemap_migrate_to_devmem().
+ * into, or NULL if @page is not a device page (private or coherent) in
+ * use created by drm_pagemap_migrate_to_devmem().
  */
 struct drm_pagemap *drm_pagemap_page_to_dpagemap(struct page *page)
 {
@@ -1012,31 +1131,34 @@ err_buf:
 EXPORT_SYMBOL_GPL(drm_pagemap_migrate_to_devmem);
 
 /**
- * drm_pagemap_migrate_range_to_ram() - Move a range out of device memory
+ * drm_pagemap_vma_to_ram() - Move the device pages of part of a VMA to RAM
  * @vma: The VMA containing the range.
- * @fault_page: The device page the CPU faulted on.
+ * @fault_page: The device page the CPU faulted on, or NULL outside a fault.
  * @pgmap_owner: The owner token the pages were migrated with.
  * @start: Start of the range, page aligned, inside @vma.
  * @end: End of the range (exclusive), page aligned, inside @vma.
  * @buf: Scratch arrays of (@end - @start) >> PAGE_SHIFT entries, zeroed.
+ * @fault_ret: Set to VM_FAULT_OOM if no system page could be allocated for
+ *	@fault_page, VM_FAULT_SIGBUS if its copy failed; untouched otherwise.
+ *	May be NULL without @fault_page.
  *
- * Collects the device pages of the range, copies them to newly allocated
- * system pages with each allocation's &drm_pagemap_devmem_ops.copy_to_ram
- * and commits. Pages that cannot be collected or copied stay in device
- * memory.
+ * Collects the device pages of @pgmap_owner in the range, private or
+ * coherent, copies them to newly allocated system pages with each
+ * allocation's &drm_pagemap_devmem_ops.copy_to_ram and commits. Pages that
+ * cannot be collected or copied stay in device memory with their data.
  *
- * Context: Page fault handler, mmap lock held in read mode.
+ * Context: Process context (a page fault handler with @fault_page), mmap
+ * lock held in read mode.
  *
- * Return: 0 (the CPU retries the access), VM_FAULT_SIGBUS if the fault
- * page could not be copied, VM_FAULT_OOM if no system page could be
- * allocated for it.
+ * Return: 0 if every collected page moved, -ENOMEM if a system page could
+ * not be allocated or mapped, the error of migrate_vma_setup() or of the
+ * copy hook.
  */
-static vm_fault_t drm_pagemap_migrate_range_to_ram(struct vm_area_struct *vma,
-						   struct page *fault_page,
-						   void *pgmap_owner,
-						   unsigned long start,
-						   unsigned long end,
-						   struct drm_pagemap_migrate_buf *buf)
+static int drm_pagemap_vma_to_ram(struct vm_area_struct *vma,
+				  struct page *fault_page, void *pgmap_owner,
+				  unsigned long start, unsigned long end,
+				  struct drm_pagemap_migrate_buf *buf,
+				  vm_fault_t *fault_ret)
 {
 	unsigned long npages = (end - start) >> PAGE_SHIFT;
 	struct migrate_vma migrate = {
@@ -1046,40 +1168,45 @@ static vm_fault_t drm_pagemap_migrate_range_to_ram(struct vm_area_struct *vma,
 		.src = buf->src,
 		.dst = buf->dst,
 		.pgmap_owner = pgmap_owner,
-		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE,
+		.flags = MIGRATE_VMA_SELECT_DEVICE_PRIVATE |
+			 MIGRATE_VMA_SELECT_DEVICE_COHERENT,
 		.fault_page = fault_page,
 	};
 	unsigned long i, pos, first, len;
-	vm_fault_t ret = 0;
+	int ret = 0, err;
 
-	if (migrate_vma_setup(&migrate))
-		return VM_FAULT_SIGBUS;
+	err = migrate_vma_setup(&migrate);
+	if (err) {
+		if (fault_page)
+			*fault_ret = VM_FAULT_SIGBUS;
+		return err;
+	}
 	if (!migrate.cpages)
 		return 0;
 
 	for (i = 0; i < npages; i++) {
 		struct drm_pagemap_devmem *devmem = drm_pagemap_src_devmem(buf, i);
-		bool is_fault_page;
 		struct page *dpage;
 
 		if (!devmem)
 			continue;
 
-		is_fault_page = migrate_pfn_to_page(buf->src[i]) == fault_page;
 		dpage = alloc_page_vma(GFP_HIGHUSER_MOVABLE, vma,
 				       start + i * PAGE_SIZE);
 		if (dpage && !drm_pagemap_set_ram_dst(buf, i, devmem, dpage)) {
 			drm_pagemap_drop_dst_page(&buf->dst[i]);
 			dpage = NULL;
 		}
-		if (!dpage && is_fault_page)
-			ret = VM_FAULT_OOM;
+		if (!dpage) {
+			ret = -ENOMEM;
+			if (migrate_pfn_to_page(buf->src[i]) == fault_page)
+				*fault_ret = VM_FAULT_OOM;
+		}
 	}
 
 	pos = 0;
 	for (;;) {
 		struct drm_pagemap_devmem *devmem;
-		int err;
 
 		first = drm_pagemap_next_run(buf->dst, buf->pages, npages, &pos,
 					     &len);
@@ -1093,9 +1220,10 @@ static vm_fault_t drm_pagemap_migrate_range_to_ram(struct vm_area_struct *vma,
 			continue;
 
 		/* Those pages stay in device memory with their data. */
+		ret = err;
 		for (i = first; i < first + len; i++) {
-			if (buf->pages[i] == fault_page)
-				ret = VM_FAULT_SIGBUS;
+			if (fault_page && buf->pages[i] == fault_page)
+				*fault_ret = VM_FAULT_SIGBUS;
 			dma_unmap_page(devmem->dev, buf->dma_addr[i], PAGE_SIZE,
 				       DMA_FROM_DEVICE);
 			buf->pages[i] = NULL;
@@ -1107,6 +1235,24 @@ static vm_fault_t drm_pagemap_migrate_range_to_ram(struct vm_area_struct *vma,
 	migrate_vma_pages(&migrate);
 	migrate_vma_finalize(&migrate);
 
+	return ret;
+}
+
+/*
+ * The fault path of drm_pagemap_vma_to_ram(): only the faulting page's fate
+ * matters, the others are retried by whoever touches them.
+ */
+static vm_fault_t drm_pagemap_fault_range_to_ram(struct vm_area_struct *vma,
+						 struct page *fault_page,
+						 void *pgmap_owner,
+						 unsigned long start,
+						 unsigned long end,
+						 struct drm_pagemap_migrate_buf *buf)
+{
+	vm_fault_t ret = 0;
+
+	drm_pagemap_vma_to_ram(vma, fault_page, pgmap_owner, start, end, buf,
+			       &ret);
 	return ret;
 }
 
@@ -1165,9 +1311,9 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 
 	if (end - start > PAGE_SIZE &&
 	    !drm_pagemap_buf_alloc(&buf, (end - start) >> PAGE_SHIFT)) {
-		ret = drm_pagemap_migrate_range_to_ram(vma, vmf->page,
-						       zdd->device_private_page_owner,
-						       start, end, &buf);
+		ret = drm_pagemap_fault_range_to_ram(vma, vmf->page,
+						     zdd->device_private_page_owner,
+						     start, end, &buf);
 		drm_pagemap_buf_free(&buf);
 		return ret;
 	}
@@ -1181,9 +1327,9 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	buf.pages = &one_page;
 	buf.dma_addr = &one_dma;
 
-	return drm_pagemap_migrate_range_to_ram(vma, vmf->page,
-						zdd->device_private_page_owner,
-						addr, addr + PAGE_SIZE, &buf);
+	return drm_pagemap_fault_range_to_ram(vma, vmf->page,
+					      zdd->device_private_page_owner,
+					      addr, addr + PAGE_SIZE, &buf);
 }
 
 /**
@@ -1308,6 +1454,91 @@ out_pfns:
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram);
+
+/*
+ * Pages drm_pagemap_migrate_range_to_ram() collects at once: bounds its
+ * scratch arrays (24 bytes a page) whatever the size of the range.
+ */
+#define DRM_PAGEMAP_TO_RAM_CHUNK	(SZ_2M >> PAGE_SHIFT)
+
+/**
+ * drm_pagemap_migrate_range_to_ram() - Move a virtual range to system memory
+ * @mm: The address space.
+ * @start: Start of the range, page aligned.
+ * @end: End of the range (exclusive), page aligned.
+ * @pgmap_owner: The owner token the pages were migrated with.
+ *
+ * Moves the device pages of @pgmap_owner mapped in [@start, @end), private
+ * and coherent, back to system memory with each allocation's
+ * &drm_pagemap_devmem_ops.copy_to_ram, without faulting. It is the only way
+ * besides eviction to move coherent pages out, as the CPU never faults on
+ * them; for private pages it does what CPU faults would do, without the
+ * timeslice. Holes and VMAs that cannot hold device pages (shared,
+ * hugetlb, VM_SPECIAL, DAX) are skipped. Pages the core mm cannot collect
+ * right now (locked or pinned by someone else) stay where they are.
+ *
+ * Context: Process context, may sleep. The caller holds the mmap lock of
+ * @mm (read mode is enough) and a reference keeping @mm alive.
+ *
+ * Return: 0 if every collected page moved, also if there was none;
+ * -EINVAL for invalid arguments (NULL @mm or @pgmap_owner, unaligned or
+ * empty range); -ENOMEM if memory ran out; or the error of
+ * &drm_pagemap_devmem_ops.copy_to_ram. Pages that failed keep their data in
+ * device memory.
+ */
+int drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
+				     unsigned long start, unsigned long end,
+				     void *pgmap_owner)
+{
+	struct drm_pagemap_migrate_buf buf;
+	struct vm_area_struct *vma;
+	int ret = 0, err;
+
+	if (!mm || !pgmap_owner || start >= end || !PAGE_ALIGNED(start) ||
+	    !PAGE_ALIGNED(end))
+		return -EINVAL;
+
+	mmap_assert_locked(mm);
+
+	err = drm_pagemap_buf_alloc(&buf, min_t(unsigned long,
+						(end - start) >> PAGE_SHIFT,
+						DRM_PAGEMAP_TO_RAM_CHUNK));
+	if (err)
+		return err;
+
+	{
+		VMA_ITERATOR(vmi, mm, start);
+
+		for_each_vma_range(vmi, vma, end) {
+			unsigned long addr = max(start, vma->vm_start);
+			unsigned long vend = min(end, vma->vm_end);
+
+			if (!drm_pagemap_vma_migratable(vma))
+				continue;
+
+			while (addr < vend) {
+				unsigned long next = min(vend, addr +
+					(DRM_PAGEMAP_TO_RAM_CHUNK << PAGE_SHIFT));
+				unsigned long n = (next - addr) >> PAGE_SHIFT;
+
+				memset(buf.src, 0, n * sizeof(*buf.src));
+				memset(buf.dst, 0, n * sizeof(*buf.dst));
+				memset(buf.pages, 0, n * sizeof(*buf.pages));
+				err = drm_pagemap_vma_to_ram(vma, NULL,
+							     pgmap_owner, addr,
+							     next, &buf, NULL);
+				if (err && !ret)
+					ret = err;
+				addr = next;
+				cond_resched();
+			}
+		}
+	}
+
+	drm_pagemap_buf_free(&buf);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_migrate_range_to_ram);
 
 /**
  * drm_pagemap_populate_mm() - Move a range of an mm into a pagemap
