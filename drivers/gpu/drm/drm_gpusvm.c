@@ -753,6 +753,22 @@ static int drm_gpusvm_snapshot(struct drm_gpusvm *gpusvm,
 }
 
 /*
+ * Whether @page, handed out by hmm_range_fault(), is in the memory of this
+ * GPU SVM's device: a device-private page (hmm_range_fault() only returns
+ * those of &drm_gpusvm.device_private_page_owner) or a device-coherent page
+ * of that owner. Coherent pages of other owners are used like system
+ * memory: the CPU and every device reach them at their physical address.
+ */
+static bool drm_gpusvm_page_is_devmem(struct drm_gpusvm *gpusvm,
+				      struct page *page)
+{
+	if (is_device_private_page(page))
+		return true;
+	return is_device_coherent_page(page) &&
+		page->pgmap->owner == gpusvm->device_private_page_owner;
+}
+
+/*
  * Whether all CPU pages of [@start, @end) are present and, for device
  * pages, come from a single device memory allocation: the conditions for a
  * range of that size to be worth creating when the chunk is below
@@ -782,7 +798,7 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 			goto out;
 
 		page = hmm_pfn_to_page(pfns[i]);
-		if (is_device_private_page(page)) {
+		if (drm_gpusvm_page_is_devmem(gpusvm, page)) {
 			if (allocation && allocation != page->zone_device_data)
 				goto out;
 			allocation = page->zone_device_data;
@@ -1249,14 +1265,15 @@ static bool drm_gpusvm_pfns_read_only(const unsigned long *pfns,
 	return false;
 }
 
-static bool drm_gpusvm_pfns_all_devmem(const unsigned long *pfns,
+static bool drm_gpusvm_pfns_all_devmem(struct drm_gpusvm *gpusvm,
+				       const unsigned long *pfns,
 				       unsigned long npages)
 {
 	unsigned long i;
 
 	for (i = 0; i < npages; i++)
 		if (!(pfns[i] & HMM_PFN_VALID) ||
-		    !is_device_private_page(hmm_pfn_to_page(pfns[i])))
+		    !drm_gpusvm_page_is_devmem(gpusvm, hmm_pfn_to_page(pfns[i])))
 			return false;
 
 	return true;
@@ -1323,7 +1340,7 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 		order = drm_gpusvm_fit_order(addr, end,
 					     hmm_pfn_to_map_order(pfns[i]));
 
-		if (is_device_private_page(page)) {
+		if (drm_gpusvm_page_is_devmem(gpusvm, page)) {
 			struct drm_pagemap *owner = drm_pagemap_page_to_dpagemap(page);
 
 			/* Without device_map, this device cannot reach it. */
@@ -1544,7 +1561,7 @@ retry:
 	if (!range->flags.has_dma_mapping)
 		err = drm_gpusvm_range_map(gpusvm, range, pfns,
 					   hmm_range.notifier_seq, ctx);
-	else if (ctx->devmem_only && !drm_gpusvm_pfns_all_devmem(pfns, npages))
+	else if (ctx->devmem_only && !drm_gpusvm_pfns_all_devmem(gpusvm, pfns, npages))
 		err = -EFAULT;
 	up_read(&gpusvm->notifier_lock);
 
@@ -1612,18 +1629,47 @@ static int drm_gpusvm_fault_to_ram(struct mmu_interval_notifier *mni,
 	return err;
 }
 
+/*
+ * Whether [@start, @end) may hold pages in this device's memory, using @pfns
+ * as scratch. Moving them costs an invalidation of the range even when
+ * there is none: look first, and move when unsure.
+ */
+static bool drm_gpusvm_has_devmem(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_notifier *notifier,
+				  unsigned long start, unsigned long end,
+				  unsigned long *pfns)
+{
+	unsigned long i, npages = drm_gpusvm_npages(start, end);
+
+	if (!gpusvm->device_private_page_owner)
+		return false;
+	if (drm_gpusvm_snapshot(gpusvm, notifier, start, end, pfns))
+		return true;
+
+	for (i = 0; i < npages; i++)
+		if ((pfns[i] & HMM_PFN_VALID) &&
+		    drm_gpusvm_page_is_devmem(gpusvm, hmm_pfn_to_page(pfns[i])))
+			return true;
+
+	return false;
+}
+
 /**
  * drm_gpusvm_range_evict() - Move the device pages of a range to system RAM
  * @gpusvm: The GPU SVM.
  * @range: The range.
  *
- * Faults the parts of @range that are still mapped by the CPU in with
- * hmm_range_fault() without a device-private owner, so that every
- * device-private page in them goes through its migrate_to_ram() handler.
- * The resulting invalidation releases the range's pages through
+ * Moves the device pages of &drm_gpusvm.device_private_page_owner in the
+ * parts of @range still mapped by the CPU to system memory with
+ * drm_pagemap_migrate_range_to_ram() (the only way out for coherent pages,
+ * which never fault), then faults those parts in with hmm_range_fault()
+ * without a device-private owner, so that every device-private page left,
+ * whoever owns it, goes through its migrate_to_ram() handler. The
+ * resulting invalidation releases the range's pages through
  * &drm_gpusvm_ops.invalidate. Pages the CPU had not populated are
  * populated; unmapped parts of @range (after a partial munmap()) are
- * skipped, they hold no pages.
+ * skipped, they hold no pages. Coherent pages of other owners stay where
+ * they are: they are system memory to this device.
  *
  * Context: Process context; may sleep. Takes the mmap lock for read; the
  * caller holds neither it nor the notifier lock.
@@ -1636,7 +1682,8 @@ static int drm_gpusvm_fault_to_ram(struct mmu_interval_notifier *mni,
  * -ENOENT if the address space has no user anymore;
  * -ENOMEM if out of memory;
  * -EINVAL if @range was removed;
- * or another error of hmm_range_fault().
+ * the error of &drm_pagemap_devmem_ops.copy_to_ram (the pages stay in
+ * device memory); or another error of hmm_range_fault().
  */
 int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_range *range)
@@ -1670,6 +1717,16 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 		unsigned long s = max(start, vma->vm_start);
 		unsigned long e = min(end, vma->vm_end);
 
+		/*
+		 * Coherent pages never fault: move this device's pages
+		 * explicitly, private ones too (that spares a fault each).
+		 */
+		if (drm_gpusvm_has_devmem(gpusvm, range->notifier, s, e,
+					  pfns + drm_gpusvm_npages(start, s)))
+			err = drm_pagemap_migrate_range_to_ram(mm, s, e,
+							       gpusvm->device_private_page_owner);
+		if (err)
+			break;
 		err = drm_gpusvm_fault_to_ram(&range->notifier->notifier, s, e,
 					      pfns + drm_gpusvm_npages(start, s),
 					      timeout);
