@@ -106,7 +106,10 @@ struct drm_vsvm_query {
 	 */
 	__u64 page_size;
 
-	/** @device_index: Index of this virtual GPU, 0 to num_devices - 1. */
+	/**
+	 * @device_index: Index of this virtual GPU, 0 to num_devices - 1;
+	 * the GPUs with coherent memory come after those with private memory.
+	 */
 	__u32 device_index;
 
 	/** @num_devices: Number of vsvm devices in the system. */
@@ -130,7 +133,22 @@ struct drm_vsvm_query {
 
 	/** @evictions: Allocations evicted since the driver was loaded. */
 	__u64 evictions;
+
+	/**
+	 * @memory_type: What the device memory is: %DRM_VSVM_MEMORY_PRIVATE
+	 * (the CPU cannot access it: a CPU touch migrates the data back to
+	 * system memory) or %DRM_VSVM_MEMORY_COHERENT (the CPU reads and
+	 * writes it in place).
+	 */
+	__u32 memory_type;
+
+	/** @pad2: Must be zero. */
+	__u32 pad2;
 };
+
+/* Values of &drm_vsvm_query.memory_type. */
+#define DRM_VSVM_MEMORY_PRIVATE		0
+#define DRM_VSVM_MEMORY_COHERENT	1
 
 /**
  * enum drm_vsvm_op_code - Operations of the software GPU
@@ -371,7 +389,7 @@ struct drm_vsvm_vm_set_param {
 /**
  * DRM_IOCTL_VSVM_QUERY - Describe the device
  *
- * Return: 0, or -EINVAL on nonzero flags or pad.
+ * Return: 0, or -EINVAL on nonzero flags, pad or pad2.
  */
 #define DRM_IOCTL_VSVM_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_VSVM_QUERY, struct drm_vsvm_query)

@@ -31,8 +31,11 @@
  * ``/dev/hmm_dmirror1``, speaking the ioctl ABI of the kernel's HMM test
  * driver (``lib/test_hmm_uapi.h``), so that
  * ``tools/testing/selftests/mm/hmm-tests`` runs unmodified against
- * drm_gpusvm and drm_pagemap. The front end and ``test_hmm`` claim the same
- * device names: load one at a time. It does not exist with ``dmirror=0``.
+ * drm_gpusvm and drm_pagemap. With two GPUs of coherent memory
+ * (``coherent_base``), these appear as ``/dev/hmm_dmirror2`` and ``3``,
+ * test_hmm's DEVICE_COHERENT devices. The front end and ``test_hmm`` claim
+ * the same device names: load one at a time. It does not exist with
+ * ``dmirror=0``.
  *
  * It is a thin layer: each open file owns a &struct vsvm_vm of the device,
  * bound to the opener's address space, exactly like a DRM file.
@@ -81,8 +84,7 @@
  * does neither).
  */
 
-#define VSVM_DMIRROR_NDEVICES	2
-#define VSVM_DMIRROR_MINORS	4	/* as test_hmm, coherent devices included */
+#define VSVM_DMIRROR_NDEVICES	4	/* as test_hmm: 2 private, 2 coherent */
 #define VSVM_DMIRROR_BATCH	64	/* pages per snapshot or exclusive step */
 #define VSVM_DMIRROR_TRIES	16	/* faults without progress, batch retries */
 
@@ -550,12 +552,14 @@ static int vsvm_dmirror_check_vmas(struct vsvm_dmirror *dm, unsigned long start,
 	return err;
 }
 
-/* Whether an encoding is a device-private page of the snapshot's owner. */
+/* Whether an encoding is a device page of the snapshot's owner. */
 static bool vsvm_dmirror_prot_local(u8 perm)
 {
+	u8 kind = perm & ~(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_WRITE);
+
 	return perm != HMM_DMIRROR_PROT_ERROR &&
-	       (perm & ~(HMM_DMIRROR_PROT_READ | HMM_DMIRROR_PROT_WRITE)) ==
-	       HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL;
+	       (kind == HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL ||
+		kind == HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL);
 }
 
 /*
@@ -679,10 +683,11 @@ static int vsvm_dmirror_migrate_to_dev(struct vsvm_dmirror *dm,
 		return err;
 
 	/*
-	 * What GPU faults put in the other device's memory comes back. What
-	 * an explicit migration put there stays, as test_hmm only collects
-	 * system memory; the device cannot read it, so the request fails
-	 * once the rest moved, as test_hmm's read-back does.
+	 * What GPU faults put in another device's memory comes back. What an
+	 * explicit migration put there stays, as test_hmm only collects
+	 * system memory; test_hmm's read-back does not fault it in (not
+	 * even another device's coherent memory, which the device could
+	 * read), so the request fails once the rest moved.
 	 */
 	for (i = 0; i < VSVM_DMIRROR_NDEVICES; i++) {
 		struct vsvm_dmirror_dev *other = vsvm_dmirror_devs[i];
@@ -985,34 +990,46 @@ vsvm_dmirror_dev_create(struct vsvm_device *vdev, unsigned int id)
 }
 
 /**
- * vsvm_dmirror_init() - Create /dev/hmm_dmirror0 and 1
- * @vdevs: The vsvm devices; the first two get a device file.
- * @n: Number of entries of @vdevs, at least 2.
+ * vsvm_dmirror_init() - Create /dev/hmm_dmirror0 to 3
+ * @vdevs: The vsvm devices: the first two with private memory get
+ *	/dev/hmm_dmirror0 and 1, the first two with coherent memory, if any,
+ *	/dev/hmm_dmirror2 and 3.
+ * @n: Number of entries of @vdevs.
  *
- * Return: 0, -EINVAL with fewer than two devices, or the error of the
- * character device registration (-EEXIST while test_hmm is loaded).
+ * Return: 0, -EINVAL with fewer than two private devices, or the error of
+ * the character device registration (-EEXIST while test_hmm is loaded).
  */
 int vsvm_dmirror_init(struct vsvm_device **vdevs, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, nprivate = 0, ncoherent = 0;
 	int err;
 
-	if (n < VSVM_DMIRROR_NDEVICES)
-		return -EINVAL;
-
-	err = alloc_chrdev_region(&vsvm_dmirror_devt, 0, VSVM_DMIRROR_MINORS,
+	err = alloc_chrdev_region(&vsvm_dmirror_devt, 0, VSVM_DMIRROR_NDEVICES,
 				  "HMM_DMIRROR");
 	if (err)
 		return err;
 
-	for (i = 0; i < VSVM_DMIRROR_NDEVICES; i++) {
-		struct vsvm_dmirror_dev *ddev = vsvm_dmirror_dev_create(vdevs[i], i);
+	for (i = 0; i < n; i++) {
+		struct vsvm_dmirror_dev *ddev;
+		unsigned int id;
 
+		if (!vdevs[i]->vram.coherent && nprivate < 2)
+			id = nprivate++;
+		else if (vdevs[i]->vram.coherent && ncoherent < 2)
+			id = 2 + ncoherent++;
+		else
+			continue;
+
+		ddev = vsvm_dmirror_dev_create(vdevs[i], id);
 		if (IS_ERR(ddev)) {
 			vsvm_dmirror_fini();
 			return PTR_ERR(ddev);
 		}
-		vsvm_dmirror_devs[i] = ddev;
+		vsvm_dmirror_devs[id] = ddev;
+	}
+	if (nprivate < 2) {
+		vsvm_dmirror_fini();
+		return -EINVAL;
 	}
 
 	return 0;
@@ -1037,7 +1054,7 @@ void vsvm_dmirror_fini(void)
 		vsvm_dmirror_devs[i] = NULL;
 	}
 	if (vsvm_dmirror_devt) {
-		unregister_chrdev_region(vsvm_dmirror_devt, VSVM_DMIRROR_MINORS);
+		unregister_chrdev_region(vsvm_dmirror_devt, VSVM_DMIRROR_NDEVICES);
 		vsvm_dmirror_devt = 0;
 	}
 }

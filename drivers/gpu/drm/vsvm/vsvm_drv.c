@@ -24,11 +24,9 @@
 #define DRIVER_MAJOR	0
 #define DRIVER_MINOR	1
 
-#define VSVM_MAX_DEVICES	8
-
 static unsigned int num_devices = 2;
 module_param(num_devices, uint, 0444);
-MODULE_PARM_DESC(num_devices, "Number of virtual GPUs (1-8, default 2)");
+MODULE_PARM_DESC(num_devices, "Number of virtual GPUs with device-private VRAM (1-8, default 2)");
 
 static unsigned int vram_mb = 64;
 module_param(vram_mb, uint, 0444);
@@ -39,12 +37,31 @@ module_param(max_ranges, uint, 0444);
 MODULE_PARM_DESC(max_ranges,
 		 "Most GPU SVM ranges one VM mirrors at once; a range of 2 MiB costs about 12 KiB of kernel memory (default 16384)");
 
+static unsigned long coherent_base[VSVM_MAX_DEVICES];
+static unsigned int num_coherent;
+module_param_array(coherent_base, ulong, &num_coherent, 0444);
+MODULE_PARM_DESC(coherent_base,
+		 "Physical addresses of reserved memory (memmap=nn$addr), each the coherent VRAM of one more GPU of vram_mb MiB, numbered after the num_devices private ones (default none)");
+
 static bool dmirror;
 module_param(dmirror, bool, 0444);
 MODULE_PARM_DESC(dmirror,
-		 "Also expose GPUs 0 and 1 as /dev/hmm_dmirror0 and 1 with the ioctl ABI of lib/test_hmm, for the kernel's hmm-tests; needs num_devices >= 2, excludes test_hmm (default false)");
+		 "Also expose GPUs 0 and 1 as /dev/hmm_dmirror0 and 1, and the first two coherent GPUs as /dev/hmm_dmirror2 and 3, with the ioctl ABI of lib/test_hmm, for the kernel's hmm-tests; needs num_devices >= 2, excludes test_hmm (default false)");
 
 static struct vsvm_device *vsvm_devices[VSVM_MAX_DEVICES];
+
+/**
+ * vsvm_device_by_index() - One of the virtual GPUs
+ * @index: Its index, 0 to VSVM_MAX_DEVICES - 1.
+ *
+ * The devices live from module load to unload.
+ *
+ * Return: The device, or NULL if there is none with that index.
+ */
+struct vsvm_device *vsvm_device_by_index(unsigned int index)
+{
+	return index < VSVM_MAX_DEVICES ? vsvm_devices[index] : NULL;
+}
 
 /**
  * vsvm_file_check_mm() - Refuse use of a file from a foreign address space
@@ -108,13 +125,16 @@ static int vsvm_query_ioctl(struct drm_device *drm, void *data,
 	struct vsvm_device *vdev = to_vsvm_device(drm);
 	struct drm_vsvm_query *args = data;
 
-	if (args->flags || args->pad)
+	if (args->flags || args->pad || args->pad2)
 		return -EINVAL;
 
 	args->vram_size = vdev->vram.size;
 	args->page_size = PAGE_SIZE;
 	args->device_index = vdev->index;
-	args->num_devices = num_devices;
+	args->num_devices = num_devices + num_coherent;
+	args->memory_type = vdev->vram.coherent ? DRM_VSVM_MEMORY_COHERENT :
+						  DRM_VSVM_MEMORY_PRIVATE;
+	args->pad2 = 0;
 	mutex_lock(&vdev->vram.lock);
 	args->vram_used = vdev->vram.used;
 	mutex_unlock(&vdev->vram.lock);
@@ -244,7 +264,12 @@ static const struct drm_driver vsvm_driver = {
 	.minor			= DRIVER_MINOR,
 };
 
-static struct vsvm_device *vsvm_device_create(unsigned int index)
+/*
+ * Create virtual GPU @index; its VRAM is device-private memory, or with a
+ * nonzero @coherent_phys device-coherent memory at that physical address.
+ */
+static struct vsvm_device *vsvm_device_create(unsigned int index,
+					      phys_addr_t coherent_phys)
 {
 	struct platform_device *pdev;
 	struct vsvm_device *vdev;
@@ -275,7 +300,7 @@ static struct vsvm_device *vsvm_device_create(unsigned int index)
 	mutex_init(&vdev->vm_list_lock);
 	INIT_LIST_HEAD(&vdev->vm_list);
 
-	ret = vsvm_vram_init(vdev, (u64)vram_mb << 20);
+	ret = vsvm_vram_init(vdev, (u64)vram_mb << 20, coherent_phys);
 	if (ret)
 		goto err_devres;
 
@@ -321,13 +346,19 @@ static int __init vsvm_init(void)
 	unsigned int i;
 	int err;
 
-	if (!num_devices || num_devices > VSVM_MAX_DEVICES || !vram_mb ||
-	    vram_mb > SZ_4K || vram_mb % 2 || (dmirror && num_devices < 2))
+	if (!num_devices || num_devices + num_coherent > VSVM_MAX_DEVICES ||
+	    !vram_mb || vram_mb > SZ_4K || vram_mb % 2 ||
+	    (dmirror && num_devices < 2))
 		return -EINVAL;
+	for (i = 0; i < num_coherent; i++)
+		if (!coherent_base[i])
+			return -EINVAL;
 
 	vsvm_fault_init();
-	for (i = 0; i < num_devices; i++) {
-		struct vsvm_device *vdev = vsvm_device_create(i);
+	for (i = 0; i < num_devices + num_coherent; i++) {
+		phys_addr_t phys = i < num_devices ? 0 :
+				   coherent_base[i - num_devices];
+		struct vsvm_device *vdev = vsvm_device_create(i, phys);
 
 		if (IS_ERR(vdev)) {
 			vsvm_destroy_all();
@@ -338,7 +369,7 @@ static int __init vsvm_init(void)
 	}
 
 	if (dmirror) {
-		err = vsvm_dmirror_init(vsvm_devices, num_devices);
+		err = vsvm_dmirror_init(vsvm_devices, num_devices + num_coherent);
 		if (err) {
 			vsvm_destroy_all();
 			vsvm_fault_fini();

@@ -56,9 +56,13 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
 
 /**
  * struct vsvm_vram - The fake device memory of one virtual GPU
- * @dpagemap: The device-private pagemap registered for the memory.
- * @vaddr: Kernel mapping of the backing store ("the VRAM").
+ * @dpagemap: The pagemap registered for the memory.
+ * @vaddr: Kernel mapping of the backing store ("the VRAM"): a vmalloc()
+ *	buffer for private VRAM, the linear map of the reserved range for
+ *	coherent VRAM.
  * @size: Size in bytes.
+ * @coherent: The VRAM is MEMORY_DEVICE_COHERENT memory the CPU accesses
+ *	in place, not MEMORY_DEVICE_PRIVATE.
  * @lock: Protects @mm, @lru and @used.
  * @mm: Buddy allocator of device offsets.
  * @lru: Allocations holding device pages, least recently used first.
@@ -78,6 +82,7 @@ struct vsvm_vram {
 	struct drm_pagemap dpagemap;
 	void *vaddr;
 	u64 size;
+	bool coherent;
 	struct mutex lock; /* protects mm, lru, used */
 	struct gpu_buddy mm;
 	struct list_head lru;
@@ -235,6 +240,11 @@ struct vsvm_file {
 
 int vsvm_file_check_mm(struct vsvm_file *vfile);
 
+/* Most virtual GPUs, private and coherent together. */
+#define VSVM_MAX_DEVICES	8
+
+struct vsvm_device *vsvm_device_by_index(unsigned int index);
+
 /**
  * vsvm_yield() - Give way between two pieces of a long request
  *
@@ -279,7 +289,7 @@ static inline void vsvm_fault_fini(void) {}
 #endif
 
 /* vsvm_vram.c */
-int vsvm_vram_init(struct vsvm_device *vdev, u64 size);
+int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys);
 void vsvm_vram_fini(struct vsvm_device *vdev);
 struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 				   struct mm_struct *mm,

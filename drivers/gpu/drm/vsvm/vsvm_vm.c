@@ -354,6 +354,34 @@ static int vsvm_vm_evict_range(struct vsvm_vm *vm,
 }
 
 /*
+ * Move what other GPUs' coherent memory holds of the range to system
+ * memory. The GPU reads and writes it in place, but device-only placement
+ * (atomics) needs it in our VRAM, and the migration to VRAM only collects
+ * system memory.
+ */
+static void vsvm_vm_evict_peers(struct vsvm_vm *vm,
+				struct drm_gpusvm_range *range)
+{
+	unsigned int i;
+
+	if (!mmget_not_zero(vm->mm))
+		return;
+	mmap_read_lock(vm->mm);
+	for (i = 0; i < VSVM_MAX_DEVICES; i++) {
+		struct vsvm_device *vdev = vsvm_device_by_index(i);
+
+		if (!vdev || vdev == vm->vdev || !vdev->vram.coherent)
+			continue;
+		drm_pagemap_migrate_range_to_ram(vm->mm,
+						 drm_gpusvm_range_start(range),
+						 drm_gpusvm_range_end(range),
+						 vdev->vram.owner);
+	}
+	mmap_read_unlock(vm->mm);
+	mmput(vm->mm);
+}
+
+/*
  * Why the GPU SVM refused @addr with -EPERM: a write to read-only memory
  * (-EPERM), or memory the process cannot access at all, like PROT_NONE
  * (-EFAULT, as the CPU would get SIGSEGV).
@@ -598,8 +626,10 @@ retry:
 		 */
 		if (err != -EAGAIN)
 			vsvm_vm_evict_range(vm, range, sink);
-		if (err == -EFAULT)
+		if (err == -EFAULT) {
+			vsvm_vm_evict_peers(vm, range);
 			migrate_tries = 0;
+		}
 		if (err != -EAGAIN && tries > 4) {
 			err = policy == DRM_VSVM_POLICY_DEVICE ? -EOPNOTSUPP : err;
 			goto out_unlock;

@@ -18,10 +18,16 @@
 /**
  * DOC: vsvm device memory
  *
- * Each virtual GPU owns vram_mb of "VRAM": a vmalloc() buffer that only the
- * driver's copy engine and software GPU touch. It is registered with
- * drm_pagemap_init() as MEMORY_DEVICE_PRIVATE, so every VRAM page has a
- * &struct page, and device offsets are handed out by a buddy allocator.
+ * Each virtual GPU owns vram_mb of "VRAM". On the num_devices GPUs with
+ * private VRAM it is a vmalloc() buffer that only the driver's copy engine
+ * and software GPU touch, registered with drm_pagemap_init() as
+ * MEMORY_DEVICE_PRIVATE. The GPUs of the coherent_base module parameter
+ * get the memory at those physical addresses, which the kernel must have
+ * been told to leave alone (memmap=nn$addr), registered with
+ * drm_pagemap_init_coherent() as MEMORY_DEVICE_COHERENT: the CPU maps
+ * their pages in place, as it would a CXL memory device or the VRAM of a
+ * GPU on a coherent link. Either way every VRAM page has a &struct page,
+ * and device offsets are handed out by a buddy allocator.
  *
  * One &struct vsvm_alloc backs one migration of one GPU SVM range. It
  * enters the LRU once the migration succeeded and leaves it when its last
@@ -564,11 +570,14 @@ static const struct drm_pagemap_ops vsvm_pagemap_ops = {
 /**
  * vsvm_vram_init() - Create the VRAM of a device
  * @vdev: The device.
- * @size: Size in bytes, a multiple of the memory hotplug section size.
+ * @size: Size in bytes, a multiple of 2 MiB.
+ * @coherent_phys: Physical address of reserved memory to use as coherent
+ *	VRAM, or 0 for private VRAM.
  *
- * Return: 0, -ENOMEM, or the error of drm_pagemap_init().
+ * Return: 0, -ENOMEM, or the error of drm_pagemap_init() or
+ * drm_pagemap_init_coherent().
  */
-int vsvm_vram_init(struct vsvm_device *vdev, u64 size)
+int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys)
 {
 	struct vsvm_vram *vram = &vdev->vram;
 	int err;
@@ -581,25 +590,41 @@ int vsvm_vram_init(struct vsvm_device *vdev, u64 size)
 	/* The address of the VRAM makes a good owner token: one per device. */
 	vram->owner = vram;
 
-	vram->vaddr = vzalloc(size);
-	if (!vram->vaddr)
-		return -ENOMEM;
+	vram->coherent = coherent_phys != 0;
+
+	if (!vram->coherent) {
+		vram->vaddr = vzalloc(size);
+		if (!vram->vaddr)
+			return -ENOMEM;
+	}
 
 	err = gpu_buddy_init(&vram->mm, size, PAGE_SIZE);
 	if (err)
 		goto err_vfree;
 
-	err = drm_pagemap_init(&vram->dpagemap, vdev->drm.dev, size, vram->owner,
-			       &vsvm_pagemap_ops);
+	if (vram->coherent)
+		err = drm_pagemap_init_coherent(&vram->dpagemap, vdev->drm.dev,
+						coherent_phys, size, vram->owner,
+						&vsvm_pagemap_ops);
+	else
+		err = drm_pagemap_init(&vram->dpagemap, vdev->drm.dev, size,
+				       vram->owner, &vsvm_pagemap_ops);
 	if (err)
 		goto err_buddy;
+
+	if (vram->coherent) {
+		/* Now in the linear map; whatever a former user left goes. */
+		vram->vaddr = page_address(pfn_to_page(PHYS_PFN(coherent_phys)));
+		memset(vram->vaddr, 0, size);
+	}
 
 	return 0;
 
 err_buddy:
 	gpu_buddy_fini(&vram->mm);
 err_vfree:
-	vfree(vram->vaddr);
+	if (!vram->coherent)
+		vfree(vram->vaddr);
 	return err;
 }
 
@@ -616,7 +641,8 @@ void vsvm_vram_fini(struct vsvm_device *vdev)
 	drm_pagemap_fini(&vram->dpagemap);
 	flush_work(&vram->free_work);
 	gpu_buddy_fini(&vram->mm);
-	vfree(vram->vaddr);
+	if (!vram->coherent)
+		vfree(vram->vaddr);
 	mutex_destroy(&vram->lock);
 }
 
@@ -635,6 +661,8 @@ void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p)
 		nallocs++;
 	drm_printf(p, "vram: %llu KiB, used %llu KiB, %lu allocations on the LRU\n",
 		   vram->size >> 10, vram->used >> 10, nallocs);
+	drm_printf(p, "memory type: %s\n",
+		   vram->coherent ? "device-coherent" : "device-private");
 	mutex_unlock(&vram->lock);
 	drm_printf(p, "pages copied to vram: %lld\n", atomic64_read(&vram->to_vram));
 	drm_printf(p, "pages copied to ram: %lld\n", atomic64_read(&vram->to_ram));
