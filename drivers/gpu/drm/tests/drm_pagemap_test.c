@@ -43,6 +43,16 @@
 #define MOCK_VRAM_SIZE		SZ_8M
 #define MOCK_GARBAGE		0xa5
 
+/*
+ * Physical address of memory the kernel left alone (boot with
+ * memmap=nn$addr and drm_pagemap_test.coherent_base=addr), for the
+ * MEMORY_DEVICE_COHERENT cases; they skip without it.
+ */
+static unsigned long coherent_base;
+module_param(coherent_base, ulong, 0444);
+MODULE_PARM_DESC(coherent_base,
+		 "Reserved physical range (at least 8 MiB) for the device-coherent cases");
+
 /**
  * struct mock_vram - A fake device with device-private memory
  * @test: The test using it.
@@ -71,6 +81,8 @@
  * @populate_hook: Called by populate_devmem_pfn after it filled the pfns,
  *	if set; uses @hook_data too.
  * @last_populated: The allocation made by the last populate_mm call.
+ * @coherent: The memory is MEMORY_DEVICE_COHERENT: @backing holds the
+ *	device pages themselves, which the CPU accesses in place.
  * @dpagemap: The registered pagemap.
  */
 struct mock_vram {
@@ -98,6 +110,7 @@ struct mock_vram {
 	unsigned int release_delay_ms;
 	void (*populate_hook)(struct mock_vram *vram);
 	struct mock_devmem *last_populated;
+	bool coherent;
 	struct drm_pagemap dpagemap;
 };
 
@@ -428,7 +441,7 @@ static void mock_vram_free(struct mock_vram *vram)
 {
 	unsigned long i;
 
-	for (i = 0; i < vram->npages; i++)
+	for (i = 0; i < vram->npages && !vram->coherent; i++)
 		if (vram->backing[i])
 			__free_page(vram->backing[i]);
 	kvfree(vram->backing);
@@ -622,8 +635,9 @@ static const struct mmu_interval_notifier_ops snap_ops = {
 };
 
 /*
- * Fill @state with one character per page: 'D' device page of the mock,
- * 'S' system page, 'Z' the zero page, 'N' nothing mapped.
+ * Fill @state with one character per page: 'D' device-private page of the
+ * mock, 'C' device-coherent page, 'S' system page, 'Z' the zero page, 'N'
+ * nothing mapped.
  */
 static void snapshot(struct kunit *test, unsigned long start,
 		     unsigned long npages, char *state)
@@ -666,6 +680,8 @@ static void snapshot(struct kunit *test, unsigned long start,
 		page = hmm_pfn_to_page(pfns[i]);
 		if (is_device_private_page(page))
 			state[i] = 'D';
+		else if (is_device_coherent_page(page))
+			state[i] = 'C';
 		else if (is_zero_pfn(page_to_pfn(page)))
 			state[i] = 'Z';
 		else
@@ -2097,6 +2113,311 @@ static void drm_test_pagemap_concurrent_fault(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
 }
 
+/* --- device-coherent memory --- */
+
+/*
+ * A second mock device of the case, whose memory is MEMORY_DEVICE_COHERENT
+ * at coherent_base: device page i is its own backing. Skips the case
+ * without a reserved range.
+ */
+static struct mock_vram *coherent_vram(struct kunit *test)
+{
+	struct mock_vram *priv = test->priv;
+	unsigned long npages = MOCK_VRAM_SIZE >> PAGE_SHIFT, i, base;
+	struct mock_vram *vram;
+	int ret;
+
+	if (!coherent_base)
+		kunit_skip(test, "no reserved range: boot with memmap=nn$addr drm_pagemap_test.coherent_base=addr");
+	/* Never memory the kernel uses: only a range the firmware reserved. */
+	if (region_intersects(coherent_base, MOCK_VRAM_SIZE, IORESOURCE_MEM,
+			      IORES_DESC_RESERVED) != REGION_INTERSECTS)
+		kunit_skip(test, "coherent_base=%#lx is not reserved memory",
+			   coherent_base);
+
+	vram = kzalloc(sizeof(*vram), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vram);
+	vram->test = test;
+	vram->dev = priv->dev;
+	vram->npages = npages;
+	vram->coherent = true;
+	spin_lock_init(&vram->lock);
+	vram->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
+	vram->backing = kvcalloc(npages, sizeof(*vram->backing), GFP_KERNEL);
+	if (!vram->bitmap || !vram->backing) {
+		mock_vram_free(vram);
+		KUNIT_ASSERT_TRUE_MSG(test, false, "mock VRAM allocation failed");
+	}
+	ret = kunit_add_action_or_reset(test, mock_vram_free_action, vram);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	ret = drm_pagemap_init_coherent(&vram->dpagemap, vram->dev,
+					coherent_base, MOCK_VRAM_SIZE, vram,
+					&mock_dpagemap_ops);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "drm_pagemap_init_coherent() failed");
+	ret = kunit_add_action_or_reset(test, drm_pagemap_fini_action,
+					&vram->dpagemap);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	base = drm_pagemap_base_pfn(&vram->dpagemap);
+	for (i = 0; i < npages; i++) {
+		vram->backing[i] = pfn_to_page(base + i);
+		memset(page_address(vram->backing[i]), MOCK_GARBAGE, PAGE_SIZE);
+	}
+
+	return vram;
+}
+
+static void drm_test_pagemap_coherent_init_fini(struct kunit *test)
+{
+	struct mock_vram *vram = coherent_vram(test);
+	struct drm_pagemap *dpagemap = &vram->dpagemap;
+	struct drm_pagemap *dp = kunit_kzalloc(test, sizeof(*dp), GFP_KERNEL);
+	struct page *page;
+
+	KUNIT_ASSERT_NOT_NULL(test, dp);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_npages(dpagemap),
+			MOCK_VRAM_SIZE >> PAGE_SHIFT);
+	KUNIT_EXPECT_EQ(test, dpagemap->pagemap.type, MEMORY_DEVICE_COHERENT);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_base_pfn(dpagemap),
+			PHYS_PFN(coherent_base));
+	page = pfn_to_page(drm_pagemap_base_pfn(dpagemap));
+	KUNIT_EXPECT_TRUE(test, is_device_coherent_page(page));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+	/* Not in use: no allocation behind it. */
+	KUNIT_EXPECT_NULL(test, drm_pagemap_page_to_dpagemap(page));
+
+	/* The range is taken, a second registration is refused. */
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							coherent_base, SZ_2M,
+							vram, NULL), -EBUSY);
+	KUNIT_EXPECT_NULL(test, dp->res);
+	/* System RAM is never device memory. */
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							ALIGN_DOWN(page_to_phys(virt_to_page(dp)), SZ_2M),
+							SZ_2M, vram, NULL), -ENXIO);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							coherent_base + SZ_4K,
+							SZ_2M, vram, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							coherent_base, SZ_64K,
+							vram, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							-(resource_size_t)SZ_2M,
+							SZ_4M, vram, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, NULL, coherent_base,
+							SZ_2M, vram, NULL), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							coherent_base, SZ_2M,
+							NULL, NULL), -EINVAL);
+	KUNIT_EXPECT_NULL(test, dp->res);
+	drm_pagemap_fini(dp);
+
+	drm_pagemap_fini(dpagemap);
+	KUNIT_EXPECT_NULL(test, dpagemap->res);
+	/* Released: the range can be registered again. */
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
+							coherent_base, SZ_2M,
+							vram, NULL), 0);
+	drm_pagemap_fini(dp);
+}
+
+/*
+ * Migrate 64 KiB into coherent memory: the CPU then reads and writes the
+ * device pages in place, with no fault and no copy back; an explicit
+ * migration brings everything, CPU writes included, back to RAM.
+ */
+static void drm_test_pagemap_coherent_cpu_in_place(struct kunit *test)
+{
+	struct mock_vram *vram = coherent_vram(test);
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	struct mm_struct *mm = current->mm;
+	unsigned long i;
+	int ret;
+
+	user_fill(test, addr, SZ_64K, 71);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	expect_state(test, addr, 16, 'C');
+	for (i = 0; i < 16; i++)
+		if (!devmem_matches(md, i, i << PAGE_SHIFT, 71))
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, i, 16, "device copy wrong at page %lu", i);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    drm_pagemap_page_to_dpagemap(pfn_to_page(md->pfns[0])),
+			    &vram->dpagemap);
+
+	/* Reads and writes in place: nothing moves. */
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 71), -1);
+	user_fill(test, addr, SZ_64K, 72);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+	expect_state(test, addr, 16, 'C');
+	KUNIT_EXPECT_TRUE(test, devmem_matches(md, 5, 5 << PAGE_SHIFT, 72));
+	KUNIT_EXPECT_FALSE(test, completion_done(&md->base.detached));
+
+	/* Already there: a second migration finds nothing to move. */
+	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), -EBUSY);
+
+	mmap_read_lock(mm);
+	ret = drm_pagemap_migrate_range_to_ram(mm, addr, addr + SZ_64K, vram);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 16);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 1);
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 72), -1);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+}
+
+/* Private pages go back the same way, without a CPU fault. */
+static void drm_test_pagemap_migrate_range_to_ram_private(struct kunit *test)
+{
+	struct mock_vram *vram = test->priv;
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
+	struct mm_struct *mm = current->mm;
+	int ret;
+
+	user_fill(test, addr, SZ_64K, 73);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 1000), 0);
+	/* Only part of it; the timeslice does not hold an explicit move. */
+	mmap_read_lock(mm);
+	ret = drm_pagemap_migrate_range_to_ram(mm, addr + SZ_16K,
+					       addr + SZ_32K, vram);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	expect_state(test, addr, 4, 'D');
+	expect_state(test, addr + SZ_16K, 4, 'S');
+	expect_state(test, addr + SZ_32K, 8, 'D');
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 4);
+
+	/* Another owner's pages are not touched. */
+	mmap_read_lock(mm);
+	ret = drm_pagemap_migrate_range_to_ram(mm, addr, addr + SZ_64K, md);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 4);
+
+	/* A failing copy keeps the data on the device. */
+	vram->fail_to_ram = -EIO;
+	atomic_set(&vram->fail_to_ram_count, 1);
+	mmap_read_lock(mm);
+	ret = drm_pagemap_migrate_range_to_ram(mm, addr, addr + SZ_64K, vram);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_EQ(test, ret, -EIO);
+	expect_state(test, addr, 4, 'D');
+
+	mmap_read_lock(mm);
+	ret = drm_pagemap_migrate_range_to_ram(mm, addr, addr + SZ_64K, vram);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_migrate_range_to_ram(mm, addr + 1,
+							       addr + SZ_64K,
+							       vram), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_migrate_range_to_ram(mm, addr, addr,
+							       vram), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_migrate_range_to_ram(mm, addr,
+							       addr + SZ_64K,
+							       NULL), -EINVAL);
+	mmap_read_unlock(mm);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 73), -1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+}
+
+/* Eviction finds coherent pages through their pfns, as private ones. */
+static void drm_test_pagemap_coherent_evict(struct kunit *test)
+{
+	struct mock_vram *vram = coherent_vram(test);
+	unsigned long addr = test_mmap(test, 0, SZ_64K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, true);
+
+	user_fill(test, addr, SZ_64K, 74);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), 0);
+	/* The CPU rewrites it in place before the eviction. */
+	user_fill(test, addr, SZ_64K, 75);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 16);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+	expect_state(test, addr, 16, 'S');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 75), -1);
+}
+
+/*
+ * A long-term pin must not keep device memory: the core mm moves the page
+ * to system memory itself (a CPU copy) before pinning it.
+ */
+static void drm_test_pagemap_coherent_longterm_pin(struct kunit *test)
+{
+	struct mock_vram *vram = coherent_vram(test);
+	unsigned long addr = test_mmap(test, 0, SZ_16K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	struct page *page = NULL;
+	long pinned;
+
+	user_fill(test, addr, SZ_16K, 76);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_16K, 0), 0);
+	expect_state(test, addr, 4, 'C');
+
+	pinned = pin_user_pages_fast(addr + PAGE_SIZE, 1,
+				     FOLL_WRITE | FOLL_LONGTERM, &page);
+	KUNIT_ASSERT_EQ(test, pinned, 1);
+	KUNIT_EXPECT_FALSE(test, is_zone_device_page(page));
+	unpin_user_page(page);
+
+	expect_state(test, addr, 1, 'C');
+	expect_state(test, addr + PAGE_SIZE, 1, 'S');
+	expect_state(test, addr + SZ_8K, 2, 'C');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_16K, 76), -1);
+	/* The core mm copied it: no hook ran. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+}
+
+/*
+ * Coherent pages are ordinary pages to the core mm: references taken by
+ * get_user_pages() do not move them, writes go in place, and the pages
+ * (and the allocation) are freed when the last reference goes, not at
+ * munmap().
+ */
+static void drm_test_pagemap_coherent_gup_refs(struct kunit *test)
+{
+	struct mock_vram *vram = coherent_vram(test);
+	unsigned long addr = test_mmap(test, 0, SZ_16K, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE);
+	struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+	struct mm_struct *mm = current->mm;
+	struct page *pages[4];
+	long got, i;
+
+	user_fill(test, addr, SZ_16K, 77);
+	KUNIT_ASSERT_EQ(test, mock_migrate(md, addr, addr + SZ_16K, 0), 0);
+
+	mmap_read_lock(mm);
+	got = get_user_pages(addr, 4, FOLL_WRITE, pages);
+	mmap_read_unlock(mm);
+	KUNIT_ASSERT_EQ(test, got, 4);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_TRUE(test, is_device_coherent_page(pages[i]));
+	user_fill(test, addr, SZ_16K, 78);
+	KUNIT_EXPECT_TRUE(test, devmem_matches(md, 2, 2 << PAGE_SHIFT, 78));
+
+	vm_munmap(addr, SZ_16K);
+	KUNIT_EXPECT_FALSE(test, completion_done(&md->base.detached));
+	for (i = 0; i < 4; i++)
+		put_page(pages[i]);
+	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->releases), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+}
+
 static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_init_fini),
 	KUNIT_CASE(drm_test_pagemap_init_bad_args),
@@ -2146,6 +2467,12 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_populate_mm),
 	KUNIT_CASE(drm_test_pagemap_populate_mm_errors),
 	KUNIT_CASE(drm_test_pagemap_concurrent_fault),
+	KUNIT_CASE(drm_test_pagemap_migrate_range_to_ram_private),
+	KUNIT_CASE(drm_test_pagemap_coherent_init_fini),
+	KUNIT_CASE(drm_test_pagemap_coherent_cpu_in_place),
+	KUNIT_CASE(drm_test_pagemap_coherent_evict),
+	KUNIT_CASE(drm_test_pagemap_coherent_longterm_pin),
+	KUNIT_CASE(drm_test_pagemap_coherent_gup_refs),
 	{}
 };
 
