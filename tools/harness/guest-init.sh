@@ -170,9 +170,15 @@ gcov_dump() {
 # --- check, selftests, coverage ---
 echo 32 >/proc/sys/vm/nr_hugepages
 
+# Two more GPUs whose VRAM is coherent memory: the ranges the harness
+# reserves with memmap= (boot() in run), which lib/test_hmm uses too. One
+# module at a time owns them.
+COHERENT=coherent_base=0x40000000,0x50000000
+
 # dmirror=1: vsvm_dmirror_test talks to the test_hmm front end
-# (/dev/hmm_dmirror0/1); the other suites only use the render nodes.
-modprobe vsvm dmirror=1 || say "### harness: modprobe vsvm failed"
+# (/dev/hmm_dmirror0-3); the other suites only use the render nodes, of
+# private and coherent GPUs.
+modprobe vsvm dmirror=1 $COHERENT || say "### harness: modprobe vsvm failed"
 for t in /tests/vsvm/*; do
 	[ -x "$t" ] || continue
 	# A suite of the manifest that never runs must fail the run.
@@ -214,11 +220,11 @@ kmemleak_report kmemleak
 
 # The peer suite: the kernel's own hmm-tests, unmodified, first against
 # vsvm's test_hmm front end (vsvm dmirror=1: /dev/hmm_dmirror0/1 on GPUs 0
-# and 1), then against lib/test_hmm itself, the baseline. Both claim the
+# and 1, /dev/hmm_dmirror2/3 on the coherent GPUs 2 and 3), then against lib/test_hmm itself, the baseline. Both claim the
 # same device names, so one module at a time. The exclusive-access cases
 # need THP in madvise mode on 6.12 (see DESIGN.md).
 echo madvise >/sys/kernel/mm/transparent_hugepage/enabled
-if modprobe vsvm dmirror=1; then
+if modprobe vsvm dmirror=1 $COHERENT; then
 	cd /tests/peer
 	run_suite peer/hmm-tests@vsvm 900 ./hmm-tests
 	cd /

@@ -2056,7 +2056,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct gpu_counters before[MAX_FILES];
-	bool seeded = false, ok = true;
+	bool seeded = false, files_given = false, ok = true;
 	pid_t pids[MAX_PROCS];
 	unsigned int p, left;
 	struct drm_vsvm_query q;
@@ -2084,6 +2084,7 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			cfg.files = parse_num(optarg, 1, MAX_FILES, argv[0]);
+			files_given = true;
 			break;
 		case 'm':
 			cfg.mem_mib = parse_num(optarg, 1, 1UL << 20, argv[0]);
@@ -2121,6 +2122,9 @@ int main(int argc, char **argv)
 		return KSFT_FAIL;
 	}
 	cfg.ngpus = q.num_devices ? q.num_devices : 1;
+	/* Without -f, one file per GPU at least: coherent ones too. */
+	if (!files_given && cfg.files < cfg.ngpus)
+		cfg.files = cfg.ngpus < MAX_FILES ? cfg.ngpus : MAX_FILES;
 	if (!cfg.mem_mib)
 		cfg.mem_mib = (q.vram_size * 3 / 2) >> 20;
 	if (cfg.dmirror && (access("/dev/hmm_dmirror0", F_OK) ||
