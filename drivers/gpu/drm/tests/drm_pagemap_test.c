@@ -2128,7 +2128,7 @@ static struct mock_vram *coherent_vram(struct kunit *test)
 	int ret;
 
 	if (!coherent_base)
-		kunit_skip(test, "no reserved range: boot with memmap=nn$addr drm_pagemap_test.coherent_base=addr");
+		kunit_skip(test, "no reserved range (drm_pagemap_test.coherent_base=)");
 	/* Never memory the kernel uses: only a range the firmware reserved. */
 	if (region_intersects(coherent_base, MOCK_VRAM_SIZE, IORESOURCE_MEM,
 			      IORES_DESC_RESERVED) != REGION_INTERSECTS)
@@ -2173,6 +2173,7 @@ static void drm_test_pagemap_coherent_init_fini(struct kunit *test)
 	struct mock_vram *vram = coherent_vram(test);
 	struct drm_pagemap *dpagemap = &vram->dpagemap;
 	struct drm_pagemap *dp = kunit_kzalloc(test, sizeof(*dp), GFP_KERNEL);
+	resource_size_t ram;
 	struct page *page;
 
 	KUNIT_ASSERT_NOT_NULL(test, dp);
@@ -2193,8 +2194,8 @@ static void drm_test_pagemap_coherent_init_fini(struct kunit *test)
 							vram, NULL), -EBUSY);
 	KUNIT_EXPECT_NULL(test, dp->res);
 	/* System RAM is never device memory. */
-	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
-							ALIGN_DOWN(page_to_phys(virt_to_page(dp)), SZ_2M),
+	ram = ALIGN_DOWN(page_to_phys(virt_to_page(dp)), SZ_2M);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev, ram,
 							SZ_2M, vram, NULL), -ENXIO);
 	KUNIT_EXPECT_EQ(test, drm_pagemap_init_coherent(dp, vram->dev,
 							coherent_base + SZ_4K,
@@ -2234,6 +2235,7 @@ static void drm_test_pagemap_coherent_cpu_in_place(struct kunit *test)
 				       MAP_PRIVATE);
 	struct mock_devmem *md = mock_devmem_alloc(test, vram, 16, false);
 	struct mm_struct *mm = current->mm;
+	struct mock_devmem *md2;
 	unsigned long i;
 	int ret;
 
@@ -2256,8 +2258,10 @@ static void drm_test_pagemap_coherent_cpu_in_place(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, devmem_matches(md, 5, 5 << PAGE_SHIFT, 72));
 	KUNIT_EXPECT_FALSE(test, completion_done(&md->base.detached));
 
-	/* Already there: a second migration finds nothing to move. */
-	KUNIT_EXPECT_EQ(test, mock_migrate(md, addr, addr + SZ_64K, 0), -EBUSY);
+	/* Already there: a migration to more memory finds nothing to move. */
+	md2 = mock_devmem_alloc(test, vram, 16, false);
+	KUNIT_EXPECT_EQ(test, mock_migrate(md2, addr, addr + SZ_64K, 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(md2), 0);
 
 	mmap_read_lock(mm);
 	ret = drm_pagemap_migrate_range_to_ram(mm, addr, addr + SZ_64K, vram);
@@ -2341,6 +2345,16 @@ static void drm_test_pagemap_coherent_evict(struct kunit *test)
 	/* The CPU rewrites it in place before the eviction. */
 	user_fill(test, addr, SZ_64K, 75);
 	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
+
+	/* A failed copy leaves every page in place, readable and intact. */
+	vram->fail_to_ram = -EIO;
+	atomic_set(&vram->fail_to_ram_count, 16);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), -EIO);
+	atomic_set(&vram->fail_to_ram_count, 0);
+	KUNIT_EXPECT_FALSE(test, completion_done(&md->base.detached));
+	expect_state(test, addr, 16, 'C');
+	KUNIT_EXPECT_EQ(test, user_check(test, addr, SZ_64K, 75), -1);
+
 	KUNIT_EXPECT_EQ(test, drm_pagemap_evict_to_ram(&md->base), 0);
 	KUNIT_EXPECT_TRUE(test, completion_done(&md->base.detached));
 	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_pages), 16);
@@ -2418,6 +2432,95 @@ static void drm_test_pagemap_coherent_gup_refs(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&vram->to_ram_calls), 0);
 }
 
+struct cpu_writer {
+	struct mm_struct *mm;
+	unsigned long addr;
+	unsigned long npages;
+	struct task_struct *task;
+	u32 last;
+	int bad;
+};
+
+/* Write increasing values to each page and read them back, until stopped. */
+static int cpu_writer_fn(void *arg)
+{
+	struct cpu_writer *w = arg;
+	unsigned long i;
+	u32 v, got;
+
+	kthread_use_mm(w->mm);
+	for (v = 1; !kthread_should_stop(); v++) {
+		for (i = 0; i < w->npages; i++) {
+			u32 __user *p = (u32 __user *)(w->addr + i * PAGE_SIZE);
+
+			if (put_user(v, p) || get_user(got, p) || got != v)
+				w->bad++;
+		}
+		WRITE_ONCE(w->last, v);
+		cond_resched();
+	}
+	kthread_unuse_mm(w->mm);
+
+	return 0;
+}
+
+/*
+ * The CPU keeps writing to coherent memory while the pages move to the
+ * device and back: every write lands, whichever side of a move it hits.
+ */
+static void drm_test_pagemap_coherent_race_cpu_writes(struct kunit *test)
+{
+	struct mock_vram *vram = coherent_vram(test);
+	unsigned long addr = test_mmap(test, 0, 4 * PAGE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	struct cpu_writer *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	struct mm_struct *mm = current->mm;
+	unsigned int round, moved = 0;
+	unsigned long i;
+	u32 got;
+
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	user_fill(test, addr, 4 * PAGE_SIZE, 79);
+	w->mm = mm;
+	w->addr = addr;
+	w->npages = 4;
+	mmget(mm);
+	w->task = kthread_run(cpu_writer_fn, w, "drm_pagemap_writer");
+	if (IS_ERR(w->task)) {
+		mmput(mm);
+		KUNIT_ASSERT_TRUE_MSG(test, false, "kthread_run failed");
+	}
+	get_task_struct(w->task);
+
+	for (round = 0; round < 40; round++) {
+		struct mock_devmem *md = mock_devmem_alloc(test, vram, 4, false);
+		int err = mock_migrate(md, addr, addr + 4 * PAGE_SIZE, 0);
+
+		/* The writer may hold a page: fewer pages, or none, move. */
+		KUNIT_EXPECT_TRUE_MSG(test, !err || err == -EBUSY, "err %d", err);
+		moved += !err;
+		mmap_read_lock(mm);
+		err = drm_pagemap_migrate_range_to_ram(mm, addr,
+						       addr + 4 * PAGE_SIZE,
+						       vram);
+		mmap_read_unlock(mm);
+		KUNIT_EXPECT_EQ(test, err, 0);
+	}
+
+	kthread_stop(w->task);
+	put_task_struct(w->task);
+	mmput(mm);
+
+	KUNIT_EXPECT_GT(test, moved, 0);
+	KUNIT_EXPECT_GT(test, w->last, 0);
+	KUNIT_EXPECT_EQ_MSG(test, w->bad, 0, "writes lost or read back wrong");
+	for (i = 0; i < 4; i++) {
+		KUNIT_ASSERT_EQ(test, get_user(got, (u32 __user *)(addr + i * PAGE_SIZE)), 0);
+		KUNIT_EXPECT_EQ(test, got, w->last);
+	}
+	expect_state(test, addr, 4, 'S');
+}
+
 static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_init_fini),
 	KUNIT_CASE(drm_test_pagemap_init_bad_args),
@@ -2473,6 +2576,7 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_coherent_evict),
 	KUNIT_CASE(drm_test_pagemap_coherent_longterm_pin),
 	KUNIT_CASE(drm_test_pagemap_coherent_gup_refs),
+	KUNIT_CASE(drm_test_pagemap_coherent_race_cpu_writes),
 	{}
 };
 
