@@ -42,8 +42,11 @@
  *
  * - READ and WRITE are GPU accesses through the VM's page table
  *   (vsvm_vm_gpu_copy(), as the software GPU does), a miss being a GPU
- *   page fault handled by vsvm_vm_fault() with the default placement
- *   policy. As in test_hmm, one "fault" (&hmm_dmirror_cmd.faults) services
+ *   page fault handled by vsvm_vm_fault(). As test_hmm's device, it uses
+ *   the memory where it is (VSVM_POLICY_IN_PLACE): system memory is
+ *   mapped, not migrated, and only MIGRATE_TO_DEV moves pages to the
+ *   device; vsvm's own placement policies are for its render nodes.
+ *   As in test_hmm, one "fault" (&hmm_dmirror_cmd.faults) services
  *   the whole rest of the request: the GPU faults in every unbound page
  *   from the miss to the end before it retries; a second fault is only
  *   counted if the CPU side invalidated part of it meanwhile. Data moves
@@ -63,10 +66,10 @@
  *   core mm could not collect at that moment, no room in VRAM) are read
  *   there: the request succeeds and &hmm_dmirror_cmd.cpages, the number
  *   of pages in this device's memory after the migration, is smaller
- *   than npages. Unlike test_hmm, vsvm also migrates on a GPU fault
- *   (READ, WRITE): a placement test_hmm's ABI cannot ask for nor see, so
- *   what GPU faults put in the other device's memory is first moved back
- *   to system memory (vsvm_vram_evict_faulted()) and then migrated.
+ *   than npages. What GPU faults of vsvm's render nodes put in another
+ *   device's memory for the same process (a placement test_hmm's ABI
+ *   cannot ask for nor see) is first moved back to system memory
+ *   (vsvm_vram_evict_faulted()) and then migrated.
  *   MIGRATE_TO_SYS evicts with vsvm_vm_migrate(); cpages counts the pages
  *   copied back.
  * - RELEASE evicts all of the device's memory (test_hmm frees its chunks).
@@ -237,14 +240,14 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 		if (err)
 			return err;
 		mapped = vsvm_vm_gpu_copy(dm->vm, a, NULL, end - a, write,
-					  DRM_VSVM_POLICY_MIGRATE);
+					  VSVM_POLICY_IN_PLACE);
 		if (mapped < 0)
 			return mapped;
 		if (mapped) {
 			a += mapped;
 			continue;
 		}
-		err = vsvm_vm_fault(dm->vm, a, write, DRM_VSVM_POLICY_MIGRATE,
+		err = vsvm_vm_fault(dm->vm, a, write, VSVM_POLICY_IN_PLACE,
 				    &sink);
 		/* Later pages fault again when the GPU gets there. */
 		if (err)
@@ -322,7 +325,7 @@ static int vsvm_dmirror_gpu_step(struct vsvm_dmirror_xfer *x,
 	while (done < len) {
 		n = vsvm_vm_gpu_copy(x->dm->vm, addr + done, bounce + done,
 				     len - done, x->write,
-				     DRM_VSVM_POLICY_MIGRATE);
+				     VSVM_POLICY_IN_PLACE);
 		if (n < 0)
 			return n;
 		if (n) {
@@ -638,7 +641,7 @@ static int vsvm_dmirror_migrated_step(struct vsvm_dmirror_xfer *x,
 
 	while (done < len) {
 		n = vsvm_vm_gpu_copy(x->dm->vm, addr + done, bounce + done,
-				     len - done, false, DRM_VSVM_POLICY_MIGRATE);
+				     len - done, false, VSVM_POLICY_IN_PLACE);
 		if (n < 0)
 			return n;
 		if (n) {
@@ -659,7 +662,7 @@ static int vsvm_dmirror_migrated_step(struct vsvm_dmirror_xfer *x,
 		if (++tries > VSVM_DMIRROR_TRIES)
 			return -EBUSY;
 		err = vsvm_vm_fault(x->dm->vm, addr + done, false,
-				    DRM_VSVM_POLICY_MIGRATE, &sink);
+				    VSVM_POLICY_IN_PLACE, &sink);
 		if (err)
 			return err;
 	}

@@ -288,6 +288,13 @@ static inline void vsvm_fault_init(void) {}
 static inline void vsvm_fault_fini(void) {}
 #endif
 
+/*
+ * Placement of the HMM test front end's READ and WRITE, next to the
+ * DRM_VSVM_POLICY_* of the uapi (which cannot ask for it): use the memory
+ * where it is, never migrate, as lib/test_hmm's device does.
+ */
+#define VSVM_POLICY_IN_PLACE	3
+
 /* vsvm_vram.c */
 int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys);
 void vsvm_vram_fini(struct vsvm_device *vdev);

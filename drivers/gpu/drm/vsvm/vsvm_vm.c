@@ -513,7 +513,8 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
  * @vm: The VM.
  * @addr: The faulting GPU (= CPU) address.
  * @write: The GPU wants to write.
- * @policy: DRM_VSVM_POLICY_*.
+ * @policy: DRM_VSVM_POLICY_*, or VSVM_POLICY_IN_PLACE: bind the pages
+ *	where they are, without migrating.
  * @sink: Where to account what happened.
  *
  * Context: Process context of the VM's owner; takes the VM lock and the
@@ -586,8 +587,9 @@ retry:
 		goto out_unlock;
 	}
 
-	if (policy != DRM_VSVM_POLICY_SYSTEM && range->flags.migrate_devmem &&
-	    !range->flags.has_devmem_pages && migrate_tries < 2) {
+	if (policy != DRM_VSVM_POLICY_SYSTEM && policy != VSVM_POLICY_IN_PLACE &&
+	    range->flags.migrate_devmem && !range->flags.has_devmem_pages &&
+	    migrate_tries < 2) {
 		migrate_tries++;
 		err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms, true,
 					      sink);
