@@ -16,7 +16,11 @@
  *   dev_write_sys   HMM_DMIRROR_WRITE of memory in system RAM (cold)
  *   dev_read_dev    HMM_DMIRROR_READ of memory resident in device memory
  *   dev_write_dev   HMM_DMIRROR_WRITE of memory resident in device memory
- *   memcpy          memcpy() of the same number of bytes, warm buffers
+ *   memcpy_*        a CPU copy of the same number of bytes between warm
+ *                   buffers, three ways: memcpy_libc (the C library's
+ *                   memcpy(), whose vector paths can be slow to emulate),
+ *                   memcpy_movsq (x86 "rep movsq"), memcpy_u64 (a plain
+ *                   loop of 64-bit words). The fastest is the ceiling.
  *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
@@ -236,9 +240,55 @@ static void bench_access(const char *what, unsigned long request,
 	munmap(mirror, size);
 }
 
+static void copy_libc(void *dst, const void *src, unsigned long size)
+{
+	memcpy(dst, src, size);
+}
+
+static void copy_movsq(void *dst, const void *src, unsigned long size)
+{
+#if defined(__x86_64__)
+	unsigned long n = size / 8;
+
+	__asm__ __volatile__("rep movsq"
+			     : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+#else
+	memcpy(dst, src, size);
+#endif
+}
+
+static void copy_u64(void *dst, const void *src, unsigned long size)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	unsigned long i;
+
+	for (i = 0; i < size / 8; i += 4) {
+		d[i] = s[i];
+		d[i + 1] = s[i + 1];
+		d[i + 2] = s[i + 2];
+		d[i + 3] = s[i + 3];
+	}
+}
+
+static const struct {
+	const char *name;
+	void (*copy)(void *dst, const void *src, unsigned long size);
+} copies[] = {
+	{ "memcpy_libc", copy_libc },
+	{ "memcpy_movsq", copy_movsq },
+	{ "memcpy_u64", copy_u64 },
+	{ NULL, NULL },
+};
+
+/*
+ * The ceiling: copies of warm buffers (written once, then copied once
+ * untimed), each way in turn, so that all of them see the same machine.
+ */
 static void bench_memcpy(unsigned long size)
 {
 	unsigned char *src = map(size), *dst = map(size);
+	unsigned int c;
 	int rep;
 
 	if (!src || !dst) {
@@ -247,13 +297,19 @@ static void bench_memcpy(unsigned long size)
 	}
 	memset(src, 0x5a, size);
 	memset(dst, 0, size);
+	for (c = 0; copies[c].name; c++)
+		copies[c].copy(dst, src, size);
 	for (rep = 0; rep < reps_for(size); rep++) {
-		uint64_t t0 = now_ns();
+		for (c = 0; copies[c].name; c++) {
+			uint64_t t0 = now_ns();
 
-		memcpy(dst, src, size);
-		/* Keep the copy from being optimised away. */
-		__asm__ __volatile__("" : : "r"(dst) : "memory");
-		emit("memcpy", size, rep, now_ns() - t0);
+			copies[c].copy(dst, src, size);
+			/* Keep the copy from being optimised away. */
+			__asm__ __volatile__("" : : "r"(dst) : "memory");
+			emit(copies[c].name, size, rep, now_ns() - t0);
+		}
+		if (memcmp(dst, src, size))
+			fail("memcpy", size, "copy is wrong");
 	}
 out:
 	if (src)
