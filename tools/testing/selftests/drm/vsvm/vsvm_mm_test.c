@@ -29,26 +29,6 @@
 #define MAP_HUGETLB	0x40000
 #endif
 
-/* Host-side buffers: MAP_SHARED, so never part of a migratable range. */
-static void *host_alloc(size_t size)
-{
-	char *p = mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	*(size_t *)p = size + PAGE;
-	return p + PAGE;
-}
-
-static void host_free(void *ptr)
-{
-	char *p = (char *)ptr - PAGE;
-
-	if (ptr)
-		munmap(p, *(size_t *)p);
-}
-
 /* Wait up to @ms for the device's vram_used to drop to @limit or below. */
 static __u64 wait_vram_used_le(int fd, __u64 limit, int ms)
 {
@@ -178,7 +158,7 @@ static int fork_child(int fd, char *buf, size_t size, int rfd)
 TEST_F(fork, cow)
 {
 	size_t size = 256 << 10;
-	char *buf = vsvm_map_aligned(size, PAGE), *tmp = host_alloc(size);
+	char *buf = vsvm_map_aligned(size, PAGE), *tmp = vsvm_host_alloc(size);
 	struct drm_vsvm_stats st;
 	int pfd[2], status;
 	pid_t pid;
@@ -220,7 +200,7 @@ TEST_F(fork, cow)
 	EXPECT_EQ(-1, vsvm_pattern_check(tmp, size, 2));
 	EXPECT_EQ(-1, vsvm_pattern_check(buf, size, 2));
 	munmap(buf, size);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -353,7 +333,7 @@ static int passfd_child(enum fd_transport transport, int chan)
 
 TEST_F(passfd, refused_in_receiver)
 {
-	char *buf = vsvm_map_aligned(4 * PAGE, PAGE), *tmp = host_alloc(PAGE);
+	char *buf = vsvm_map_aligned(4 * PAGE, PAGE), *tmp = vsvm_host_alloc(PAGE);
 	struct drm_vsvm_vm_stats vst;
 	int chan[2], fd2, status;
 	pid_t pid;
@@ -401,7 +381,7 @@ TEST_F(passfd, refused_in_receiver)
 	close(fd2);
 	close(chan[0]);
 	munmap(buf, 4 * PAGE);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 static long anon_huge_kb(void)
@@ -429,7 +409,7 @@ static long anon_huge_kb(void)
 TEST_F(mm, thp)
 {
 	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *b = vsvm_map_aligned(SZ_2M, SZ_2M);
-	char *tmp = host_alloc(SZ_2M);
+	char *tmp = vsvm_host_alloc(SZ_2M);
 	struct drm_vsvm_stats st;
 	long kb;
 
@@ -467,7 +447,7 @@ TEST_F(mm, thp)
 	EXPECT_EQ((unsigned char)b[SZ_2M - 1], vsvm_pattern_byte(SZ_2M - 1, 6));
 	munmap(a, SZ_2M);
 	munmap(b, SZ_2M);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -478,7 +458,7 @@ TEST_F(mm, hugetlb)
 {
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_stats st;
-	char *a, *tmp = host_alloc(SZ_2M);
+	char *a, *tmp = vsvm_host_alloc(SZ_2M);
 
 	ASSERT_NE(NULL, tmp);
 	a = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE,
@@ -506,7 +486,7 @@ TEST_F(mm, hugetlb)
 	EXPECT_EQ(0, vst.stats.pages_to_vram);
 	EXPECT_EQ(-1, vsvm_pattern_check(a + SZ_1M, SZ_64K, 8));
 	munmap(a, SZ_2M);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -516,7 +496,7 @@ TEST_F(mm, hugetlb)
  */
 TEST_F(mm, partial_munmap_migrated)
 {
-	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *tmp = host_alloc(SZ_2M);
+	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *tmp = vsvm_host_alloc(SZ_2M);
 	size_t hole = 512 << 10, hole_off = 512 << 10, i;
 	struct drm_vsvm_stats st;
 
@@ -561,7 +541,7 @@ TEST_F(mm, partial_munmap_migrated)
 	EXPECT_EQ(0x3c, a[SZ_2M - 1]);
 	munmap(a, hole_off);
 	munmap(a + hole_off + hole, SZ_2M - hole_off - hole);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -570,7 +550,7 @@ TEST_F(mm, partial_munmap_migrated)
  */
 TEST_F(mm, mremap_migrated)
 {
-	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *tmp = host_alloc(SZ_2M);
+	char *a = vsvm_map_aligned(SZ_2M, SZ_2M), *tmp = vsvm_host_alloc(SZ_2M);
 	char *dst = vsvm_map_aligned(SZ_2M, SZ_2M), *b;
 	struct drm_vsvm_stats st;
 
@@ -594,7 +574,7 @@ TEST_F(mm, mremap_migrated)
 					 DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-1, vsvm_pattern_check(b, SZ_2M, 10));
 	munmap(b, SZ_2M);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -604,7 +584,7 @@ TEST_F(mm, mremap_migrated)
 TEST_F(mm, dontneed_vram)
 {
 	size_t size = 256 << 10;
-	char *a = vsvm_map_aligned(size, PAGE), *tmp = host_alloc(size);
+	char *a = vsvm_map_aligned(size, PAGE), *tmp = vsvm_host_alloc(size);
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_stats st;
 
@@ -631,7 +611,7 @@ TEST_F(mm, dontneed_vram)
 				    DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 12));
 	munmap(a, size);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 struct dropper {
@@ -748,14 +728,14 @@ static void *stress_fn(void *arg)
 {
 	struct stress *st = arg;
 	char *own = st->base + st->tid * STRESS_CHUNK;
-	char *buf = host_alloc(STRESS_CHUNK);
+	char *buf = vsvm_host_alloc(STRESS_CHUNK);
 	unsigned int gen = 0;
 	int fd, ret;
 
 	fd = vsvm_open_device(0);
 	if (fd < 0 || !buf) {
 		stress_fail(st, fd < 0 ? fd : -ENOMEM);
-		host_free(buf);
+		vsvm_host_free(buf);
 		return NULL;
 	}
 
@@ -816,7 +796,7 @@ static void *stress_fn(void *arg)
 	}
 
 	close(fd);
-	host_free(buf);
+	vsvm_host_free(buf);
 	return NULL;
 }
 
@@ -973,7 +953,7 @@ static void *closer_fn(void *arg)
 TEST_F_TIMEOUT(mm, munmap_during_close, 60)
 {
 	size_t size = 4 * SZ_2M, off;
-	char *a = vsvm_map_aligned(size, SZ_2M), *tmp = host_alloc(PAGE);
+	char *a = vsvm_map_aligned(size, SZ_2M), *tmp = vsvm_host_alloc(PAGE);
 	unsigned long taint = vsvm_taint();
 	struct closer c;
 	pthread_t th;
@@ -1014,7 +994,7 @@ TEST_F_TIMEOUT(mm, munmap_during_close, 60)
 				    DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-1, vsvm_pattern_check(a, PAGE, 31));
 	munmap(a, SZ_64K);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -1026,8 +1006,8 @@ TEST_F_TIMEOUT(mm, munmap_during_close, 60)
 TEST_F_TIMEOUT(mm, working_set_larger_than_vram, 400)
 {
 	size_t size = 160 * SZ_1M, nchunks = size / SZ_2M, c, i;
-	struct drm_vsvm_op *ops = host_alloc(nchunks * sizeof(*ops));
-	__u64 *tmp = host_alloc(SZ_2M), *a;
+	struct drm_vsvm_op *ops = vsvm_host_alloc(nchunks * sizeof(*ops));
+	__u64 *tmp = vsvm_host_alloc(SZ_2M), *a;
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_query q;
 	struct drm_vsvm_exec e;
@@ -1094,8 +1074,8 @@ TEST_F_TIMEOUT(mm, working_set_larger_than_vram, 400)
 	TH_LOG("cpu read-back: %.0f ms", vsvm_now_ms() - t0);
 	EXPECT_EQ(0, bad);
 	munmap(a, size);
-	host_free(ops);
-	host_free(tmp);
+	vsvm_host_free(ops);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -1185,7 +1165,7 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 	size_t size = 16 * PAGE;
 	/* 64 KiB aligned: each buffer is one range, one VRAM allocation. */
 	char *a = vsvm_map_aligned(size, SZ_64K), *b = vsvm_map_aligned(size, SZ_64K);
-	char *c = vsvm_map_aligned(size, SZ_64K), *tmp = host_alloc(size);
+	char *c = vsvm_map_aligned(size, SZ_64K), *tmp = vsvm_host_alloc(size);
 	struct drm_vsvm_stats st;
 	double t0, fast, slow;
 
@@ -1237,7 +1217,7 @@ TEST_F_TIMEOUT(mm, timeslice_delays_cpu_fault, 60)
 	munmap(a, size);
 	munmap(b, size);
 	munmap(c, size);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -1325,7 +1305,7 @@ TEST_F_TIMEOUT(mm, timeslice_user_faults_only, 60)
 {
 	size_t size = 16 * PAGE;
 	char *a = vsvm_map_aligned(size, SZ_64K), *b = vsvm_map_aligned(size, SZ_64K);
-	char *out = host_alloc(PAGE);
+	char *out = vsvm_host_alloc(PAGE);
 	struct drm_vsvm_stats st;
 	double t0, sys, user;
 	int pfd[2];
@@ -1362,7 +1342,7 @@ TEST_F_TIMEOUT(mm, timeslice_user_faults_only, 60)
 	close(pfd[1]);
 	munmap(a, size);
 	munmap(b, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -1373,7 +1353,7 @@ TEST_F_TIMEOUT(mm, timeslice_user_faults_only, 60)
 TEST_F(mm, close_fd_with_vram_pages)
 {
 	size_t size = SZ_1M;
-	char *a = vsvm_map_aligned(size, SZ_2M), *tmp = host_alloc(size);
+	char *a = vsvm_map_aligned(size, SZ_2M), *tmp = vsvm_host_alloc(size);
 	struct drm_vsvm_stats st;
 	__u64 base, used;
 	int fd2;
@@ -1394,7 +1374,7 @@ TEST_F(mm, close_fd_with_vram_pages)
 	used = wait_vram_used_le(self->fd, base, 5000);
 	EXPECT_LE(used, base);
 	munmap(a, size);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*

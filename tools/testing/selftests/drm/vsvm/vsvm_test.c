@@ -31,30 +31,6 @@ static int vm_stats(int fd, struct drm_vsvm_vm_stats *st)
 	return vsvm_vm_stats(fd, st);
 }
 
-/*
- * Host-side buffers (job READ destinations, WRITE sources) are MAP_SHARED:
- * such a VMA never merges with the private anonymous memory under test,
- * so a GPU SVM range picked around a test buffer never covers them.
- */
-static void *host_alloc(size_t size)
-{
-	char *p = mmap(NULL, size + PAGE, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	*(size_t *)p = size + PAGE;
-	return p + PAGE;
-}
-
-static void host_free(void *ptr)
-{
-	char *p = (char *)ptr - PAGE;
-
-	if (ptr)
-		munmap(p, *(size_t *)p);
-}
-
 FIXTURE(vsvm)
 {
 	int fd;
@@ -197,7 +173,7 @@ FIXTURE_SETUP(rw)
 	self->map = vsvm_map_aligned(self->map_size, SZ_2M);
 	ASSERT_NE(MAP_FAILED, self->map);
 	self->buf = self->map + variant->offset;
-	self->tmp = host_alloc(variant->size);
+	self->tmp = vsvm_host_alloc(variant->size);
 	ASSERT_NE(NULL, self->tmp);
 }
 
@@ -206,7 +182,7 @@ FIXTURE_TEARDOWN(rw)
 	if (self->fd < 0)
 		return;
 	munmap(self->map, self->map_size);
-	host_free(self->tmp);
+	vsvm_host_free(self->tmp);
 	close(self->fd);
 }
 
@@ -314,7 +290,7 @@ TEST_F(vsvm, read_never_touched_is_zero)
 {
 	size_t size = 256 << 10;
 	char *a = vsvm_map_aligned(size, PAGE), *b = vsvm_map_aligned(size, PAGE);
-	char *out = host_alloc(size);
+	char *out = vsvm_host_alloc(size);
 	struct drm_vsvm_stats st;
 
 	ASSERT_NE(MAP_FAILED, a);
@@ -338,7 +314,7 @@ TEST_F(vsvm, read_never_touched_is_zero)
 	EXPECT_EQ(-1, vsvm_zero_check(b, size));
 	munmap(a, size);
 	munmap(b, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -350,7 +326,7 @@ TEST_F(vsvm, read_zero_page)
 {
 	size_t size = 128 << 10, i;
 	char *a = vsvm_map_aligned(size, PAGE);
-	char *out = host_alloc(size);
+	char *out = vsvm_host_alloc(size);
 	unsigned long sum = 0;
 
 	ASSERT_NE(MAP_FAILED, a);
@@ -374,7 +350,7 @@ TEST_F(vsvm, read_zero_page)
 				   DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 4));
 	munmap(a, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -385,7 +361,7 @@ TEST_F(vsvm, read_zero_page)
 TEST_F(vsvm, vram_is_cleared_for_new_memory)
 {
 	size_t size = 4 * SZ_1M;
-	char *out = host_alloc(size), *a, *b;
+	char *out = vsvm_host_alloc(size), *a, *b;
 	struct drm_vsvm_stats st;
 
 	ASSERT_NE(NULL, out);
@@ -408,7 +384,7 @@ TEST_F(vsvm, vram_is_cleared_for_new_memory)
 	EXPECT_EQ(-1, vsvm_zero_check(out, size));
 	EXPECT_EQ(-1, vsvm_zero_check(b, size));
 	munmap(b, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -419,8 +395,8 @@ TEST_F(vsvm, vram_is_cleared_for_new_memory)
 TEST_F(vsvm, read_only_mapping)
 {
 	size_t size = 64 << 10;
-	char *a = vsvm_map_aligned(size, PAGE), *src = host_alloc(size);
-	char *out = host_alloc(size);
+	char *a = vsvm_map_aligned(size, PAGE), *src = vsvm_host_alloc(size);
+	char *out = vsvm_host_alloc(size);
 	struct drm_vsvm_stats st;
 
 	ASSERT_NE(MAP_FAILED, a);
@@ -447,8 +423,8 @@ TEST_F(vsvm, read_only_mapping)
 	EXPECT_EQ(size, st.bytes_written);
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 6));
 	munmap(a, size);
-	host_free(src);
-	host_free(out);
+	vsvm_host_free(src);
+	vsvm_host_free(out);
 }
 
 /*
@@ -525,7 +501,7 @@ TEST_F(vsvm, secret_memory)
 {
 	size_t size = 2 * PAGE;
 	char *b = vsvm_map_aligned(size, PAGE);
-	char *s, *out = host_alloc(PAGE);
+	char *s, *out = vsvm_host_alloc(PAGE);
 	int sfd;
 
 	ASSERT_NE(MAP_FAILED, b);
@@ -557,7 +533,7 @@ TEST_F(vsvm, secret_memory)
 	munmap(s, size);
 	close(sfd);
 	munmap(b, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -879,7 +855,7 @@ TEST_F(vsvm, atomic_add_concurrent_cpu_reads)
 TEST_F(vsvm, device_policy_binds_vram)
 {
 	size_t size = 16 * PAGE;
-	char *a = vsvm_map_aligned(size, PAGE), *src = host_alloc(size);
+	char *a = vsvm_map_aligned(size, PAGE), *src = vsvm_host_alloc(size);
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_stats st;
 
@@ -895,7 +871,7 @@ TEST_F(vsvm, device_policy_binds_vram)
 	ASSERT_EQ(0, vm_stats(self->fd, &vst));
 	EXPECT_EQ(0, vst.vram_pages);
 	munmap(a, size);
-	host_free(src);
+	vsvm_host_free(src);
 }
 
 /*
@@ -905,7 +881,7 @@ TEST_F(vsvm, device_policy_binds_vram)
 TEST_F(vsvm, system_policy_evicts_vram)
 {
 	size_t size = 32 * PAGE;
-	char *a = vsvm_map_aligned(size, PAGE), *out = host_alloc(size);
+	char *a = vsvm_map_aligned(size, PAGE), *out = vsvm_host_alloc(size);
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_stats st;
 
@@ -924,7 +900,7 @@ TEST_F(vsvm, system_policy_evicts_vram)
 	EXPECT_EQ(0, vst.vram_pages);
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 13));
 	munmap(a, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -936,7 +912,7 @@ TEST_F(vsvm, system_policy_evicts_vram)
 TEST_F(vsvm, migrate_to_vram_then_cpu_read)
 {
 	size_t size = SZ_1M;
-	char *a = vsvm_map_aligned(size, SZ_2M), *out = host_alloc(size);
+	char *a = vsvm_map_aligned(size, SZ_2M), *out = vsvm_host_alloc(size);
 	struct drm_vsvm_query q0, q1, q2;
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_stats st;
@@ -977,7 +953,7 @@ TEST_F(vsvm, migrate_to_vram_then_cpu_read)
 	}
 	EXPECT_LE(q2.vram_used, q0.vram_used);
 	munmap(a, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -987,7 +963,7 @@ TEST_F(vsvm, migrate_to_vram_then_cpu_read)
 TEST_F(vsvm, migrate_both_directions)
 {
 	size_t size = 256 << 10;
-	char *a = vsvm_map_aligned(size, PAGE), *out = host_alloc(size);
+	char *a = vsvm_map_aligned(size, PAGE), *out = vsvm_host_alloc(size);
 	struct drm_vsvm_vm_stats vst;
 	struct drm_vsvm_stats st;
 
@@ -1022,7 +998,7 @@ TEST_F(vsvm, migrate_both_directions)
 	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 15));
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 15));
 	munmap(a, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -1038,7 +1014,7 @@ TEST_F(vsvm, first_use_policy_does_not_stick)
 {
 	size_t size = 256 << 10;
 	char *a = vsvm_map_aligned(size, SZ_2M), *b = vsvm_map_aligned(size, SZ_2M);
-	char *c = vsvm_map_aligned(size, SZ_2M), *out = host_alloc(size);
+	char *c = vsvm_map_aligned(size, SZ_2M), *out = vsvm_host_alloc(size);
 	struct drm_vsvm_stats st;
 	__u64 want, old = 0;
 
@@ -1083,7 +1059,7 @@ TEST_F(vsvm, first_use_policy_does_not_stick)
 	munmap(a, size);
 	munmap(b, size);
 	munmap(c, size);
-	host_free(out);
+	vsvm_host_free(out);
 }
 
 /*
@@ -1124,7 +1100,7 @@ FIXTURE_SETUP(shared)
 	if (self->fd == -ENODEV)
 		SKIP(return, "no vsvm device (is the module loaded?)");
 	ASSERT_GE(self->fd, 0);
-	self->tmp = host_alloc(self->size);
+	self->tmp = vsvm_host_alloc(self->size);
 	ASSERT_NE(NULL, self->tmp);
 
 	switch (variant->kind) {
@@ -1163,7 +1139,7 @@ FIXTURE_TEARDOWN(shared)
 		close(self->mfd);
 	if (self->path[0])
 		unlink(self->path);
-	host_free(self->tmp);
+	vsvm_host_free(self->tmp);
 	close(self->fd);
 }
 
@@ -1255,7 +1231,7 @@ TEST_F(vsvm, private_file_mapping_moves_only_anon)
 {
 	size_t size = 16 * PAGE;
 	char path[] = "/tmp/vsvm-private-XXXXXX";
-	char *a, *src = host_alloc(size), *out = host_alloc(size);
+	char *a, *src = vsvm_host_alloc(size), *out = vsvm_host_alloc(size);
 	struct drm_vsvm_query q0, q1;
 	struct drm_vsvm_stats st;
 	int mfd, i;
@@ -1293,8 +1269,8 @@ TEST_F(vsvm, private_file_mapping_moves_only_anon)
 	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 41));
 	munmap(a, size);
 	close(mfd);
-	host_free(src);
-	host_free(out);
+	vsvm_host_free(src);
+	vsvm_host_free(out);
 }
 
 /*
@@ -1305,7 +1281,7 @@ TEST_F(vsvm, private_file_mapping_moves_only_anon)
 TEST_F(vsvm, two_devices_same_memory)
 {
 	size_t size = 128 << 10;
-	char *a = vsvm_map_aligned(size, PAGE), *tmp = host_alloc(size);
+	char *a = vsvm_map_aligned(size, PAGE), *tmp = vsvm_host_alloc(size);
 	struct drm_vsvm_vm_stats v0, v1;
 	__u64 *ctr, old;
 	int fd1, i;
@@ -1346,7 +1322,7 @@ TEST_F(vsvm, two_devices_same_memory)
 	EXPECT_EQ(10, *ctr);
 	close(fd1);
 	munmap(a, size);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 /*
@@ -1358,7 +1334,7 @@ TEST_F(vsvm, two_devices_same_memory)
 TEST_F(vsvm, two_devices_migrate_to_own_vram)
 {
 	size_t size = 64 << 10;
-	char *a = vsvm_map_aligned(size, SZ_64K), *tmp = host_alloc(size);
+	char *a = vsvm_map_aligned(size, SZ_64K), *tmp = vsvm_host_alloc(size);
 	struct drm_vsvm_vm_stats v1;
 	struct drm_vsvm_stats st;
 	int fd1;
@@ -1385,7 +1361,7 @@ TEST_F(vsvm, two_devices_migrate_to_own_vram)
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 35));
 	close(fd1);
 	munmap(a, size);
-	host_free(tmp);
+	vsvm_host_free(tmp);
 }
 
 struct worker {
@@ -1438,7 +1414,7 @@ TEST_F(vsvm, two_threads_disjoint_buffers)
 		w[i].size = 96 << 10;
 		w[i].buf = vsvm_map_aligned(w[i].size, PAGE);
 		ASSERT_NE(MAP_FAILED, w[i].buf);
-		w[i].tmp = host_alloc(w[i].size);
+		w[i].tmp = vsvm_host_alloc(w[i].size);
 		ASSERT_NE(NULL, w[i].tmp);
 		w[i].seed = 100 * (i + 1);
 		w[i].iters = 12;
@@ -1453,7 +1429,7 @@ TEST_F(vsvm, two_threads_disjoint_buffers)
 		EXPECT_EQ(-1, vsvm_pattern_check(w[i].buf, w[i].size,
 						 w[i].seed + w[i].iters - 1));
 		munmap(w[i].buf, w[i].size);
-		host_free(w[i].tmp);
+		vsvm_host_free(w[i].tmp);
 	}
 }
 

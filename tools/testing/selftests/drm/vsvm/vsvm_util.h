@@ -384,6 +384,32 @@ static inline long vsvm_debugfs_lru_allocs(int fd)
 	return ret;
 }
 
+/*
+ * A buffer of the test program itself (job READ destinations, WRITE
+ * sources): MAP_SHARED, so that its VMA never merges with the private
+ * anonymous memory under test and no GPU SVM range picked around a test
+ * buffer covers it. NULL on error; free with vsvm_host_free().
+ */
+static inline void *vsvm_host_alloc(size_t size)
+{
+	size_t page = getpagesize();
+	char *p = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	*(size_t *)p = size + page;
+	return p + page;
+}
+
+static inline void vsvm_host_free(void *ptr)
+{
+	char *p = (char *)ptr - getpagesize();
+
+	if (ptr)
+		munmap(p, *(size_t *)p);
+}
+
 /* TAINT_WARN (bit 9) of /proc/sys/kernel/tainted: a WARN() fired. */
 #define VSVM_TAINT_WARN		0x200UL
 
