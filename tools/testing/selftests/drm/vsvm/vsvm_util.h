@@ -410,6 +410,47 @@ static inline void vsvm_host_free(void *ptr)
 		munmap(p, *(size_t *)p);
 }
 
+/*
+ * Open the first vsvm device whose memory is of @memory_type
+ * (DRM_VSVM_MEMORY_*) and describe it in @q. Returns the fd or -errno
+ * (-ENODEV: there is none).
+ */
+static inline int vsvm_open_memory_type(__u32 memory_type,
+					struct drm_vsvm_query *q)
+{
+	int i, fd;
+
+	for (i = 0; (fd = vsvm_open_device(i)) >= 0; i++) {
+		if (!vsvm_query_device(fd, q) && q->memory_type == memory_type)
+			return fd;
+		close(fd);
+	}
+	return fd;
+}
+
+/*
+ * Page frame number behind the user address @addr, from
+ * /proc/self/pagemap (needs CAP_SYS_ADMIN to see it): 0 if the page is not
+ * present, -errno if it cannot be read.
+ */
+static inline long long vsvm_user_pfn(const void *addr)
+{
+	unsigned long long entry;
+	off_t off = (unsigned long)addr / getpagesize() * sizeof(entry);
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &entry, sizeof(entry), off);
+	close(fd);
+	if (n != sizeof(entry))
+		return -EIO;
+	if (!(entry >> 63))
+		return 0;
+	return entry & ((1ULL << 55) - 1);
+}
+
 /* TAINT_WARN (bit 9) of /proc/sys/kernel/tainted: a WARN() fired. */
 #define VSVM_TAINT_WARN		0x200UL
 
