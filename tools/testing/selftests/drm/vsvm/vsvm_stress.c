@@ -1880,6 +1880,7 @@ static int worker(int idx)
 
 struct gpu_counters {
 	__u64 to_vram, to_ram, evictions;
+	bool coherent;
 };
 
 static void read_counters(struct gpu_counters *c)
@@ -1896,6 +1897,8 @@ static void read_counters(struct gpu_counters *c)
 			c[i].to_vram = q.pages_to_vram;
 			c[i].to_ram = q.pages_to_ram;
 			c[i].evictions = q.evictions;
+			c[i].coherent = q.memory_type ==
+					DRM_VSVM_MEMORY_COHERENT;
 		}
 		close(fd);
 	}
@@ -2010,8 +2013,9 @@ static bool summary(double secs, const struct gpu_counters *before)
 	memset(after, 0, sizeof(after));
 	read_counters(after);
 	for (i = 0; i < cfg.ngpus && i < MAX_FILES; i++)
-		diag("GPU %u: %llu pages copied to VRAM, %llu to RAM, %llu evictions",
-		     i, (unsigned long long)(after[i].to_vram - before[i].to_vram),
+		diag("GPU %u (%s VRAM): %llu pages copied to VRAM, %llu to RAM, %llu evictions",
+		     i, after[i].coherent ? "coherent" : "private",
+		     (unsigned long long)(after[i].to_vram - before[i].to_vram),
 		     (unsigned long long)(after[i].to_ram - before[i].to_ram),
 		     (unsigned long long)(after[i].evictions - before[i].evictions));
 	diag("bytes lost: %llu", (unsigned long long)lost);
