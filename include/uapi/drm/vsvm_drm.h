@@ -425,8 +425,8 @@ struct drm_vsvm_vm_set_param {
  * DRM_IOCTL_VSVM_MIGRATE - Migrate a range to VRAM or to system memory
  *
  * Return: 0; -EINVAL for an unaligned, empty or overflowing range, unknown
- * target or flags; -EFAULT if part of the range is not mapped or is secret
- * memory; -ENOMEM as for %DRM_IOCTL_VSVM_EXEC; -ENOSPC if VRAM cannot make
+ * target or flags; -EFAULT if part of the range is not mapped, mapped
+ * PROT_NONE or is secret memory; -ENOMEM as for %DRM_IOCTL_VSVM_EXEC; -ENOSPC if VRAM cannot make
  * room (every allocation busy); -EBUSY if the pages kept moving; -EIO if
  * the copy engine failed (the data stays where it was); -EACCES from a
  * process other than the opener; -EINTR if the task was killed.

@@ -838,7 +838,8 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
  * What moves to VRAM is also mapped for the GPU, as a prefetch does. The
  * ranges are migrated in order; an error stops at the range that failed.
  *
- * Return: 0, -EFAULT if part of the range is not mapped, -ENOMEM, -ENOSPC
+ * Return: 0, -EFAULT if part of the range is not mapped or is mapped
+ * PROT_NONE, -ENOMEM, -ENOSPC
  * if a range does not fit in VRAM even after evicting what can be
  * evicted, -EBUSY if an eviction to system memory kept racing with the
  * CPU, -EINTR if the task was killed.
@@ -870,6 +871,12 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 							end, &ctx);
 		if (IS_ERR(range)) {
 			err = PTR_ERR(range);
+			/*
+			 * With read_only, -EPERM means a VMA the CPU cannot
+			 * read at all (PROT_NONE): as unmapped memory.
+			 */
+			if (err == -EPERM)
+				err = -EFAULT;
 			break;
 		}
 

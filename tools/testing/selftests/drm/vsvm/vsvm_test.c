@@ -451,7 +451,7 @@ TEST_F(vsvm, read_only_never_touched)
 /*
  * PROT_NONE: neither read nor write is possible for the CPU, so the GPU
  * gets -EFAULT for both, including for memory the GPU had mirrored before
- * the protection changed.
+ * the protection changed, and so does a migration of it.
  */
 TEST_F(vsvm, prot_none)
 {
@@ -469,6 +469,11 @@ TEST_F(vsvm, prot_none)
 					  DRM_VSVM_POLICY_MIGRATE, NULL));
 	EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a, out, sizeof(out),
 					 DRM_VSVM_POLICY_SYSTEM, NULL));
+	/* An explicit migration too, either way (found by vsvm_fuzz). */
+	EXPECT_EQ(-EFAULT, vsvm_migrate(self->fd, a, size,
+					DRM_VSVM_MIGRATE_TO_VRAM, NULL));
+	EXPECT_EQ(-EFAULT, vsvm_migrate(self->fd, a, size,
+					DRM_VSVM_MIGRATE_TO_SYSTEM, NULL));
 
 	/* Mirrored first, then protected. */
 	vsvm_pattern_fill(b, size, 7);
