@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests lint check stress demo bench coverage inject-check fresh-check docs patches clean help
+.PHONY: all deps tree build obj kunit selftests lint check stress fuzz demo bench coverage inject-check fresh-check docs patches clean help
 
 all: build
 
@@ -15,6 +15,8 @@ help:
 	@echo "make build         prepare the 6.12 tree in \$$GPUSVM_CACHE and build the test kernel"
 	@echo "make check         build, run KUnit + selftests + hmm-tests under QEMU, summarise"
 	@echo "make stress        boot with vsvm and run vsvm_stress for STRESS_S seconds (default 600)"
+	@echo "make fuzz          boot with vsvm dmirror=1 and run vsvm_fuzz for FUZZ_S seconds (default 600);"
+	@echo "                   FUZZ_SEED=N replays a seed (make check too)"
 	@echo "make demo          boot with vsvm and run the demo workload"
 	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
 	@echo "make coverage      gcov kernel: the guest suites of check, line/branch coverage of drm_gpusvm.c,"
@@ -44,11 +46,15 @@ kunit:
 	@KUNIT_FILTER="$(KUNIT_FILTER)" $(HARNESS) kunit
 
 check:
-	@INJECT="$(INJECT)" $(HARNESS) check
+	@INJECT="$(INJECT)" FUZZ_SEED="$(FUZZ_SEED)" $(HARNESS) check
 
 # The seeded stress program alone, longer than in make check.
 stress:
 	@STRESS_S="$(STRESS_S)" $(HARNESS) stress
+
+# The seeded ioctl fuzzer alone, longer than in make check.
+fuzz:
+	@FUZZ_S="$(FUZZ_S)" FUZZ_SEED="$(FUZZ_SEED)" $(HARNESS) fuzz
 
 demo:
 	@$(HARNESS) demo

@@ -20,11 +20,17 @@ MODE=check
 INJECT=
 # Seconds of vsvm_stress: 75 in check mode, make stress passes its own.
 STRESS_S=75
+# Seconds of vsvm_fuzz's concurrent phase: 45 in check and coverage modes,
+# make fuzz passes its own; its seed comes from the harness (fuzz_seed).
+FUZZ_S=45
+FUZZ_SEED=1
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	harness.mode=*) MODE=${arg#harness.mode=} ;;
 	harness.inject=*) INJECT=${arg#harness.inject=} ;;
 	harness.stress_s=*) STRESS_S=${arg#harness.stress_s=} ;;
+	harness.fuzz_s=*) FUZZ_S=${arg#harness.fuzz_s=} ;;
+	harness.fuzz_seed=*) FUZZ_SEED=${arg#harness.fuzz_seed=} ;;
 	esac
 done
 
@@ -88,6 +94,16 @@ run_stress() {
 	run_suite vsvm/stress $((STRESS_S + 300)) /tests/stress/vsvm_stress -s "$STRESS_S"
 }
 
+# The fuzzer (tools/testing/selftests/drm/vsvm/vsvm_fuzz.c): a sweep of
+# boundary values, then FUZZ_S seconds of concurrent calls; a call that has
+# not returned after 120 s fails it, so the limit only catches a hang in
+# exit. Needs vsvm loaded with dmirror=1. Replay: FUZZ_SEED=<seed>.
+run_fuzz() {
+	say "### harness: vsvm_fuzz seed $FUZZ_SEED"
+	run_suite vsvm/fuzz $((FUZZ_S + 400)) /tests/stress/vsvm_fuzz \
+		-s "$FUZZ_S" -S "$FUZZ_SEED"
+}
+
 say "### harness: mode $MODE, kernel $(uname -r)"
 
 if [ "$MODE" = kunit ]; then
@@ -107,6 +123,17 @@ if [ "$MODE" = stress ]; then
 	# a leak check of what it left behind.
 	modprobe vsvm || say "### harness: modprobe vsvm failed"
 	run_stress
+	modprobe -r vsvm || say "### harness: rmmod vsvm failed"
+	kmemleak_report kmemleak
+	finish
+fi
+
+if [ "$MODE" = fuzz ]; then
+	# make fuzz: the fuzzer alone on the render nodes and the test_hmm
+	# front end, for FUZZ_S seconds, then a leak check.
+	echo 32 >/proc/sys/vm/nr_hugepages
+	modprobe vsvm dmirror=1 || say "### harness: modprobe vsvm dmirror=1 failed"
+	run_fuzz
 	modprobe -r vsvm || say "### harness: rmmod vsvm failed"
 	kmemleak_report kmemleak
 	finish
@@ -190,10 +217,11 @@ for t in /tests/vsvm/*; do
 	fi
 	run_suite "vsvm/$(basename "$t")" 900 "$t"
 done
-# make check (and coverage): vsvm_stress too (75 s), with the module the
-# selftests used.
+# make check (and coverage): vsvm_stress too (75 s), and vsvm_fuzz (45 s),
+# with the module the selftests used.
 if [ "$MODE" = check ] || [ "$MODE" = coverage ]; then
 	run_stress
+	run_fuzz
 fi
 # A "not ok # TODO" is not a pass; a suite that stops short of its plan
 # with status 0 is a failure.

@@ -289,8 +289,8 @@ def check_kmemleak(name, body, rc, problems, notes, init_text):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--run', required=True)
-    ap.add_argument('--mode', choices=['check', 'kunit', 'selftests', 'stress', 'demo',
-                                       'coverage'],
+    ap.add_argument('--mode', choices=['check', 'kunit', 'selftests', 'stress', 'fuzz',
+                                       'demo', 'coverage'],
                     default='check')
     ap.add_argument('--kunit-filter', default='')
     args = ap.parse_args()
@@ -395,7 +395,7 @@ def main():
                 tally.suites[s.name][2] -= 1
 
     # kmemleak must be in the kernel and on.
-    if args.mode in ('check', 'selftests', 'stress', 'kunit', 'coverage') and config:
+    if args.mode in ('check', 'selftests', 'stress', 'fuzz', 'kunit', 'coverage') and config:
         if 'CONFIG_DEBUG_KMEMLEAK=y' not in config:
             problems.append('kernel built without CONFIG_DEBUG_KMEMLEAK')
         if 'CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y' in config:

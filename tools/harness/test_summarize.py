@@ -68,15 +68,15 @@ DMA_DEBUG_LEAK = [
 ]
 
 
-def good_run():
-    """{file: text} of a run in which every listed suite passed."""
+def good_run(mode='check'):
+    """{file: text} of a run of @mode in which every listed suite passed."""
     console = DMA_DEBUG_BOOT + ['KTAP version 1']
     kunit = []
-    sections = ['### harness: mode check, kernel 6.12.0',
+    sections = [f'### harness: mode {mode}, kernel 6.12.0',
                 f'### harness: test_hmm init text {TEST_HMM_INIT_TEXT:#x}']
     host = {}
     for name, modes in summarize.read_table(os.path.join(HARNESS, 'suites.list'), 2):
-        if 'check' not in modes.split():
+        if mode not in modes.split():
             continue
         if name.startswith('kunit/'):
             kunit.append(name[len('kunit/'):])
@@ -244,21 +244,36 @@ def breaks():
     ]
 
 
-def summarise(files, tmp):
+def fuzz_breaks():
+    """make fuzz's own mode: the fuzzer's suite and its scan are required."""
+    def fuzz_missing(f):
+        section_sub(f, '### begin vsvm/fuzz', '### begin vsvm/other')
+
+    def fuzz_failed(f):
+        section_sub(f, 'ok 2 case.two\n### end vsvm/fuzz', 'not ok 2 case.two\n### end vsvm/fuzz')
+
+    return [
+        ('make fuzz without its fuzzer', fuzz_missing, 'PROBLEM: missing suite: vsvm/fuzz'),
+        ('make fuzz with a failed phase', fuzz_failed, 'FAILED: vsvm/fuzz: case.two'),
+    ]
+
+
+def summarise(files, tmp, mode='check'):
     run = tempfile.mkdtemp(dir=tmp)
     for name, text in files.items():
         with open(os.path.join(run, name), 'w') as f:
             f.write(text + '\n')
     p = subprocess.run([sys.executable, os.path.join(HARNESS, 'summarize.py'),
-                        '--run', run, '--mode', 'check'],
+                        '--run', run, '--mode', mode],
                        capture_output=True, text=True)
     return p.returncode, p.stdout + p.stderr
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix='gpusvm-summarize-test-')
-    cases = breaks()
-    print(f'1..{len(cases) + 1}')
+    cases = [(w, m, e, 'check') for w, m, e in breaks()]
+    cases += [(w, m, e, 'fuzz') for w, m, e in fuzz_breaks()]
+    print(f'1..{len(cases) + 2}')
     bad = 0
     try:
         rc, out = summarise(good_run(), tmp)
@@ -267,10 +282,16 @@ def main():
         if not ok:
             bad = 1
             print('\n'.join('# ' + l for l in out.split('\n')))
-        for i, (what, mutate, expect) in enumerate(cases, 2):
-            files = good_run()
+        rc, out = summarise(good_run('fuzz'), tmp, 'fuzz')
+        ok = rc == 0 and 'vsvm/fuzz' in out
+        print(f'{"ok" if ok else "not ok"} 2 a make fuzz run with its suites passing passes')
+        if not ok:
+            bad = 1
+            print('\n'.join('# ' + l for l in out.split('\n')))
+        for i, (what, mutate, expect, mode) in enumerate(cases, 3):
+            files = good_run(mode)
             mutate(files)
-            rc, out = summarise(files, tmp)
+            rc, out = summarise(files, tmp, mode)
             ok = rc != 0 and expect in out
             print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
             if not ok:
