@@ -6,7 +6,7 @@
 
 HARNESS := tools/harness/run
 
-.PHONY: all deps tree build obj kunit selftests lint check stress fuzz demo bench coverage inject-check fresh-check docs patches clean help
+.PHONY: all deps tree build obj kunit selftests lint check faults stress fuzz demo bench coverage inject-check fresh-check docs patches clean help
 
 all: build
 
@@ -14,6 +14,8 @@ help:
 	@echo "make deps          install what the project needs (Debian packages)"
 	@echo "make build         prepare the 6.12 tree in \$$GPUSVM_CACHE and build the test kernel"
 	@echo "make check         build, run KUnit + selftests + hmm-tests under QEMU, summarise"
+	@echo "make faults        the long fault-injection run: KUnit under failslab/fail_page_alloc limited to"
+	@echo "                   our code, vsvm_faults_test long sweeps; no splat, leak or lost byte"
 	@echo "make stress        boot with vsvm and run vsvm_stress for STRESS_S seconds (default 600)"
 	@echo "make fuzz          boot with vsvm dmirror=1 and run vsvm_fuzz for FUZZ_S seconds (default 600);"
 	@echo "                   FUZZ_SEED=N replays a seed (make check too)"
@@ -47,6 +49,11 @@ kunit:
 
 check:
 	@INJECT="$(INJECT)" FUZZ_SEED="$(FUZZ_SEED)" $(HARNESS) check
+
+# The long fault-injection run (README, "make faults"); SWEEP_S and
+# KUNIT_SWEEP_S bound each selftest and KUnit sweep in seconds (0: none).
+faults:
+	@SWEEP_S="$(SWEEP_S)" KUNIT_SWEEP_S="$(KUNIT_SWEEP_S)" $(HARNESS) faults
 
 # The seeded stress program alone, longer than in make check.
 stress:

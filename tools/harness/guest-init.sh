@@ -31,6 +31,10 @@ for arg in $(cat /proc/cmdline); do
 	harness.stress_s=*) STRESS_S=${arg#harness.stress_s=} ;;
 	harness.fuzz_s=*) FUZZ_S=${arg#harness.fuzz_s=} ;;
 	harness.fuzz_seed=*) FUZZ_SEED=${arg#harness.fuzz_seed=} ;;
+	harness.gpusvm_text=*) GPUSVM_TEXT=${arg#harness.gpusvm_text=} ;;
+	harness.kunit_dense=*) KF_DENSE=${arg#harness.kunit_dense=} ;;
+	harness.kunit_sweep_s=*) KF_SWEEP_S=${arg#harness.kunit_sweep_s=} ;;
+	harness.sweep_s=*) SWEEP_S=${arg#harness.sweep_s=} ;;
 	esac
 done
 
@@ -193,6 +197,11 @@ gcov_dump() {
 	say "### end gcov rc=$grc"
 	rm -rf $D
 }
+
+if [ "$MODE" = faults ]; then
+	. /faults.sh
+	finish
+fi
 
 # --- check, selftests, coverage ---
 echo 32 >/proc/sys/vm/nr_hugepages

@@ -15,6 +15,12 @@ The gates, each of which fails the run on its own:
   - kmemleak absent from the kernel, disabled, or a scan that did not run;
     a leaked object, except in the test_hmm section those allocated by
     test_hmm's known unload leak (reported as a NOTE).
+
+In faults mode (make faults) the KUnit suites gate on their boot-time run
+only: their re-runs under fault injection may fail cases (an allocation
+failure is a legitimate error for a case expecting success), which are
+recorded and printed, never counted. Splats, leaks, lost bytes, an
+undocumented errno and dma-debug turning itself off fail the run.
 """
 
 import argparse
@@ -55,6 +61,15 @@ SPLAT_RE = re.compile('|'.join(SPLATS))
 DMA_API_ERRORS = re.compile(r'^### harness: dma-api errors (\d+)')
 DMA_API_ENOMEM = re.compile(r'DMA-API: .*ENOMEM, dma-debug disabled')
 FAULTS_SUITE = 'harness: running vsvm/vsvm_faults_test'
+# make faults: one line per sweep, from vsvm_faults_test ("faults: <request>
+# <shape>: points=...") and guest-faults.sh ("faults: kunit/<suite> <attr>:
+# points=..."), the markers of the KUnit re-runs, and the stack dump of each
+# failure injected in them (verbose=2).
+SWEEP = re.compile(r'faults: ([^:]+): (\w+=-?\d+.*)$')
+SWEEP_FIELD = re.compile(r'(\w+)=(-?\d+)')
+KUNIT_FAULTS = re.compile(r'^harness: kunit-faults (\S+) (\S+) n=')
+INJECTED = 'FAULT_INJECTION: forcing a failure'
+ERRNOS = ('ENOMEM', 'EFAULT', 'EBUSY', 'EIO', 'ENOSPC', 'other')
 
 
 # 6.12's lib/test_hmm never drops the last reference of its devices on
@@ -286,11 +301,76 @@ def check_kmemleak(name, body, rc, problems, notes, init_text):
                         f'{leak_site(leaks[0])}; see results.log)')
 
 
+def fault_sweeps(results, console, problems):
+    """make faults: the table of sweeps, distinct points, errnos, bytes
+    lost, the KUnit case failures recorded under injection."""
+    by_name = {}
+    for line in results:
+        m = SWEEP.search(line)
+        if m:
+            by_name.setdefault(m.group(1).strip(), {}).update(
+                (k, int(v)) for k, v in SWEEP_FIELD.findall(m.group(2)))
+    sweeps = [(name, f.get('points', 0), f.get('path', 0), f)
+              for name, f in by_name.items() if 'points' in f]
+    # Distinct call stacks of the failures injected in the KUnit re-runs.
+    stacks, recorded, cur, frames, where = set(), {}, None, None, None
+    start = next((i for i, l in enumerate(console) if l.startswith('Run /init')), 0)
+    for line in console[start:]:
+        m = KUNIT_FAULTS.match(line)
+        if m:
+            where = f'kunit/{m.group(1)} {m.group(2)}'
+            continue
+        if where and re.match(r'^ {4,}not ok \d+', line):
+            recorded[where] = recorded.get(where, 0) + 1
+        if INJECTED in line:
+            cur, frames = where, []
+        elif frames is not None:
+            f = FRAME.match(line)
+            if f:
+                frames.append(f.group(1))
+            elif '</TASK>' in line:
+                stacks.add((cur, tuple(frames)))
+                frames = None
+    print()
+    print(f'{"fault-injection sweep":44} {"points":>6} {"path":>6} ' +
+          ' '.join(f'{e:>6}' for e in ERRNOS) + f' {"lost":>6}')
+    total, lost, hist = 0, 0, dict.fromkeys(ERRNOS, 0)
+    for name, points, path, f in sweeps:
+        total += points
+        lost += f.get('lost', 0)
+        for e in ERRNOS:
+            hist[e] += f.get(e, 0)
+        print(f'{name:44} {points:6} {path:6} ' +
+              ' '.join(f'{f.get(e, 0):6}' for e in ERRNOS) + f' {f.get("lost", 0):6}')
+        if f.get('lost', 0):
+            problems.append(f'fault injection: {name}: {f["lost"]} bytes lost')
+        if f.get('other', 0):
+            problems.append(f'fault injection: {name}: {f["other"]} undocumented errnos')
+    print(f'distinct failure points (distinct n-th point per request kind and '
+          f'shape, or per KUnit suite and attribute): {total} in {len(sweeps)} sweeps')
+    for attr in ('failslab', 'fail_page_alloc'):
+        n = len({s for w, s in stacks if w and w.endswith(' ' + attr)})
+        print(f'distinct call stacks of the failures injected in the KUnit re-runs '
+              f'({attr}, allocations without __GFP_NOWARN, which dump one): {n}')
+    print('errnos: ' + ', '.join(f'{e} {hist[e]}' for e in ERRNOS))
+    print(f'bytes lost: {lost}')
+    for where, n in sorted(recorded.items()):
+        print(f'RECORDED (not a failure): {where}: {n} KUnit cases failed under injection')
+    if not sweeps:
+        problems.append('fault injection: no sweep reported its points')
+    state = [l for l in results if l.startswith('### harness: dma-debug disabled after')]
+    if state:
+        print('dma-debug after the sweeps: ' + ('OFF' if state[-1].endswith(': Y') else 'on'))
+    else:
+        problems.append('fault injection: the state of dma-debug after the sweeps '
+                        'is not reported')
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--run', required=True)
     ap.add_argument('--mode', choices=['check', 'kunit', 'selftests', 'stress', 'fuzz',
-                                       'demo', 'coverage'],
+                                       'demo', 'coverage', 'faults'],
                     default='check')
     ap.add_argument('--kunit-filter', default='')
     args = ap.parse_args()
@@ -303,7 +383,13 @@ def main():
     notes = []
     suites = {}
 
-    suites.update(parse_kunit(console))
+    # make faults re-runs the KUnit suites under injection after /init:
+    # only their boot-time run counts.
+    kunit_lines = console
+    if args.mode == 'faults':
+        kunit_lines = console[:next((i for i, l in enumerate(console)
+                                     if l.startswith('Run /init')), len(console))]
+    suites.update(parse_kunit(kunit_lines))
     # Host-side suites: make lint and the summary's own self-test.
     for host in HOST_SUITES:
         path = os.path.join(args.run, host + '.tap')
@@ -395,7 +481,7 @@ def main():
                 tally.suites[s.name][2] -= 1
 
     # kmemleak must be in the kernel and on.
-    if args.mode in ('check', 'selftests', 'stress', 'fuzz', 'kunit', 'coverage') and config:
+    if args.mode in ('check', 'selftests', 'stress', 'fuzz', 'kunit', 'coverage', 'faults') and config:
         if 'CONFIG_DEBUG_KMEMLEAK=y' not in config:
             problems.append('kernel built without CONFIG_DEBUG_KMEMLEAK')
         if 'CONFIG_DEBUG_KMEMLEAK_DEFAULT_OFF=y' in config:
@@ -418,7 +504,7 @@ def main():
                                   if i > faults[0] and l.startswith('harness: running')),
                                  len(console))) if faults else range(0)
     for i, line in enumerate(console):
-        if i in span and DMA_API_ENOMEM.search(line):
+        if i in span and DMA_API_ENOMEM.search(line) and args.mode != 'faults':
             notes.append(f'console.log line {i + 1}: {line.strip()}: fault injection '
                          'failed an allocation of dma-debug; the peer run on test_hmm '
                          'after it ran without dma-debug')
@@ -431,6 +517,10 @@ def main():
     for line in results:
         if line.startswith('### harness:') and 'failed' in line:
             problems.append(line[4:])
+        if line.startswith('### harness: dma-debug disabled') and line.endswith(': Y'):
+            problems.append(line[4:] + ' (a sweep failed an allocation of dma-debug)')
+    if args.mode == 'faults':
+        fault_sweeps(results, console, problems)
 
     if args.mode == 'demo':
         for p in dict.fromkeys(problems):

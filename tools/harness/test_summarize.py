@@ -68,6 +68,31 @@ DMA_DEBUG_LEAK = [
 ]
 
 
+# make faults: a sweep's line from vsvm_faults_test, and a KUnit re-run
+# under injection after /init in which a case failed (recorded, not a gate)
+# with the stack dump of the injected failure.
+FAULTS_SWEEP = ('#  vsvm_faults_test.c:600:migrate_to_vram:faults: MIGRATE to VRAM thp_2m: '
+                'points=80 path=700 failed=12 ENOMEM=10 EFAULT=1 EBUSY=0 EIO=1 ENOSPC=0 '
+                'other=0 sigbus=0 lost=0')
+KUNIT_RERUN = [
+    'Run /init as init process',
+    'harness: kunit-faults drm_gpusvm failslab n=1',
+    'FAULT_INJECTION: forcing a failure.',
+    'name failslab, interval 1, probability 100, space 0, times 1',
+    'Call Trace:',
+    ' <TASK>',
+    ' dump_stack_lvl+0x7c/0x90',
+    ' should_fail_ex+0x1c1/0x200',
+    ' drm_gpusvm_range_alloc+0x31/0x120',
+    ' </TASK>',
+    '    # Subtest: drm_gpusvm',
+    '    1..2',
+    '    not ok 1 drm_test_one',
+    '    ok 2 drm_test_two',
+    'not ok 1 drm_gpusvm',
+]
+
+
 def good_run(mode='check'):
     """{file: text} of a run of @mode in which every listed suite passed."""
     console = DMA_DEBUG_BOOT + ['KTAP version 1']
@@ -86,12 +111,15 @@ def good_run(mode='check'):
             body = [TEST_HMM_LEAK] if name == summarize.TEST_HMM_SECTION else []
             sections += [f'### begin {name}'] + body + [f'### end {name} rc=0']
         else:
-            sections += [f'### begin {name}', '1..2', 'ok 1 case.one', 'ok 2 case.two',
-                         f'### end {name} rc=0']
+            sections += [f'### begin {name}', '1..2', 'ok 1 case.one', 'ok 2 case.two'] + \
+                ([FAULTS_SWEEP] if mode == 'faults' else []) + [f'### end {name} rc=0']
     console.append(f'1..{len(kunit)}')
     for i, suite in enumerate(kunit, 1):
         console += ['    KTAP version 1', f'    # Subtest: {suite}', '    1..2',
                     '    ok 1 drm_test_one', '    ok 2 drm_test_two', f'ok {i} {suite}']
+    if mode == 'faults':
+        console += KUNIT_RERUN
+        sections.append('### harness: dma-debug disabled after the sweeps: N')
     sections.append('### harness: dma-api errors 0')
     sections.append('### harness: done')
     files = {'console.log': '\n'.join('[    1.000000] ' + l for l in console),
@@ -258,6 +286,39 @@ def fuzz_breaks():
     ]
 
 
+def faults_breaks():
+    """make faults: what must fail the run, and what must not."""
+    def lost(f):
+        f['results.log'] = f['results.log'].replace(' lost=0', ' lost=4096')
+
+    def errno_other(f):
+        f['results.log'] = f['results.log'].replace(' other=0', ' other=1')
+
+    def dma_debug_off(f):
+        section_sub(f, 'after the sweeps: N', 'after the sweeps: Y')
+
+    def rerun_splat(f):
+        f['console.log'] += '\n[   70.000000] WARNING: CPU: 0 PID: 90 at drm_pagemap.c:1'
+
+    def rerun_leak(f):
+        section_sub(f, '### end kmemleak@faults', OUR_LEAK + '\n### end kmemleak@faults')
+
+    def no_sweep(f):
+        f['results.log'] = f['results.log'].replace(FAULTS_SWEEP + '\n', '')
+
+    return [
+        ('make faults: bytes lost', lost, 'PROBLEM: fault injection: MIGRATE to VRAM '
+         'thp_2m: 4096 bytes lost'),
+        ('make faults: undocumented errno', errno_other, 'undocumented errnos'),
+        ('make faults: dma-debug turned off', dma_debug_off,
+         'PROBLEM: harness: dma-debug disabled after the sweeps: Y'),
+        ('make faults: splat in a KUnit re-run', rerun_splat, 'PROBLEM: kernel splat'),
+        ('make faults: leak', rerun_leak, 'PROBLEM: kmemleak@faults: 1 leaked'),
+        ('make faults: no sweep reported', no_sweep,
+         'PROBLEM: fault injection: no sweep reported its points'),
+    ]
+
+
 def summarise(files, tmp, mode='check'):
     run = tempfile.mkdtemp(dir=tmp)
     for name, text in files.items():
@@ -273,7 +334,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix='gpusvm-summarize-test-')
     cases = [(w, m, e, 'check') for w, m, e in breaks()]
     cases += [(w, m, e, 'fuzz') for w, m, e in fuzz_breaks()]
-    print(f'1..{len(cases) + 2}')
+    fcases = faults_breaks()
+    print(f'1..{len(cases) + len(fcases) + 3}')
     bad = 0
     try:
         rc, out = summarise(good_run(), tmp)
@@ -292,6 +354,28 @@ def main():
             files = good_run(mode)
             mutate(files)
             rc, out = summarise(files, tmp, mode)
+            ok = rc != 0 and expect in out
+            print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
+            if not ok:
+                bad = 1
+                print(f'# rc={rc}, expected a line containing: {expect}')
+                print('\n'.join('# ' + l for l in out.split('\n')[-15:]))
+        # make faults: KUnit cases failing under injection are recorded, not
+        # failures; the boot-time KUnit run and everything else gate.
+        n = len(cases) + 3
+        rc, out = summarise(good_run('faults'), tmp, 'faults')
+        ok = rc == 0 and 'RECORDED (not a failure): kunit/drm_gpusvm failslab: 1 KUnit' in out \
+            and 'KUnit re-runs (failslab, allocations without __GFP_NOWARN, ' \
+            'which dump one): 1' in out
+        print(f'{"ok" if ok else "not ok"} {n} make faults: a KUnit case failing under '
+              'injection is recorded, the run passes')
+        if not ok:
+            bad = 1
+            print('\n'.join('# ' + l for l in out.split('\n')))
+        for i, (what, mutate, expect) in enumerate(fcases, n + 1):
+            files = good_run('faults')
+            mutate(files)
+            rc, out = summarise(files, tmp, 'faults')
             ok = rc != 0 and expect in out
             print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
             if not ok:
