@@ -18,6 +18,8 @@
  * &vsvm_vram.commit_delay_us.
  * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
  * &vsvm_device.vm_destroy_delay_us.
+ * <debugfs>/dri/<minor>/vsvm_copy_to_ram_delay_us: test knob, see
+ * &vsvm_vram.copy_to_ram_delay_us.
  * <debugfs>/dri/<minor>/vsvm_max_ranges: see &vsvm_device.max_ranges.
  * Failures of the driver hooks are injected through <debugfs>/vsvm/, see
  * vsvm_fault.c.
@@ -75,5 +77,7 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 			   &vdev->vram.commit_delay_us);
 	debugfs_create_u32("vsvm_vm_destroy_delay_us", 0600, root,
 			   &vdev->vm_destroy_delay_us);
+	debugfs_create_u32("vsvm_copy_to_ram_delay_us", 0600, root,
+			   &vdev->vram.copy_to_ram_delay_us);
 	debugfs_create_u32("vsvm_max_ranges", 0600, root, &vdev->max_ranges);
 }

@@ -77,6 +77,10 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  * @commit_delay_us: Test knob (debugfs vsvm_commit_delay_us): microseconds
  *	vsvm_vram_alloc_commit() sleeps before looking at the allocation, to
  *	widen the window in which other threads free the migrated pages.
+ * @copy_to_ram_delay_us: Test knob (debugfs vsvm_copy_to_ram_delay_us):
+ *	microseconds the copy_to_ram hook sleeps before copying, while the
+ *	pages it moves are unmapped and locked, to widen the window in which
+ *	other threads unmap them or exit.
  */
 struct vsvm_vram {
 	struct drm_pagemap dpagemap;
@@ -94,6 +98,7 @@ struct vsvm_vram {
 	atomic64_t to_ram;
 	atomic64_t evictions;
 	u32 commit_delay_us;
+	u32 copy_to_ram_delay_us;
 };
 
 /**

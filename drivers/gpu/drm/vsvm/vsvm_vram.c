@@ -133,6 +133,11 @@ static int vsvm_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
 static int vsvm_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
 			    unsigned long npages)
 {
+	u32 delay_us = npages ?
+		READ_ONCE(vsvm_page_to_vram(pages[0])->copy_to_ram_delay_us) : 0;
+
+	if (delay_us)
+		fsleep(delay_us);
 	return vsvm_copy(pages, dma_addr, npages, false);
 }
 
