@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "../../kselftest_harness.h"
 #include "../../../../../lib/test_hmm_uapi.h"
+#include "vsvm_util.h"
 
 #define PAGE		4096UL
 
@@ -532,6 +534,108 @@ TEST_F_TIMEOUT(dmirror, migrate_more_than_vram, 300)
 	EXPECT_EQ(0, bad);
 	munmap(buf, size);
 	munmap(host, size);
+}
+
+struct releaser {
+	int fd;
+	void *addr;
+	unsigned long npages;
+	int ret;
+};
+
+static void *releaser_fn(void *arg)
+{
+	struct releaser *r = arg;
+
+	r->ret = dmirror_cmd(r->fd, HMM_DMIRROR_RELEASE, r->addr, NULL,
+			     r->npages, NULL);
+	return NULL;
+}
+
+/* Taint flag B, which KASAN and bad page reports set. */
+#define TAINT_BAD_PAGE	(1UL << 5)
+
+/*
+ * RELEASE evicts by device pfn (drm_pagemap_evict_to_ram() through
+ * migrate_device_range()), without the mmap lock of the processes whose
+ * pages it moves. A child process puts 1 MiB in VRAM; RELEASE unmaps those
+ * pages and sleeps in the copy hook (debugfs vsvm_copy_to_ram_delay_us)
+ * while the child exits, which zaps the migration entries and frees the
+ * anon_vma. 6.12 walked that freed anon_vma when it restored the mappings
+ * (KASAN slab-use-after-free in rmap_walk_anon(), found by vsvm_fuzz;
+ * tools/harness/kernel-fixes/0002 fixes it). A buffer of this process goes
+ * through the same eviction and keeps its data.
+ */
+TEST_F_TIMEOUT(dmirror, release_races_exit, 120)
+{
+	unsigned long npages = 64, cpages = 256, i, bad = 0;
+	unsigned long taint = vsvm_taint();
+	char *keep = anon_alloc(npages * PAGE), *host = host_alloc(npages * PAGE);
+	struct releaser r = { .fd = self->fd0, .addr = keep, .npages = npages };
+	int go[2], ready[2], vfd, status;
+	pthread_t th;
+	pid_t pid;
+	char c;
+
+	ASSERT_NE(NULL, keep);
+	ASSERT_NE(NULL, host);
+	vfd = vsvm_open_device(0);
+	ASSERT_GE(vfd, 0);
+	if (vsvm_debugfs_set(vfd, "vsvm_copy_to_ram_delay_us", 0))
+		SKIP(return, "no debugfs knob vsvm_copy_to_ram_delay_us (debugfs not mounted?)");
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		char *buf = anon_alloc(cpages * PAGE), *chost = host_alloc(cpages * PAGE);
+		int fd = dmirror_open(0);
+		struct hmm_dmirror_cmd cmd;
+
+		if (!buf || !chost || fd < 0)
+			_exit(2);
+		for (i = 0; i < cpages; i++)
+			page_fill(buf + i * PAGE, i, 9);
+		if (dmirror_cmd(fd, HMM_DMIRROR_MIGRATE_TO_DEV, buf, chost,
+				cpages, &cmd) || cmd.cpages != cpages)
+			_exit(3);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+
+	for (i = 0; i < npages; i++)
+		page_fill(keep + i * PAGE, i, 5);
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_MIGRATE_TO_DEV, keep,
+				 host, npages, NULL));
+
+	/* Every copy back to RAM now sleeps 200 ms with its pages unmapped. */
+	ASSERT_EQ(0, vsvm_debugfs_set(vfd, "vsvm_copy_to_ram_delay_us", 200000));
+	ASSERT_EQ(0, pthread_create(&th, NULL, releaser_fn, &r));
+	usleep(50000);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	pthread_join(th, NULL);
+	ASSERT_EQ(0, vsvm_debugfs_set(vfd, "vsvm_copy_to_ram_delay_us", 0));
+
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, r.ret);
+	for (i = 0; i < npages; i++)
+		bad += !page_check(keep + i * PAGE, i, 5);
+	EXPECT_EQ(0, bad);
+	if (!(taint & TAINT_BAD_PAGE))
+		EXPECT_EQ(0, vsvm_taint() & TAINT_BAD_PAGE);
+
+	close(vfd);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+	close(ready[1]);
+	munmap(keep, npages * PAGE);
+	munmap(host, npages * PAGE);
 }
 
 TEST_HARNESS_MAIN
