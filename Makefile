@@ -23,7 +23,7 @@ help:
 	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
 	@echo "make coverage      gcov kernel: the guest suites of check, line/branch coverage of drm_gpusvm.c,"
 	@echo "                   drm_pagemap.c and vsvm: table + out/coverage/{index.html,uncovered.txt}"
-	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests)"
+	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests); SELFTESTS=a,b: some"
 	@echo "make kunit         run only the KUnit suites (KUNIT_FILTER='drm_pagemap*')"
 	@echo "make lint          checkpatch --strict, kernel-doc, W=1, sparse, uapi header, seed API, coccicheck"
 	@echo "make obj OBJ=...   compile one object with W=1"

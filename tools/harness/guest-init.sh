@@ -24,6 +24,8 @@ STRESS_S=75
 # make fuzz passes its own; its seed comes from the harness (fuzz_seed).
 FUZZ_S=45
 FUZZ_SEED=1
+# make selftests SELFTESTS=a,b: only these programs of /tests/vsvm.
+SELFTESTS=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	harness.mode=*) MODE=${arg#harness.mode=} ;;
@@ -31,6 +33,7 @@ for arg in $(cat /proc/cmdline); do
 	harness.stress_s=*) STRESS_S=${arg#harness.stress_s=} ;;
 	harness.fuzz_s=*) FUZZ_S=${arg#harness.fuzz_s=} ;;
 	harness.fuzz_seed=*) FUZZ_SEED=${arg#harness.fuzz_seed=} ;;
+	harness.selftests=*) SELFTESTS=${arg#harness.selftests=} ;;
 	harness.gpusvm_text=*) GPUSVM_TEXT=${arg#harness.gpusvm_text=} ;;
 	harness.kunit_dense=*) KF_DENSE=${arg#harness.kunit_dense=} ;;
 	harness.kunit_sweep_s=*) KF_SWEEP_S=${arg#harness.kunit_sweep_s=} ;;
@@ -217,6 +220,10 @@ COHERENT=coherent_base=0x40000000,0x50000000
 modprobe vsvm dmirror=1 $COHERENT || say "### harness: modprobe vsvm failed"
 for t in /tests/vsvm/*; do
 	[ -x "$t" ] || continue
+	case ",$SELFTESTS," in
+	,, | *",$(basename "$t"),"*) ;;
+	*) continue ;;
+	esac
 	# A suite of the manifest that never runs must fail the run.
 	[ "$(basename "$t")" = vsvm_mm_test ] && injected missing && continue
 	# make check (and coverage) runs the fault injection later, after

@@ -228,8 +228,9 @@ def read_table(path, nfields, sep=None):
     return rows
 
 
-def required_suites(mode, kunit_filter):
+def required_suites(mode, kunit_filter, selftests=''):
     want = []
+    only = selftests.replace(',', ' ').split()
     for name, modes in read_table(os.path.join(HARNESS, 'suites.list'), 2):
         if mode not in modes.split():
             continue
@@ -237,6 +238,8 @@ def required_suites(mode, kunit_filter):
             glob = kunit_filter.split('.')[0]
             if not fnmatch.fnmatchcase(name[len('kunit/'):], glob):
                 continue
+        if mode == 'selftests' and only and name[len('vsvm/'):] not in only:
+            continue
         want.append(name)
     return want
 
@@ -373,6 +376,8 @@ def main():
                                        'demo', 'coverage', 'faults'],
                     default='check')
     ap.add_argument('--kunit-filter', default='')
+    ap.add_argument('--selftests', default='',
+                    help='make selftests SELFTESTS=: the programs that ran')
     args = ap.parse_args()
 
     console = read_lines(os.path.join(args.run, 'console.log'))
@@ -448,7 +453,7 @@ def main():
 
     # The manifest: every suite of the mode ran, nothing ran unlisted.
     if args.mode != 'demo':
-        want = required_suites(args.mode, args.kunit_filter)
+        want = required_suites(args.mode, args.kunit_filter, args.selftests)
         for name in want:
             if name.startswith('kmemleak'):
                 if name not in kmemleak_seen:
@@ -462,6 +467,9 @@ def main():
                                 'tools/harness/suites.list')
         if args.mode == 'kunit' and not want:
             problems.append(f'KUNIT_FILTER={args.kunit_filter} selects no suite of '
+                            'tools/harness/suites.list')
+        if args.mode == 'selftests' and not want:
+            problems.append(f'SELFTESTS={args.selftests} selects no suite of '
                             'tools/harness/suites.list')
 
     # Skips: only those of the allow-list.
