@@ -850,6 +850,227 @@ static bool drm_pagemap_vma_migratable(struct vm_area_struct *vma)
 		!is_vm_hugetlb_page(vma) && !vma_is_dax(vma);
 }
 
+/*
+ * One migration into device memory, handed from stage to stage by
+ * drm_pagemap_migrate_to_devmem().
+ */
+struct drm_pagemap_to_devmem {
+	struct drm_pagemap_devmem *devmem;
+	struct drm_pagemap_zdd *zdd;
+	struct drm_pagemap_migrate_buf buf;
+	unsigned long npages;
+	struct migrate_vma *migrate;
+	unsigned long nvmas;
+	/* The source of the copy for holes and zero pages, once needed. */
+	struct page *zero_page;
+	dma_addr_t zero_dma;
+};
+
+/*
+ * Stage 1: the device pages, decided before anything is unmapped. They go
+ * to buf.pages; buf.dst stays empty until stage 3.
+ */
+static int drm_pagemap_devmem_pages(struct drm_pagemap_to_devmem *mig)
+{
+	struct drm_pagemap_migrate_buf *buf = &mig->buf;
+	unsigned long i;
+	int err;
+
+	err = mig->devmem->ops->populate_devmem_pfn(mig->devmem, mig->npages,
+						    buf->dst);
+	if (err)
+		return err;
+	for (i = 0; i < mig->npages; i++) {
+		struct page *page = pfn_to_page(buf->dst[i]);
+
+		if (WARN_ON_ONCE(!drm_pagemap_is_own_page(page) ||
+				 page_ref_count(page)))
+			return -EINVAL;
+		buf->pages[i] = page;
+	}
+	memset(buf->dst, 0, mig->npages * sizeof(*buf->dst));
+	return 0;
+}
+
+/*
+ * Stage 2: collect and unmap the system pages of every VMA of the range
+ * that can move. On error, what was collected is already given back.
+ */
+static int drm_pagemap_collect(struct drm_pagemap_to_devmem *mig,
+			       struct mm_struct *mm, unsigned long start,
+			       unsigned long end, void *pgmap_owner)
+{
+	VMA_ITERATOR(vmi, mm, start);
+	struct vm_area_struct *vma;
+	unsigned long i = 0;
+	int err;
+
+	for_each_vma_range(vmi, vma, end) {
+		unsigned long vstart = max(start, vma->vm_start);
+		unsigned long off = (vstart - start) >> PAGE_SHIFT;
+		struct migrate_vma *m = &mig->migrate[i];
+
+		if (!drm_pagemap_vma_migratable(vma))
+			continue;
+
+		m->vma = vma;
+		m->start = vstart;
+		m->end = min(end, vma->vm_end);
+		m->src = mig->buf.src + off;
+		m->dst = mig->buf.dst + off;
+		m->pgmap_owner = pgmap_owner;
+		m->flags = MIGRATE_VMA_SELECT_SYSTEM;
+
+		err = migrate_vma_setup(m);
+		if (err) {
+			while (i--)
+				migrate_vma_finalize(&mig->migrate[i]);
+			return err;
+		}
+		i++;
+	}
+	mig->nvmas = i;
+	return 0;
+}
+
+/* The DMA address of a zeroed page, to clear device pages from. */
+static int drm_pagemap_zero_source(struct drm_pagemap_to_devmem *mig,
+				   dma_addr_t *addr)
+{
+	struct device *dev = mig->devmem->dev;
+
+	if (!mig->zero_page) {
+		struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+
+		if (!page)
+			return -ENOMEM;
+		mig->zero_dma = dma_map_page(dev, page, 0, PAGE_SIZE,
+					     DMA_TO_DEVICE);
+		if (dma_mapping_error(dev, mig->zero_dma)) {
+			__free_page(page);
+			return -ENOMEM;
+		}
+		mig->zero_page = page;
+	}
+	*addr = mig->zero_dma;
+	return 0;
+}
+
+/*
+ * Undo stage 3: the DMA mappings of the sources, and the destinations
+ * (which gives the device pages back) if @drop_dsts.
+ */
+static void drm_pagemap_unprepare(struct drm_pagemap_to_devmem *mig,
+				  bool drop_dsts)
+{
+	struct device *dev = mig->devmem->dev;
+	unsigned long i;
+
+	drm_pagemap_unmap_sources(dev, &mig->buf, mig->npages);
+	if (mig->zero_page) {
+		dma_unmap_page(dev, mig->zero_dma, PAGE_SIZE, DMA_TO_DEVICE);
+		__free_page(mig->zero_page);
+		mig->zero_page = NULL;
+	}
+	if (drop_dsts)
+		for (i = 0; i < mig->npages; i++)
+			drm_pagemap_drop_dst_page(&mig->buf.dst[i]);
+}
+
+/*
+ * Stage 3: DMA-map the source of each collected page and give it its
+ * device page. Return: the number of pages to copy, or a negative errno.
+ */
+static long drm_pagemap_prepare(struct drm_pagemap_to_devmem *mig)
+{
+	struct drm_pagemap_migrate_buf *buf = &mig->buf;
+	struct device *dev = mig->devmem->dev;
+	unsigned long i, count = 0;
+	int err;
+
+	for (i = 0; i < mig->npages; i++) {
+		struct page *dpage = buf->pages[i];
+		struct page *spage;
+		dma_addr_t addr;
+
+		if (!(buf->src[i] & MIGRATE_PFN_MIGRATE))
+			continue;
+
+		spage = drm_pagemap_src_page(buf->src[i]);
+		/*
+		 * migrate_vma_pages() moves only anonymous memory to a device:
+		 * a page-cache page of a private file mapping would be copied
+		 * for nothing and then refused. No destination: it stays.
+		 */
+		if (spage && !folio_test_anon(page_folio(spage)))
+			continue;
+		if (spage) {
+			addr = dma_map_page(dev, spage, 0, PAGE_SIZE,
+					    DMA_TO_DEVICE);
+			if (dma_mapping_error(dev, addr))
+				return -ENOMEM;
+		} else {
+			err = drm_pagemap_zero_source(mig, &addr);
+			if (err)
+				return err;
+		}
+		buf->dma_addr[i] = addr;
+
+		zone_device_page_init(dpage);
+		dpage->zone_device_data = drm_pagemap_zdd_get(mig->zdd);
+		buf->dst[i] = migrate_pfn(page_to_pfn(dpage));
+		count++;
+	}
+	return count;
+}
+
+/* Stage 4: copy, a run of consecutive pages per hook call. */
+static int drm_pagemap_copy_in(struct drm_pagemap_to_devmem *mig)
+{
+	struct drm_pagemap_migrate_buf *buf = &mig->buf;
+	unsigned long pos = 0, first, len;
+	int err;
+
+	for (;;) {
+		first = drm_pagemap_next_run(buf->dst, buf->pages, mig->npages,
+					     &pos, &len);
+		if (first == mig->npages)
+			return 0;
+		err = mig->devmem->ops->copy_to_devmem(buf->pages + first,
+						       buf->dma_addr + first,
+						       len);
+		if (err)
+			return err;
+	}
+}
+
+/*
+ * Stage 5: point the CPU page tables at the device pages. Return: the
+ * number of pages that moved.
+ */
+static unsigned long drm_pagemap_commit(struct drm_pagemap_to_devmem *mig,
+					unsigned long timeslice_ms)
+{
+	struct drm_pagemap_migrate_buf *buf = &mig->buf;
+	unsigned long i, moved = 0;
+
+	/*
+	 * Set before the pages become visible: a CPU fault may hit them as
+	 * soon as migrate_vma_finalize() has run.
+	 */
+	mig->devmem->timeslice_expiration = get_jiffies_64() +
+		msecs_to_jiffies(min(timeslice_ms, DRM_PAGEMAP_TIMESLICE_MAX_MS));
+
+	for (i = 0; i < mig->nvmas; i++)
+		migrate_vma_pages(&mig->migrate[i]);
+	for (i = 0; i < mig->npages; i++)
+		if ((buf->src[i] & MIGRATE_PFN_MIGRATE) && buf->dst[i])
+			moved++;
+	for (i = 0; i < mig->nvmas; i++)
+		migrate_vma_finalize(&mig->migrate[i]);
+	return moved;
+}
+
 /**
  * drm_pagemap_migrate_to_devmem() - Move a range of an mm into device memory
  * @devmem_allocation: The allocation to migrate to, initialised with
@@ -898,21 +1119,18 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 				  void *pgmap_owner)
 {
 	const struct drm_pagemap_devmem_ops *ops;
-	struct drm_pagemap_migrate_buf buf;
-	unsigned long npages, nvmas, i, migrated, pos, first, len;
-	struct migrate_vma *migrate;
-	struct drm_pagemap_zdd *zdd;
-	struct page *zero_page = NULL;
-	dma_addr_t zero_dma = 0;
+	struct drm_pagemap_to_devmem mig = {
+		.devmem = devmem_allocation,
+	};
 	struct vm_area_struct *vma;
-	struct device *dev;
+	unsigned long nvmas = 0, i;
+	long count;
 	int err;
 
 	if (!devmem_allocation || !mm || !devmem_allocation->ops ||
 	    !devmem_allocation->dev)
 		return -EINVAL;
 	ops = devmem_allocation->ops;
-	dev = devmem_allocation->dev;
 	if (!ops->populate_devmem_pfn || !ops->copy_to_devmem ||
 	    !ops->copy_to_ram)
 		return -EINVAL;
@@ -925,7 +1143,6 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 	mmap_assert_locked(mm);
 	might_alloc(GFP_KERNEL);
 
-	nvmas = 0;
 	{
 		VMA_ITERATOR(vmi, mm, start);
 
@@ -935,197 +1152,65 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 	if (!nvmas)
 		return -EFAULT;
 
-	npages = (end - start) >> PAGE_SHIFT;
-	err = drm_pagemap_buf_alloc(&buf, npages);
+	mig.npages = (end - start) >> PAGE_SHIFT;
+	err = drm_pagemap_buf_alloc(&mig.buf, mig.npages);
 	if (err)
 		return err;
-
-	migrate = kcalloc(nvmas, sizeof(*migrate), GFP_KERNEL);
-	if (!migrate) {
+	mig.migrate = kcalloc(nvmas, sizeof(*mig.migrate), GFP_KERNEL);
+	if (!mig.migrate) {
 		err = -ENOMEM;
 		goto err_buf;
 	}
-
-	zdd = drm_pagemap_zdd_alloc(devmem_allocation, pgmap_owner, start, end);
-	if (!zdd) {
+	mig.zdd = drm_pagemap_zdd_alloc(devmem_allocation, pgmap_owner, start,
+					end);
+	if (!mig.zdd) {
 		err = -ENOMEM;
 		goto err_migrate;
 	}
 
-	/* The device pages, decided before anything is unmapped. */
-	err = ops->populate_devmem_pfn(devmem_allocation, npages, buf.dst);
+	err = drm_pagemap_devmem_pages(&mig);
 	if (err)
 		goto err_zdd;
-	for (i = 0; i < npages; i++) {
-		struct page *page = pfn_to_page(buf.dst[i]);
 
-		if (WARN_ON_ONCE(!drm_pagemap_is_own_page(page) ||
-				 page_ref_count(page))) {
-			err = -EINVAL;
-			goto err_zdd;
-		}
-		buf.pages[i] = page;
-	}
-	memset(buf.dst, 0, npages * sizeof(*buf.dst));
-
-	/* Collect and unmap the pages of every VMA. */
 	reinit_completion(&devmem_allocation->detached);
-	i = 0;
-	{
-		VMA_ITERATOR(vmi, mm, start);
+	err = drm_pagemap_collect(&mig, mm, start, end, pgmap_owner);
+	if (err)
+		goto err_zdd;
 
-		for_each_vma_range(vmi, vma, end) {
-			unsigned long vstart = max(start, vma->vm_start);
-			unsigned long vend = min(end, vma->vm_end);
-			unsigned long off = (vstart - start) >> PAGE_SHIFT;
-			struct migrate_vma *m = &migrate[i];
-
-			if (!drm_pagemap_vma_migratable(vma))
-				continue;
-
-			m->vma = vma;
-			m->start = vstart;
-			m->end = vend;
-			m->src = buf.src + off;
-			m->dst = buf.dst + off;
-			m->pgmap_owner = pgmap_owner;
-			m->flags = MIGRATE_VMA_SELECT_SYSTEM;
-
-			err = migrate_vma_setup(m);
-			if (err) {
-				m->vma = NULL;
-				goto err_finalize;
-			}
-			i++;
-		}
-	}
-	nvmas = i;
-
-	/* Prepare the destinations and the sources of the copies. */
-	migrated = 0;
-	for (i = 0; i < npages; i++) {
-		struct page *dpage = buf.pages[i];
-		struct page *spage;
-		dma_addr_t addr;
-
-		if (!(buf.src[i] & MIGRATE_PFN_MIGRATE))
-			continue;
-
-		spage = drm_pagemap_src_page(buf.src[i]);
-		/*
-		 * migrate_vma_pages() moves only anonymous memory to a device:
-		 * a page-cache page of a private file mapping would be copied
-		 * for nothing and then refused. No destination: it stays.
-		 */
-		if (spage && !folio_test_anon(page_folio(spage)))
-			continue;
-		if (spage) {
-			addr = dma_map_page(dev, spage, 0, PAGE_SIZE,
-					    DMA_TO_DEVICE);
-			if (dma_mapping_error(dev, addr)) {
-				err = -ENOMEM;
-				goto err_unmap;
-			}
-		} else {
-			if (!zero_page) {
-				zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-				if (!zero_page) {
-					err = -ENOMEM;
-					goto err_unmap;
-				}
-				zero_dma = dma_map_page(dev, zero_page, 0,
-							PAGE_SIZE,
-							DMA_TO_DEVICE);
-				if (dma_mapping_error(dev, zero_dma)) {
-					__free_page(zero_page);
-					zero_page = NULL;
-					err = -ENOMEM;
-					goto err_unmap;
-				}
-			}
-			addr = zero_dma;
-		}
-		buf.dma_addr[i] = addr;
-
-		zone_device_page_init(dpage);
-		dpage->zone_device_data = drm_pagemap_zdd_get(zdd);
-		buf.dst[i] = migrate_pfn(page_to_pfn(dpage));
-		migrated++;
-	}
-	if (!migrated) {
-		err = -EBUSY;
-		goto err_finalize;
+	count = drm_pagemap_prepare(&mig);
+	if (count <= 0) {
+		err = count ? count : -EBUSY;
+		goto err_unprepare;
 	}
 
-	/* Copy, a run of consecutive pages at a time. */
-	pos = 0;
-	for (;;) {
-		first = drm_pagemap_next_run(buf.dst, buf.pages, npages, &pos,
-					     &len);
-		if (first == npages)
-			break;
+	err = drm_pagemap_copy_in(&mig);
+	if (err)
+		goto err_unprepare;
+	drm_pagemap_unprepare(&mig, false);
 
-		err = ops->copy_to_devmem(buf.pages + first,
-					  buf.dma_addr + first, len);
-		if (err)
-			goto err_unmap;
-	}
-
-	drm_pagemap_unmap_sources(dev, &buf, npages);
-	if (zero_page) {
-		dma_unmap_page(dev, zero_dma, PAGE_SIZE, DMA_TO_DEVICE);
-		__free_page(zero_page);
-	}
-
-	/*
-	 * Set before the pages become visible: a CPU fault may hit them as
-	 * soon as migrate_vma_finalize() has run.
-	 */
-	devmem_allocation->timeslice_expiration = get_jiffies_64() +
-		msecs_to_jiffies(min(timeslice_ms, DRM_PAGEMAP_TIMESLICE_MAX_MS));
-
-	for (i = 0; i < nvmas; i++)
-		migrate_vma_pages(&migrate[i]);
-
-	migrated = 0;
-	for (i = 0; i < npages; i++)
-		if ((buf.src[i] & MIGRATE_PFN_MIGRATE) && buf.dst[i])
-			migrated++;
-
-	for (i = 0; i < nvmas; i++)
-		migrate_vma_finalize(&migrate[i]);
-
-	if (!migrated) {
+	if (!drm_pagemap_commit(&mig, timeslice_ms)) {
 		err = -EBUSY;
 		goto err_zdd;
 	}
 
-	drm_pagemap_zdd_put(zdd);
-	kfree(migrate);
-	drm_pagemap_buf_free(&buf);
-
+	drm_pagemap_zdd_put(mig.zdd);
+	kfree(mig.migrate);
+	drm_pagemap_buf_free(&mig.buf);
 	return 0;
 
-err_unmap:
-	drm_pagemap_unmap_sources(dev, &buf, npages);
-	if (zero_page) {
-		dma_unmap_page(dev, zero_dma, PAGE_SIZE, DMA_TO_DEVICE);
-		__free_page(zero_page);
-	}
-	for (i = 0; i < npages; i++)
-		drm_pagemap_drop_dst_page(&buf.dst[i]);
-err_finalize:
-	for (i = 0; i < nvmas && migrate[i].vma; i++)
-		migrate_vma_finalize(&migrate[i]);
+err_unprepare:
+	drm_pagemap_unprepare(&mig, true);
+	for (i = 0; i < mig.nvmas; i++)
+		migrate_vma_finalize(&mig.migrate[i]);
 err_zdd:
 	/* Nothing refers to the allocation: it stays with the caller. */
-	zdd->devmem_allocation = NULL;
+	mig.zdd->devmem_allocation = NULL;
 	complete_all(&devmem_allocation->detached);
-	drm_pagemap_zdd_put(zdd);
+	drm_pagemap_zdd_put(mig.zdd);
 err_migrate:
-	kfree(migrate);
+	kfree(mig.migrate);
 err_buf:
-	drm_pagemap_buf_free(&buf);
+	drm_pagemap_buf_free(&mig.buf);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_migrate_to_devmem);
