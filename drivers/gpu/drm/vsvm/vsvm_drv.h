@@ -311,6 +311,8 @@ void vsvm_vram_alloc_abort(struct vsvm_alloc *alloc);
 void vsvm_vram_evict_all(struct vsvm_vram *vram);
 bool vsvm_vram_evict_faulted(struct vsvm_vram *vram, struct mm_struct *mm,
 			     unsigned long start, unsigned long end);
+bool vsvm_vram_holds(struct vsvm_vram *vram, struct mm_struct *mm,
+		     unsigned long start, unsigned long end);
 void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page);
 void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p);
 struct vsvm_vram *vsvm_page_to_vram(struct page *page);

@@ -38,6 +38,9 @@
 
 static const unsigned long vsvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
 
+/* The most an explicit migration moves in one allocation. */
+#define VSVM_MIGRATE_SPAN	SZ_2M
+
 /*
  * &drm_gpusvm_ctx.devmem_possible of every range insertion. A range
  * remembers it as &drm_gpusvm_range_flags.migrate_devmem for as long as
@@ -292,13 +295,11 @@ void vsvm_vm_destroy(struct vsvm_vm *vm)
  * vsvm_vram_evict_faulted()).
  */
 static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
-				   struct drm_gpusvm_range *range,
+				   unsigned long start, unsigned long end,
 				   unsigned long timeslice_ms, bool by_fault,
 				   struct vsvm_stats_sink *sink)
 {
 	struct vsvm_vram *vram = &vm->vdev->vram;
-	unsigned long start = drm_gpusvm_range_start(range);
-	unsigned long end = drm_gpusvm_range_end(range);
 	struct vsvm_alloc *alloc;
 	s64 before;
 	int err;
@@ -591,8 +592,9 @@ retry:
 	    range->flags.migrate_devmem && !range->flags.has_devmem_pages &&
 	    migrate_tries < 2) {
 		migrate_tries++;
-		err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms, true,
-					      sink);
+		err = vsvm_vm_migrate_to_vram(vm, drm_gpusvm_range_start(range),
+					      drm_gpusvm_range_end(range),
+					      ctx.timeslice_ms, true, sink);
 		nothing_moved = err == -EBUSY;
 		/*
 		 * Without room in VRAM, or with pages that could not be
@@ -826,6 +828,73 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
 	return done;
 }
 
+/*
+ * The range of an explicit migration at @addr. With read_only, -EPERM
+ * means a VMA the CPU cannot read at all (PROT_NONE): as unmapped memory.
+ */
+static struct drm_gpusvm_range *
+vsvm_vm_migrate_range(struct vsvm_vm *vm, unsigned long addr,
+		      unsigned long start, unsigned long end,
+		      const struct drm_gpusvm_ctx *ctx)
+{
+	struct drm_gpusvm_range *range;
+
+	range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start, end,
+						ctx);
+	if (IS_ERR(range) && PTR_ERR(range) == -EPERM)
+		return ERR_PTR(-EFAULT);
+	return range;
+}
+
+/* May another GPU's memory hold pages of [@start, @end)? */
+static bool vsvm_vm_peers_hold(struct vsvm_vm *vm, unsigned long start,
+			       unsigned long end)
+{
+	unsigned int i;
+
+	for (i = 0; i < VSVM_MAX_DEVICES; i++) {
+		struct vsvm_device *vdev = vsvm_device_by_index(i);
+
+		if (vdev && vdev != vm->vdev &&
+		    vsvm_vram_holds(&vdev->vram, vm->mm, start, end))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Where one migration starting with @first should end: the ranges that
+ * follow it without a gap, as long as each can hold device memory and the
+ * whole stays within VSVM_MIGRATE_SPAN. A request that the chunk sizes cut
+ * into small ranges (an unaligned buffer gets 4 KiB ones) then costs one
+ * migrate_vma pass instead of one per range. Ranges where another GPU may
+ * hold pages go alone, as before: mapping a range whose migration moved
+ * nothing would fault those pages back to system memory.
+ */
+static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
+					  struct drm_gpusvm_range *first,
+					  unsigned long start, unsigned long end,
+					  const struct drm_gpusvm_ctx *ctx)
+{
+	unsigned long span_start = drm_gpusvm_range_start(first);
+	unsigned long span_end = drm_gpusvm_range_end(first);
+	struct drm_gpusvm_range *range;
+
+	if (vsvm_vm_peers_hold(vm, span_start, span_end))
+		return span_end;
+	while (span_end < end) {
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, span_end,
+							start, end, ctx);
+		if (IS_ERR(range) || !range->flags.migrate_devmem ||
+		    drm_gpusvm_range_start(range) != span_end ||
+		    drm_gpusvm_range_end(range) - span_start > VSVM_MIGRATE_SPAN ||
+		    vsvm_vm_peers_hold(vm, span_end, drm_gpusvm_range_end(range)))
+			break;
+		span_end = drm_gpusvm_range_end(range);
+	}
+	return span_end;
+}
+
 /**
  * vsvm_vm_migrate() - Explicit migration of an address range
  * @vm: The VM.
@@ -862,38 +931,59 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 
 	while (addr < end) {
 		struct drm_gpusvm_range *range;
+		unsigned long span_end;
 
 		err = vsvm_yield();
 		if (err)
 			break;
 		vsvm_vm_gc_locked(vm);
-		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
-							end, &ctx);
+		range = vsvm_vm_migrate_range(vm, addr, start, end, &ctx);
 		if (IS_ERR(range)) {
 			err = PTR_ERR(range);
-			/*
-			 * With read_only, -EPERM means a VMA the CPU cannot
-			 * read at all (PROT_NONE): as unmapped memory.
-			 */
-			if (err == -EPERM)
-				err = -EFAULT;
 			break;
 		}
 
 		if (target == DRM_VSVM_MIGRATE_TO_SYSTEM) {
 			err = vsvm_vm_evict_range(vm, range, sink);
-		} else if (range->flags.migrate_devmem) {
-			err = vsvm_vm_migrate_to_vram(vm, range, ctx.timeslice_ms,
-						      false, sink);
-			if (!err)
-				vsvm_vm_prefetch_bind(vm, range);
-			/* Nothing left to move is not an error here. */
-			if (err == -EBUSY)
-				err = 0;
+			if (err)
+				break;
+			addr = drm_gpusvm_range_end(range);
+			continue;
+		}
+		if (!range->flags.migrate_devmem) {
+			addr = drm_gpusvm_range_end(range);
+			continue;
+		}
+
+		addr = drm_gpusvm_range_start(range);
+		span_end = vsvm_vm_migrate_span(vm, range, start, end, &ctx);
+		err = vsvm_vm_migrate_to_vram(vm, addr, span_end,
+					      ctx.timeslice_ms, false, sink);
+		/* No room for the span: the range alone may fit. */
+		if (err == -ENOSPC && span_end != drm_gpusvm_range_end(range)) {
+			span_end = drm_gpusvm_range_end(range);
+			err = vsvm_vm_migrate_to_vram(vm, addr, span_end,
+						      ctx.timeslice_ms, false,
+						      sink);
+		}
+		/* Nothing left to move is not an error here. */
+		if (err == -EBUSY) {
+			err = 0;
+			addr = span_end;
+			continue;
 		}
 		if (err)
 			break;
-		addr = drm_gpusvm_range_end(range);
+		/* Map what moved, as a prefetch does. */
+		for (; addr < span_end; addr = drm_gpusvm_range_end(range)) {
+			range = drm_gpusvm_range_find_or_insert(&vm->gpusvm,
+								addr, start,
+								end, &ctx);
+			if (IS_ERR(range))
+				break;
+			vsvm_vm_prefetch_bind(vm, range);
+		}
+		addr = span_end;
 	}
 
 	mutex_unlock(&vm->lock);

@@ -372,7 +372,6 @@ bool vsvm_vram_evict_faulted(struct vsvm_vram *vram, struct mm_struct *mm,
 	unsigned long bound = vram->size >> PAGE_SHIFT;
 	unsigned int failures = 0;
 	struct vsvm_alloc *alloc, *victim;
-	bool left = false;
 
 	/* Bounded as vsvm_vram_evict_all(): a failed victim comes back. */
 	while (bound--) {
@@ -395,17 +394,37 @@ bool vsvm_vram_evict_faulted(struct vsvm_vram *vram, struct mm_struct *mm,
 			break;
 	}
 
+	return vsvm_vram_holds(vram, mm, start, end);
+}
+
+/**
+ * vsvm_vram_holds() - May a VRAM hold pages of a virtual range?
+ * @vram: The VRAM.
+ * @mm: The address space.
+ * @start: Start of the virtual range.
+ * @end: End of the virtual range (exclusive).
+ *
+ * Context: Process context; takes &vsvm_vram.lock.
+ * Return: Whether an allocation of @vram on its LRU was migrated for @mm
+ * and intersects [@start, @end) (some of its pages may be in the range).
+ */
+bool vsvm_vram_holds(struct vsvm_vram *vram, struct mm_struct *mm,
+		     unsigned long start, unsigned long end)
+{
+	struct vsvm_alloc *alloc;
+	bool held = false;
+
 	mutex_lock(&vram->lock);
 	list_for_each_entry(alloc, &vram->lru, lru) {
 		if (alloc->devmem.mm == mm && alloc->start < end &&
 		    start < alloc->end) {
-			left = true;
+			held = true;
 			break;
 		}
 	}
 	mutex_unlock(&vram->lock);
 
-	return left;
+	return held;
 }
 
 /**
