@@ -553,7 +553,7 @@ static void *releaser_fn(void *arg)
 }
 
 /* Taint flag B, which KASAN and bad page reports set. */
-#define TAINT_BAD_PAGE	(1UL << 5)
+#define TAINT_BAD_PAGE	0x20UL	/* bit 5 */
 
 /*
  * RELEASE evicts by device pfn (drm_pagemap_evict_to_ram() through

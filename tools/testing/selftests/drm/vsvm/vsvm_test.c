@@ -909,6 +909,44 @@ TEST_F(vsvm, system_policy_evicts_vram)
 }
 
 /*
+ * 64 KiB one page past a 2 MiB boundary: the chunk sizes cut it into
+ * sixteen 4 KiB GPU SVM ranges, but one explicit migration moves it with
+ * one device allocation (one migrate_vma pass), then maps every range: the
+ * GPU reads it without a fault, and the data is intact on both sides.
+ */
+TEST_F(vsvm, unaligned_migrate_is_one_allocation)
+{
+	size_t size = SZ_64K;
+	char *base = vsvm_map_aligned(SZ_2M, SZ_2M), *a = base + PAGE;
+	char *out = vsvm_host_alloc(size);
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	long allocs;
+
+	ASSERT_NE(MAP_FAILED, base);
+	ASSERT_NE(NULL, out);
+	allocs = vsvm_debugfs_lru_allocs(self->fd);
+	if (allocs < 0)
+		SKIP(return, "no debugfs file vsvm_vram (debugfs not mounted?)");
+	vsvm_pattern_fill(a, size, 23);
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	EXPECT_EQ(allocs + 1, vsvm_debugfs_lru_allocs(self->fd));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(size / PAGE, vst.num_ranges);
+	EXPECT_EQ(size / PAGE, vst.vram_pages);
+
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(0, st.gpu_faults);
+	EXPECT_EQ(-1, vsvm_pattern_check(out, size, 23));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 23));
+	munmap(base, SZ_2M);
+	vsvm_host_free(out);
+}
+
+/*
  * Migrate to VRAM, which also binds the pages as a prefetch does: the GPU
  * read that follows takes no fault. Then the CPU reads everything back:
  * data intact; QUERY's vram_used rose by the migration and falls
