@@ -3216,6 +3216,173 @@ static struct kunit_suite drm_gpusvm_test_suite = {
 
 kunit_test_suite(drm_gpusvm_test_suite);
 
+#if IS_ENABLED(CONFIG_DRM_GPUSVM_KUNIT_BENCH)
+/*
+ * The scale and metadata benchmarks of make bench, never part of make
+ * check: they print what they measure and assert only that the operations
+ * succeed. Lines start with "bench:" for tools/harness/bench.py.
+ */
+
+/* A cheap, repeatable permutation-ish walk of [0, n). */
+static unsigned long bench_index(unsigned long i, unsigned long n)
+{
+	return (i * 2654435761UL + 12345) % n;
+}
+
+static u64 bench_per_op(u64 t0, unsigned long ops)
+{
+	return div64_u64(ktime_get_ns() - t0, ops ?: 1);
+}
+
+/*
+ * Insert, find, one-page invalidation and removal with n 4 KiB ranges in
+ * one GPU SVM (2 MiB notifiers) over n pages of unpopulated memory.
+ */
+static void bench_scale_one(struct kunit *test, unsigned long n)
+{
+	static const unsigned long chunk = SZ_4K;
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range **ranges;
+	unsigned long addr, size = n * PAGE_SIZE, i, ninval = min(n, 2000UL);
+	u64 t0, insert, find, find_seq, inval, remove;
+	int err;
+
+	ranges = kvmalloc_array(n, sizeof(*ranges), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ranges);
+	addr = gpusvm_test_mmap(test, size, PROT_READ | PROT_WRITE,
+				MAP_ANONYMOUS | MAP_PRIVATE | MAP_NORESERVE);
+	err = drm_gpusvm_init(&priv->gpusvm, "bench", priv->drm, current->mm,
+			      priv->owner, addr, size, SZ_2M, &priv->ops,
+			      &chunk, 1);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	drm_gpusvm_driver_set_lock(&priv->gpusvm, &priv->lock);
+
+	mutex_lock(&priv->lock);
+	t0 = ktime_get_ns();
+	for (i = 0; i < n; i++) {
+		ranges[i] = drm_gpusvm_range_find_or_insert(&priv->gpusvm,
+							    addr + i * PAGE_SIZE,
+							    addr, addr + size,
+							    &ctx);
+		if (IS_ERR(ranges[i]))
+			break;
+	}
+	insert = bench_per_op(t0, n);
+	mutex_unlock(&priv->lock);
+	KUNIT_ASSERT_EQ(test, i, n);
+
+	mutex_lock(&priv->lock);
+	t0 = ktime_get_ns();
+	for (i = 0; i < n; i++) {
+		unsigned long j = bench_index(i, n);
+
+		if (drm_gpusvm_range_find_or_insert(&priv->gpusvm,
+						    addr + j * PAGE_SIZE, addr,
+						    addr + size, &ctx) != ranges[j])
+			break;
+	}
+	find = bench_per_op(t0, n);
+	KUNIT_EXPECT_EQ(test, i, n);
+
+	/* The same lookups in address order: what locality is worth. */
+	t0 = ktime_get_ns();
+	for (i = 0; i < n; i++)
+		if (drm_gpusvm_range_find_or_insert(&priv->gpusvm,
+						    addr + i * PAGE_SIZE, addr,
+						    addr + size, &ctx) != ranges[i])
+			break;
+	find_seq = bench_per_op(t0, n);
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ(test, i, n);
+
+	/* The notifier callback of one range, through a real invalidation. */
+	t0 = ktime_get_ns();
+	for (i = 0; i < ninval; i++)
+		if (gpusvm_test_madvise(test, addr + bench_index(i, n) * PAGE_SIZE,
+					PAGE_SIZE, MADV_DONTNEED))
+			break;
+	inval = bench_per_op(t0, ninval);
+	KUNIT_EXPECT_EQ(test, i, ninval);
+
+	mutex_lock(&priv->lock);
+	t0 = ktime_get_ns();
+	for (i = 0; i < n; i++)
+		drm_gpusvm_range_remove(&priv->gpusvm, ranges[i]);
+	remove = bench_per_op(t0, n);
+	mutex_unlock(&priv->lock);
+
+	drm_gpusvm_fini(&priv->gpusvm);
+	gpusvm_test_munmap(test, addr, size);
+	kvfree(ranges);
+
+	kunit_info(test, "bench: scale ranges=%lu insert_ns=%llu find_ns=%llu invalidate_ns=%llu remove_ns=%llu find_seq_ns=%llu\n",
+		   n, insert, find, inval, remove, find_seq);
+}
+
+static void drm_bench_gpusvm_scale(struct kunit *test)
+{
+	static const unsigned long counts[] = { 1000, 10000, 100000, 1000000 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(counts); i++)
+		bench_scale_one(test, counts[i]);
+}
+
+/*
+ * Helper metadata of one mirrored 2 MiB range after get_pages: the range
+ * object and its DMA-address table, with the number of blocks (entries
+ * the table would need with one entry per mapped block).
+ */
+static void bench_metadata_one(struct kunit *test, bool thp)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long base, npages, i, blocks = 0;
+
+	gpusvm_test_init(test);
+	if (thp) {
+		base = gpusvm_test_thp(test, 0x66);
+	} else {
+		base = gpusvm_test_mmap_aligned(test, SZ_2M, SZ_2M);
+		gpusvm_test_fill(test, base, base + SZ_2M, 0x66);
+	}
+	range = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	npages = SZ_2M >> PAGE_SHIFT;
+	for (i = 0; i < npages; i += 1UL << range->dma_addr[i].order)
+		blocks++;
+	kunit_info(test, "bench: metadata backing=%s range_bytes=%zu dma_bytes=%zu blocks=%lu entry_bytes=%zu\n",
+		   thp ? "thp" : "4k", sizeof(*range),
+		   npages * sizeof(*range->dma_addr), blocks,
+		   sizeof(*range->dma_addr));
+	gpusvm_test_fini(priv);
+}
+
+static void drm_bench_gpusvm_metadata(struct kunit *test)
+{
+	bench_metadata_one(test, false);
+	bench_metadata_one(test, true);
+}
+
+static struct kunit_case drm_gpusvm_bench_cases[] = {
+	KUNIT_CASE_SLOW(drm_bench_gpusvm_scale),
+	KUNIT_CASE(drm_bench_gpusvm_metadata),
+	{}
+};
+
+static struct kunit_suite drm_gpusvm_bench_suite = {
+	.name = "drm_gpusvm_bench",
+	.init = drm_gpusvm_test_init,
+	.test_cases = drm_gpusvm_bench_cases,
+};
+
+kunit_test_suite(drm_gpusvm_bench_suite);
+#endif
+
 MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit tests of the DRM GPU SVM helpers");
 MODULE_LICENSE("GPL and additional rights");
