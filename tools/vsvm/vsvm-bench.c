@@ -14,6 +14,8 @@
  *   dev_read_sys    HMM_DMIRROR_READ of memory in system RAM (cold: the
  *                   device faults it in)
  *   dev_write_sys   HMM_DMIRROR_WRITE of memory in system RAM (cold)
+ *   dev_read_sysw   the same, warm: the device did the same access just
+ *   dev_write_sysw  before (untimed), so its page table has the pages
  *   dev_read_dev    HMM_DMIRROR_READ of memory resident in device memory
  *   dev_write_dev   HMM_DMIRROR_WRITE of memory resident in device memory
  *   memcpy_*        a CPU copy of the same number of bytes between warm
@@ -21,6 +23,9 @@
  *                   memcpy(), whose vector paths can be slow to emulate),
  *                   memcpy_movsq (x86 "rep movsq"), memcpy_u64 (a plain
  *                   loop of 64-bit words). The fastest is the ceiling.
+ *
+ * Buffers start on a 2 MiB boundary. 64 KiB is measured a second time one
+ * page past it: those workloads are named <workload>@4K.
  *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
@@ -48,6 +53,13 @@
 
 #define PAGE_SZ 4096UL
 
+/*
+ * Where buffers under test start: 2 MiB aligned (so that a buffer is one
+ * GPU SVM range whenever its size allows), plus this offset for the
+ * "@4K" workloads, which start one page past it.
+ */
+static unsigned long buf_offset;
+
 static const char *driver;
 static int dev_fd;
 static int errors;
@@ -64,9 +76,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Small requests are noisy under TCG: more samples for their medians. */
 static int reps_for(unsigned long size)
 {
-	return size >= (64UL << 20) ? 3 : 5;
+	if (size >= (64UL << 20))
+		return 3;
+	return size <= (64UL << 10) ? 15 : 5;
 }
 
 static void fail(const char *what, unsigned long size, const char *msg)
@@ -78,17 +93,28 @@ static void fail(const char *what, unsigned long size, const char *msg)
 
 static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
 {
-	printf("sample %s %s %lu %d %llu\n", driver, what, size, rep,
-	       (unsigned long long)ns);
+	printf("sample %s %s%s %lu %d %llu\n", driver, what,
+	       buf_offset ? "@4K" : "", size, rep, (unsigned long long)ns);
 	fflush(stdout);
 }
 
+#define ALIGN_SZ (2UL << 20)
+
 static void *map(unsigned long size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned long total = size + ALIGN_SZ + buf_offset, base, end;
+	unsigned char *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	base = (((uintptr_t)p + ALIGN_SZ - 1) & ~(ALIGN_SZ - 1)) + buf_offset;
+	end = base + size;
+	if (base > (uintptr_t)p)
+		munmap(p, base - (uintptr_t)p);
+	if ((uintptr_t)p + total > end)
+		munmap((void *)end, (uintptr_t)p + total - end);
+	return (void *)base;
 }
 
 /* One test_hmm command; returns 0 or -errno. */
@@ -187,14 +213,21 @@ static void bench_migrate(unsigned long size)
 		faults = cpu_faults() - faults;
 		emit("migrate_to_dev", size, rep, t1 - t0);
 		emit("cpu_fault_back", size, rep, t3 - t2);
-		printf("info %s migrate %lu %d %ld %ld\n", driver, size, rep,
-		       resident, faults);
+		if (!buf_offset)
+			printf("info %s migrate %lu %d %ld %ld\n", driver,
+			       size, rep, resident, faults);
 		if (buf[0] != 0xa5 || buf[1] != 0x5a || mirror[1] != 0x5a)
 			fail("cpu_fault_back", size, "data mismatch");
 		munmap(buf, size);
 	}
 	munmap(mirror, size);
 }
+
+enum {
+	ACCESS_COLD,	/* memory in RAM the device has not touched yet */
+	ACCESS_WARM,	/* memory in RAM the device accessed just before */
+	ACCESS_DEV,	/* memory resident in device memory */
+};
 
 /* Device read or write, of memory in RAM or resident in device memory. */
 static void bench_access(const char *what, unsigned long request,
@@ -217,7 +250,15 @@ static void bench_access(const char *what, unsigned long request,
 			break;
 		}
 		memset(buf, 0x5a, size);
-		if (resident) {
+		if (resident == ACCESS_WARM) {
+			/* The same access once untimed: the device has it. */
+			ret = dmirror(request, buf, mirror, size);
+			if (ret) {
+				fail(what, size, strerror(-ret));
+				munmap(buf, size);
+				break;
+			}
+		} else if (resident == ACCESS_DEV) {
 			ret = dmirror(HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror,
 				      size);
 			if (ret) {
@@ -318,6 +359,17 @@ out:
 		munmap(dst, size);
 }
 
+static void bench_device(unsigned long size)
+{
+	bench_migrate(size);
+	bench_access("dev_read_sys", HMM_DMIRROR_READ, ACCESS_COLD, size);
+	bench_access("dev_write_sys", HMM_DMIRROR_WRITE, ACCESS_COLD, size);
+	bench_access("dev_read_sysw", HMM_DMIRROR_READ, ACCESS_WARM, size);
+	bench_access("dev_write_sysw", HMM_DMIRROR_WRITE, ACCESS_WARM, size);
+	bench_access("dev_read_dev", HMM_DMIRROR_READ, ACCESS_DEV, size);
+	bench_access("dev_write_dev", HMM_DMIRROR_WRITE, ACCESS_DEV, size);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "/dev/hmm_dmirror0";
@@ -340,12 +392,11 @@ int main(int argc, char **argv)
 		unsigned long size = sizes[i];
 
 		bench_memcpy(size);
-		bench_migrate(size);
-		bench_access("dev_read_sys", HMM_DMIRROR_READ, 0, size);
-		bench_access("dev_write_sys", HMM_DMIRROR_WRITE, 0, size);
-		bench_access("dev_read_dev", HMM_DMIRROR_READ, 1, size);
-		bench_access("dev_write_dev", HMM_DMIRROR_WRITE, 1, size);
+		bench_device(size);
 	}
+	/* 64 KiB again, one page past a 2 MiB boundary. */
+	buf_offset = PAGE_SZ;
+	bench_device(64UL << 10);
 	close(dev_fd);
 	printf("# done, %d errors\n", errors);
 	return errors ? 1 : 0;
