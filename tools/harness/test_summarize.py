@@ -330,6 +330,19 @@ def summarise(files, tmp, mode='check'):
     return p.returncode, p.stdout + p.stderr
 
 
+def fails_the_run(tmp, i, what, mutate, expect, mode):
+    """TAP line @i: a good @mode run broken by @mutate fails with @expect."""
+    files = good_run(mode)
+    mutate(files)
+    rc, out = summarise(files, tmp, mode)
+    ok = rc != 0 and expect in out
+    print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
+    if not ok:
+        print(f'# rc={rc}, expected a line containing: {expect}')
+        print('\n'.join('# ' + l for l in out.split('\n')[-15:]))
+    return ok
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='gpusvm-summarize-test-')
     cases = [(w, m, e, 'check') for w, m, e in breaks()]
@@ -351,15 +364,7 @@ def main():
             bad = 1
             print('\n'.join('# ' + l for l in out.split('\n')))
         for i, (what, mutate, expect, mode) in enumerate(cases, 3):
-            files = good_run(mode)
-            mutate(files)
-            rc, out = summarise(files, tmp, mode)
-            ok = rc != 0 and expect in out
-            print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
-            if not ok:
-                bad = 1
-                print(f'# rc={rc}, expected a line containing: {expect}')
-                print('\n'.join('# ' + l for l in out.split('\n')[-15:]))
+            bad |= not fails_the_run(tmp, i, what, mutate, expect, mode)
         # make faults: KUnit cases failing under injection are recorded, not
         # failures; the boot-time KUnit run and everything else gate.
         n = len(cases) + 3
@@ -373,15 +378,7 @@ def main():
             bad = 1
             print('\n'.join('# ' + l for l in out.split('\n')))
         for i, (what, mutate, expect) in enumerate(fcases, n + 1):
-            files = good_run('faults')
-            mutate(files)
-            rc, out = summarise(files, tmp, 'faults')
-            ok = rc != 0 and expect in out
-            print(f'{"ok" if ok else "not ok"} {i} fails the run: {what}')
-            if not ok:
-                bad = 1
-                print(f'# rc={rc}, expected a line containing: {expect}')
-                print('\n'.join('# ' + l for l in out.split('\n')[-15:]))
+            bad |= not fails_the_run(tmp, i, what, mutate, expect, 'faults')
     finally:
         shutil.rmtree(tmp)
     return bad
