@@ -867,9 +867,10 @@ static bool vsvm_vm_peers_hold(struct vsvm_vm *vm, unsigned long start,
  * follow it without a gap, as long as each can hold device memory and the
  * whole stays within VSVM_MIGRATE_SPAN. A request that the chunk sizes cut
  * into small ranges (an unaligned buffer gets 4 KiB ones) then costs one
- * migrate_vma pass instead of one per range. Ranges where another GPU may
- * hold pages go alone, as before: mapping a range whose migration moved
- * nothing would fault those pages back to system memory.
+ * migrate_vma pass instead of one per range. Where another GPU may hold
+ * pages of the span, its ranges go one by one, as before: mapping a range
+ * whose migration moved nothing would fault those pages back to system
+ * memory.
  */
 static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 					  struct drm_gpusvm_range *first,
@@ -878,17 +879,18 @@ static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 {
 	unsigned long span_start = drm_gpusvm_range_start(first);
 	unsigned long span_end = drm_gpusvm_range_end(first);
+	unsigned long limit = min(end, span_start + VSVM_MIGRATE_SPAN);
 	struct drm_gpusvm_range *range;
 
-	if (vsvm_vm_peers_hold(vm, span_start, span_end))
+	/* Usually no other GPU has anything there: one look for the span. */
+	if (vsvm_vm_peers_hold(vm, span_start, limit))
 		return span_end;
-	while (span_end < end) {
+	while (span_end < limit) {
 		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, span_end,
 							start, end, ctx);
 		if (IS_ERR(range) || !range->flags.migrate_devmem ||
 		    drm_gpusvm_range_start(range) != span_end ||
-		    drm_gpusvm_range_end(range) - span_start > VSVM_MIGRATE_SPAN ||
-		    vsvm_vm_peers_hold(vm, span_end, drm_gpusvm_range_end(range)))
+		    drm_gpusvm_range_end(range) > limit)
 			break;
 		span_end = drm_gpusvm_range_end(range);
 	}
