@@ -232,25 +232,22 @@ SCALE_LIMIT = 2.0
 THP_DMA_BYTES_LIMIT = 64
 
 
-def parse_kunit_bench(path):
-    """The drm_gpusvm_bench suite's lines of the console."""
+def parse_kunit_bench(console):
+    """The drm_gpusvm_bench suite's lines among the console's."""
     scale, meta = {}, {}
-    if not os.path.exists(path):
-        return scale, meta
-    with open(path, errors='replace') as f:
-        for ln in f:
-            m = SCALE.search(ln)
-            if m:
-                v = [int(x) for x in m.groups()]
-                scale[v[0]] = dict(zip(SCALE_OPS, v[1:]))
-            m = META.search(ln)
-            if m:
-                meta[m.group(1)] = {
-                    'range_bytes': int(m.group(2)),
-                    'dma_bytes': int(m.group(3)),
-                    'blocks': int(m.group(4)),
-                    'entry_bytes': int(m.group(5)),
-                }
+    for ln in console:
+        m = SCALE.search(ln)
+        if m:
+            v = [int(x) for x in m.groups()]
+            scale[v[0]] = dict(zip(SCALE_OPS, v[1:]))
+        m = META.search(ln)
+        if m:
+            meta[m.group(1)] = {
+                'range_bytes': int(m.group(2)),
+                'dma_bytes': int(m.group(3)),
+                'blocks': int(m.group(4)),
+                'entry_bytes': int(m.group(5)),
+            }
     return scale, meta
 
 
@@ -373,10 +370,14 @@ def main():
         problems += [ln.strip() for ln in f
                      if ln.startswith('### harness:') and 'failed' in ln]
     con = os.path.join(args.run, 'console.log')
+    console = []
     if os.path.exists(con):
         with open(con, errors='replace') as f:
-            problems += ['kernel: ' + ln.strip() for ln in f
-                         if SPLAT.search(ln)][:10]
+            console = f.read().splitlines()
+    problems += ['kernel: ' + ln.strip() for ln in console
+                 if SPLAT.search(ln)][:10]
+    problems += ['KUnit bench: ' + ln.strip() for ln in console
+                 if re.match(r'\s*not ok \d+ ', ln)]
     if os.path.exists(os.path.join(args.run, 'timeout')):
         problems.append('QEMU timed out')
 
@@ -394,12 +395,8 @@ def main():
     print()
     print_targets(cells, args.max_ratio)
     print()
-    scale, meta = parse_kunit_bench(con)
+    scale, meta = parse_kunit_bench(console)
     kcells = print_kunit_bench(scale, meta)
-    if os.path.exists(con):
-        with open(con, errors='replace') as f:
-            problems += ['KUnit bench: ' + ln.strip() for ln in f
-                         if re.match(r'\s*not ok \d+ ', ln)]
     if args.max_ratio > 0:
         for c in cells:
             x, lim = c['ratio'], gate_of(c, args.max_ratio)
