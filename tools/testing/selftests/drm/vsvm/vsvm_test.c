@@ -947,6 +947,45 @@ TEST_F(vsvm, unaligned_migrate_is_one_allocation)
 }
 
 /*
+ * The same unaligned span with every copy into VRAM failing (debugfs
+ * fault attribute fail_copy_to_devmem): the one migration of the span
+ * fails with -EIO, no page and no allocation stay in VRAM, the data stays
+ * in system memory; with the hook working again the span moves.
+ */
+TEST_F(vsvm, unaligned_migrate_copy_fails)
+{
+	size_t size = SZ_64K;
+	char *base = vsvm_map_aligned(SZ_2M, SZ_2M), *a = base + PAGE;
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	long allocs;
+	int ret, i;
+
+	ASSERT_NE(MAP_FAILED, base);
+	allocs = vsvm_debugfs_lru_allocs(self->fd);
+	if (allocs < 0 || vsvm_fault_set("fail_copy_to_devmem", 100, -1))
+		SKIP(return, "no debugfs vsvm_vram or fault attributes (debugfs not mounted?)");
+	vsvm_pattern_fill(a, size, 24);
+
+	ret = vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st);
+	ASSERT_EQ(0, vsvm_fault_set("fail_copy_to_devmem", 0, 0));
+	EXPECT_EQ(-EIO, ret);
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(0, vst.vram_pages);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 24));
+	/* A failed allocation is freed asynchronously: allow a moment. */
+	for (i = 0; i < 50 && vsvm_debugfs_lru_allocs(self->fd) != allocs; i++)
+		usleep(100 * 1000);
+	EXPECT_EQ(allocs, vsvm_debugfs_lru_allocs(self->fd));
+
+	ASSERT_EQ(0, vsvm_migrate(self->fd, a, size, DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	EXPECT_EQ(allocs + 1, vsvm_debugfs_lru_allocs(self->fd));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 24));
+	munmap(base, SZ_2M);
+}
+
+/*
  * Migrate to VRAM, which also binds the pages as a prefetch does: the GPU
  * read that follows takes no fault. Then the CPU reads everything back:
  * data intact; QUERY's vram_used rose by the migration and falls
