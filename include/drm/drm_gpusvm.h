@@ -15,12 +15,12 @@
 #include <linux/rwsem.h>
 #include <linux/types.h>
 
+#include <drm/drm_pagemap.h>
+
 struct drm_device;
 struct drm_gpusvm;
 struct drm_gpusvm_notifier;
 struct drm_gpusvm_range;
-struct drm_pagemap;
-struct drm_pagemap_device_addr;
 struct drm_printer;
 
 /**
@@ -178,12 +178,16 @@ struct drm_gpusvm_range_flags {
  * @notifier_seq: Sequence number of @notifier when the pages were collected.
  * @dma_addr: Device addresses of the pages, one entry per mapped block in
  *            address order: entry j covers PAGE_SIZE << dma_addr[j].order
- *            bytes, following the block of entry j - 1. Valid while
+ *            bytes, following the block of entry j - 1, so a range mapped
+ *            by one huge page has a single entry. Walk it with
+ *            drm_gpusvm_for_each_dma_block(). Valid while
  *            &drm_gpusvm_range_flags.has_dma_mapping is set.
  * @dpagemap: The drm_pagemap of the device pages in @dma_addr, or NULL if
  *            all pages are system pages. A range maps device pages of at
  *            most one drm_pagemap.
  * @flags: State bits of the range.
+ * @num_dma_addr: Number of entries allocated in @dma_addr: the number of
+ *                blocks of the last collection.
  *
  * Ranges are naturally aligned to their size, which is one of
  * &drm_gpusvm.chunk_sizes, and never overlap.
@@ -198,6 +202,7 @@ struct drm_gpusvm_range {
 	struct drm_pagemap_device_addr *dma_addr;
 	struct drm_pagemap *dpagemap;
 	struct drm_gpusvm_range_flags flags;
+	unsigned int num_dma_addr;
 };
 
 /**
@@ -436,6 +441,62 @@ drm_gpusvm_range_size(struct drm_gpusvm_range *range)
 {
 	return drm_gpusvm_range_end(range) - drm_gpusvm_range_start(range);
 }
+
+/**
+ * drm_gpusvm_range_npages() - Number of pages of a range
+ * @range: The range.
+ *
+ * Return: The size of @range in pages.
+ */
+static inline unsigned long
+drm_gpusvm_range_npages(struct drm_gpusvm_range *range)
+{
+	return drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+}
+
+/**
+ * __drm_gpusvm_dma_block_iter() - Step of drm_gpusvm_for_each_dma_block()
+ * @range: The range.
+ * @entry: Cursor: entry of the current block.
+ * @pgoff: Cursor: index of the first page of the current block.
+ * @first: True on the first call, which starts the walk; cleared.
+ *
+ * Return: true while the cursors are at a block of @range.
+ */
+static inline bool
+__drm_gpusvm_dma_block_iter(struct drm_gpusvm_range *range,
+			    struct drm_pagemap_device_addr **entry,
+			    unsigned long *pgoff, bool *first)
+{
+	if (*first) {
+		*first = false;
+		*pgoff = 0;
+		*entry = range->dma_addr;
+	} else {
+		*pgoff += 1UL << (*entry)->order;
+		(*entry)++;
+	}
+
+	return *pgoff < drm_gpusvm_range_npages(range);
+}
+
+/**
+ * drm_gpusvm_for_each_dma_block() - Walk the mapped blocks of a range
+ * @range__: The range; &drm_gpusvm_range_flags.has_dma_mapping must be set
+ *           and stay set (notifier lock held, or the pages just collected
+ *           under the driver lock).
+ * @entry__: Cursor, a struct drm_pagemap_device_addr pointer: the entry of
+ *           the current block, PAGE_SIZE << @entry__->order bytes.
+ * @pgoff__: Cursor, an unsigned long: index within @range__ of the first
+ *           page of the current block.
+ *
+ * Entries of &drm_gpusvm_range.dma_addr are per block, not per page: a
+ * driver filling its page tables must not index them by page.
+ */
+#define drm_gpusvm_for_each_dma_block(range__, entry__, pgoff__)	\
+	for (bool first__ = true;					\
+	     __drm_gpusvm_dma_block_iter((range__), &(entry__), &(pgoff__), \
+					 &first__);)
 
 /**
  * drm_gpusvm_notifier_start() - First address of a notifier window

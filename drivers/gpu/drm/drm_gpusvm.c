@@ -668,6 +668,7 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 	INIT_LIST_HEAD(&range->entry);
 	range->notifier_seq = LONG_MAX;
 	range->dma_addr = NULL;
+	range->num_dma_addr = 0;
 	range->dpagemap = NULL;
 	range->flags.__flags = 0;
 	range->flags.migrate_devmem = migrate_devmem;
@@ -1295,6 +1296,29 @@ static unsigned int drm_gpusvm_fit_order(unsigned long addr, unsigned long end,
 	return order;
 }
 
+/* Order of the block that starts at page @i of the range [@start, @end). */
+static unsigned int drm_gpusvm_pfn_order(const unsigned long *pfns,
+					 unsigned long i, unsigned long start,
+					 unsigned long end)
+{
+	return drm_gpusvm_fit_order(start + (i << PAGE_SHIFT), end,
+				    hmm_pfn_to_map_order(pfns[i]));
+}
+
+/* Number of entries drm_gpusvm_range_map() fills for these pfns. */
+static unsigned int drm_gpusvm_count_blocks(const unsigned long *pfns,
+					    unsigned long start,
+					    unsigned long end)
+{
+	unsigned long i, npages = drm_gpusvm_npages(start, end);
+	unsigned int n;
+
+	for (i = 0, n = 0; i < npages; n++)
+		i += 1UL << drm_gpusvm_pfn_order(pfns, i, start, end);
+
+	return n;
+}
+
 /*
  * Map the pages of a successful hmm_range_fault() for the device and record
  * them in the range. Notifier lock held: the pages cannot go away meanwhile.
@@ -1323,10 +1347,14 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 	lockdep_assert_held(&gpusvm->notifier_lock);
 
 	for (i = 0, j = 0; i < npages; j++) {
-		unsigned long addr = start + (i << PAGE_SHIFT);
 		unsigned int order;
 		struct page *page;
 
+		/* Sized by drm_gpusvm_count_blocks() over the same pfns. */
+		if (WARN_ON_ONCE(j >= range->num_dma_addr)) {
+			err = -EFAULT;
+			goto err_unmap;
+		}
 		if (!(pfns[i] & HMM_PFN_VALID)) {
 			err = -EFAULT;
 			goto err_unmap;
@@ -1337,8 +1365,7 @@ static int drm_gpusvm_range_map(struct drm_gpusvm *gpusvm,
 		}
 
 		page = hmm_pfn_to_page(pfns[i]);
-		order = drm_gpusvm_fit_order(addr, end,
-					     hmm_pfn_to_map_order(pfns[i]));
+		order = drm_gpusvm_pfn_order(pfns, i, start, end);
 
 		if (drm_gpusvm_page_is_devmem(gpusvm, page)) {
 			struct drm_pagemap *owner = drm_pagemap_page_to_dpagemap(page);
@@ -1482,6 +1509,7 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	};
 	struct drm_pagemap_device_addr *dma_addr = NULL;
 	struct mm_struct *mm = gpusvm->mm;
+	unsigned int nblocks, dma_size = 0;
 	unsigned long *pfns;
 	int err;
 
@@ -1496,16 +1524,6 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	if (!pfns)
 		return -ENOMEM;
 	hmm_range.hmm_pfns = pfns;
-
-	/* Allocated here: no allocation under the notifier lock. */
-	if (!range->dma_addr) {
-		dma_addr = kvmalloc_array(npages, sizeof(*dma_addr),
-					  GFP_KERNEL_ACCOUNT);
-		if (!dma_addr) {
-			err = -ENOMEM;
-			goto out_free;
-		}
-	}
 
 	if (!mmget_not_zero(mm)) {
 		err = -ENOENT;
@@ -1542,6 +1560,23 @@ retry:
 		goto retry;
 	}
 
+	/*
+	 * One entry per block, so a huge page costs one entry. A table of
+	 * another size is replaced; allocated here, since nothing may
+	 * allocate under the notifier lock.
+	 */
+	nblocks = drm_gpusvm_count_blocks(pfns, start, end);
+	if (range->num_dma_addr != nblocks && dma_size != nblocks) {
+		kvfree(dma_addr);
+		dma_addr = kvmalloc_array(nblocks, sizeof(*dma_addr),
+					  GFP_KERNEL_ACCOUNT);
+		if (!dma_addr) {
+			err = -ENOMEM;
+			goto out_mmput;
+		}
+		dma_size = nblocks;
+	}
+
 	down_read(&gpusvm->notifier_lock);
 	if (mmu_interval_read_retry(mni, hmm_range.notifier_seq)) {
 		up_read(&gpusvm->notifier_lock);
@@ -1552,17 +1587,19 @@ retry:
 		goto retry;
 	}
 
-	if (!range->dma_addr) {
-		range->dma_addr = dma_addr;
-		dma_addr = NULL;
-	}
-
 	/* Mapped already if the earlier pages are still valid. */
-	if (!range->flags.has_dma_mapping)
+	if (!range->flags.has_dma_mapping) {
+		/* Unused while unmapped: swap in the table of the right size. */
+		if (range->num_dma_addr != nblocks) {
+			swap(range->dma_addr, dma_addr);
+			range->num_dma_addr = nblocks;
+		}
 		err = drm_gpusvm_range_map(gpusvm, range, pfns,
 					   hmm_range.notifier_seq, ctx);
-	else if (ctx->devmem_only && !drm_gpusvm_pfns_all_devmem(gpusvm, pfns, npages))
+	} else if (ctx->devmem_only &&
+		   !drm_gpusvm_pfns_all_devmem(gpusvm, pfns, npages)) {
 		err = -EFAULT;
+	}
 	up_read(&gpusvm->notifier_lock);
 
 out_mmput:

@@ -403,14 +403,16 @@ static unsigned int gpusvm_test_check_dma(struct kunit *test,
 {
 	struct gpusvm_test_priv *priv = test->priv;
 	unsigned long start = drm_gpusvm_range_start(range);
-	unsigned long npages = drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+	unsigned long npages = drm_gpusvm_range_npages(range);
+	struct drm_pagemap_device_addr *entry;
 	unsigned int max_order = 0;
 	unsigned long i, j, k;
 
 	KUNIT_ASSERT_NOT_NULL(test, range->dma_addr);
-	for (i = 0, j = 0; i < npages; j++) {
-		struct drm_pagemap_device_addr *entry = &range->dma_addr[j];
-
+	drm_gpusvm_for_each_dma_block(range, entry, i) {
+		j = entry - range->dma_addr;
+		KUNIT_ASSERT_LT_MSG(test, j, (unsigned long)range->num_dma_addr,
+				    "entry %lu is past the table", j);
 		KUNIT_ASSERT_EQ(test, (u64)entry->proto, (u64)DRM_INTERCONNECT_SYSTEM);
 		KUNIT_ASSERT_FALSE(test, dma_mapping_error(priv->dev, entry->addr));
 		KUNIT_ASSERT_LE_MSG(test, i + (1UL << entry->order), npages,
@@ -430,8 +432,10 @@ static unsigned int gpusvm_test_check_dma(struct kunit *test,
 			KUNIT_EXPECT_EQ_MSG(test, *kaddr, expect,
 					    "page at 0x%lx (entry %lu)", uaddr, j);
 		}
-		i += 1UL << entry->order;
 	}
+	KUNIT_EXPECT_EQ_MSG(test, entry - range->dma_addr,
+			    (long)range->num_dma_addr,
+			    "the table has entries no block uses");
 
 	return max_order;
 }
@@ -454,7 +458,8 @@ static long gpusvm_test_bind(struct gpusvm_test_priv *priv,
 			     unsigned long *pfns, unsigned long *first)
 {
 	struct mmu_interval_notifier *mni = &range->notifier->notifier;
-	unsigned long npages = drm_gpusvm_range_size(range) >> PAGE_SHIFT;
+	unsigned long npages = drm_gpusvm_range_npages(range);
+	struct drm_pagemap_device_addr *entry;
 	struct hmm_range snap = {
 		.notifier = mni,
 		.start = drm_gpusvm_range_start(range),
@@ -463,7 +468,7 @@ static long gpusvm_test_bind(struct gpusvm_test_priv *priv,
 		.dev_private_owner = priv->gpusvm.device_private_page_owner,
 	};
 	struct mm_struct *mm = priv->gpusvm.mm;
-	unsigned long i, j, k;
+	unsigned long i, k;
 	long stale = 0;
 	int tries, err;
 
@@ -489,8 +494,7 @@ static long gpusvm_test_bind(struct gpusvm_test_priv *priv,
 		return -EAGAIN;
 	}
 
-	for (i = 0, j = 0; i < npages; j++) {
-		const struct drm_pagemap_device_addr *entry = &range->dma_addr[j];
+	drm_gpusvm_for_each_dma_block(range, entry, i) {
 		unsigned long n = 1UL << entry->order;
 		unsigned long pfn = PHYS_PFN(dma_to_phys(priv->dev, entry->addr));
 
@@ -503,7 +507,6 @@ static long gpusvm_test_bind(struct gpusvm_test_priv *priv,
 			if (!same && !stale++)
 				*first = i + k;
 		}
-		i += n;
 	}
 	drm_gpusvm_notifier_unlock(&priv->gpusvm);
 
@@ -1870,25 +1873,33 @@ static void drm_test_gpusvm_get_pages_invalidation_race(struct kunit *test)
  * reason, only if it is not; a huge page the collection does not use as
  * one is a failure.
  */
+/* Whether the CPU maps @addr, 2M aligned, with a whole huge page. */
+static bool gpusvm_test_huge_at(struct kunit *test, unsigned long addr)
+{
+	struct folio *folio;
+	struct page *page;
+	bool huge;
+
+	KUNIT_ASSERT_EQ(test, get_user_pages_fast(addr, 1, 0, &page), 1);
+	folio = page_folio(page);
+	huge = folio_test_pmd_mappable(folio) && folio_page(folio, 0) == page &&
+	       folio_entire_mapcount(folio) > 0;
+	put_page(page);
+
+	return huge;
+}
+
 static unsigned long gpusvm_test_thp(struct kunit *test, u32 seed)
 {
 	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
 	unsigned long base = ALIGN(map, SZ_2M);
-	struct folio *folio;
-	struct page *page;
-	bool huge;
 
 	if (IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
 		KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, base, SZ_2M,
 							  MADV_HUGEPAGE), 0);
 	gpusvm_test_fill(test, base, base + SZ_2M, seed);
 
-	KUNIT_ASSERT_EQ(test, get_user_pages_fast(base, 1, 0, &page), 1);
-	folio = page_folio(page);
-	huge = folio_test_pmd_mappable(folio) && folio_page(folio, 0) == page &&
-	       folio_entire_mapcount(folio) > 0;
-	put_page(page);
-	if (!huge)
+	if (!gpusvm_test_huge_at(test, base))
 		kunit_skip(test,
 			   "no transparent huge page at 0x%lx (THP off, or no free 2M block)",
 			   base);
@@ -1914,6 +1925,86 @@ static void drm_test_gpusvm_get_pages_thp(struct kunit *test)
 			    "the CPU maps a huge page: its pages are one block");
 	KUNIT_EXPECT_EQ_MSG(test, (int)range->dma_addr[0].order, get_order(SZ_2M),
 			    "one entry maps the whole huge page");
+}
+
+/*
+ * Drop one page of the huge page at @addr, which makes the CPU map the
+ * other 511 with 4K entries, and write the page back with its pattern.
+ */
+static void gpusvm_test_split_thp(struct kunit *test, unsigned long addr,
+				  u32 seed)
+{
+	unsigned long hole = addr + SZ_64K;
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, hole, PAGE_SIZE,
+						  MADV_DONTNEED), 0);
+	gpusvm_test_fill(test, hole, hole + PAGE_SIZE, seed);
+	KUNIT_ASSERT_FALSE_MSG(test, gpusvm_test_huge_at(test, addr),
+			       "0x%lx is still mapped huge", addr);
+}
+
+/*
+ * A 4M range whose first half is a huge page and second half 4K pages: the
+ * table has 1 + 512 entries, and the entry after the huge page is the first
+ * 4K page, not entry 512. Indexing the table by page reads wrong pages.
+ */
+static void drm_test_gpusvm_get_pages_mixed_orders(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_4M, SZ_2M, SZ_4K };
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long base;
+	int err;
+
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX, SZ_4M,
+				    chunks, ARRAY_SIZE(chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+	base = ALIGN(gpusvm_test_mmap_rw(test, SZ_8M), SZ_4M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, base, SZ_4M,
+						  MADV_HUGEPAGE), 0);
+	gpusvm_test_fill(test, base, base + SZ_4M, 0x88);
+	if (!gpusvm_test_huge_at(test, base) ||
+	    !gpusvm_test_huge_at(test, base + SZ_2M))
+		kunit_skip(test, "no two huge pages at 0x%lx (no free 2M blocks)",
+			   base);
+	gpusvm_test_split_thp(test, base + SZ_2M, 0x88);
+
+	range = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_dma(test, range, 0x88, false),
+			get_order(SZ_2M));
+	KUNIT_EXPECT_EQ(test, range->num_dma_addr, 1 + 512);
+	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[0].order, get_order(SZ_2M));
+	KUNIT_EXPECT_EQ(test, (int)range->dma_addr[1].order, 0);
+}
+
+/*
+ * The table is sized by the blocks of each collection: one entry while a
+ * huge page maps the range, 512 once the huge page is split, and the data
+ * behind every entry right both times.
+ */
+static void drm_test_gpusvm_get_pages_table_resized(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	unsigned long base;
+
+	gpusvm_test_init(test);
+	base = gpusvm_test_thp(test, 0x99);
+	range = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, range->num_dma_addr, 1);
+	gpusvm_test_check_dma(test, range, 0x99, false);
+
+	gpusvm_test_split_thp(test, base, 0x99);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).has_dma_mapping);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, range->num_dma_addr, 512);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_dma(test, range, 0x99, false), 0);
 }
 
 /* A 64K range inside a huge page gets one 64K block, not 2M. */
@@ -3180,6 +3271,8 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_get_pages_invalidation_race),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp_clipped),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_mixed_orders),
+	KUNIT_CASE(drm_test_gpusvm_get_pages_table_resized),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_thp_small_chunks),
 	KUNIT_CASE(drm_test_gpusvm_unmap_pages),
 	KUNIT_CASE(drm_test_gpusvm_invalidate_munmap),
@@ -3338,8 +3431,9 @@ static void bench_metadata_one(struct kunit *test, bool thp)
 {
 	struct gpusvm_test_priv *priv = test->priv;
 	struct drm_gpusvm_ctx ctx = {};
+	struct drm_pagemap_device_addr *entry;
 	struct drm_gpusvm_range *range;
-	unsigned long base, npages, i, blocks = 0;
+	unsigned long base, i, blocks = 0;
 
 	gpusvm_test_init(test);
 	if (thp) {
@@ -3352,12 +3446,12 @@ static void bench_metadata_one(struct kunit *test, bool thp)
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
 
-	npages = SZ_2M >> PAGE_SHIFT;
-	for (i = 0; i < npages; i += 1UL << range->dma_addr[i].order)
+	drm_gpusvm_for_each_dma_block(range, entry, i)
 		blocks++;
+	KUNIT_EXPECT_EQ(test, blocks, (unsigned long)range->num_dma_addr);
 	kunit_info(test, "bench: metadata backing=%s range_bytes=%zu dma_bytes=%zu blocks=%lu entry_bytes=%zu\n",
 		   thp ? "thp" : "4k", sizeof(*range),
-		   npages * sizeof(*range->dma_addr), blocks,
+		   range->num_dma_addr * sizeof(*range->dma_addr), blocks,
 		   sizeof(*range->dma_addr));
 	gpusvm_test_fini(priv);
 }

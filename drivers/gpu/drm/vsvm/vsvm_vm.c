@@ -75,11 +75,6 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val)
 		((__u64 *)sink->job)[idx] += val;
 }
 
-static unsigned long vsvm_range_npages(struct drm_gpusvm_range *range)
-{
-	return drm_gpusvm_range_size(range) >> PAGE_SHIFT;
-}
-
 /*
  * Range metadata is kernel memory a process asks for with a single byte
  * read: it is charged to the process's memory cgroup, and a VM holds at
@@ -119,7 +114,7 @@ static void vsvm_range_free(struct drm_gpusvm_range *range)
 static void vsvm_range_zap_locked(struct vsvm_range *r)
 {
 	if (r->pte)
-		memset(r->pte, 0, vsvm_range_npages(&r->base) * sizeof(*r->pte));
+		memset(r->pte, 0, drm_gpusvm_range_npages(&r->base) * sizeof(*r->pte));
 }
 
 static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
@@ -408,10 +403,11 @@ static int vsvm_vm_access_error(struct vsvm_vm *vm, unsigned long addr)
 static void vsvm_vm_bind_locked(struct vsvm_range *r, bool writable)
 {
 	struct drm_gpusvm_range *range = &r->base;
-	unsigned long i, j, npages = vsvm_range_npages(range);
+	unsigned long i, j, npages = drm_gpusvm_range_npages(range);
+	struct drm_pagemap_device_addr *da;
 
-	for (i = 0; i < npages; i += 1UL << range->dma_addr[i].order) {
-		struct drm_pagemap_device_addr *da = &range->dma_addr[i];
+	/* One entry per block: a huge page fills 512 entries of the table. */
+	drm_gpusvm_for_each_dma_block(range, da, i) {
 		u64 flags = VSVM_PTE_VALID;
 
 		if (writable)
@@ -432,7 +428,7 @@ static int vsvm_range_alloc_ptes(struct vsvm_range *r)
 
 	if (r->pte)
 		return 0;
-	pte = kvcalloc(vsvm_range_npages(&r->base), sizeof(*pte),
+	pte = kvcalloc(drm_gpusvm_range_npages(&r->base), sizeof(*pte),
 		       GFP_KERNEL_ACCOUNT);
 	if (!pte)
 		return -ENOMEM;
@@ -1017,7 +1013,7 @@ void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out)
 			unsigned long j;
 
 			out->num_ranges++;
-			for (j = 0; r->pte && j < vsvm_range_npages(range); j++)
+			for (j = 0; r->pte && j < drm_gpusvm_range_npages(range); j++)
 				if (r->pte[j] & VSVM_PTE_VRAM)
 					out->vram_pages++;
 		}
@@ -1046,7 +1042,7 @@ void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p)
 			struct vsvm_range *r = to_vsvm_range(range);
 			unsigned long j, vram = 0, sys = 0;
 
-			for (j = 0; r->pte && j < vsvm_range_npages(range); j++) {
+			for (j = 0; r->pte && j < drm_gpusvm_range_npages(range); j++) {
 				if (!(r->pte[j] & VSVM_PTE_VALID))
 					continue;
 				if (r->pte[j] & VSVM_PTE_VRAM)
