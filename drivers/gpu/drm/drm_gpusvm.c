@@ -246,7 +246,7 @@
  *			drm_gpusvm_notifier_unlock(&vm->gpusvm);
  *			goto retry;
  *		}
- *		driver_commit_ptes(vm, range);	// walks range->dma_addr
+ *		driver_commit_ptes(vm, range);	// drm_gpusvm_for_each_dma_block()
  *		drm_gpusvm_notifier_unlock(&vm->gpusvm);
  *	unlock:
  *		mutex_unlock(&vm->lock);
