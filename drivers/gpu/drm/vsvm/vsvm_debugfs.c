@@ -14,6 +14,8 @@
  * <debugfs>/dri/<minor>/vsvm_vram: VRAM use and copy counters.
  * <debugfs>/dri/<minor>/vsvm_vms: every VM, its counters and its ranges,
  * with where each range's pages live.
+ * <debugfs>/dri/<minor>/vsvm_fault_time: GPU faults serviced and the time
+ * they took, by range size, see vsvm_fault_time_print().
  * <debugfs>/dri/<minor>/vsvm_commit_delay_us: test knob, see
  * &vsvm_vram.commit_delay_us.
  * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
@@ -61,6 +63,15 @@ static int vsvm_vms_show(struct seq_file *m, void *data)
 }
 DEFINE_SHOW_ATTRIBUTE(vsvm_vms);
 
+static int vsvm_fault_time_show(struct seq_file *m, void *data)
+{
+	struct drm_printer p = drm_seq_file_printer(m);
+
+	vsvm_fault_time_print(m->private, &p);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vsvm_fault_time);
+
 /**
  * vsvm_debugfs_init() - Create the debugfs files of a device
  * @vdev: The registered device.
@@ -73,6 +84,8 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 		return;
 	debugfs_create_file("vsvm_vram", 0444, root, vdev, &vsvm_vram_fops);
 	debugfs_create_file("vsvm_vms", 0444, root, vdev, &vsvm_vms_fops);
+	debugfs_create_file("vsvm_fault_time", 0444, root, vdev,
+			    &vsvm_fault_time_fops);
 	debugfs_create_u32("vsvm_commit_delay_us", 0600, root,
 			   &vdev->vram.commit_delay_us);
 	debugfs_create_u32("vsvm_vm_destroy_delay_us", 0600, root,

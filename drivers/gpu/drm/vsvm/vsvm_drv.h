@@ -101,6 +101,23 @@ struct vsvm_vram {
 	u32 copy_to_ram_delay_us;
 };
 
+/* Range sizes of a vsvm VM: 2M, 64K, 4K. */
+#define VSVM_NUM_CHUNKS 3
+
+/**
+ * struct vsvm_fault_time - CPU time spent servicing GPU page faults
+ * @count: Faults serviced, by whether the fault migrated its range to VRAM
+ *	and by the size of the range (index into the VM's chunk sizes).
+ * @ns: Their total time from entry to bind, in nanoseconds.
+ *
+ * Only faults that bound their range count. make bench reads them through
+ * <debugfs>/dri/<minor>/vsvm_fault_time.
+ */
+struct vsvm_fault_time {
+	atomic64_t count[2][VSVM_NUM_CHUNKS];
+	atomic64_t ns[2][VSVM_NUM_CHUNKS];
+};
+
 /**
  * struct vsvm_device - One virtual GPU
  * @drm: The DRM device; a render node.
@@ -116,6 +133,7 @@ struct vsvm_vram {
  *	parameter max_ranges, debugfs vsvm_max_ranges): their metadata is
  *	kernel memory the process asks for, charged to its memory cgroup
  *	and bounded by this.
+ * @fault_time: GPU faults serviced and their time, for make bench.
  */
 struct vsvm_device {
 	struct drm_device drm;
@@ -126,6 +144,7 @@ struct vsvm_device {
 	struct list_head vm_list;
 	u32 vm_destroy_delay_us;
 	u32 max_ranges;
+	struct vsvm_fault_time fault_time;
 };
 
 static inline struct vsvm_device *to_vsvm_device(struct drm_device *drm)
@@ -327,6 +346,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		    struct vsvm_stats_sink *sink);
 void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out);
 void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p);
+void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p);
 
 /**
  * struct vsvm_gpu_page - What the software GPU sees of one page
@@ -343,6 +363,9 @@ int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
 void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp);
 long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
 		      size_t len, bool write, u32 policy);
+long vsvm_vm_gpu_copy_user(struct vsvm_vm *vm, unsigned long addr,
+			   void __user *ubuf, size_t len, bool write,
+			   u32 policy);
 
 /* vsvm_engine.c */
 

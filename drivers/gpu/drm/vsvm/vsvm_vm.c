@@ -5,6 +5,7 @@
 
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
+#include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
@@ -36,7 +37,9 @@
  * notifier lock.
  */
 
-static const unsigned long vsvm_chunk_sizes[] = { SZ_2M, SZ_64K, SZ_4K };
+static const unsigned long vsvm_chunk_sizes[VSVM_NUM_CHUNKS] = {
+	SZ_2M, SZ_64K, SZ_4K
+};
 
 /* The most an explicit migration moves in one allocation. */
 #define VSVM_MIGRATE_SPAN	SZ_2M
@@ -505,6 +508,44 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		vsvm_vm_bind(vm, r, !ctx.read_only);
 }
 
+/* Account a fault that bound @range in @ns nanoseconds. */
+static void vsvm_fault_time_add(struct vsvm_device *vdev,
+				struct drm_gpusvm_range *range, bool migrated,
+				u64 ns)
+{
+	unsigned long size = drm_gpusvm_range_size(range);
+	int i;
+
+	for (i = 0; i < VSVM_NUM_CHUNKS; i++) {
+		if (size == vsvm_chunk_sizes[i]) {
+			atomic64_inc(&vdev->fault_time.count[migrated][i]);
+			atomic64_add(ns, &vdev->fault_time.ns[migrated][i]);
+			return;
+		}
+	}
+}
+
+/**
+ * vsvm_fault_time_print() - Print the fault service times of a device
+ * @vdev: The device.
+ * @p: Where to.
+ *
+ * One line per range size and kind of fault: "fault <range bytes>
+ * <migrated 0|1> <count> <total ns>", after a "device <index>" line.
+ */
+void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p)
+{
+	int m, i;
+
+	drm_printf(p, "device %u\n", vdev->index);
+	for (m = 0; m < 2; m++)
+		for (i = 0; i < VSVM_NUM_CHUNKS; i++)
+			drm_printf(p, "fault %lu %d %lld %lld\n",
+				   vsvm_chunk_sizes[i], m,
+				   atomic64_read(&vdev->fault_time.count[m][i]),
+				   atomic64_read(&vdev->fault_time.ns[m][i]));
+}
+
 /**
  * vsvm_vm_fault() - Service a GPU page fault
  * @vm: The VM.
@@ -534,8 +575,9 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	};
 	struct drm_gpusvm_range *range;
 	struct vsvm_range *r;
-	bool nothing_moved = false;
+	bool nothing_moved = false, migrated = false;
 	int tries = 0, migrate_tries = 0, err;
+	u64 t0 = ktime_get_ns();
 
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
@@ -591,6 +633,7 @@ retry:
 		err = vsvm_vm_migrate_to_vram(vm, drm_gpusvm_range_start(range),
 					      drm_gpusvm_range_end(range),
 					      ctx.timeslice_ms, true, sink);
+		migrated |= !err;
 		nothing_moved = err == -EBUSY;
 		/*
 		 * Without room in VRAM, or with pages that could not be
@@ -657,6 +700,7 @@ retry:
 
 	if (!vsvm_vm_bind(vm, r, !ctx.read_only))
 		goto retry;
+	vsvm_fault_time_add(vm->vdev, range, migrated, ktime_get_ns() - t0);
 
 out_unlock:
 	mutex_unlock(&vm->lock);
