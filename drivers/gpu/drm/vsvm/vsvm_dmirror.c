@@ -265,18 +265,44 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
  * @cmd: The request; &hmm_dmirror_cmd.cpages counts the pages moved.
  * @write: Data goes from the user buffer to the device.
  * @faults: Where GPU faults are counted (READ and WRITE).
+ * @direct: A step copies straight to or from the user buffer, not through
+ *	the bounce buffer.
+ * @user: With @direct, the user address of the step's first byte (which
+ *	may be anything the caller passed, NULL included).
  */
 struct vsvm_dmirror_xfer {
 	struct vsvm_dmirror *dm;
 	struct hmm_dmirror_cmd *cmd;
 	bool write;
 	u64 *faults;
+	bool direct;
+	void __user *user;
 };
+
+/*
+ * A step's copy of @len bytes at @addr, @off bytes into the step: to or
+ * from the user buffer if the step goes straight there, else @bounce.
+ */
+static long vsvm_dmirror_copy(struct vsvm_dmirror_xfer *x, unsigned long addr,
+			      void *bounce, size_t off, size_t len)
+{
+	if (x->direct)
+		return vsvm_vm_gpu_copy_user(x->dm->vm, addr, x->user + off,
+					     len, x->write,
+					     VSVM_POLICY_IN_PLACE);
+	return vsvm_vm_gpu_copy(x->dm->vm, addr, bounce + off, len, x->write,
+				VSVM_POLICY_IN_PLACE);
+}
 
 /*
  * Move the data of a request between the user buffer and the device, a
  * bounce buffer at a time; @step moves @len bytes at @addr between the
- * device and @bounce.
+ * device and @bounce. Each piece first goes straight between the device and
+ * the user buffer, one copy instead of two; if part of the user buffer is
+ * not present (-EAGAIN), the piece is done again through @bounce, whose
+ * user copy may fault, and which is allocated only then. Moving the same
+ * bytes twice changes nothing, and the page count of the first attempt is
+ * dropped.
  */
 static int vsvm_dmirror_xfer(struct vsvm_dmirror_xfer *x,
 			     int (*step)(struct vsvm_dmirror_xfer *x,
@@ -286,19 +312,32 @@ static int vsvm_dmirror_xfer(struct vsvm_dmirror_xfer *x,
 	u64 size = x->cmd->npages << PAGE_SHIFT, done;
 	size_t chunk = min_t(u64, size, VSVM_BOUNCE_SIZE);
 	void __user *uptr = u64_to_user_ptr(x->cmd->ptr);
-	void *bounce;
+	void *bounce = NULL;
 	int err = 0;
-
-	bounce = vsvm_bounce_alloc(chunk);
-	if (!bounce)
-		return -ENOMEM;
 
 	for (done = 0; done < size && !err; done += chunk) {
 		size_t len = min_t(u64, size - done, chunk);
+		u64 cpages = x->cmd->cpages;
 
 		err = vsvm_yield();
 		if (err)
 			break;
+		x->direct = true;
+		x->user = uptr + done;
+		err = step(x, x->cmd->addr + done, NULL, len);
+		x->direct = false;
+		if (err != -EAGAIN)
+			continue;
+		x->cmd->cpages = cpages;
+		err = 0;
+		/* Only now: most requests never need it. */
+		if (!bounce) {
+			bounce = vsvm_bounce_alloc(chunk);
+			if (!bounce) {
+				err = -ENOMEM;
+				break;
+			}
+		}
 		if (x->write && copy_from_user(bounce, uptr + done, len)) {
 			err = -EFAULT;
 			break;
@@ -323,9 +362,7 @@ static int vsvm_dmirror_gpu_step(struct vsvm_dmirror_xfer *x,
 	int err;
 
 	while (done < len) {
-		n = vsvm_vm_gpu_copy(x->dm->vm, addr + done, bounce + done,
-				     len - done, x->write,
-				     VSVM_POLICY_IN_PLACE);
+		n = vsvm_dmirror_copy(x, addr + done, bounce, done, len - done);
 		if (n < 0)
 			return n;
 		if (n) {
@@ -640,8 +677,7 @@ static int vsvm_dmirror_migrated_step(struct vsvm_dmirror_xfer *x,
 	int err;
 
 	while (done < len) {
-		n = vsvm_vm_gpu_copy(x->dm->vm, addr + done, bounce + done,
-				     len - done, false, VSVM_POLICY_IN_PLACE);
+		n = vsvm_dmirror_copy(x, addr + done, bounce, done, len - done);
 		if (n < 0)
 			return n;
 		if (n) {
@@ -779,6 +815,10 @@ static int vsvm_dmirror_exclusive_step(struct vsvm_dmirror_xfer *x,
 {
 	size_t off;
 	int err = 0;
+
+	/* Copied under dm->lock: through the bounce buffer only. */
+	if (x->direct)
+		return -EAGAIN;
 
 	mutex_lock(&x->dm->lock);
 	for (off = 0; off < len; off += PAGE_SIZE) {

@@ -11,6 +11,7 @@
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include <drm/drm_print.h>
 
@@ -809,6 +810,58 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
 	mutex_unlock(&vm->lock);
 }
 
+/*
+ * Access the memory from @addr on, to or from @buf or, if @ubuf is set, the
+ * user memory at @ubuf without faulting it in: see vsvm_vm_gpu_copy() and
+ * vsvm_vm_gpu_copy_user().
+ */
+static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
+			       void *buf, void __user *ubuf, size_t len,
+			       bool write, u32 policy)
+{
+	bool user_fault = false;
+	unsigned long start, end;
+	size_t done = 0;
+	u64 *pte;
+
+	if (mutex_lock_killable(&vm->lock))
+		return -EINTR;
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+
+	pte = vsvm_vm_ptes_locked(vm, addr, &start, &end);
+	if (pte)
+		len = min_t(u64, len, end - addr);
+	while (pte && done < len) {
+		unsigned long a = addr + done;
+		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
+		u64 entry = pte[(a - start) >> PAGE_SHIFT];
+		void *va;
+
+		if (!vsvm_pte_allows(entry, write, policy))
+			break;
+		va = vsvm_pte_vaddr(vm, entry) + offset_in_page(a);
+		if (ubuf) {
+			/* Page faults are disabled: a missing page fails. */
+			if (write ? copy_from_user_nofault(va, ubuf + done, n) :
+				    copy_to_user_nofault(ubuf + done, va, n)) {
+				user_fault = true;
+				break;
+			}
+		} else if (buf) {
+			if (write)
+				memcpy(va, buf + done, n);
+			else
+				memcpy(buf + done, va, n);
+		}
+		done += n;
+	}
+
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+	mutex_unlock(&vm->lock);
+
+	return done || !user_fault ? done : -EAGAIN;
+}
+
 /**
  * vsvm_vm_gpu_copy() - Let the software GPU access a span of memory
  * @vm: The VM.
@@ -833,39 +886,36 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
 long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
 		      size_t len, bool write, u32 policy)
 {
-	unsigned long start, end;
-	size_t done = 0;
-	u64 *pte;
+	return __vsvm_vm_gpu_copy(vm, addr, buf, NULL, len, write, policy);
+}
 
-	if (mutex_lock_killable(&vm->lock))
-		return -EINTR;
-	drm_gpusvm_notifier_lock(&vm->gpusvm);
-
-	pte = vsvm_vm_ptes_locked(vm, addr, &start, &end);
-	if (pte)
-		len = min_t(u64, len, end - addr);
-	while (pte && done < len) {
-		unsigned long a = addr + done;
-		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
-		u64 entry = pte[(a - start) >> PAGE_SHIFT];
-		void *va;
-
-		if (!vsvm_pte_allows(entry, write, policy))
-			break;
-		if (buf) {
-			va = vsvm_pte_vaddr(vm, entry) + offset_in_page(a);
-			if (write)
-				memcpy(va, buf + done, n);
-			else
-				memcpy(buf + done, va, n);
-		}
-		done += n;
-	}
-
-	drm_gpusvm_notifier_unlock(&vm->gpusvm);
-	mutex_unlock(&vm->lock);
-
-	return done;
+/**
+ * vsvm_vm_gpu_copy_user() - vsvm_vm_gpu_copy() straight to user memory
+ * @vm: The VM.
+ * @addr: GPU address of the first byte.
+ * @ubuf: User buffer of @len bytes, the destination of a read or the
+ *	source of a write.
+ * @len: Bytes wanted.
+ * @write: The access writes.
+ * @policy: DRM_VSVM_POLICY_*: where the memory must be.
+ *
+ * One copy instead of two through a bounce buffer, for as long as the user
+ * pages are present: under the notifier lock a page fault could recurse
+ * into reclaim and the notifier, so user memory is accessed with page
+ * faults disabled, and a page that is not there ends the copy. The caller
+ * then goes through a bounce buffer, which may fault.
+ *
+ * Context: Process context; takes the VM lock and the notifier lock.
+ * Return: The number of bytes accessed, 0 if the page at @addr is not mapped
+ * for this access (a GPU page fault), -EAGAIN if the user page at @ubuf is
+ * not present or not writable (nothing accessed), or -EINTR if the task was
+ * killed.
+ */
+long vsvm_vm_gpu_copy_user(struct vsvm_vm *vm, unsigned long addr,
+			   void __user *ubuf, size_t len, bool write,
+			   u32 policy)
+{
+	return __vsvm_vm_gpu_copy(vm, addr, NULL, ubuf, len, write, policy);
 }
 
 /*

@@ -276,6 +276,72 @@ enum mix_op {
  * "not migratable") or a page core mm could not move at that moment made
  * the front end refuse the whole request.
  */
+/*
+ * READ and WRITE go straight between the device and the user buffer while
+ * its pages are present, and through a bounce buffer where they are not.
+ * 48 pages, three pieces of 16: the user buffer's first piece is all
+ * present, the second every other page, the third not at all. The data
+ * and the page count must come out the same whichever way each piece went;
+ * a read-only or missing user buffer still fails with -EFAULT.
+ */
+TEST_F(dmirror, user_buffer_partly_present)
+{
+	const unsigned long npages = 48;
+	const size_t size = npages * PAGE;
+	char *buf = anon_alloc(size), *user = anon_alloc(size);
+	struct hmm_dmirror_cmd cmd;
+	unsigned long i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, user);
+	for (i = 0; i < npages; i++)
+		page_fill(buf + i * PAGE, i, 1);
+	for (i = 0; i < npages; i++)
+		if (i < 16 || (i < 32 && !(i & 1)))
+			user[i * PAGE] = 1;
+
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_READ, buf, user,
+				 npages, &cmd));
+	EXPECT_EQ(npages, cmd.cpages);
+	for (i = 0; i < npages; i++)
+		EXPECT_TRUE(page_check(user + i * PAGE, i, 1))
+			TH_LOG("page %lu", i);
+
+	/* The same for WRITE: version 2 where present, zeros elsewhere. */
+	ASSERT_EQ(0, munmap(user, size));
+	user = anon_alloc(size);
+	ASSERT_NE(NULL, user);
+	for (i = 0; i < npages; i++)
+		if (i < 16 || (i < 32 && !(i & 1)))
+			page_fill(user + i * PAGE, i, 2);
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_WRITE, buf, user,
+				 npages, &cmd));
+	EXPECT_EQ(npages, cmd.cpages);
+	for (i = 0; i < npages; i++)
+		EXPECT_TRUE(page_check(buf + i * PAGE, i,
+				       i < 16 || (i < 32 && !(i & 1)) ? 2 : 0))
+			TH_LOG("page %lu", i);
+
+	/* Present but read-only: a READ cannot deliver. */
+	memset(user, 0, size);
+	ASSERT_EQ(0, mprotect(user, size, PROT_READ));
+	EXPECT_EQ(-EFAULT, dmirror_cmd(self->fd0, HMM_DMIRROR_READ, buf, user,
+				       npages, &cmd));
+	EXPECT_EQ(0, user[0]);
+
+	/* Not mapped at all, or NULL, either way. */
+	ASSERT_EQ(0, munmap(user, size));
+	EXPECT_EQ(-EFAULT, dmirror_cmd(self->fd0, HMM_DMIRROR_READ, buf, user,
+				       npages, &cmd));
+	EXPECT_EQ(-EFAULT, dmirror_cmd(self->fd0, HMM_DMIRROR_WRITE, buf, user,
+				       npages, &cmd));
+	EXPECT_EQ(-EFAULT, dmirror_cmd(self->fd0, HMM_DMIRROR_READ, buf, NULL,
+				       npages, &cmd));
+	EXPECT_EQ(-EFAULT, dmirror_cmd(self->fd0, HMM_DMIRROR_WRITE, buf, NULL,
+				       npages, &cmd));
+	munmap(buf, size);
+}
+
 TEST_F_TIMEOUT(dmirror, migrate_random_mix, 300)
 {
 	unsigned long to_dev = 0, to_dev_failed = 0, bad_data = 0, other_failed = 0;
