@@ -68,8 +68,9 @@ def ratio(a, b):
 
 
 def parse(path):
-    """Return (samples {(driver, workload, size): [ns]}, sections, errors)."""
-    samples, sections, errors, info = {}, {}, [], []
+    """Return (samples {(driver, workload, size): [ns]}, sections, errors,
+    info, faults {(driver, workload, size): [(faults, ns)]})."""
+    samples, sections, errors, info, faults = {}, {}, [], [], {}
     cur = None
     with open(path, errors='replace') as f:
         for line in f:
@@ -97,9 +98,15 @@ def parse(path):
                                  'bytes': int(parts[3]), 'rep': int(parts[4]),
                                  'dev_pages_after_migrate': int(parts[5]),
                                  'cpu_faults_writing_back': int(parts[6])})
+            elif cur and line.startswith('fault '):
+                parts = line.split()
+                if len(parts) == 7:
+                    faults.setdefault((parts[1], parts[2], int(parts[3])),
+                                      []).append((int(parts[5]),
+                                                  int(parts[6])))
             elif cur and line.startswith('error '):
                 errors.append(line)
-    return samples, sections, errors, info
+    return samples, sections, errors, info, faults
 
 
 def memcpy_ceiling(samples, size):
@@ -291,6 +298,224 @@ def print_kunit_bench(scale, meta):
     return cells
 
 
+# GPU fault service (issue 15): per fault, by range size.
+# (workload, what it is, the test_hmm workload pair giving cold - warm)
+FAULT_ROWS = [
+    ('dev_read_sys', 'test_hmm ABI READ, in place', True),
+    ('gpu_read_sys', 'vsvm uapi read, in place', False),
+    ('gpu_read_mig', 'vsvm uapi read, migrating', False),
+]
+
+
+def fault_service(samples, faults):
+    """Rows of the GPU fault service table.
+
+    vsvm's own time per fault is the median over repetitions of the time
+    its fault handler took (entry to bind, ktime in the guest) divided by
+    the faults of that repetition. test_hmm has no such counter: for the
+    test_hmm ABI row both drivers also get the cold READ's median minus
+    the warm READ's, which is the fault service of one READ (each driver
+    faults once per READ of a buffer that is one range)."""
+    rows = []
+    sizes = sorted({k[2] for k in faults})
+    for wl, what, pair in FAULT_ROWS:
+        for size in sizes:
+            v = faults.get(('vsvm', wl, size))
+            if not v:
+                continue
+            per = [ns / c for c, ns in v if c]
+            row = {'workload': wl, 'what': what, 'bytes': size,
+                   'faults_per_op': statistics.median(c for c, _ in v),
+                   'vsvm_ns_per_fault': statistics.median(per) if per
+                   else None}
+            if pair:
+                for drv in DRIVERS:
+                    cold = samples.get((drv, 'dev_read_sys', size))
+                    warm = samples.get((drv, 'dev_read_sysw', size))
+                    row[drv + '_cold_minus_warm_ns'] = (
+                        statistics.median(cold) - statistics.median(warm)
+                        if cold and warm else None)
+            rows.append(row)
+    return rows
+
+
+def print_fault_service(rows):
+    print('GPU fault service, per fault (vsvm: its handler\'s time in the '
+          'guest; cold-warm: READ cold minus warm, from user space)')
+    hdr = '%-13s %-29s %8s %7s %13s %15s %15s' % (
+        'workload', 'path', 'range', 'faults', 'vsvm us/fault',
+        'vsvm cold-warm', 'thmm cold-warm')
+    print(hdr)
+    print('-' * len(hdr))
+    for r in rows:
+        print('%-13s %-29s %8s %7g %13s %15s %15s' % (
+            r['workload'], r['what'], human(r['bytes']), r['faults_per_op'],
+            fmt_us(r['vsvm_ns_per_fault']),
+            fmt_us(r.get('vsvm_cold_minus_warm_ns')),
+            fmt_us(r.get('test_hmm_cold_minus_warm_ns'))))
+
+
+# Where the time of a profile loop goes, by the object file that defines
+# the function a tick landed in (first match wins).
+PROFILE_IDLE = re.compile(r'idle|halt|mwait|cpu_startup_entry')
+PROFILE_CLASSES = [
+    ('helpers (drm_gpusvm, drm_pagemap)',
+     re.compile(r'drivers/gpu/drm/drm_(gpusvm|pagemap)\.o$')),
+    ('core mm: migrate_device, hmm, rmap', re.compile(
+        r'mm/(migrate_device|migrate|hmm|rmap|page_vma_mapped)\.o$')),
+    ('core mm: page alloc and free', re.compile(
+        r'mm/(page_alloc|mm_init|swap|memcontrol|memremap|vmstat)\.o$|'
+        r'mm/internal')),
+    ('core mm: faults, page tables', re.compile(
+        r'mm/(memory|pgtable-generic|mmap|mprotect|gup|pagewalk|'
+        r'huge_memory)\.o$')),
+    ('core mm: other', re.compile(r'^mm/')),
+    ('TLB flush', re.compile(r'arch/x86/mm/tlb\.o$')),
+    ('copy and clear (arch/x86/lib)', re.compile(r'arch/x86/lib/')),
+    ('other kernel', re.compile(r'.')),
+]
+
+
+def parse_profiles(path):
+    """{name: {'line': [...], 'blob': base64 text, 'rc': int}} of the
+    "### begin profile@<name>" sections of results.log."""
+    out, cur, data = {}, None, False
+    with open(path, errors='replace') as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith('### begin profile@'):
+                cur = line[len('### begin profile@'):]
+                out[cur] = {'line': None, 'blob': [], 'rc': None}
+                data = False
+            elif cur and line.startswith('### end profile@'):
+                m = re.search(r'rc=(\d+)', line)
+                out[cur]['rc'] = int(m.group(1)) if m else -1
+                cur = None
+            elif cur and line == '### data':
+                data = True
+            elif cur and data:
+                out[cur]['blob'].append(line)
+            elif cur and line.startswith('profile '):
+                out[cur]['line'] = line.split()
+    return out
+
+
+def kernel_symbols(build):
+    """Sorted [(address, name, object)] of the kernel text, from
+    System.map and "nm -A" of the built-in objects (vmlinux.a)."""
+    import subprocess
+    owner = {}
+    try:
+        nm = subprocess.run(['nm', '-A', '--defined-only', 'vmlinux.a'],
+                            cwd=build, capture_output=True, text=True,
+                            check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        nm = ''
+    for ln in nm.splitlines():
+        parts = ln.split()
+        if len(parts) == 3 and parts[1] in 'tTwW':
+            obj = parts[0].split(':')[1] if parts[0].count(':') >= 2 else '?'
+            owner.setdefault(parts[2], obj)
+    syms = []
+    with open(os.path.join(build, 'System.map')) as f:
+        for ln in f:
+            parts = ln.split()
+            if len(parts) == 3 and parts[1] in 'tTwW':
+                syms.append((int(parts[0], 16), parts[2],
+                             owner.get(parts[2], '?')))
+    syms.sort()
+    return syms
+
+
+def analyse_profile(prof, syms, stext):
+    """Ticks per function and per class of one profile section."""
+    import base64
+    import bisect
+    import gzip
+    import struct
+    raw = gzip.decompress(base64.b64decode(''.join(prof['blob'])))
+    words = struct.unpack('<%dI' % (len(raw) // 4), raw)
+    step, counts = words[0], words[1:]
+    addrs = [a for a, _, _ in syms]
+    funcs = {}
+    for i, n in enumerate(counts):
+        if not n:
+            continue
+        j = bisect.bisect_right(addrs, stext + i * step) - 1
+        key = syms[j][1:] if j >= 0 else ('?', '?')
+        funcs[key] = funcs.get(key, 0) + n
+    classes = {}
+    for (name, obj), n in list(funcs.items()):
+        # The other vCPU idling: not time of the loop.
+        if PROFILE_IDLE.search(name):
+            del funcs[(name, obj)]
+            continue
+        for cls, rx in PROFILE_CLASSES:
+            if rx.search(obj):
+                classes[cls] = classes.get(cls, 0) + n
+                break
+    return funcs, classes
+
+
+def kernel_hz(build):
+    with open(os.path.join(build, '.config')) as f:
+        m = re.search(r'^CONFIG_HZ=(\d+)', f.read(), re.M)
+    return int(m.group(1)) if m else 250
+
+
+def print_profiles(profiles, build):
+    """Per profile loop: time per iteration split into user, the driver
+    module, and kernel text by class, plus the hottest functions."""
+    out = {}
+    smap = os.path.join(build or '', 'System.map')
+    if not build or not os.path.exists(smap):
+        print('profile: no System.map (--build) to resolve ticks')
+        return out, ['profile: no System.map']
+    syms = kernel_symbols(build)
+    stext = next((a for a, n, _ in syms if n == '_stext'), None)
+    problems = []
+    print('Tick profiles (/proc/profile) of vsvm-bench\'s 10 s loops. An '
+          'iteration maps a fresh buffer, fills it (user time, and page '
+          'faults and clear_page in the kernel), migrates it with '
+          'MIGRATE_TO_DEV (migration and read-back), for faultback writes '
+          'every page from the CPU, and unmaps it. Kernel text is split by '
+          'the object file of the function hit; "driver module" is the '
+          'system time outside kernel text (test_hmm.ko or vsvm.ko).')
+    tick_ns = 1e9 / kernel_hz(build)
+    for name in sorted(profiles):
+        prof = profiles[name]
+        ln = prof['line']
+        if prof['rc'] != 0 or not ln or len(ln) != 8 or not prof['blob']:
+            problems.append('profile@%s failed (rc=%s)' % (name, prof['rc']))
+            continue
+        size, iters, ns, uns, sns = (int(x) for x in ln[3:8])
+        funcs, classes = analyse_profile(prof, syms, stext)
+        text_ns = sum(classes.values()) * tick_ns
+        per = 1e3 * iters
+        rows = [('user space (memset, touches)', uns)]
+        rows.append(('driver module (not in /proc/profile)',
+                     max(sns - text_ns, 0)))
+        rows += [(c, classes.get(c, 0) * tick_ns) for c, _ in PROFILE_CLASSES]
+        total = sum(v for _, v in rows)
+        print('profile %s: %d iterations of %s in %.1f s, %.1f us each; '
+              'user %.1f us, system %.1f us; %d busy ticks in kernel text' % (
+                  name, iters, human(size), ns / 1e9, ns / per, uns / per,
+                  sns / per,
+                  sum(classes.values())))
+        for what, v in rows:
+            print('  %-40s %9.1f us/iter %5.1f%%' % (
+                what, v / per, 100.0 * v / total if total else 0))
+        top = sorted(funcs.items(), key=lambda kv: -kv[1])[:12]
+        print('  hottest: ' + ', '.join('%s (%s) %d' % (n, o, c)
+                                         for (n, o), c in top))
+        out[name] = {'bytes': size, 'iterations': iters, 'ns': ns,
+                     'user_ns': uns,
+                     'system_ns': sns,
+                     'us_per_iteration': {w: v / per for w, v in rows},
+                     'top': [[n, o, c] for (n, o), c in top]}
+    return out, problems
+
+
 def print_table(rows):
     hdr = ('%-19s %8s %12s %12s %10s %9s %10s' %
            ('workload', 'size', 'test_hmm us', 'vsvm us', 'memcpy us',
@@ -350,6 +575,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--run', required=True)
     ap.add_argument('--out', required=True)
+    ap.add_argument('--build', help='the bench kernel\'s build directory '
+                    '(System.map, vmlinux.a) to resolve the profiles')
     ap.add_argument('--max-ratio', type=float, default=2.0,
                     help='fail when a cell\'s ratio exceeds this many times '
                          'its target (0: only report)')
@@ -359,7 +586,7 @@ def main():
     if not os.path.exists(res):
         print('bench: no results (%s missing)' % res)
         return 1
-    samples, sections, errors, info = parse(res)
+    samples, sections, errors, info, faults = parse(res)
     problems = list(errors)
     for drv in DRIVERS:
         if drv not in sections:
@@ -395,8 +622,17 @@ def main():
     print()
     print_targets(cells, args.max_ratio)
     print()
+    frows = fault_service(samples, faults)
+    if frows:
+        print_fault_service(frows)
+    else:
+        problems.append('no GPU fault service rows (vsvm_fault_time)')
+    print()
     scale, meta = parse_kunit_bench(console)
     kcells = print_kunit_bench(scale, meta)
+    print()
+    profs, pproblems = print_profiles(parse_profiles(res), args.build)
+    problems += pproblems
     if args.max_ratio > 0:
         for c in cells:
             x, lim = c['ratio'], gate_of(c, args.max_ratio)
@@ -423,6 +659,8 @@ def main():
             'metadata': meta,
             'kunit_bench_targets': kcells,
             'migrations': info,
+            'gpu_fault_service': frows,
+            'profiles': profs,
             'problems': problems,
         }, f, indent=1)
     try:

@@ -146,6 +146,22 @@ if [ "$MODE" = fuzz ]; then
 	finish
 fi
 
+# profile_run <driver>: the kernel's tick profile (/proc/profile, boot
+# parameter profile=2) of vsvm-bench's profile loops, each in a section
+# "### begin profile@<driver>-<loop>": the loop's "profile" line, then
+# /proc/profile gzipped and base64-encoded after a "### data" line.
+profile_run() {
+	[ -r /proc/profile ] || { say "### harness: no /proc/profile"; return; }
+	for loop in migrate faultback migrate:4096 faultback:4096; do
+		say "### begin profile@$1-$loop"
+		timeout 120 /bin/vsvm-bench "$1" --profile=$loop >"$R" 2>&1
+		prc=$?
+		say "### data"
+		(set -o pipefail; gzip -9 </proc/profile | base64) >"$R" || prc=1
+		say "### end profile@$1-$loop rc=$prc"
+	done
+}
+
 if [ "$MODE" = bench ]; then
 	# make bench: the same workloads through the test_hmm ABI, first on
 	# lib/test_hmm (module parameters as in check mode), then on vsvm's
@@ -154,12 +170,14 @@ if [ "$MODE" = bench ]; then
 	# (test_hmm grows its device memory on demand).
 	if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
 		run_suite bench@test_hmm 900 /bin/vsvm-bench test_hmm
+		profile_run test_hmm
 		modprobe -r test_hmm || say "### harness: rmmod test_hmm failed"
 	else
 		say "### harness: modprobe test_hmm failed"
 	fi
 	if modprobe vsvm dmirror=1 vram_mb=256; then
 		run_suite bench@vsvm 900 /bin/vsvm-bench vsvm
+		profile_run vsvm
 		modprobe -r vsvm || say "### harness: rmmod vsvm (dmirror) failed"
 	else
 		say "### harness: modprobe vsvm dmirror=1 failed"

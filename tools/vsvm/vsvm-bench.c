@@ -27,6 +27,17 @@
  * Buffers start on a 2 MiB boundary. 64 KiB is measured a second time one
  * page past it: those workloads are named <workload>@4K.
  *
+ * GPU fault service, vsvm only (4 KiB, 64 KiB and 2 MiB buffers, each one
+ * GPU SVM range): the driver's own count and time of the faults it serviced
+ * (<debugfs>/dri/<minor>/vsvm_fault_time, read outside the timed part) for
+ *   dev_read_sys    above, through the test_hmm front end: in place;
+ *   gpu_read_sys    DRM_VSVM_OP_READ of a cold buffer through vsvm's own
+ *                   uapi, DRM_VSVM_POLICY_SYSTEM: in place;
+ *   gpu_read_mig    the same with DRM_VSVM_POLICY_MIGRATE: each fault
+ *                   migrates its range to VRAM first.
+ * Output: "fault <driver> <workload> <bytes> <rep> <faults> <ns>", and the
+ * wall time of the two uapi workloads as samples.
+ *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
  * and, per migration, what actually happened (outside the timed parts):
@@ -34,7 +45,17 @@
  *   migration> <CPU page faults taken while writing it back>
  * and "error <driver> <workload> <bytes> <message>" on failure (exit 1).
  *
+ * Profile mode (--profile=migrate or --profile=faultback, optionally with
+ * ":<bytes>"): for 10 s, over fresh buffers of 2 MiB or the size given,
+ * only HMM_DMIRROR_MIGRATE_TO_DEV, or that and the CPU writes that fault
+ * every page back. /proc/profile (kernel booted with
+ * profile=) is reset just before the loop; the caller reads it after.
+ * Prints "profile <driver> <workload> <bytes> <iterations> <ns> <user ns>
+ * <system ns>", the last two from getrusage(): /proc/profile sees kernel
+ * text only, so the system time it does not see is the driver module's.
+ *
  * Usage: vsvm-bench <driver name> [device]
+ *			[--profile=migrate|faultback[:<bytes>]]
  */
 
 #include <errno.h>
@@ -50,6 +71,7 @@
 #include <unistd.h>
 
 #include "lib/test_hmm_uapi.h"
+#include "drm/vsvm/vsvm_util.h"
 
 #define PAGE_SZ 4096UL
 
@@ -63,6 +85,10 @@ static unsigned long buf_offset;
 static const char *driver;
 static int dev_fd;
 static int errors;
+
+/* vsvm only: its first device, and that device's fault-time file. */
+static int vsvm_fd = -1;
+static char fault_path[128];
 
 static const unsigned long sizes[] = {
 	4UL << 10, 64UL << 10, 2UL << 20, 64UL << 20, 0,
@@ -81,6 +107,8 @@ static int reps_for(unsigned long size)
 {
 	if (size >= (64UL << 20))
 		return 3;
+	if (size <= PAGE_SZ)
+		return 31;
 	return size <= (64UL << 10) ? 15 : 5;
 }
 
@@ -95,6 +123,45 @@ static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
 {
 	printf("sample %s %s%s %lu %d %llu\n", driver, what,
 	       buf_offset ? "@4K" : "", size, rep, (unsigned long long)ns);
+	fflush(stdout);
+}
+
+/*
+ * Faults vsvm serviced so far and their total time, migrating ones
+ * (@migrated) or not. Returns 0 or -1 if there is no fault-time file.
+ */
+static int fault_time(int migrated, long long *count, long long *ns)
+{
+	long long size, c, t;
+	char line[128];
+	int m, ret = -1;
+	FILE *f;
+
+	*count = *ns = 0;
+	if (!fault_path[0])
+		return -1;
+	f = fopen(fault_path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "fault %lld %d %lld %lld", &size, &m, &c,
+			   &t) != 4)
+			continue;
+		ret = 0;
+		if (m == migrated) {
+			*count += c;
+			*ns += t;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static void emit_faults(const char *what, unsigned long size, int rep,
+			long long count, long long ns)
+{
+	printf("fault %s %s%s %lu %d %lld %lld\n", driver, what,
+	       buf_offset ? "@4K" : "", size, rep, count, ns);
 	fflush(stdout);
 }
 
@@ -152,6 +219,11 @@ static long dev_pages(unsigned char *buf, unsigned long size)
 			count++;
 	free(perm);
 	return count;
+}
+
+static uint64_t tv_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000ULL + tv->tv_usec * 1000ULL;
 }
 
 static long cpu_faults(void)
@@ -243,7 +315,9 @@ static void bench_access(const char *what, unsigned long request,
 	memset(mirror, 0x3c, size);
 	for (rep = 0; rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
+		long long c0, ns0, c1, ns1;
 		uint64_t t0, t1;
+		int timed;
 
 		if (!buf) {
 			fail(what, size, "mmap");
@@ -267,6 +341,8 @@ static void bench_access(const char *what, unsigned long request,
 				break;
 			}
 		}
+		timed = request == HMM_DMIRROR_READ && resident == ACCESS_COLD &&
+			!fault_time(0, &c0, &ns0);
 		t0 = now_ns();
 		ret = dmirror(request, buf, mirror, size);
 		t1 = now_ns();
@@ -276,9 +352,68 @@ static void bench_access(const char *what, unsigned long request,
 			break;
 		}
 		emit(what, size, rep, t1 - t0);
+		if (timed && !fault_time(0, &c1, &ns1))
+			emit_faults(what, size, rep, c1 - c0, ns1 - ns0);
 		munmap(buf, size);
 	}
 	munmap(mirror, size);
+}
+
+/*
+ * A GPU read of a cold buffer through vsvm's uapi: @migrate selects
+ * DRM_VSVM_POLICY_MIGRATE (every fault moves its range to VRAM) over
+ * DRM_VSVM_POLICY_SYSTEM (in place).
+ */
+static void bench_gpu_faults(const char *what, int migrate,
+			     unsigned long size)
+{
+	unsigned char *dst = map(size);
+	int rep, ret;
+
+	if (!dst) {
+		fail(what, size, "mmap");
+		return;
+	}
+	memset(dst, 0, size);
+	for (rep = 0; rep < reps_for(size); rep++) {
+		unsigned char *buf = map(size);
+		long long c0, ns0, c1, ns1;
+		struct drm_vsvm_stats st;
+		uint64_t t0, t1;
+
+		if (!buf) {
+			fail(what, size, "mmap");
+			break;
+		}
+		memset(buf, 0x5a, size);
+		if (fault_time(migrate, &c0, &ns0)) {
+			fail(what, size, "no vsvm_fault_time in debugfs");
+			munmap(buf, size);
+			break;
+		}
+		t0 = now_ns();
+		ret = vsvm_gpu_read(vsvm_fd, buf, dst, size,
+				    migrate ? DRM_VSVM_POLICY_MIGRATE :
+					      DRM_VSVM_POLICY_SYSTEM, &st);
+		t1 = now_ns();
+		fault_time(migrate, &c1, &ns1);
+		munmap(buf, size);
+		if (ret) {
+			fail(what, size, strerror(-ret));
+			break;
+		}
+		if (dst[0] != 0x5a || dst[size - 1] != 0x5a) {
+			fail(what, size, "data mismatch");
+			break;
+		}
+		if (migrate && st.pages_to_vram != size / PAGE_SZ) {
+			fail(what, size, "the faults did not migrate");
+			break;
+		}
+		emit(what, size, rep, t1 - t0);
+		emit_faults(what, size, rep, c1 - c0, ns1 - ns0);
+	}
+	munmap(dst, size);
 }
 
 static void copy_libc(void *dst, const void *src, unsigned long size)
@@ -368,24 +503,107 @@ static void bench_device(unsigned long size)
 	bench_access("dev_write_sysw", HMM_DMIRROR_WRITE, ACCESS_WARM, size);
 	bench_access("dev_read_dev", HMM_DMIRROR_READ, ACCESS_DEV, size);
 	bench_access("dev_write_dev", HMM_DMIRROR_WRITE, ACCESS_DEV, size);
+	if (vsvm_fd >= 0 && size <= ALIGN_SZ && !buf_offset) {
+		bench_gpu_faults("gpu_read_sys", 0, size);
+		bench_gpu_faults("gpu_read_mig", 1, size);
+	}
+}
+
+/* The loop of profile mode, see the top of the file. */
+static int profile_loop(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	unsigned long size = colon ? strtoul(colon + 1, NULL, 0) : 2UL << 20;
+	int len = colon ? colon - arg : (int)strlen(arg);
+	int back = !strncmp(arg, "faultback", len) && len == 9;
+	unsigned char *mirror;
+	struct rusage r0, r1;
+	uint64_t t0, end;
+	long iters = 0;
+	int fd, ret;
+
+	if ((!back && (len != 7 || strncmp(arg, "migrate", len))) ||
+	    !size || size % PAGE_SZ) {
+		fail("profile", 0, "unknown workload or size");
+		return 1;
+	}
+	mirror = map(size);
+	if (!mirror) {
+		fail("profile", size, "mmap");
+		return 1;
+	}
+	fd = open("/proc/profile", O_WRONLY);
+	if (fd < 0 || write(fd, "0", 1) != 1) {
+		fail("profile", 0, "cannot reset /proc/profile (boot with profile=2)");
+		return 1;
+	}
+	close(fd);
+	getrusage(RUSAGE_SELF, &r0);
+	t0 = now_ns();
+	end = t0 + 10000000000ULL;
+	do {
+		unsigned char *buf = map(size);
+
+		if (!buf) {
+			fail("profile", size, "mmap");
+			return 1;
+		}
+		memset(buf, 0x5a, size);
+		ret = dmirror(HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
+		if (ret) {
+			fail("profile", size, strerror(-ret));
+			return 1;
+		}
+		if (back)
+			touch_pages(buf, size, 0xa5);
+		munmap(buf, size);
+		iters++;
+	} while (now_ns() < end);
+	t0 = now_ns() - t0;
+	getrusage(RUSAGE_SELF, &r1);
+	printf("profile %s %.*s %lu %ld %llu %llu %llu\n", driver, len, arg,
+	       size, iters,
+	       (unsigned long long)t0,
+	       (unsigned long long)(tv_ns(&r1.ru_utime) - tv_ns(&r0.ru_utime)),
+	       (unsigned long long)(tv_ns(&r1.ru_stime) - tv_ns(&r0.ru_stime)));
+	munmap(mirror, size);
+	return errors ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = "/dev/hmm_dmirror0";
+	const char *path = "/dev/hmm_dmirror0", *prof = NULL;
 	unsigned int i;
+	int a;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s <driver name> [device]\n", argv[0]);
+		fprintf(stderr, "usage: %s <driver name> [device] [--profile=migrate|faultback]\n",
+			argv[0]);
 		return 2;
 	}
 	driver = argv[1];
-	if (argc > 2)
-		path = argv[2];
+	for (a = 2; a < argc; a++) {
+		if (!strncmp(argv[a], "--profile=", 10))
+			prof = argv[a] + 10;
+		else
+			path = argv[a];
+	}
 	dev_fd = open(path, O_RDWR);
 	if (dev_fd < 0) {
 		fail("open", 0, strerror(errno));
 		return 1;
+	}
+	if (prof)
+		return profile_loop(prof);
+	if (!strcmp(driver, "vsvm")) {
+		vsvm_fd = vsvm_open_device(0);
+		if (vsvm_fd < 0 ||
+		    vsvm_debugfs_path(vsvm_fd, "vsvm_fault_time", fault_path,
+				      sizeof(fault_path))) {
+			fail("open", 0, "no vsvm device 0 with vsvm_fault_time");
+			fault_path[0] = 0;
+			vsvm_fd = -1;
+		}
 	}
 	printf("# vsvm-bench %s on %s\n", driver, path);
 	for (i = 0; sizes[i]; i++) {
@@ -398,6 +616,8 @@ int main(int argc, char **argv)
 	buf_offset = PAGE_SZ;
 	bench_device(64UL << 10);
 	close(dev_fd);
+	if (vsvm_fd >= 0)
+		close(vsvm_fd);
 	printf("# done, %d errors\n", errors);
 	return errors ? 1 : 0;
 }
