@@ -23,8 +23,10 @@
  * vsvm_vm_fault(), after which the access is retried, as a GPU would
  * replay a faulting access.
  *
- * User buffers of READ and WRITE are ordinary user memory, copied through a
- * bounce buffer outside of any lock, so they may themselves live in VRAM.
+ * User buffers of READ and WRITE are ordinary user memory. They are copied
+ * straight under the page-table locks while their pages are present, with
+ * page faults disabled, and otherwise through a bounce buffer outside of
+ * any lock, so they may themselves live in VRAM.
  *
  * An operation may be as large as the address space: between two pieces of
  * at most a bounce buffer, and between two operations, the engine lets
@@ -61,12 +63,15 @@ static int vsvm_gpu_access(struct vsvm_job *job, unsigned long addr,
 }
 
 /*
- * Copy between the GPU addresses [addr, addr + len) and @buf, faulting as
- * often as needed; a page that keeps faulting ends the job with -EBUSY, a
- * fatal signal with -EINTR. @done is how far it got, also on error.
+ * Copy between the GPU addresses [addr, addr + len) and @buf or, with
+ * @direct, the user memory at @ubuf without faulting it in, faulting the
+ * GPU side as often as needed; a page that keeps faulting ends the job with
+ * -EBUSY, a fatal signal with -EINTR, a user page that is not there (with
+ * @direct) with -EAGAIN. @done is how far it got, also on error.
  */
-static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
-			 size_t len, bool write, size_t *done)
+static int __vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr,
+			   void *buf, void __user *ubuf, bool direct,
+			   size_t len, bool write, size_t *done)
 {
 	unsigned int replays = 0;
 	long n;
@@ -77,8 +82,14 @@ static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
 		err = vsvm_yield();
 		if (err)
 			break;
-		n = vsvm_vm_gpu_copy(job->vm, addr + *done, buf + *done,
-				     len - *done, write, job->policy);
+		if (direct)
+			n = vsvm_vm_gpu_copy_user(job->vm, addr + *done,
+						  ubuf + *done, len - *done,
+						  write, job->policy);
+		else
+			n = vsvm_vm_gpu_copy(job->vm, addr + *done,
+					     buf + *done, len - *done, write,
+					     job->policy);
 		if (n < 0) {
 			err = n;
 			break;
@@ -103,22 +114,38 @@ static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
 	return err;
 }
 
+static int vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr, void *buf,
+			 size_t len, bool write, size_t *done)
+{
+	return __vsvm_gpu_copy(job, addr, buf, NULL, false, len, write, done);
+}
+
 /*
- * The ops go a bounce buffer at a time; when one fails, what was read or
- * copied before the failing page is still delivered, as a GPU would have.
+ * The ops go a bounce buffer's size at a time; when one fails, what was
+ * read or copied before the failing page is still delivered, as a GPU
+ * would have. READ and WRITE copy straight between the GPU's memory and
+ * the user buffer while its pages are present (one copy); from the first
+ * page that is not, the rest of the piece goes through the bounce buffer,
+ * whose user copy may fault (the page may even be in VRAM).
  */
 static int vsvm_op_read(struct vsvm_job *job, struct drm_vsvm_op *op)
 {
-	size_t len, got;
+	size_t len, got, more;
+	void __user *user;
 	u64 done;
 	int err;
 
 	for (done = 0; done < op->size; done += len) {
 		len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
-		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, len,
-				    false, &got);
-		if (copy_to_user(u64_to_user_ptr(op->data + done), job->bounce, got))
-			return -EFAULT;
+		user = u64_to_user_ptr(op->data + done);
+		err = __vsvm_gpu_copy(job, op->gpu_addr + done, NULL, user, true,
+				      len, false, &got);
+		if (err == -EAGAIN) {
+			err = vsvm_gpu_copy(job, op->gpu_addr + done + got,
+					    job->bounce, len - got, false, &more);
+			if (copy_to_user(user + got, job->bounce, more))
+				return -EFAULT;
+		}
 		if (err)
 			return err;
 	}
@@ -128,19 +155,28 @@ static int vsvm_op_read(struct vsvm_job *job, struct drm_vsvm_op *op)
 
 static int vsvm_op_write(struct vsvm_job *job, struct drm_vsvm_op *op)
 {
-	size_t len, avail, put;
+	size_t len, avail, put, more;
+	void __user *user;
 	u64 done;
 	int err;
 
 	for (done = 0; done < op->size; done += len) {
 		len = min_t(u64, op->size - done, VSVM_BOUNCE_SIZE);
-		avail = len - copy_from_user(job->bounce,
-					     u64_to_user_ptr(op->data + done), len);
-		err = vsvm_gpu_copy(job, op->gpu_addr + done, job->bounce, avail,
-				    true, &put);
+		user = u64_to_user_ptr(op->data + done);
+		err = __vsvm_gpu_copy(job, op->gpu_addr + done, NULL, user, true,
+				      len, true, &put);
+		if (err != -EAGAIN) {
+			if (err)
+				return err;
+			continue;
+		}
+		avail = len - put - copy_from_user(job->bounce, user + put,
+						   len - put);
+		err = vsvm_gpu_copy(job, op->gpu_addr + done + put, job->bounce,
+				    avail, true, &more);
 		if (err)
 			return err;
-		if (avail < len)
+		if (put + avail < len)
 			return -EFAULT;
 	}
 

@@ -628,6 +628,75 @@ TEST_F(vsvm, secret_memory)
 }
 
 /*
+ * READ and WRITE ops copy straight between the GPU's memory and the user
+ * buffer while its pages are present and through a bounce buffer from the
+ * first one that is not. 48 pages in three 64 KiB pieces: the user buffer's
+ * first piece present, the second every other page, the third not at all,
+ * with the GPU memory once in system RAM and once in VRAM. The data and
+ * the byte counts must not depend on the way taken; read-only, unmapped
+ * and NULL user buffers fail with -EFAULT.
+ */
+TEST_F(vsvm, user_buffer_partly_present)
+{
+	const size_t size = 48 * PAGE;
+	char *gpu = vsvm_map_aligned(size, PAGE), *user;
+	struct drm_vsvm_stats st;
+	static const unsigned int policies[] = {
+		DRM_VSVM_POLICY_SYSTEM, DRM_VSVM_POLICY_DEVICE,
+	};
+	unsigned int p, policy;
+	size_t i;
+
+	ASSERT_NE(MAP_FAILED, gpu);
+	for (p = 0; p < ARRAY_SIZE(policies); p++) {
+		policy = policies[p];
+		vsvm_pattern_fill(gpu, size, policy);
+		user = vsvm_map_aligned(size, PAGE);
+		ASSERT_NE(MAP_FAILED, user);
+		for (i = 0; i < size / PAGE; i++)
+			if (i < 16 || (i < 32 && !(i & 1)))
+				user[i * PAGE] = 1;
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, gpu, user, size, policy,
+					   &st));
+		EXPECT_EQ(size, st.bytes_read);
+		EXPECT_EQ(-1, vsvm_pattern_check(user, size, policy));
+
+		/* WRITE from the same kind of buffer: new data or zeros. */
+		ASSERT_EQ(0, munmap(user, size));
+		user = vsvm_map_aligned(size, PAGE);
+		ASSERT_NE(MAP_FAILED, user);
+		for (i = 0; i < size / PAGE; i++)
+			if (i < 16 || (i < 32 && !(i & 1)))
+				vsvm_pattern_fill(user + i * PAGE, PAGE, 7);
+		ASSERT_EQ(0, vsvm_gpu_write(self->fd, gpu, user, size, policy,
+					    &st));
+		EXPECT_EQ(size, st.bytes_written);
+		for (i = 0; i < size / PAGE; i++) {
+			bool given = i < 16 || (i < 32 && !(i & 1));
+			char *page = gpu + i * PAGE;
+
+			EXPECT_EQ(-1, given ? vsvm_pattern_check(page, PAGE, 7) :
+					      vsvm_zero_check(page, PAGE))
+				TH_LOG("page %zu", i);
+		}
+
+		ASSERT_EQ(0, mprotect(user, size, PROT_READ));
+		EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, gpu, user, size,
+						 policy, NULL));
+		ASSERT_EQ(0, munmap(user, size));
+		EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, gpu, user, size,
+						 policy, NULL));
+		EXPECT_EQ(-EFAULT, vsvm_gpu_write(self->fd, gpu, user, size,
+						  policy, NULL));
+		EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, gpu, NULL, size,
+						 policy, NULL));
+		EXPECT_EQ(-EFAULT, vsvm_gpu_write(self->fd, gpu, NULL, size,
+						  policy, NULL));
+	}
+	munmap(gpu, size);
+}
+
+/*
  * Unmapped addresses: GPU read, write and explicit migration fail with
  * -EFAULT, also when only part of the range is missing; the mapped part
  * of a job stops exactly at the hole, having done its work up to there.
