@@ -342,6 +342,103 @@ TEST_F(dmirror, user_buffer_partly_present)
 	munmap(buf, size);
 }
 
+struct user_racer {
+	char *user;
+	size_t size;
+	int stop;
+	unsigned long rounds;
+};
+
+/*
+ * Drop the user buffer's pages, every fourth time also make it read-only
+ * for a moment, then let a request or two through.
+ */
+static void *user_racer_fn(void *arg)
+{
+	struct user_racer *r = arg;
+
+	while (!READ_ONCE(r->stop)) {
+		madvise(r->user, r->size, MADV_DONTNEED);
+		if (!(r->rounds & 3)) {
+			mprotect(r->user, r->size, PROT_READ);
+			mprotect(r->user, r->size, PROT_READ | PROT_WRITE);
+		}
+		r->rounds++;
+		usleep(300);
+	}
+	return NULL;
+}
+
+/*
+ * READ and MIGRATE_TO_DEV (whose read-back is a READ) while another thread
+ * keeps dropping the user buffer's pages and write-protecting it: a request
+ * goes straight or through the bounce buffer depending on the moment, and
+ * must succeed with every page counted or fail with -EFAULT (the buffer
+ * was read-only when the data was delivered), nothing else. Afterwards a
+ * quiet READ returns the right data, and a WRITE from a read-only user
+ * buffer (present pages, read straight from it) stores all of it.
+ */
+TEST_F_TIMEOUT(dmirror, user_buffer_races_dontneed, 120)
+{
+	const unsigned long npages = 64;
+	const size_t size = npages * PAGE;
+	struct user_racer r = { .size = size };
+	unsigned long ok = 0, efault = 0, i;
+	char *buf = anon_alloc(size);
+	struct hmm_dmirror_cmd cmd;
+	double end;
+	pthread_t th;
+	int ret;
+
+	ASSERT_NE(NULL, buf);
+	r.user = anon_alloc(size);
+	ASSERT_NE(NULL, r.user);
+	for (i = 0; i < npages; i++)
+		page_fill(buf + i * PAGE, i, 1);
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, user_racer_fn, &r));
+	end = now_ms() + 2000;
+	for (i = 0; now_ms() < end; i++) {
+		unsigned long req = i & 1 ? HMM_DMIRROR_READ :
+				    HMM_DMIRROR_MIGRATE_TO_DEV;
+
+		ret = dmirror_cmd(self->fd0, req, buf, r.user, npages, &cmd);
+		if (!ret) {
+			ok++;
+			EXPECT_EQ(npages, cmd.cpages);
+		} else {
+			EXPECT_EQ(-EFAULT, ret) TH_LOG("request %lu", req);
+			efault++;
+		}
+	}
+	WRITE_ONCE(r.stop, 1);
+	pthread_join(th, NULL);
+	TH_LOG("%lu requests done, %lu -EFAULT, %lu racer rounds", ok, efault,
+	       r.rounds);
+	EXPECT_GT(ok, 0);
+
+	/* Quiet now: the device still has every byte. */
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_READ, buf, r.user,
+				 npages, &cmd));
+	for (i = 0; i < npages; i++)
+		EXPECT_TRUE(page_check(r.user + i * PAGE, i, 1))
+			TH_LOG("page %lu", i);
+
+	/* WRITE from a read-only buffer: every byte ends up version 2. */
+	for (i = 0; i < npages; i++)
+		page_fill(r.user + i * PAGE, i, 2);
+	ASSERT_EQ(0, mprotect(r.user, size, PROT_READ));
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_WRITE, buf, r.user,
+				 npages, &cmd));
+	EXPECT_EQ(npages, cmd.cpages);
+	for (i = 0; i < npages; i++)
+		EXPECT_TRUE(page_check(buf + i * PAGE, i, 2))
+			TH_LOG("page %lu", i);
+
+	munmap(r.user, size);
+	munmap(buf, size);
+}
+
 TEST_F_TIMEOUT(dmirror, migrate_random_mix, 300)
 {
 	unsigned long to_dev = 0, to_dev_failed = 0, bad_data = 0, other_failed = 0;
