@@ -162,8 +162,9 @@ static long fault_time(int fd, unsigned long size, int migrated,
 
 /*
  * The fault-time counters make bench reads: one fault per GPU SVM range,
- * under the size of that range and the right kind (in place or migrating),
- * with a time; a fault that fails (unmapped memory) is not counted.
+ * under the size of that range and the right kind (in place or migrating);
+ * a fault that fails (unmapped memory) is not counted. The time only must
+ * not go back: the test kernel's clock may be jiffies.
  */
 TEST_F(vsvm, fault_time_by_range_size)
 {
@@ -205,7 +206,8 @@ TEST_F(vsvm, fault_time_by_range_size)
 		other1 = fault_time(self->fd, size, !mig, &dummy);
 		EXPECT_EQ(c0 + 1, c1) TH_LOG("%lu bytes, %s", size,
 					     mig ? "migrating" : "in place");
-		EXPECT_GT(ns1, ns0);
+		/* The clock may be jiffies: a fault can take 0 ns. */
+		EXPECT_GE(ns1, ns0);
 		EXPECT_EQ(other0, other1);
 		EXPECT_EQ(0, memcmp(out, a, sizeof(out)));
 		ASSERT_EQ(0, munmap(a, size));
