@@ -135,6 +135,7 @@ static int vsvm_query_ioctl(struct drm_device *drm, void *data,
 	args->memory_type = vdev->vram.coherent ? DRM_VSVM_MEMORY_COHERENT :
 						  DRM_VSVM_MEMORY_PRIVATE;
 	args->pad2 = 0;
+	vsvm_vram_flush_frees(&vdev->vram);
 	mutex_lock(&vdev->vram.lock);
 	args->vram_used = vdev->vram.used;
 	mutex_unlock(&vdev->vram.lock);

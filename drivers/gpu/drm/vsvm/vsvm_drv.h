@@ -69,7 +69,10 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  * @used: Bytes allocated.
  * @free_list: Allocations released by their last device page, waiting
  *	for @free_work (release may happen in atomic context).
- * @free_work: Gives the VRAM of @free_list back to the allocator.
+ * @free_work: Gives the VRAM of @free_list back to the allocator, a tick
+ *	after the first release, so that releases come in batches and none
+ *	wakes a worker on its own; vsvm_vram_flush_frees() runs it at once
+ *	where the VRAM is needed or counted.
  * @owner: Owner token of the device-private pages (one per device).
  * @to_vram: Pages copied into this VRAM since load.
  * @to_ram: Pages copied out of this VRAM since load.
@@ -92,7 +95,7 @@ struct vsvm_vram {
 	struct list_head lru;
 	u64 used;
 	struct llist_head free_list;
-	struct work_struct free_work;
+	struct delayed_work free_work;
 	void *owner;
 	atomic64_t to_vram;
 	atomic64_t to_ram;
@@ -334,6 +337,7 @@ bool vsvm_vram_holds(struct vsvm_vram *vram, struct mm_struct *mm,
 		     unsigned long start, unsigned long end);
 void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page);
 void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p);
+bool vsvm_vram_flush_frees(struct vsvm_vram *vram);
 struct vsvm_vram *vsvm_page_to_vram(struct page *page);
 
 /* vsvm_vm.c */

@@ -203,7 +203,8 @@ static void vsvm_alloc_release_locked(struct vsvm_alloc *alloc)
 
 static void vsvm_vram_free_work(struct work_struct *work)
 {
-	struct vsvm_vram *vram = container_of(work, struct vsvm_vram, free_work);
+	struct vsvm_vram *vram = container_of(to_delayed_work(work),
+					      struct vsvm_vram, free_work);
 	struct llist_node *list = llist_del_all(&vram->free_list);
 	struct vsvm_alloc *alloc, *next;
 
@@ -222,14 +223,32 @@ static void vsvm_vram_free_work(struct work_struct *work)
 	}
 }
 
-/* May run in atomic context: defer to free_work. */
+/**
+ * vsvm_vram_flush_frees() - Give released VRAM back to the allocator now
+ * @vram: The VRAM.
+ *
+ * Runs &vsvm_vram.free_work if allocations wait for it and waits for it.
+ *
+ * Context: Process context; may sleep. No VRAM lock, no notifier lock.
+ * Return: true if VRAM was released or being released.
+ */
+bool vsvm_vram_flush_frees(struct vsvm_vram *vram)
+{
+	return flush_delayed_work(&vram->free_work);
+}
+
+/*
+ * May run in atomic context: defer to free_work. A tick later: a CPU fault
+ * or munmap() that frees the last page does not wake a worker, and the
+ * releases of a burst are handled in one go.
+ */
 static void vsvm_devmem_release(struct drm_pagemap_devmem *devmem)
 {
 	struct vsvm_alloc *alloc = to_vsvm_alloc(devmem);
 	struct vsvm_vram *vram = alloc->vram;
 
 	llist_add(&alloc->free_link, &vram->free_list);
-	schedule_work(&vram->free_work);
+	queue_delayed_work(system_wq, &vram->free_work, 1);
 }
 
 static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
@@ -287,7 +306,7 @@ static int vsvm_vram_evict_victim(struct vsvm_vram *vram,
 			list_add_tail(&victim->lru, &vram->lru);
 		mutex_unlock(&vram->lock);
 	}
-	flush_work(&vram->free_work);
+	vsvm_vram_flush_frees(vram);
 	kref_put(&victim->refcount, vsvm_alloc_free);
 	if (evicted) {
 		atomic64_inc(&vram->evictions);
@@ -317,7 +336,7 @@ static int vsvm_vram_evict_one(struct vsvm_vram *vram,
 	mutex_unlock(&vram->lock);
 
 	if (!victim)
-		return flush_work(&vram->free_work) ? 0 : -ENOENT;
+		return vsvm_vram_flush_frees(vram) ? 0 : -ENOENT;
 
 	return vsvm_vram_evict_victim(vram, victim, sink);
 }
@@ -451,6 +470,7 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 {
 	unsigned int failures = 0;
 	struct vsvm_alloc *alloc;
+	bool flushed = false;
 	int err, ret;
 
 	if (size > vram->size)
@@ -480,6 +500,12 @@ struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 
 		if (err != -ENOSPC)
 			break;
+		/* Released VRAM first, before evicting anything live. */
+		if (!flushed) {
+			flushed = true;
+			if (vsvm_vram_flush_frees(vram))
+				continue;
+		}
 		ret = vsvm_vram_evict_one(vram, sink);
 		if (ret == -ENOENT ||
 		    (ret && ++failures > VSVM_EVICT_MAX_FAILURES))
@@ -609,7 +635,7 @@ int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys
 	mutex_init(&vram->lock);
 	INIT_LIST_HEAD(&vram->lru);
 	init_llist_head(&vram->free_list);
-	INIT_WORK(&vram->free_work, vsvm_vram_free_work);
+	INIT_DELAYED_WORK(&vram->free_work, vsvm_vram_free_work);
 	vram->size = size;
 	/* The address of the VRAM makes a good owner token: one per device. */
 	vram->owner = vram;
@@ -663,7 +689,7 @@ void vsvm_vram_fini(struct vsvm_device *vdev)
 	struct vsvm_vram *vram = &vdev->vram;
 
 	drm_pagemap_fini(&vram->dpagemap);
-	flush_work(&vram->free_work);
+	vsvm_vram_flush_frees(vram);
 	gpu_buddy_fini(&vram->mm);
 	if (!vram->coherent)
 		vfree(vram->vaddr);
@@ -680,6 +706,7 @@ void vsvm_vram_print(struct vsvm_vram *vram, struct drm_printer *p)
 	struct vsvm_alloc *alloc;
 	unsigned long nallocs = 0;
 
+	vsvm_vram_flush_frees(vram);
 	mutex_lock(&vram->lock);
 	list_for_each_entry(alloc, &vram->lru, lru)
 		nallocs++;
