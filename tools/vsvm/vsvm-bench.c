@@ -132,29 +132,11 @@ static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
  */
 static int fault_time(int migrated, long long *count, long long *ns)
 {
-	long long size, c, t;
-	char line[128];
-	int m, ret = -1;
-	FILE *f;
-
 	*count = *ns = 0;
-	if (!fault_path[0])
+	if (vsvm_fd < 0)
 		return -1;
-	f = fopen(fault_path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "fault %lld %d %lld %lld", &size, &m, &c,
-			   &t) != 4)
-			continue;
-		ret = 0;
-		if (m == migrated) {
-			*count += c;
-			*ns += t;
-		}
-	}
-	fclose(f);
-	return ret;
+	*count = vsvm_fault_time(vsvm_fd, 0, migrated, ns);
+	return *count < 0 ? -1 : 0;
 }
 
 static void emit_faults(const char *what, unsigned long size, int rep,

@@ -132,35 +132,6 @@ TEST_F(vsvm, vm_stats_start_at_zero)
 }
 
 /*
- * Faults counted in <debugfs>/dri/<minor>/vsvm_fault_time for ranges of
- * @size bytes, migrating ones or not; @ns gets their total time. -errno if
- * the file cannot be read (not root, no debugfs).
- */
-static long fault_time(int fd, unsigned long size, int migrated,
-		       long long *ns)
-{
-	long long sz, count, t, found = -ENOENT;
-	char path[128], line[128];
-	int m, ret;
-	FILE *f;
-
-	ret = vsvm_debugfs_path(fd, "vsvm_fault_time", path, sizeof(path));
-	if (ret)
-		return ret;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &count,
-			   &t) == 4 && sz == (long long)size && m == migrated) {
-			found = count;
-			*ns = t;
-		}
-	fclose(f);
-	return found;
-}
-
-/*
  * The fault-time counters make bench reads: one fault per GPU SVM range,
  * under the size of that range and the right kind (in place or migrating);
  * a fault that fails (unmapped memory) is not counted. The time only must
@@ -183,7 +154,7 @@ TEST_F(vsvm, fault_time_by_range_size)
 	unsigned int i;
 	char out[64];
 
-	if (fault_time(self->fd, PAGE, 0, &ns0) < 0)
+	if (vsvm_fault_time(self->fd, PAGE, 0, &ns0) < 0)
 		SKIP(return, "no vsvm_fault_time in debugfs (not root?)");
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -194,16 +165,16 @@ TEST_F(vsvm, fault_time_by_range_size)
 
 		ASSERT_NE(MAP_FAILED, a);
 		vsvm_pattern_fill(a, size, i);
-		c0 = fault_time(self->fd, size, mig, &ns0);
-		other0 = fault_time(self->fd, size, !mig, &dummy);
+		c0 = vsvm_fault_time(self->fd, size, mig, &ns0);
+		other0 = vsvm_fault_time(self->fd, size, !mig, &dummy);
 		ASSERT_GE(c0, 0);
 
 		ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, sizeof(out),
 					   cases[i].policy, &st));
 		EXPECT_EQ(1, st.gpu_faults);
 		EXPECT_EQ(mig ? size / PAGE : 0, st.pages_to_vram);
-		c1 = fault_time(self->fd, size, mig, &ns1);
-		other1 = fault_time(self->fd, size, !mig, &dummy);
+		c1 = vsvm_fault_time(self->fd, size, mig, &ns1);
+		other1 = vsvm_fault_time(self->fd, size, !mig, &dummy);
 		EXPECT_EQ(c0 + 1, c1) TH_LOG("%lu bytes, %s", size,
 					     mig ? "migrating" : "in place");
 		/* The clock may be jiffies: a fault can take 0 ns. */
@@ -215,7 +186,7 @@ TEST_F(vsvm, fault_time_by_range_size)
 		/* The same address unmapped: the fault fails, uncounted. */
 		EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a, out, sizeof(out),
 						 cases[i].policy, NULL));
-		EXPECT_EQ(c1, fault_time(self->fd, size, mig, &ns1));
+		EXPECT_EQ(c1, vsvm_fault_time(self->fd, size, mig, &ns1));
 	}
 }
 

@@ -355,6 +355,37 @@ static inline int vsvm_fault_set(const char *name, int probability, int times)
 }
 
 /*
+ * GPU faults of the device behind @fd serviced so far and their total time
+ * in ns (<debugfs>/dri/<minor>/vsvm_fault_time), for ranges of @size bytes
+ * (0: every size) that migrated (@migrated 1) or not (0). Returns the count,
+ * or -errno if the file cannot be read (not root, no debugfs).
+ */
+static inline long long vsvm_fault_time(int fd, unsigned long size,
+					int migrated, long long *ns)
+{
+	long long sz, c, t, count = 0;
+	char path[128], line[128];
+	int m, ret;
+	FILE *f;
+
+	ret = vsvm_debugfs_path(fd, "vsvm_fault_time", path, sizeof(path));
+	if (ret)
+		return ret;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	*ns = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &c, &t) == 4 &&
+		    (!size || sz == (long long)size) && m == migrated) {
+			count += c;
+			*ns += t;
+		}
+	fclose(f);
+	return count;
+}
+
+/*
  * Number of allocations on the VRAM LRU of the device behind @fd, from its
  * debugfs file vsvm_vram, or -errno.
  */
