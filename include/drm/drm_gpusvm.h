@@ -133,12 +133,16 @@ struct drm_gpusvm_notifier {
  *
  * @migrate_devmem: The range may be migrated to device memory (set at
  *                  creation, never changed).
- * @unmapped: The CPU address range was unmapped (munmap()) at least partly;
- *            the range must be removed.
+ * @unmapped: The CPU address range was unmapped (munmap()) at least partly,
+ *            or changed its access in part (see
+ *            drm_gpusvm_range_unmap_partial()); the range must be removed
+ *            or split.
  * @partial_unmap: Only part of the range was unmapped.
  * @has_devmem_pages: The collected pages include device pages.
  * @has_dma_mapping: All pages of the range are collected and mapped for the
- *                   device in &drm_gpusvm_range.dma_addr.
+ *                   device in &drm_gpusvm_range.dma_addr; with @unmapped,
+ *                   all but the blocks drm_gpusvm_range_unmap_partial()
+ *                   released.
  * @mapped_read_only: The pages were collected for reading only
  *                    (&drm_gpusvm_ctx.read_only): they may be shared
  *                    read-only pages such as the zero page, so the GPU
@@ -339,6 +343,17 @@ drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier, unsigned long start,
 void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 				   const struct mmu_notifier_range *mmu_range);
 
+bool drm_gpusvm_range_partial_extent(struct drm_gpusvm_range *range,
+				     const struct mmu_notifier_range *mmu_range,
+				     unsigned long *start, unsigned long *end);
+
+void drm_gpusvm_range_unmap_partial(struct drm_gpusvm *gpusvm,
+				    struct drm_gpusvm_range *range,
+				    unsigned long start, unsigned long end);
+
+int drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_range *range);
+
 void drm_gpusvm_print(struct drm_gpusvm *gpusvm, struct drm_printer *p);
 
 #ifdef CONFIG_LOCKDEP
@@ -478,6 +493,22 @@ __drm_gpusvm_dma_block_iter(struct drm_gpusvm_range *range,
 	}
 
 	return *pgoff < drm_gpusvm_range_npages(range);
+}
+
+/**
+ * drm_gpusvm_dma_block_mapped() - Whether a block of a range is mapped
+ * @entry: An entry of &drm_gpusvm_range.dma_addr.
+ *
+ * Every block of a range with valid pages is mapped. A range flagged
+ * &drm_gpusvm_range_flags.unmapped by drm_gpusvm_range_unmap_partial()
+ * keeps the blocks outside the unmapped part; the others are released.
+ *
+ * Return: false if @entry was released by a partial unmap.
+ */
+static inline bool
+drm_gpusvm_dma_block_mapped(const struct drm_pagemap_device_addr *entry)
+{
+	return entry->dir != DMA_NONE;
 }
 
 /**

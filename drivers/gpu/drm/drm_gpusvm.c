@@ -108,27 +108,42 @@
  * DOC: Partial unmap
  *
  * A CPU munmap() may cover only part of a range, for instance when user space
- * frees one buffer that shares a 2 MiB range with another. GPU SVM does not
- * split ranges: a range is mirrored completely or not at all. On an
- * MMU_NOTIFY_UNMAP event the &drm_gpusvm_ops.invalidate callback takes the
- * whole of every intersecting range off the GPU, releases its pages with
- * drm_gpusvm_range_unmap_pages() and marks it with
- * drm_gpusvm_range_set_unmapped(), which also sets
+ * frees one buffer that shares a 2 MiB range with another. There are two
+ * ways to handle it.
+ *
+ * The simple one drops the whole range. On an MMU_NOTIFY_UNMAP event the
+ * &drm_gpusvm_ops.invalidate callback takes the whole of every intersecting
+ * range off the GPU, releases its pages with drm_gpusvm_range_unmap_pages()
+ * and marks it with drm_gpusvm_range_set_unmapped(), which also sets
  * &drm_gpusvm_range_flags.partial_unmap when the unmapped interval does not
  * cover the range. Ranges cannot be removed from the callback (removing the
  * last range of a notifier removes its MMU interval notifier, which waits for
  * the callback), so the driver queues them for a worker, its garbage
  * collector, which takes the driver lock and calls drm_gpusvm_range_remove().
+ * The parts still mapped by the CPU are not lost: the next GPU fault there
+ * creates a new range, which fits the smaller VMA. If that fault arrives
+ * before the garbage collector ran, drm_gpusvm_range_find_or_insert()
+ * returns the old range, flagged unmapped; the driver runs its garbage
+ * collector (or removes the range itself) and retries. Device memory that
+ * backed the range stays where it is, mapped by the CPU, and is collected
+ * again by the new ranges.
  *
- * The parts of a partially unmapped range that are still mapped by the CPU
- * are not lost: the next GPU fault there creates a new range, which now
- * fits the smaller VMA. If that fault arrives before the garbage collector
- * ran, drm_gpusvm_range_find_or_insert() returns the old range, flagged
- * unmapped; the driver runs its garbage collector (or removes the range
- * itself) and retries. If device memory backed the range, the driver may
- * first call drm_gpusvm_range_evict() so that the surviving part of the
- * range is moved back to system RAM and can be mirrored again with system
- * pages.
+ * The other one splits the range, and costs the GPU only what the CPU lost.
+ * The callback asks drm_gpusvm_range_partial_extent() which part of the range
+ * an MMU_NOTIFY_UNMAP, or an MMU_NOTIFY_PROTECTION_VMA (mprotect()), of part
+ * of it takes away: the changed interval widened to whole device-mapped
+ * blocks. It zaps only the GPU page-table entries of that part and releases
+ * its pages with drm_gpusvm_range_unmap_partial(), which flags the range
+ * unmapped and partially unmapped, then queues the range for the garbage
+ * collector as above. The GPU keeps using the rest. The garbage collector
+ * calls drm_gpusvm_range_split(), which replaces the range by naturally
+ * aligned ranges of the chunk sizes that take over the pages still mapped:
+ * they are valid at once, device pages stay in device memory, and nothing is
+ * faulted or migrated again. The driver then moves its GPU mappings over to
+ * the new ranges (see the example of the garbage collector below).
+ *
+ * A change that covers part of a huge page takes the whole block: the core
+ * mm splits the huge page mapping first, with an invalidation of all of it.
  */
 
 /**
@@ -256,7 +271,9 @@
  * The invalidate callback runs with the notifier lock held for write. It
  * zaps the GPU page-table entries of every range in the invalidated
  * interval, waits for the GPU to stop using them, releases the pages and,
- * on munmap(), queues the ranges for removal::
+ * on munmap(), queues the ranges for removal. Where munmap() or mprotect()
+ * takes only part of a range, this driver splits it (see "Partial unmap"):
+ * only that part leaves the GPU::
  *
  *	static void driver_invalidate(struct drm_gpusvm *gpusvm,
  *				      struct drm_gpusvm_notifier *notifier,
@@ -266,29 +283,44 @@
  *						    gpusvm);
  *		struct drm_gpusvm_ctx ctx = { .in_notifier = true };
  *		struct drm_gpusvm_range *range = NULL;
- *
- *		driver_zap_ptes(vm, mmu_range->start, mmu_range->end);
- *		driver_tlb_flush_and_wait(vm);
+ *		unsigned long start, end;
+ *		bool partial;
  *
  *		drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
  *					  mmu_range->end) {
  *			struct driver_range *r = container_of(range,
  *						struct driver_range, base);
  *
- *			drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
- *			if (mmu_range->event != MMU_NOTIFY_UNMAP)
- *				continue;
- *			drm_gpusvm_range_set_unmapped(range, mmu_range);
+ *			partial = drm_gpusvm_range_partial_extent(range,
+ *						mmu_range, &start, &end);
+ *			driver_zap_ptes(vm, start, end);
+ *			driver_tlb_flush_and_wait(vm);
+ *			if (partial) {
+ *				drm_gpusvm_range_unmap_partial(gpusvm, range,
+ *							       start, end);
+ *			} else {
+ *				drm_gpusvm_range_unmap_pages(gpusvm, range,
+ *							     &ctx);
+ *				if (mmu_range->event != MMU_NOTIFY_UNMAP)
+ *					continue;
+ *				drm_gpusvm_range_set_unmapped(range, mmu_range);
+ *			}
  *			spin_lock(&vm->gc_lock);
- *			if (!vm->closing && list_empty(&r->gc_link))
+ *			if (!vm->closing && list_empty(&r->gc_link)) {
+ *				drm_gpusvm_range_get(range);
  *				list_add_tail(&r->gc_link, &vm->gc_list);
+ *			}
  *			spin_unlock(&vm->gc_lock);
  *		}
  *		queue_work(system_wq, &vm->gc_work);
  *	}
  *
  * The garbage collector runs with the driver lock held, from the fault
- * handler above or from the worker::
+ * handler above or from the worker. The page tables of this driver are
+ * indexed by address, so the GPU mappings of the ranges a split creates
+ * are already in place; a driver that keeps them per range moves them
+ * over, under the notifier lock, to the new ranges whose pages are still
+ * valid::
  *
  *	static void driver_garbage_collect(struct driver_vm *vm)
  *	{
@@ -301,7 +333,10 @@
  *						     gc_link))) {
  *			list_del_init(&r->gc_link);
  *			spin_unlock(&vm->gc_lock);
- *			drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
+ *			if (!r->base.flags.partial_unmap ||
+ *			    drm_gpusvm_range_split(&vm->gpusvm, &r->base) < 0)
+ *				drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
+ *			drm_gpusvm_range_put(&r->base);
  *			spin_lock(&vm->gc_lock);
  *		}
  *		spin_unlock(&vm->gc_lock);
@@ -680,6 +715,29 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
  * Release the device mappings of the first @npages pages of a range whose
  * device addresses are in @dma_addr.
  */
+/*
+ * A block whose device mapping a partial unmap released, or whose mapping a
+ * split handed to a new range: DMA_NONE is never the direction of a real
+ * mapping (see drm_gpusvm_dma_block_mapped()).
+ */
+static bool drm_gpusvm_entry_dropped(const struct drm_pagemap_device_addr *entry)
+{
+	return !drm_gpusvm_dma_block_mapped(entry);
+}
+
+static void drm_gpusvm_unmap_entry(struct device *dev,
+				   struct drm_pagemap *dpagemap,
+				   struct drm_pagemap_device_addr *entry)
+{
+	if (drm_gpusvm_entry_dropped(entry))
+		return;
+	if (entry->proto == DRM_INTERCONNECT_SYSTEM)
+		dma_unmap_page_attrs(dev, entry->addr, PAGE_SIZE << entry->order,
+				     entry->dir, DRM_GPUSVM_DMA_ATTRS);
+	else if (dpagemap && dpagemap->ops && dpagemap->ops->device_unmap)
+		dpagemap->ops->device_unmap(dpagemap, dev, *entry);
+}
+
 static void drm_gpusvm_unmap_dma(struct drm_gpusvm *gpusvm,
 				 struct drm_pagemap_device_addr *dma_addr,
 				 struct drm_pagemap *dpagemap,
@@ -689,15 +747,8 @@ static void drm_gpusvm_unmap_dma(struct drm_gpusvm *gpusvm,
 	unsigned long i, j;
 
 	for (i = 0, j = 0; i < npages; j++) {
-		struct drm_pagemap_device_addr *entry = &dma_addr[j];
-
-		if (entry->proto == DRM_INTERCONNECT_SYSTEM)
-			dma_unmap_page_attrs(dev, entry->addr,
-					     PAGE_SIZE << entry->order, entry->dir,
-					     DRM_GPUSVM_DMA_ATTRS);
-		else if (dpagemap && dpagemap->ops && dpagemap->ops->device_unmap)
-			dpagemap->ops->device_unmap(dpagemap, dev, *entry);
-		i += 1UL << entry->order;
+		drm_gpusvm_unmap_entry(dev, dpagemap, &dma_addr[j]);
+		i += 1UL << dma_addr[j].order;
 	}
 }
 
@@ -1206,14 +1257,17 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_fini);
  * Context: The caller holds the notifier lock.
  *
  * Return: true if @range has all its pages collected and mapped for the
- * device, false otherwise.
+ * device, false otherwise, and false for a range flagged
+ * &drm_gpusvm_range_flags.unmapped (what a partial unmap left of it stays
+ * mapped until drm_gpusvm_range_split(), but is not bound again).
  */
 bool drm_gpusvm_range_pages_valid(struct drm_gpusvm *gpusvm,
 				  struct drm_gpusvm_range *range)
 {
 	lockdep_assert_held(&gpusvm->notifier_lock);
 
-	return range->flags.has_dma_mapping;
+	/* A partly unmapped range keeps the rest until its split. */
+	return range->flags.has_dma_mapping && !range->flags.unmapped;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_pages_valid);
 
@@ -1830,6 +1884,430 @@ void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 	WRITE_ONCE(range->flags.__flags, flags.__flags);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
+
+/**
+ * drm_gpusvm_range_partial_extent() - What a partial CPU change takes from a
+ * range
+ * @range: A range of the notifier being invalidated.
+ * @mmu_range: The CPU address range changing.
+ * @start: Output: first address of the part of @range to take off the GPU.
+ * @end: Output: end (exclusive) of that part.
+ *
+ * munmap() or mprotect() of part of @range (an MMU_NOTIFY_UNMAP or
+ * MMU_NOTIFY_PROTECTION_VMA event that does not cover it) need not cost the
+ * GPU the whole range: the rest keeps its pages, its device memory and its
+ * GPU mappings, and drm_gpusvm_range_split() later replaces @range by
+ * ranges covering that rest. This computes the part that must go:
+ * @mmu_range clipped to @range and widened to whole device-mapped blocks,
+ * since a block (a huge page) is mapped for the device in one piece. A
+ * driver that splits zaps its GPU page-table entries of [@start, @end),
+ * then calls drm_gpusvm_range_unmap_partial() with the same bounds, and
+ * queues @range for its garbage collector.
+ *
+ * Context: The &drm_gpusvm_ops.invalidate callback (notifier lock held for
+ * write).
+ *
+ * Return: true if the change is partial and of a kind a split handles,
+ * false if the driver must take the whole range down as usual (then
+ * @start and @end are the bounds of @range).
+ */
+bool drm_gpusvm_range_partial_extent(struct drm_gpusvm_range *range,
+				     const struct mmu_notifier_range *mmu_range,
+				     unsigned long *start, unsigned long *end)
+{
+	unsigned long rstart = drm_gpusvm_range_start(range);
+	unsigned long rend = drm_gpusvm_range_end(range);
+	struct drm_pagemap_device_addr *entry;
+	unsigned long pgoff;
+
+	lockdep_assert_held_write(&range->gpusvm->notifier_lock);
+
+	*start = rstart;
+	*end = rend;
+	if (mmu_range->event != MMU_NOTIFY_UNMAP &&
+	    mmu_range->event != MMU_NOTIFY_PROTECTION_VMA)
+		return false;
+	if (mmu_range->start <= rstart && mmu_range->end >= rend)
+		return false;
+	if (mmu_range->end <= rstart || mmu_range->start >= rend)
+		return false;
+
+	*start = max(rstart, mmu_range->start & PAGE_MASK);
+	*end = min(rend, PAGE_ALIGN(mmu_range->end));
+	if (!range->flags.has_dma_mapping)
+		return true;
+
+	drm_gpusvm_for_each_dma_block(range, entry, pgoff) {
+		unsigned long bstart = rstart + (pgoff << PAGE_SHIFT);
+		unsigned long bend = bstart + (PAGE_SIZE << entry->order);
+
+		if (bstart < *start && bend > *start)
+			*start = bstart;
+		if (bstart < *end && bend > *end)
+			*end = bend;
+	}
+
+	return true;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_partial_extent);
+
+/**
+ * drm_gpusvm_range_unmap_partial() - Release the pages of part of a range
+ * @gpusvm: The GPU SVM.
+ * @range: The range.
+ * @start: First address of the part, from drm_gpusvm_range_partial_extent().
+ * @end: End (exclusive) of the part, from the same call.
+ *
+ * Releases the device mappings of the blocks inside [@start, @end) and
+ * marks @range &drm_gpusvm_range_flags.unmapped and
+ * &drm_gpusvm_range_flags.partial_unmap: it is not bound again, and its
+ * driver hands it to drm_gpusvm_range_split() (or removes it). The pages
+ * of the rest of the range stay mapped for the device; the GPU keeps using
+ * them through the mappings it has until the split. The driver must have
+ * stopped the GPU from using [@start, @end). Calling it again for another
+ * part before the split is fine.
+ *
+ * Context: The &drm_gpusvm_ops.invalidate callback (notifier lock held for
+ * write).
+ */
+void drm_gpusvm_range_unmap_partial(struct drm_gpusvm *gpusvm,
+				    struct drm_gpusvm_range *range,
+				    unsigned long start, unsigned long end)
+{
+	unsigned long rstart = drm_gpusvm_range_start(range);
+	struct drm_gpusvm_range_flags flags;
+	struct drm_pagemap_device_addr *entry;
+	struct device *dev = gpusvm->drm->dev;
+	unsigned long pgoff;
+	bool kept = false;
+
+	lockdep_assert_held_write(&gpusvm->notifier_lock);
+
+	if (range->flags.has_dma_mapping) {
+		drm_gpusvm_for_each_dma_block(range, entry, pgoff) {
+			unsigned long bstart = rstart + (pgoff << PAGE_SHIFT);
+			unsigned long bend = bstart + (PAGE_SIZE << entry->order);
+
+			if (drm_gpusvm_entry_dropped(entry))
+				continue;
+			if (bend <= start || bstart >= end) {
+				kept = true;
+				continue;
+			}
+			drm_gpusvm_unmap_entry(dev, range->dpagemap, entry);
+			entry->dir = DMA_NONE;
+		}
+		/* Nothing left to keep: as a full unmap. */
+		if (!kept)
+			__drm_gpusvm_range_unmap_pages(gpusvm, range);
+	}
+
+	flags.__flags = range->flags.__flags;
+	flags.unmapped = true;
+	flags.partial_unmap = true;
+	WRITE_ONCE(range->flags.__flags, flags.__flags);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_unmap_partial);
+
+/* A range to be, that takes over blocks [@first, @first + @nblocks). */
+struct drm_gpusvm_piece {
+	unsigned long start;
+	unsigned long end;
+	unsigned int first;
+	unsigned int nblocks;
+};
+
+/*
+ * The largest chunk size that starts a piece at @addr, before @limit, and
+ * ends on a block boundary: blocks from entry @first on. 0 if none.
+ */
+static unsigned long drm_gpusvm_piece_size(struct drm_gpusvm_range *range,
+					   unsigned long addr,
+					   unsigned long limit,
+					   unsigned int first,
+					   unsigned int *nblocks)
+{
+	struct drm_gpusvm *gpusvm = range->gpusvm;
+	int i;
+
+	for (i = 0; i < gpusvm->num_chunks; i++) {
+		unsigned long size = gpusvm->chunk_sizes[i];
+		unsigned long a = addr;
+		unsigned int j = first;
+
+		if (!IS_ALIGNED(addr, size) || limit - addr < size)
+			continue;
+		while (a < addr + size)
+			a += PAGE_SIZE << range->dma_addr[j++].order;
+		if (a == addr + size) {
+			*nblocks = j - first;
+			return size;
+		}
+	}
+
+	return 0;
+}
+
+/*
+ * Cut what @range keeps into pieces: runs of blocks still mapped, each cut
+ * greedily into naturally aligned chunks that end on block boundaries.
+ * Blocks no chunk fits are left out. Fills up to @max pieces and returns
+ * how many there are.
+ */
+static unsigned int drm_gpusvm_split_plan(struct drm_gpusvm_range *range,
+					  struct drm_gpusvm_piece *pieces,
+					  unsigned int max)
+{
+	unsigned long rstart = drm_gpusvm_range_start(range);
+	unsigned long npages = drm_gpusvm_range_npages(range);
+	unsigned long pgoff = 0, run_end, size;
+	unsigned int j = 0, k, n = 0, nblocks;
+
+	lockdep_assert_held(&range->gpusvm->notifier_lock);
+
+	if (!range->flags.has_dma_mapping)
+		return 0;
+
+	while (pgoff < npages) {
+		if (drm_gpusvm_entry_dropped(&range->dma_addr[j])) {
+			pgoff += 1UL << range->dma_addr[j++].order;
+			continue;
+		}
+		/* The run of mapped blocks from entry j. */
+		run_end = pgoff;
+		for (k = j; run_end < npages &&
+		     !drm_gpusvm_entry_dropped(&range->dma_addr[k]); k++)
+			run_end += 1UL << range->dma_addr[k].order;
+
+		while (pgoff < run_end) {
+			unsigned long addr = rstart + (pgoff << PAGE_SHIFT);
+
+			size = drm_gpusvm_piece_size(range, addr,
+						     rstart + (run_end << PAGE_SHIFT),
+						     j, &nblocks);
+			if (!size) {
+				pgoff += 1UL << range->dma_addr[j++].order;
+				continue;
+			}
+			if (n < max) {
+				pieces[n].start = addr;
+				pieces[n].end = addr + size;
+				pieces[n].first = j;
+				pieces[n].nblocks = nblocks;
+			}
+			n++;
+			pgoff += size >> PAGE_SHIFT;
+			j += nblocks;
+		}
+	}
+
+	return n;
+}
+
+/* Hand blocks of @old to the new range @new, which takes over @piece. */
+static void drm_gpusvm_split_move(struct drm_gpusvm_range *old,
+				  struct drm_gpusvm_range *new,
+				  const struct drm_gpusvm_piece *piece)
+{
+	struct drm_gpusvm_range_flags flags = {
+		.migrate_devmem = old->flags.migrate_devmem,
+		.has_dma_mapping = true,
+		.mapped_read_only = old->flags.mapped_read_only,
+	};
+	unsigned int i;
+
+	for (i = 0; i < piece->nblocks; i++) {
+		struct drm_pagemap_device_addr *entry =
+			&old->dma_addr[piece->first + i];
+
+		new->dma_addr[i] = *entry;
+		if (entry->proto != DRM_INTERCONNECT_SYSTEM)
+			flags.has_devmem_pages = true;
+		entry->dir = DMA_NONE;
+	}
+	new->num_dma_addr = piece->nblocks;
+	new->dpagemap = flags.has_devmem_pages ? old->dpagemap : NULL;
+	new->notifier_seq = old->notifier_seq;
+	new->flags.__flags = flags.__flags;
+}
+
+static void drm_gpusvm_split_free(struct drm_gpusvm_range **ranges,
+				  unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		drm_gpusvm_range_put(ranges[i]);
+	kfree(ranges);
+}
+
+/* Allocate the ranges of a plan, with their block tables. */
+static struct drm_gpusvm_range **
+drm_gpusvm_split_alloc(struct drm_gpusvm_range *range,
+		       const struct drm_gpusvm_piece *pieces, unsigned int n)
+{
+	struct drm_gpusvm_range **ranges;
+	unsigned int i;
+
+	ranges = kcalloc(n, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return NULL;
+
+	for (i = 0; i < n; i++) {
+		ranges[i] = drm_gpusvm_range_alloc(range->gpusvm,
+						   range->notifier,
+						   pieces[i].start,
+						   pieces[i].end,
+						   range->flags.migrate_devmem);
+		if (!ranges[i])
+			goto err;
+		ranges[i]->dma_addr = kvmalloc_array(pieces[i].nblocks,
+						     sizeof(*ranges[i]->dma_addr),
+						     GFP_KERNEL_ACCOUNT);
+		if (!ranges[i]->dma_addr) {
+			i++;
+			goto err;
+		}
+	}
+
+	return ranges;
+
+err:
+	drm_gpusvm_split_free(ranges, i);
+	return NULL;
+}
+
+/*
+ * drm_gpusvm_range_split() with the mmap lock held. Return: the number of
+ * ranges inserted with @range taken out, 0 if there is nothing to keep (the
+ * caller removes @range), or a negative error code.
+ */
+static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
+				    struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_notifier *notifier = range->notifier;
+	struct drm_gpusvm_piece *pieces, *check;
+	struct drm_gpusvm_range **ranges;
+	unsigned int n, max = 0, i;
+	int tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		down_read(&gpusvm->notifier_lock);
+		n = drm_gpusvm_split_plan(range, NULL, 0);
+		up_read(&gpusvm->notifier_lock);
+		if (!n)
+			return 0;
+
+		pieces = kmalloc_array(2 * n, sizeof(*pieces), GFP_KERNEL);
+		if (!pieces)
+			return -ENOMEM;
+		check = pieces + n;
+
+		down_read(&gpusvm->notifier_lock);
+		max = drm_gpusvm_split_plan(range, pieces, n);
+		up_read(&gpusvm->notifier_lock);
+		if (max != n) {
+			kfree(pieces);
+			continue;
+		}
+
+		ranges = drm_gpusvm_split_alloc(range, pieces, n);
+		if (!ranges) {
+			kfree(pieces);
+			return -ENOMEM;
+		}
+
+		down_write(&gpusvm->notifier_lock);
+		/* An invalidation since the plan may have dropped more. */
+		if (drm_gpusvm_split_plan(range, check, n) != n ||
+		    memcmp(pieces, check, n * sizeof(*pieces))) {
+			up_write(&gpusvm->notifier_lock);
+			drm_gpusvm_split_free(ranges, n);
+			kfree(pieces);
+			continue;
+		}
+
+		for (i = 0; i < n; i++)
+			drm_gpusvm_split_move(range, ranges[i], &pieces[i]);
+		/* Blocks left out, if any. */
+		__drm_gpusvm_range_unmap_pages(gpusvm, range);
+		interval_tree_remove(&range->itree, &notifier->root);
+		RB_CLEAR_NODE(&range->itree.rb);
+		list_del_init(&range->entry);
+		/* The tree's references are the ones of the allocation. */
+		for (i = 0; i < n; i++)
+			drm_gpusvm_range_insert(notifier, ranges[i]);
+		up_write(&gpusvm->notifier_lock);
+
+		kfree(ranges);
+		kfree(pieces);
+		drm_gpusvm_range_put(range);
+		return n;
+	}
+
+	return -EAGAIN;
+}
+
+/**
+ * drm_gpusvm_range_split() - Replace a partly unmapped range by the ranges
+ * it keeps
+ * @gpusvm: The GPU SVM.
+ * @range: A range marked by drm_gpusvm_range_unmap_partial().
+ *
+ * Removes @range and inserts in its place new ranges covering the blocks
+ * that are still mapped: each of them naturally aligned to its size, one of
+ * &drm_gpusvm.chunk_sizes, and taking over the device mappings of its
+ * blocks, so it is valid at once (drm_gpusvm_range_pages_valid()) and its
+ * pages, device memory included, do not move. Blocks that no chunk size
+ * fits are released. Afterwards the driver finds the new ranges with
+ * drm_gpusvm_for_each_range() over the bounds @range had, and moves its
+ * GPU mappings of them over under the notifier lock, for those whose pages
+ * are still valid (an invalidation may have come in between).
+ *
+ * If @range has nothing left to keep, or was invalidated completely since
+ * its partial unmap, it is removed and no range replaces it.
+ *
+ * Context: Process context; may sleep. Takes the mmap lock for read and the
+ * notifier lock. The caller holds the driver lock, not the mmap lock nor
+ * the notifier lock, and a reference on @range, which it drops after.
+ *
+ * Return: The number of ranges inserted (0 or more) with @range removed,
+ * or a negative error code with @range left as it was:
+ * -EINVAL if @range was removed or is not partly unmapped;
+ * -ENOMEM if out of memory (&drm_gpusvm_ops.range_alloc returned NULL);
+ * -EAGAIN if invalidations kept changing @range.
+ */
+int drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
+			   struct drm_gpusvm_range *range)
+{
+	struct mm_struct *mm = gpusvm->mm;
+	int ret = 0;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (drm_gpusvm_range_removed(range) || !range->flags.unmapped ||
+	    !range->flags.partial_unmap)
+		return -EINVAL;
+
+	/*
+	 * The mmap lock keeps further munmap() and mprotect() calls, which
+	 * would change the plan, away meanwhile. Without a user of the mm,
+	 * there is nothing left to keep.
+	 */
+	if (mmget_not_zero(mm)) {
+		mmap_read_lock(mm);
+		ret = __drm_gpusvm_range_split(gpusvm, range);
+		mmap_read_unlock(mm);
+		mmput(mm);
+	}
+
+	/* Nothing to keep. Not under the mmap lock: it may remove a notifier. */
+	if (!ret)
+		__drm_gpusvm_range_remove(gpusvm, range);
+
+	return ret;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_split);
 
 /**
  * drm_gpusvm_print() - Describe a GPU SVM
