@@ -360,10 +360,21 @@ struct drm_vsvm_vm_stats {
 
 	/** @vram_pages: Output: pages of the VM's ranges bound in VRAM. */
 	__u64 vram_pages;
+
+	/**
+	 * @ranges_split: Output: ranges that a munmap() or mprotect() of
+	 * part of them split (see %DRM_VSVM_PARAM_SPLIT).
+	 */
+	__u64 ranges_split;
+
+	/** @split_pieces: Output: ranges those splits left in their place. */
+	__u64 split_pieces;
 };
 
 /** DRM_VSVM_PARAM_TIMESLICE_MS - Minimum residency after a migration. */
 #define DRM_VSVM_PARAM_TIMESLICE_MS	1
+/** DRM_VSVM_PARAM_SPLIT - Split ranges on partial munmap()/mprotect(). */
+#define DRM_VSVM_PARAM_SPLIT		2
 
 /**
  * struct drm_vsvm_vm_set_param - Argument of DRM_IOCTL_VSVM_VM_SET_PARAM
@@ -382,6 +393,13 @@ struct drm_vsvm_vm_set_param {
 	 * waits). Only faults of user-mode code wait, and for at most one
 	 * second: larger values act as 1000. A fault of the kernel (a system
 	 * call reading the memory) moves it back at once.
+	 *
+	 * For %DRM_VSVM_PARAM_SPLIT: 1 (the default) or 0. With 1, a
+	 * munmap() or mprotect() of part of a range takes only that part
+	 * (widened to a huge page it cuts) off the GPU: the rest keeps its
+	 * GPU mapping and its VRAM, and the range is replaced by smaller
+	 * ones. With 0 the whole range is dropped, as upstream drivers do,
+	 * and what is still mapped faults in again.
 	 */
 	__u64 value;
 };

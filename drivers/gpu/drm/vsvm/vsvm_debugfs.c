@@ -5,6 +5,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/string_choices.h>
 
 #include <drm/drm_print.h>
 
@@ -55,6 +56,9 @@ static int vsvm_vms_show(struct seq_file *m, void *data)
 			   st.stats.pages_to_vram, st.stats.pages_to_ram);
 		drm_printf(&p, "  evictions %llu, invalidations %llu\n",
 			   st.stats.evictions, st.stats.invalidations);
+		drm_printf(&p, "  split %s: %llu ranges into %llu\n",
+			   str_on_off(READ_ONCE(vm->split)), st.ranges_split,
+			   st.split_pieces);
 		vsvm_vm_print(vm, &p);
 	}
 	mutex_unlock(&vdev->vm_list_lock);

@@ -225,6 +225,11 @@ static int vsvm_vm_set_param_ioctl(struct drm_device *drm, void *data,
 		vfile->vm->timeslice_ms = args->value;
 		mutex_unlock(&vfile->vm->lock);
 		return 0;
+	case DRM_VSVM_PARAM_SPLIT:
+		if (args->value > 1)
+			return -EINVAL;
+		WRITE_ONCE(vfile->vm->split, args->value);
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -236,6 +236,9 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
  * @closing: The VM is being destroyed: drm_gpusvm_fini() removes every
  *	range, so the invalidation callback queues none anymore.
  * @timeslice_ms: DRM_VSVM_PARAM_TIMESLICE_MS.
+ * @split: DRM_VSVM_PARAM_SPLIT; read locklessly by the invalidation.
+ * @ranges_split: Ranges split, see &drm_vsvm_vm_stats.ranges_split.
+ * @split_pieces: Ranges created by those splits.
  * @num_ranges: GPU SVM ranges allocated, at most &vsvm_device.max_ranges.
  * @stats: Counters of the VM.
  * @link: Link in &vsvm_device.vm_list.
@@ -250,6 +253,9 @@ struct vsvm_vm {
 	struct work_struct gc_work;
 	bool closing;
 	unsigned long timeslice_ms;
+	bool split;
+	atomic64_t ranges_split;
+	atomic64_t split_pieces;
 	atomic_t num_ranges;
 	struct vsvm_counters stats;
 	struct list_head link;

@@ -77,6 +77,26 @@ TRACE_EVENT(vsvm_invalidate,
 		  __entry->end, __entry->event)
 );
 
+TRACE_EVENT(vsvm_range_split,
+	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
+		 int pieces),
+	TP_ARGS(dev, start, end, pieces),
+	TP_STRUCT__entry(
+		__field(unsigned int, dev)
+		__field(unsigned long, start)
+		__field(unsigned long, end)
+		__field(int, pieces)
+	),
+	TP_fast_assign(
+		__entry->dev = dev;
+		__entry->start = start;
+		__entry->end = end;
+		__entry->pieces = pieces;
+	),
+	TP_printk("dev=%u [%#lx-%#lx) pieces=%d", __entry->dev,
+		  __entry->start, __entry->end, __entry->pieces)
+);
+
 DECLARE_EVENT_CLASS(vsvm_pages,
 	TP_PROTO(unsigned int dev, unsigned long npages, bool to_vram),
 	TP_ARGS(dev, npages, to_vram),

@@ -114,11 +114,22 @@ static void vsvm_range_free(struct drm_gpusvm_range *range)
 	atomic_dec(&vm->num_ranges);
 }
 
+/* Stop the GPU using [@start, @end) of the range. Notifier lock held. */
+static void vsvm_range_zap_part_locked(struct vsvm_range *r,
+				       unsigned long start, unsigned long end)
+{
+	unsigned long first = (start - drm_gpusvm_range_start(&r->base)) >> PAGE_SHIFT;
+
+	if (r->pte)
+		memset(r->pte + first, 0,
+		       ((end - start) >> PAGE_SHIFT) * sizeof(*r->pte));
+}
+
 /* Stop the GPU: no entry of the range survives. Notifier lock held. */
 static void vsvm_range_zap_locked(struct vsvm_range *r)
 {
-	if (r->pte)
-		memset(r->pte, 0, drm_gpusvm_range_npages(&r->base) * sizeof(*r->pte));
+	vsvm_range_zap_part_locked(r, drm_gpusvm_range_start(&r->base),
+				   drm_gpusvm_range_end(&r->base));
 }
 
 static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
@@ -136,17 +147,26 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 
 	drm_gpusvm_for_each_range(range, notifier, start, end) {
 		struct vsvm_range *r = to_vsvm_range(range);
-		bool queued = false, was_unmapped;
-
-		vsvm_range_zap_locked(r);
-		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
-		zapped = true;
-
-		if (mmu_range->event != MMU_NOTIFY_UNMAP)
-			continue;
+		bool queued = false, was_unmapped, partial;
+		unsigned long zstart, zend;
 
 		was_unmapped = drm_gpusvm_range_read_flags(range).unmapped;
-		drm_gpusvm_range_set_unmapped(range, mmu_range);
+		/* Split: only the part the CPU changed leaves the GPU. */
+		partial = READ_ONCE(vm->split) &&
+			  drm_gpusvm_range_partial_extent(range, mmu_range,
+							  &zstart, &zend);
+		zapped = true;
+		if (partial) {
+			vsvm_range_zap_part_locked(r, zstart, zend);
+			drm_gpusvm_range_unmap_partial(gpusvm, range, zstart,
+						       zend);
+		} else {
+			vsvm_range_zap_locked(r);
+			drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
+			if (mmu_range->event != MMU_NOTIFY_UNMAP)
+				continue;
+			drm_gpusvm_range_set_unmapped(range, mmu_range);
+		}
 		/*
 		 * Queued once, on its first unmap. A later munmap() of another
 		 * part of it must not queue it again: the worker may have taken
@@ -192,14 +212,85 @@ static struct vsvm_range *vsvm_gc_pop(struct vsvm_vm *vm)
 	return r;
 }
 
-/* Remove the ranges the CPU unmapped. */
+/* Give a range its page-table entries, all invalid. */
+static int vsvm_range_alloc_ptes(struct vsvm_range *r)
+{
+	u64 *pte;
+
+	if (r->pte)
+		return 0;
+	pte = kvcalloc(drm_gpusvm_range_npages(&r->base), sizeof(*pte),
+		       GFP_KERNEL_ACCOUNT);
+	if (!pte)
+		return -ENOMEM;
+	/* Readers look at the pointer under the notifier lock only. */
+	smp_store_release(&r->pte, pte);
+
+	return 0;
+}
+
+/*
+ * Replace a partly unmapped range by the ranges the GPU SVM splits it into,
+ * and hand them the GPU page-table entries of the old one: the GPU goes on
+ * using them without a fault. The CPU may have changed the new ranges
+ * since the split (their entries, not allocated yet, could not be zapped):
+ * only blocks they still map get entries.
+ * Return: as drm_gpusvm_range_split().
+ */
+static int vsvm_vm_split(struct vsvm_vm *vm, struct vsvm_range *old)
+{
+	struct drm_gpusvm_notifier *notifier = old->base.notifier;
+	unsigned long start = drm_gpusvm_range_start(&old->base);
+	unsigned long end = drm_gpusvm_range_end(&old->base);
+	struct drm_gpusvm_range *range = NULL;
+	int n;
+
+	n = drm_gpusvm_range_split(&vm->gpusvm, &old->base);
+	if (n <= 0)
+		return n;
+
+	/* Without entries, the GPU faults there and binds them again. */
+	drm_gpusvm_for_each_range(range, notifier, start, end)
+		vsvm_range_alloc_ptes(to_vsvm_range(range));
+
+	/* A cursor that is not NULL would resume the walk. */
+	range = NULL;
+	drm_gpusvm_notifier_lock(&vm->gpusvm);
+	drm_gpusvm_for_each_range(range, notifier, start, end) {
+		struct vsvm_range *r = to_vsvm_range(range);
+		unsigned long npages = drm_gpusvm_range_npages(range);
+		unsigned long first = (drm_gpusvm_range_start(range) - start) >>
+				      PAGE_SHIFT;
+		struct drm_pagemap_device_addr *da;
+		unsigned long i;
+
+		if (!old->pte || !r->pte || !range->flags.has_dma_mapping)
+			continue;
+		drm_gpusvm_for_each_dma_block(range, da, i)
+			if (drm_gpusvm_dma_block_mapped(da))
+				memcpy(r->pte + i, old->pte + first + i,
+				       min(1UL << da->order, npages - i) *
+				       sizeof(*r->pte));
+		r->writable = old->writable;
+	}
+	drm_gpusvm_notifier_unlock(&vm->gpusvm);
+
+	atomic64_inc(&vm->ranges_split);
+	atomic64_add(n, &vm->split_pieces);
+	trace_vsvm_range_split(vm->vdev->index, start, end, n);
+
+	return n;
+}
+
+/* Remove the ranges the CPU unmapped, or split those it unmapped in part. */
 static void vsvm_vm_gc_locked(struct vsvm_vm *vm)
 {
 	struct vsvm_range *r;
 
 	lockdep_assert_held(&vm->lock);
 	while ((r = vsvm_gc_pop(vm))) {
-		drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
+		if (!r->base.flags.partial_unmap || vsvm_vm_split(vm, r) < 0)
+			drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
 		drm_gpusvm_range_put(&r->base);
 	}
 }
@@ -237,6 +328,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	INIT_WORK(&vm->gc_work, vsvm_vm_gc_work);
 	vm->vdev = vdev;
 	vm->mm = current->mm;
+	vm->split = true;
 
 	err = drm_gpusvm_init(&vm->gpusvm, "vsvm", &vdev->drm, current->mm,
 			      vdev->vram.owner, 0, TASK_SIZE & PAGE_MASK, SZ_512M,
@@ -423,23 +515,6 @@ static void vsvm_vm_bind_locked(struct vsvm_range *r, bool writable)
 			r->pte[i + j] = (da->addr + j * PAGE_SIZE) | flags;
 	}
 	r->writable = writable;
-}
-
-/* Give a range its page-table entries, all invalid. */
-static int vsvm_range_alloc_ptes(struct vsvm_range *r)
-{
-	u64 *pte;
-
-	if (r->pte)
-		return 0;
-	pte = kvcalloc(drm_gpusvm_range_npages(&r->base), sizeof(*pte),
-		       GFP_KERNEL_ACCOUNT);
-	if (!pte)
-		return -ENOMEM;
-	/* Readers look at the pointer under the notifier lock only. */
-	smp_store_release(&r->pte, pte);
-
-	return 0;
 }
 
 /*
@@ -1097,6 +1172,8 @@ void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out)
 
 	out->num_ranges = 0;
 	out->vram_pages = 0;
+	out->ranges_split = atomic64_read(&vm->ranges_split);
+	out->split_pieces = atomic64_read(&vm->split_pieces);
 	mutex_lock(&vm->lock);
 	drm_gpusvm_notifier_lock(&vm->gpusvm);
 	drm_gpusvm_for_each_notifier(notifier, &vm->gpusvm, 0, ULONG_MAX) {
