@@ -810,8 +810,10 @@ static void do_small(struct thr *t, int fd, enum call c, bool child)
 		break;
 	default:
 		u->p.param = odd_params[below(t, ARRAY_SIZE(odd_params))];
-		if (chance(t, 80))
+		if (chance(t, 70))
 			u->p.param = DRM_VSVM_PARAM_TIMESLICE_MS;
+		else if (chance(t, 30))
+			u->p.param = DRM_VSVM_PARAM_SPLIT;
 		else if (chance(t, 25))
 			u->p.param = rnd(t);
 		u->p.pad = chance(t, 8) ? rnd(t) | 1 : 0;
@@ -826,8 +828,10 @@ static void do_small(struct thr *t, int fd, enum call c, bool child)
 			       u->p.pad, (unsigned long long)u->p.value);
 		if (child)
 			want = -EACCES;
-		else if (u->p.pad || u->p.param != DRM_VSVM_PARAM_TIMESLICE_MS ||
-			 u->p.value > 10000)
+		else if (u->p.pad ||
+			 !((u->p.param == DRM_VSVM_PARAM_TIMESLICE_MS &&
+			    u->p.value <= 10000) ||
+			   (u->p.param == DRM_VSVM_PARAM_SPLIT && u->p.value <= 1)))
 			want = -EINVAL;
 		break;
 	}

@@ -384,21 +384,6 @@ TEST_F(passfd, refused_in_receiver)
 	vsvm_host_free(tmp);
 }
 
-static long anon_huge_kb(void)
-{
-	FILE *f = fopen("/proc/self/smaps_rollup", "r");
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 /*
  * Transparent huge pages: a 2 MiB aligned region with MADV_HUGEPAGE. (a)
  * Never touched, the GPU writes it first (one 2 MiB range migrated), the
@@ -427,9 +412,9 @@ TEST_F(mm, thp)
 	EXPECT_EQ(-1, vsvm_pattern_check(a, SZ_2M, 5));
 
 	/* (b) CPU first. */
-	kb = anon_huge_kb();
+	kb = vsvm_anon_huge_kb();
 	vsvm_pattern_fill(b, SZ_2M, 6);
-	TH_LOG("AnonHugePages %ld kB -> %ld kB", kb, anon_huge_kb());
+	TH_LOG("AnonHugePages %ld kB -> %ld kB", kb, vsvm_anon_huge_kb());
 	memset(tmp, 0, SZ_2M);
 	ASSERT_EQ(0, vsvm_gpu_read(self->fd, b, tmp, SZ_2M,
 				   DRM_VSVM_POLICY_MIGRATE, &st));

@@ -2191,10 +2191,23 @@ static void p_param0(struct bad_ctx *c)
 	c->arg.p.param = 0;
 }
 
-static void p_param2(struct bad_ctx *c)
+static void p_param3(struct bad_ctx *c)
 {
 	good_param(c);
-	c->arg.p.param = 2;
+	c->arg.p.param = 3;
+}
+
+/* DRM_VSVM_PARAM_SPLIT is a boolean. */
+static void p_param_split_2(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_SPLIT;
+	c->arg.p.value = 2;
+}
+
+static void p_param_split_huge(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_SPLIT;
+	c->arg.p.value = 1ULL << 32 | 1;
 }
 
 static void p_param_pad(struct bad_ctx *c)
@@ -2373,7 +2386,15 @@ FIXTURE_VARIANT_ADD(bad_args, set_param_0) {
 };
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_unknown) {
-	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param2,
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param3,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_split_2) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_split_2,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_split_huge) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_split_huge,
 };
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_pad) {

@@ -163,14 +163,20 @@ static inline int vsvm_vm_stats(int fd, struct drm_vsvm_vm_stats *st)
 	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_VM_STATS, st);
 }
 
-static inline int vsvm_set_timeslice(int fd, __u64 ms)
+/* Set the VM parameter @param (DRM_VSVM_PARAM_*) to @value. */
+static inline int vsvm_set_param(int fd, __u32 param, __u64 value)
 {
 	struct drm_vsvm_vm_set_param p;
 
 	memset(&p, 0, sizeof(p));
-	p.param = DRM_VSVM_PARAM_TIMESLICE_MS;
-	p.value = ms;
+	p.param = param;
+	p.value = value;
 	return vsvm_ioctl(fd, DRM_IOCTL_VSVM_VM_SET_PARAM, &p);
+}
+
+static inline int vsvm_set_timeslice(int fd, __u64 ms)
+{
+	return vsvm_set_param(fd, DRM_VSVM_PARAM_TIMESLICE_MS, ms);
 }
 
 /* Describe the device behind @fd. */
@@ -457,6 +463,22 @@ static inline int vsvm_open_memory_type(__u32 memory_type,
 		close(fd);
 	}
 	return fd;
+}
+
+/* Kilobytes of the process's memory mapped by transparent huge pages. */
+static inline long vsvm_anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
 }
 
 /*
