@@ -192,6 +192,13 @@ struct drm_gpusvm_range_flags {
  * @flags: State bits of the range.
  * @num_dma_addr: Number of entries allocated in @dma_addr: the number of
  *                blocks of the last collection.
+ * @thrash_count: Migrations to device memory in the current burst, see
+ *                drm_gpusvm_range_thrash_note().
+ * @thrash_repins: Pins in a row, each soon after the one before ended:
+ *                 the pin lasts &drm_gpusvm_thrash_params.pin_ns <<
+ *                 @thrash_repins.
+ * @thrash_last_ns: Time of the last of them.
+ * @thrash_pinned_until_ns: The range stays where it is until then.
  *
  * Ranges are naturally aligned to their size, which is one of
  * &drm_gpusvm.chunk_sizes, and never overlap.
@@ -206,7 +213,55 @@ struct drm_gpusvm_range {
 	struct drm_pagemap_device_addr *dma_addr;
 	struct drm_pagemap *dpagemap;
 	struct drm_gpusvm_range_flags flags;
+	u8 thrash_count;
+	u8 thrash_repins;
 	unsigned int num_dma_addr;
+	u64 thrash_last_ns;
+	u64 thrash_pinned_until_ns;
+};
+
+/*
+ * A range that keeps thrashing is pinned for up to
+ * 2^DRM_GPUSVM_THRASH_MAX_REPINS times &drm_gpusvm_thrash_params.pin_ns.
+ */
+#define DRM_GPUSVM_THRASH_MAX_REPINS	3
+
+/**
+ * struct drm_gpusvm_thrash_params - When a range thrashes
+ * @lapse_ns: Two migrations of a range to device memory at most this far
+ *            apart belong to one burst; 0 turns thrashing control off.
+ * @throttle_ns: A range @throttle_after migrations into a burst waits this
+ *               long after the last one before it migrates again.
+ * @pin_ns: A range @pin_after migrations into a burst stays where it is
+ *          for this long: the GPU maps it in system memory instead. A
+ *          range pinned again within @pin_ns of the end of its last pin
+ *          is pinned twice as long as then, up to
+ *          %DRM_GPUSVM_THRASH_MAX_REPINS doublings.
+ * @throttle_after: See @throttle_ns; 0 never throttles.
+ * @pin_after: See @pin_ns; 0 never pins. At most 255.
+ *
+ * drm_gpusvm_init() sets the defaults, after NVIDIA's UVM: bursts of
+ * migrations 500 us apart, throttled by 1 ms from the 3rd, pinned for
+ * 150 ms at the 5th. A driver may change them under its driver lock.
+ */
+struct drm_gpusvm_thrash_params {
+	u64 lapse_ns;
+	u64 throttle_ns;
+	u64 pin_ns;
+	u16 throttle_after;
+	u16 pin_after;
+};
+
+/**
+ * enum drm_gpusvm_thrash - What to do about a migration of a range
+ * @DRM_GPUSVM_THRASH_NONE: Migrate.
+ * @DRM_GPUSVM_THRASH_THROTTLE: Migrate, but only after a delay.
+ * @DRM_GPUSVM_THRASH_PIN: Do not migrate: map the pages where they are.
+ */
+enum drm_gpusvm_thrash {
+	DRM_GPUSVM_THRASH_NONE,
+	DRM_GPUSVM_THRASH_THROTTLE,
+	DRM_GPUSVM_THRASH_PIN,
 };
 
 /**
@@ -232,6 +287,8 @@ struct drm_gpusvm_range {
  * @notifier_list: The notifiers sorted by address: the same elements as
  *                 @root, in an order that can be walked while the tree
  *                 changes.
+ * @thrash: When a range thrashes between system and device memory, see
+ *          drm_gpusvm_range_thrash_check(). Protected by the driver lock.
  *
  * The structure is meant to be embedded in a driver's VM object, which
  * provides reference counting; the GPU SVM has none of its own.
@@ -250,6 +307,7 @@ struct drm_gpusvm {
 	struct rw_semaphore notifier_lock;
 	struct rb_root_cached root;
 	struct list_head notifier_list;
+	struct drm_gpusvm_thrash_params thrash;
 #ifdef CONFIG_LOCKDEP
 	/**
 	 * @lock_dep_map: Lockdep map of the driver lock that serialises
@@ -353,6 +411,15 @@ void drm_gpusvm_range_unmap_partial(struct drm_gpusvm *gpusvm,
 
 int drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_range *range);
+
+enum drm_gpusvm_thrash
+drm_gpusvm_range_thrash_check(struct drm_gpusvm *gpusvm,
+			      struct drm_gpusvm_range *range, u64 now_ns,
+			      u64 *wait_ns);
+
+enum drm_gpusvm_thrash
+drm_gpusvm_range_thrash_note(struct drm_gpusvm *gpusvm,
+			     struct drm_gpusvm_range *range, u64 now_ns);
 
 void drm_gpusvm_print(struct drm_gpusvm *gpusvm, struct drm_printer *p);
 

@@ -291,6 +291,8 @@
  *			struct driver_range *r = container_of(range,
  *						struct driver_range, base);
  *
+ *			bool queued = drm_gpusvm_range_read_flags(range).unmapped;
+ *
  *			partial = drm_gpusvm_range_partial_extent(range,
  *						mmu_range, &start, &end);
  *			driver_zap_ptes(vm, start, end);
@@ -305,6 +307,9 @@
  *					continue;
  *				drm_gpusvm_range_set_unmapped(range, mmu_range);
  *			}
+ *			// Once: the collector may be splitting it already.
+ *			if (queued)
+ *				continue;
  *			spin_lock(&vm->gc_lock);
  *			if (!vm->closing && list_empty(&r->gc_link)) {
  *				drm_gpusvm_range_get(range);
@@ -334,8 +339,14 @@
  *			list_del_init(&r->gc_link);
  *			spin_unlock(&vm->gc_lock);
  *			if (!r->base.flags.partial_unmap ||
- *			    drm_gpusvm_range_split(&vm->gpusvm, &r->base) < 0)
+ *			    drm_gpusvm_range_split(&vm->gpusvm, &r->base) < 0) {
+ *				// What the split would have kept goes too.
+ *				drm_gpusvm_notifier_lock(&vm->gpusvm);
+ *				driver_zap_ptes(vm, drm_gpusvm_range_start(&r->base),
+ *						drm_gpusvm_range_end(&r->base));
+ *				drm_gpusvm_notifier_unlock(&vm->gpusvm);
  *				drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
+ *			}
  *			drm_gpusvm_range_put(&r->base);
  *			spin_lock(&vm->gc_lock);
  *		}
@@ -538,6 +549,13 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm,
 	init_rwsem(&gpusvm->notifier_lock);
 	gpusvm->root = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&gpusvm->notifier_list);
+	gpusvm->thrash = (struct drm_gpusvm_thrash_params) {
+		.lapse_ns = 500 * NSEC_PER_USEC,
+		.throttle_ns = NSEC_PER_MSEC,
+		.pin_ns = 150 * NSEC_PER_MSEC,
+		.throttle_after = 3,
+		.pin_after = 5,
+	};
 #ifdef CONFIG_LOCKDEP
 	gpusvm->lock_dep_map = NULL;
 #endif
@@ -704,6 +722,10 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 	range->notifier_seq = LONG_MAX;
 	range->dma_addr = NULL;
 	range->num_dma_addr = 0;
+	range->thrash_count = 0;
+	range->thrash_repins = 0;
+	range->thrash_last_ns = 0;
+	range->thrash_pinned_until_ns = 0;
 	range->dpagemap = NULL;
 	range->flags.__flags = 0;
 	range->flags.migrate_devmem = migrate_devmem;
@@ -2051,12 +2073,14 @@ static unsigned long drm_gpusvm_piece_size(struct drm_gpusvm_range *range,
 /*
  * Cut what @range keeps into pieces: runs of blocks still mapped, each cut
  * greedily into naturally aligned chunks that end on block boundaries.
- * Blocks no chunk fits are left out. Fills up to @max pieces and returns
- * how many there are.
+ * Blocks no chunk fits (chunk sizes without PAGE_SIZE) are left out and
+ * counted in *@left_out. Fills up to @max pieces and returns how many
+ * there are.
  */
 static unsigned int drm_gpusvm_split_plan(struct drm_gpusvm_range *range,
 					  struct drm_gpusvm_piece *pieces,
-					  unsigned int max)
+					  unsigned int max,
+					  unsigned int *left_out)
 {
 	unsigned long rstart = drm_gpusvm_range_start(range);
 	unsigned long npages = drm_gpusvm_range_npages(range);
@@ -2065,6 +2089,7 @@ static unsigned int drm_gpusvm_split_plan(struct drm_gpusvm_range *range,
 
 	lockdep_assert_held(&range->gpusvm->notifier_lock);
 
+	*left_out = 0;
 	if (!range->flags.has_dma_mapping)
 		return 0;
 
@@ -2087,6 +2112,7 @@ static unsigned int drm_gpusvm_split_plan(struct drm_gpusvm_range *range,
 						     j, &nblocks);
 			if (!size) {
 				pgoff += 1UL << range->dma_addr[j++].order;
+				(*left_out)++;
 				continue;
 			}
 			if (n < max) {
@@ -2126,6 +2152,10 @@ static void drm_gpusvm_split_move(struct drm_gpusvm_range *old,
 		entry->dir = DMA_NONE;
 	}
 	new->num_dma_addr = piece->nblocks;
+	new->thrash_count = old->thrash_count;
+	new->thrash_repins = old->thrash_repins;
+	new->thrash_last_ns = old->thrash_last_ns;
+	new->thrash_pinned_until_ns = old->thrash_pinned_until_ns;
 	new->dpagemap = flags.has_devmem_pages ? old->dpagemap : NULL;
 	new->notifier_seq = old->notifier_seq;
 	new->flags.__flags = flags.__flags;
@@ -2188,13 +2218,19 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 	struct drm_gpusvm_notifier *notifier = range->notifier;
 	struct drm_gpusvm_piece *pieces, *check;
 	struct drm_gpusvm_range **ranges;
-	unsigned int n, max = 0, i;
+	unsigned int n, max = 0, i, left_out;
 	int tries;
 
 	for (tries = 0; tries < 8; tries++) {
 		down_read(&gpusvm->notifier_lock);
-		n = drm_gpusvm_split_plan(range, NULL, 0);
+		n = drm_gpusvm_split_plan(range, NULL, 0, &left_out);
 		up_read(&gpusvm->notifier_lock);
+		/*
+		 * Releasing blocks here would leave the driver's GPU mappings
+		 * of them behind: it takes the whole range down instead.
+		 */
+		if (left_out)
+			return -EOPNOTSUPP;
 		if (!n)
 			return 0;
 
@@ -2204,9 +2240,9 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 		check = pieces + n;
 
 		down_read(&gpusvm->notifier_lock);
-		max = drm_gpusvm_split_plan(range, pieces, n);
+		max = drm_gpusvm_split_plan(range, pieces, n, &left_out);
 		up_read(&gpusvm->notifier_lock);
-		if (max != n) {
+		if (max != n || left_out) {
 			kfree(pieces);
 			continue;
 		}
@@ -2219,8 +2255,8 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 
 		down_write(&gpusvm->notifier_lock);
 		/* An invalidation since the plan may have dropped more. */
-		if (drm_gpusvm_split_plan(range, check, n) != n ||
-		    memcmp(pieces, check, n * sizeof(*pieces))) {
+		if (drm_gpusvm_split_plan(range, check, n, &left_out) != n ||
+		    left_out || memcmp(pieces, check, n * sizeof(*pieces))) {
 			up_write(&gpusvm->notifier_lock);
 			drm_gpusvm_split_free(ranges, n);
 			kfree(pieces);
@@ -2229,7 +2265,7 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 
 		for (i = 0; i < n; i++)
 			drm_gpusvm_split_move(range, ranges[i], &pieces[i]);
-		/* Blocks left out, if any. */
+		/* Every block moved: this only updates the flags. */
 		__drm_gpusvm_range_unmap_pages(gpusvm, range);
 		interval_tree_remove(&range->itree, &notifier->root);
 		RB_CLEAR_NODE(&range->itree.rb);
@@ -2258,8 +2294,8 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
  * that are still mapped: each of them naturally aligned to its size, one of
  * &drm_gpusvm.chunk_sizes, and taking over the device mappings of its
  * blocks, so it is valid at once (drm_gpusvm_range_pages_valid()) and its
- * pages, device memory included, do not move. Blocks that no chunk size
- * fits are released. Afterwards the driver finds the new ranges with
+ * pages, device memory included, do not move. Afterwards the driver finds
+ * the new ranges with
  * drm_gpusvm_for_each_range() over the bounds @range had, and moves its
  * GPU mappings of them over under the notifier lock, for those whose pages
  * are still valid (an invalidation may have come in between).
@@ -2274,8 +2310,13 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
  * Return: The number of ranges inserted (0 or more) with @range removed,
  * or a negative error code with @range left as it was:
  * -EINVAL if @range was removed or is not partly unmapped;
+ * -EOPNOTSUPP if a block that is still mapped fits no chunk size (possible
+ * only without PAGE_SIZE among &drm_gpusvm.chunk_sizes);
  * -ENOMEM if out of memory (&drm_gpusvm_ops.range_alloc returned NULL);
  * -EAGAIN if invalidations kept changing @range.
+ *
+ * On an error, the driver takes the whole range off the GPU and removes it
+ * with drm_gpusvm_range_remove().
  */
 int drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_range *range)
@@ -2290,9 +2331,11 @@ int drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 		return -EINVAL;
 
 	/*
-	 * The mmap lock keeps further munmap() and mprotect() calls, which
-	 * would change the plan, away meanwhile. Without a user of the mm,
-	 * there is nothing left to keep.
+	 * The mmap lock keeps munmap() and mprotect() calls that have not
+	 * started yet, which would change the plan, away meanwhile (those
+	 * under way, and NUMA hinting, may still change it: the plan is
+	 * checked again). Without a user of the mm, there is nothing left to
+	 * keep.
 	 */
 	if (mmget_not_zero(mm)) {
 		mmap_read_lock(mm);
@@ -2308,6 +2351,130 @@ int drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_split);
+
+/**
+ * DOC: Thrashing
+ *
+ * Memory that the CPU and the GPU take turns on moves to device memory on
+ * every GPU fault and back on every CPU fault: each turn pays two copies
+ * and two page-table updates, more than the accesses themselves. GPU SVM
+ * counts, per range, the migrations to device memory that follow each
+ * other closely (at most &drm_gpusvm_thrash_params.lapse_ns apart: a
+ * burst). A driver asks drm_gpusvm_range_thrash_check() before it
+ * migrates a range on a GPU fault and tells drm_gpusvm_range_thrash_note()
+ * after the migration. Some migrations into a burst the range is
+ * throttled: its next migration waits a moment after the last one, which
+ * gives the CPU time to finish with it. A few more and it is pinned: for
+ * &drm_gpusvm_thrash_params.pin_ns (doubled each time it thrashes again
+ * right after a pin, up to 8 times) it is not migrated at all, and the GPU
+ * maps it where it is, in system memory once the CPU has faulted it back
+ * (device-private memory cannot be left in place for the CPU; coherent
+ * device memory does not thrash, the CPU uses it in place). Explicit
+ * migrations (prefetch) are not counted.
+ */
+
+/**
+ * drm_gpusvm_range_thrash_check() - May a range migrate to device memory now?
+ * @gpusvm: The GPU SVM.
+ * @range: The range a GPU fault wants to migrate.
+ * @now_ns: The time, ktime_get_ns() (tests pass their own clock).
+ * @wait_ns: Output: for %DRM_GPUSVM_THRASH_THROTTLE, how long to wait
+ *	before migrating; 0 otherwise.
+ *
+ * Context: The caller holds the driver lock.
+ *
+ * Return: %DRM_GPUSVM_THRASH_PIN while the range is pinned: map it where
+ * it is; %DRM_GPUSVM_THRASH_THROTTLE if it must wait *@wait_ns first (and
+ * check again); %DRM_GPUSVM_THRASH_NONE to migrate. Always
+ * %DRM_GPUSVM_THRASH_NONE when thrashing control is off
+ * (&drm_gpusvm_thrash_params.lapse_ns is 0).
+ */
+enum drm_gpusvm_thrash
+drm_gpusvm_range_thrash_check(struct drm_gpusvm *gpusvm,
+			      struct drm_gpusvm_range *range, u64 now_ns,
+			      u64 *wait_ns)
+{
+	const struct drm_gpusvm_thrash_params *p = &gpusvm->thrash;
+	u64 until;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	*wait_ns = 0;
+	if (!p->lapse_ns)
+		return DRM_GPUSVM_THRASH_NONE;
+	if (now_ns < range->thrash_pinned_until_ns)
+		return DRM_GPUSVM_THRASH_PIN;
+
+	/* The burst ended: the next migration starts a new one. */
+	if (now_ns - range->thrash_last_ns > p->lapse_ns + p->throttle_ns)
+		return DRM_GPUSVM_THRASH_NONE;
+	if (!p->throttle_after || range->thrash_count < p->throttle_after)
+		return DRM_GPUSVM_THRASH_NONE;
+
+	until = range->thrash_last_ns + p->throttle_ns;
+	if (now_ns >= until)
+		return DRM_GPUSVM_THRASH_NONE;
+	*wait_ns = until - now_ns;
+	return DRM_GPUSVM_THRASH_THROTTLE;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_thrash_check);
+
+/**
+ * drm_gpusvm_range_thrash_note() - Count a migration of a range to device
+ * memory
+ * @gpusvm: The GPU SVM.
+ * @range: The range a GPU fault migrated.
+ * @now_ns: The time, ktime_get_ns().
+ *
+ * A migration at most &drm_gpusvm_thrash_params.lapse_ns (plus the
+ * throttle delay) after the one before continues the burst, any other
+ * starts a new one. The migration that makes the burst
+ * &drm_gpusvm_thrash_params.pin_after long pins the range, for twice as
+ * long as the last time if that pin ended less than
+ * &drm_gpusvm_thrash_params.pin_ns ago.
+ *
+ * Context: The caller holds the driver lock.
+ *
+ * Return: %DRM_GPUSVM_THRASH_PIN if this migration pinned the range,
+ * %DRM_GPUSVM_THRASH_THROTTLE if the next one will be throttled,
+ * %DRM_GPUSVM_THRASH_NONE otherwise (and when thrashing control is off).
+ */
+enum drm_gpusvm_thrash
+drm_gpusvm_range_thrash_note(struct drm_gpusvm *gpusvm,
+			     struct drm_gpusvm_range *range, u64 now_ns)
+{
+	const struct drm_gpusvm_thrash_params *p = &gpusvm->thrash;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (!p->lapse_ns)
+		return DRM_GPUSVM_THRASH_NONE;
+
+	if (range->thrash_count &&
+	    now_ns - range->thrash_last_ns <= p->lapse_ns + p->throttle_ns)
+		range->thrash_count = min_t(u32, range->thrash_count + 1, U8_MAX);
+	else
+		range->thrash_count = 1;
+	range->thrash_last_ns = now_ns;
+
+	if (p->pin_after && range->thrash_count >= p->pin_after) {
+		/* Thrashing again right after the last pin: pin longer. */
+		if (range->thrash_pinned_until_ns &&
+		    now_ns - range->thrash_pinned_until_ns <= p->pin_ns)
+			range->thrash_repins = min(range->thrash_repins + 1,
+						   DRM_GPUSVM_THRASH_MAX_REPINS);
+		else
+			range->thrash_repins = 0;
+		range->thrash_count = 0;
+		range->thrash_pinned_until_ns = now_ns +
+						(p->pin_ns << range->thrash_repins);
+		return DRM_GPUSVM_THRASH_PIN;
+	}
+	if (p->throttle_after && range->thrash_count >= p->throttle_after)
+		return DRM_GPUSVM_THRASH_THROTTLE;
+	return DRM_GPUSVM_THRASH_NONE;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_thrash_note);
 
 /**
  * drm_gpusvm_print() - Describe a GPU SVM
