@@ -369,12 +369,36 @@ struct drm_vsvm_vm_stats {
 
 	/** @split_pieces: Output: ranges those splits left in their place. */
 	__u64 split_pieces;
+
+	/**
+	 * @thrash_throttles: Output: GPU faults that waited before migrating
+	 * a range that kept moving between system memory and VRAM (see
+	 * %DRM_VSVM_PARAM_THRASH).
+	 */
+	__u64 thrash_throttles;
+
+	/** @thrash_pins: Output: times a thrashing range was pinned. */
+	__u64 thrash_pins;
+
+	/**
+	 * @thrash_pinned_faults: Output: GPU faults that mapped a pinned
+	 * range in system memory instead of migrating it.
+	 */
+	__u64 thrash_pinned_faults;
 };
 
 /** DRM_VSVM_PARAM_TIMESLICE_MS - Minimum residency after a migration. */
 #define DRM_VSVM_PARAM_TIMESLICE_MS	1
 /** DRM_VSVM_PARAM_SPLIT - Split ranges on partial munmap()/mprotect(). */
 #define DRM_VSVM_PARAM_SPLIT		2
+/** DRM_VSVM_PARAM_THRASH - Thrashing control on or off. */
+#define DRM_VSVM_PARAM_THRASH		3
+/** DRM_VSVM_PARAM_THRASH_LAPSE_US - Gap that keeps a burst going. */
+#define DRM_VSVM_PARAM_THRASH_LAPSE_US	4
+/** DRM_VSVM_PARAM_THRASH_PIN_MS - How long a thrashing range is pinned. */
+#define DRM_VSVM_PARAM_THRASH_PIN_MS	5
+/** DRM_VSVM_PARAM_THRASH_THROTTLE_US - How long a throttled range waits. */
+#define DRM_VSVM_PARAM_THRASH_THROTTLE_US	6
 
 /**
  * struct drm_vsvm_vm_set_param - Argument of DRM_IOCTL_VSVM_VM_SET_PARAM
@@ -400,6 +424,24 @@ struct drm_vsvm_vm_set_param {
 	 * GPU mapping and its VRAM, and the range is replaced by smaller
 	 * ones. With 0 the whole range is dropped, as upstream drivers do,
 	 * and what is still mapped faults in again.
+	 *
+	 * For %DRM_VSVM_PARAM_THRASH: 1 (the default) or 0. With 1, a range
+	 * that GPU faults migrate to VRAM again and again, because the CPU
+	 * faults it back in between, is first throttled (from the 3rd
+	 * migration in a row on, the next one waits until
+	 * %DRM_VSVM_PARAM_THRASH_THROTTLE_US after it), then pinned at the
+	 * 5th: for %DRM_VSVM_PARAM_THRASH_PIN_MS it stays in system memory
+	 * and the GPU accesses it there. Migrations in a row are at most
+	 * %DRM_VSVM_PARAM_THRASH_LAPSE_US apart (plus the wait). Policy
+	 * %DRM_VSVM_POLICY_DEVICE and explicit migrations are never held
+	 * back.
+	 *
+	 * For %DRM_VSVM_PARAM_THRASH_LAPSE_US: 1 to 1000000 (default 500).
+	 *
+	 * For %DRM_VSVM_PARAM_THRASH_PIN_MS: 1 to 10000 (default 150).
+	 *
+	 * For %DRM_VSVM_PARAM_THRASH_THROTTLE_US: 1 to 1000000 (default
+	 * 1000).
 	 */
 	__u64 value;
 };

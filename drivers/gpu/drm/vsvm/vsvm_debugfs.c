@@ -59,6 +59,10 @@ static int vsvm_vms_show(struct seq_file *m, void *data)
 		drm_printf(&p, "  split %s: %llu ranges into %llu\n",
 			   str_on_off(READ_ONCE(vm->split)), st.ranges_split,
 			   st.split_pieces);
+		drm_printf(&p, "  thrash %s: %llu throttled, %llu pinned, %llu faults in place\n",
+			   str_on_off(READ_ONCE(vm->thrash)),
+			   st.thrash_throttles, st.thrash_pins,
+			   st.thrash_pinned_faults);
 		vsvm_vm_print(vm, &p);
 	}
 	mutex_unlock(&vdev->vm_list_lock);

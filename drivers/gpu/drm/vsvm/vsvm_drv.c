@@ -230,6 +230,11 @@ static int vsvm_vm_set_param_ioctl(struct drm_device *drm, void *data,
 			return -EINVAL;
 		WRITE_ONCE(vfile->vm->split, args->value);
 		return 0;
+	case DRM_VSVM_PARAM_THRASH:
+	case DRM_VSVM_PARAM_THRASH_LAPSE_US:
+	case DRM_VSVM_PARAM_THRASH_PIN_MS:
+	case DRM_VSVM_PARAM_THRASH_THROTTLE_US:
+		return vsvm_vm_set_thrash(vfile->vm, args->param, args->value);
 	default:
 		return -EINVAL;
 	}

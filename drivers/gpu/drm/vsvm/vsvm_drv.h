@@ -239,6 +239,13 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
  * @split: DRM_VSVM_PARAM_SPLIT; read locklessly by the invalidation.
  * @ranges_split: Ranges split, see &drm_vsvm_vm_stats.ranges_split.
  * @split_pieces: Ranges created by those splits.
+ * @thrash: DRM_VSVM_PARAM_THRASH; the parameters themselves are in
+ *	&drm_gpusvm.thrash, under @lock.
+ * @thrash_lapse_ns: DRM_VSVM_PARAM_THRASH_LAPSE_US, kept while @thrash is
+ *	off (&drm_gpusvm_thrash_params.lapse_ns is 0 then).
+ * @thrash_throttles: See &drm_vsvm_vm_stats.thrash_throttles.
+ * @thrash_pins: See &drm_vsvm_vm_stats.thrash_pins.
+ * @thrash_pinned_faults: See &drm_vsvm_vm_stats.thrash_pinned_faults.
  * @num_ranges: GPU SVM ranges allocated, at most &vsvm_device.max_ranges.
  * @stats: Counters of the VM.
  * @link: Link in &vsvm_device.vm_list.
@@ -256,6 +263,11 @@ struct vsvm_vm {
 	bool split;
 	atomic64_t ranges_split;
 	atomic64_t split_pieces;
+	bool thrash;
+	u64 thrash_lapse_ns;
+	atomic64_t thrash_throttles;
+	atomic64_t thrash_pins;
+	atomic64_t thrash_pinned_faults;
 	atomic_t num_ranges;
 	struct vsvm_counters stats;
 	struct list_head link;
@@ -355,6 +367,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		    unsigned long end, u32 target,
 		    struct vsvm_stats_sink *sink);
 void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out);
+int vsvm_vm_set_thrash(struct vsvm_vm *vm, u32 param, u64 value);
 void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p);
 void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p);
 

@@ -12,6 +12,8 @@
 #include <linux/tracepoint.h>
 #include <linux/types.h>
 
+#include <drm/drm_gpusvm.h>
+
 TRACE_EVENT(vsvm_gpu_fault,
 	TP_PROTO(unsigned int dev, unsigned long addr, bool write, u32 policy),
 	TP_ARGS(dev, addr, write, policy),
@@ -57,46 +59,54 @@ DEFINE_EVENT(vsvm_span, vsvm_migrate,
 	TP_ARGS(dev, start, end, to_vram)
 );
 
-TRACE_EVENT(vsvm_invalidate,
+/*
+ * A span of addresses and a number: the ranges that replaced a split one,
+ * or as the events below print it.
+ */
+DECLARE_EVENT_CLASS(vsvm_span_n,
 	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
-		 int event),
-	TP_ARGS(dev, start, end, event),
+		 int n),
+	TP_ARGS(dev, start, end, n),
 	TP_STRUCT__entry(
 		__field(unsigned int, dev)
 		__field(unsigned long, start)
 		__field(unsigned long, end)
-		__field(int, event)
+		__field(int, n)
 	),
 	TP_fast_assign(
 		__entry->dev = dev;
 		__entry->start = start;
 		__entry->end = end;
-		__entry->event = event;
-	),
-	TP_printk("dev=%u [%#lx-%#lx) event=%d", __entry->dev, __entry->start,
-		  __entry->end, __entry->event)
-);
-
-TRACE_EVENT(vsvm_range_split,
-	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
-		 int pieces),
-	TP_ARGS(dev, start, end, pieces),
-	TP_STRUCT__entry(
-		__field(unsigned int, dev)
-		__field(unsigned long, start)
-		__field(unsigned long, end)
-		__field(int, pieces)
-	),
-	TP_fast_assign(
-		__entry->dev = dev;
-		__entry->start = start;
-		__entry->end = end;
-		__entry->pieces = pieces;
+		__entry->n = n;
 	),
 	TP_printk("dev=%u [%#lx-%#lx) pieces=%d", __entry->dev,
-		  __entry->start, __entry->end, __entry->pieces)
+		  __entry->start, __entry->end, __entry->n)
 );
 
+/* n: the enum mmu_notifier_event. */
+DEFINE_EVENT_PRINT(vsvm_span_n, vsvm_invalidate,
+	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
+		 int n),
+	TP_ARGS(dev, start, end, n),
+	TP_printk("dev=%u [%#lx-%#lx) event=%d", __entry->dev, __entry->start,
+		  __entry->end, __entry->n)
+);
+
+/* n: the enum drm_gpusvm_thrash that held the migration back. */
+DEFINE_EVENT_PRINT(vsvm_span_n, vsvm_thrash,
+	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
+		 int n),
+	TP_ARGS(dev, start, end, n),
+	TP_printk("dev=%u [%#lx-%#lx) %s", __entry->dev, __entry->start,
+		  __entry->end,
+		  __entry->n == DRM_GPUSVM_THRASH_PIN ? "pinned" : "throttled")
+);
+
+DEFINE_EVENT(vsvm_span_n, vsvm_range_split,
+	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
+		 int n),
+	TP_ARGS(dev, start, end, n)
+);
 DECLARE_EVENT_CLASS(vsvm_pages,
 	TP_PROTO(unsigned int dev, unsigned long npages, bool to_vram),
 	TP_ARGS(dev, npages, to_vram),

@@ -329,6 +329,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	vm->vdev = vdev;
 	vm->mm = current->mm;
 	vm->split = true;
+	vm->thrash = true;
 
 	err = drm_gpusvm_init(&vm->gpusvm, "vsvm", &vdev->drm, current->mm,
 			      vdev->vram.owner, 0, TASK_SIZE & PAGE_MASK, SZ_512M,
@@ -340,6 +341,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 		return ERR_PTR(err);
 	}
 	drm_gpusvm_driver_set_lock(&vm->gpusvm, &vm->lock);
+	vm->thrash_lapse_ns = vm->gpusvm.thrash.lapse_ns;
 
 	return vm;
 }
@@ -622,6 +624,42 @@ void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p)
 				   atomic64_read(&vdev->fault_time.ns[m][i]));
 }
 
+/*
+ * May a GPU fault under @policy migrate @range now? Only the default
+ * policy is held back: DRM_VSVM_POLICY_DEVICE needs VRAM whatever it costs.
+ */
+static enum drm_gpusvm_thrash
+vsvm_vm_thrash_check(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
+		     u32 policy, u64 *wait_ns)
+{
+	enum drm_gpusvm_thrash thrash;
+
+	*wait_ns = 0;
+	if (policy != DRM_VSVM_POLICY_MIGRATE)
+		return DRM_GPUSVM_THRASH_NONE;
+
+	thrash = drm_gpusvm_range_thrash_check(&vm->gpusvm, range,
+					       ktime_get_ns(), wait_ns);
+	if (thrash == DRM_GPUSVM_THRASH_PIN)
+		atomic64_inc(&vm->thrash_pinned_faults);
+	else if (thrash == DRM_GPUSVM_THRASH_THROTTLE)
+		atomic64_inc(&vm->thrash_throttles);
+	if (thrash != DRM_GPUSVM_THRASH_NONE)
+		trace_vsvm_thrash(vm->vdev->index, drm_gpusvm_range_start(range),
+				  drm_gpusvm_range_end(range), thrash);
+
+	return thrash;
+}
+
+/* Count a migration of @range by a GPU fault; it may pin the range. */
+static void vsvm_vm_thrash_note(struct vsvm_vm *vm,
+				struct drm_gpusvm_range *range)
+{
+	if (drm_gpusvm_range_thrash_note(&vm->gpusvm, range, ktime_get_ns()) ==
+	    DRM_GPUSVM_THRASH_PIN)
+		atomic64_inc(&vm->thrash_pins);
+}
+
 /**
  * vsvm_vm_fault() - Service a GPU page fault
  * @vm: The VM.
@@ -651,9 +689,9 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	};
 	struct drm_gpusvm_range *range;
 	struct vsvm_range *r;
-	bool nothing_moved = false, migrated = false;
+	bool nothing_moved = false, migrated = false, throttled = false;
 	int tries = 0, migrate_tries = 0, err;
-	u64 t0 = ktime_get_ns();
+	u64 t0 = ktime_get_ns(), wait_ns;
 
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
@@ -705,10 +743,30 @@ retry:
 	if (policy != DRM_VSVM_POLICY_SYSTEM && policy != VSVM_POLICY_IN_PLACE &&
 	    range->flags.migrate_devmem && !range->flags.has_devmem_pages &&
 	    migrate_tries < 2) {
+		switch (vsvm_vm_thrash_check(vm, range, policy, &wait_ns)) {
+		case DRM_GPUSVM_THRASH_PIN:
+			/* Pinned: the GPU uses it in system memory. */
+			goto collect;
+		case DRM_GPUSVM_THRASH_THROTTLE:
+			if (throttled)
+				break;
+			/* Let the CPU finish with it first, once. */
+			throttled = true;
+			mutex_unlock(&vm->lock);
+			fsleep(div_u64(wait_ns, NSEC_PER_USEC) + 1);
+			err = mutex_lock_killable(&vm->lock);
+			if (err)
+				return err;
+			goto retry;
+		default:
+			break;
+		}
 		migrate_tries++;
 		err = vsvm_vm_migrate_to_vram(vm, drm_gpusvm_range_start(range),
 					      drm_gpusvm_range_end(range),
 					      ctx.timeslice_ms, true, sink);
+		if (!err && policy == DRM_VSVM_POLICY_MIGRATE)
+			vsvm_vm_thrash_note(vm, range);
 		migrated |= !err;
 		nothing_moved = err == -EBUSY;
 		/*
@@ -719,6 +777,7 @@ retry:
 			goto out_unlock;
 	}
 
+collect:
 	err = vsvm_range_alloc_ptes(r);
 	if (err)
 		goto out_unlock;
@@ -1174,6 +1233,9 @@ void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out)
 	out->vram_pages = 0;
 	out->ranges_split = atomic64_read(&vm->ranges_split);
 	out->split_pieces = atomic64_read(&vm->split_pieces);
+	out->thrash_throttles = atomic64_read(&vm->thrash_throttles);
+	out->thrash_pins = atomic64_read(&vm->thrash_pins);
+	out->thrash_pinned_faults = atomic64_read(&vm->thrash_pinned_faults);
 	mutex_lock(&vm->lock);
 	drm_gpusvm_notifier_lock(&vm->gpusvm);
 	drm_gpusvm_for_each_notifier(notifier, &vm->gpusvm, 0, ULONG_MAX) {
@@ -1191,6 +1253,48 @@ void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out)
 	}
 	drm_gpusvm_notifier_unlock(&vm->gpusvm);
 	mutex_unlock(&vm->lock);
+}
+
+/**
+ * vsvm_vm_set_thrash() - Set a thrashing-control parameter of a VM
+ * @vm: The VM.
+ * @param: DRM_VSVM_PARAM_THRASH, _THRASH_LAPSE_US, _THRASH_PIN_MS or
+ *	_THRASH_THROTTLE_US.
+ * @value: The value, see &drm_vsvm_vm_set_param.value.
+ *
+ * Return: 0, or -EINVAL for a value out of range.
+ */
+int vsvm_vm_set_thrash(struct vsvm_vm *vm, u32 param, u64 value)
+{
+	struct drm_gpusvm_thrash_params *p = &vm->gpusvm.thrash;
+
+	if ((param == DRM_VSVM_PARAM_THRASH && value > 1) ||
+	    ((param == DRM_VSVM_PARAM_THRASH_LAPSE_US ||
+	      param == DRM_VSVM_PARAM_THRASH_THROTTLE_US) &&
+	     (!value || value > USEC_PER_SEC)) ||
+	    (param == DRM_VSVM_PARAM_THRASH_PIN_MS && (!value || value > 10000)))
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	switch (param) {
+	case DRM_VSVM_PARAM_THRASH:
+		vm->thrash = value;
+		break;
+	case DRM_VSVM_PARAM_THRASH_LAPSE_US:
+		vm->thrash_lapse_ns = value * NSEC_PER_USEC;
+		break;
+	case DRM_VSVM_PARAM_THRASH_THROTTLE_US:
+		p->throttle_ns = value * NSEC_PER_USEC;
+		break;
+	default:
+		p->pin_ns = value * NSEC_PER_MSEC;
+		break;
+	}
+	/* Off: the GPU SVM counts nothing. */
+	p->lapse_ns = vm->thrash ? vm->thrash_lapse_ns : 0;
+	mutex_unlock(&vm->lock);
+
+	return 0;
 }
 
 /**
