@@ -558,7 +558,27 @@ static uint64_t gen_size(struct thr *t, uint64_t addr, bool aligned)
 }
 
 static const unsigned int odd_counts[] = { 0, 1, 255, 256, 257, 300, ~0U };
-static const unsigned int odd_params[] = { 0, 2, 3, 0x80000000U, ~0U };
+static const unsigned int odd_params[] = { 0, 2, 3, 4, 5, 6, 7, 0x80000000U, ~0U };
+
+/* Whether VM_SET_PARAM takes @value for @param (see vsvm_drm.h). */
+static bool param_valid(uint32_t param, uint64_t value)
+{
+	switch (param) {
+	case DRM_VSVM_PARAM_TIMESLICE_MS:
+		return value <= 10000;
+	case DRM_VSVM_PARAM_SPLIT:
+	case DRM_VSVM_PARAM_THRASH:
+		return value <= 1;
+	case DRM_VSVM_PARAM_THRASH_LAPSE_US:
+	case DRM_VSVM_PARAM_THRASH_THROTTLE_US:
+		return value && value <= 1000000;
+	case DRM_VSVM_PARAM_THRASH_PIN_MS:
+		return value && value <= 10000;
+	default:
+		return false;
+	}
+}
+
 static const uint64_t timeslices[] = { 0, 1, 10, 10000, 10001, ~0ULL };
 static const uint64_t odd_npages[] = {
 	0, ~0ULL, 1ULL << 35, 1ULL << 52, TASK_TOP >> 12, (TASK_TOP >> 12) + 1,
@@ -828,10 +848,7 @@ static void do_small(struct thr *t, int fd, enum call c, bool child)
 			       u->p.pad, (unsigned long long)u->p.value);
 		if (child)
 			want = -EACCES;
-		else if (u->p.pad ||
-			 !((u->p.param == DRM_VSVM_PARAM_TIMESLICE_MS &&
-			    u->p.value <= 10000) ||
-			   (u->p.param == DRM_VSVM_PARAM_SPLIT && u->p.value <= 1)))
+		else if (u->p.pad || !param_valid(u->p.param, u->p.value))
 			want = -EINVAL;
 		break;
 	}

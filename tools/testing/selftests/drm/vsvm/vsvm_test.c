@@ -2191,10 +2191,10 @@ static void p_param0(struct bad_ctx *c)
 	c->arg.p.param = 0;
 }
 
-static void p_param3(struct bad_ctx *c)
+static void p_param_unknown(struct bad_ctx *c)
 {
 	good_param(c);
-	c->arg.p.param = 3;
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH_THROTTLE_US + 1;
 }
 
 /* DRM_VSVM_PARAM_SPLIT is a boolean. */
@@ -2208,6 +2208,42 @@ static void p_param_split_huge(struct bad_ctx *c)
 {
 	c->arg.p.param = DRM_VSVM_PARAM_SPLIT;
 	c->arg.p.value = 1ULL << 32 | 1;
+}
+
+static void p_param_thrash_2(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH;
+	c->arg.p.value = 2;
+}
+
+static void p_param_lapse_0(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH_LAPSE_US;
+	c->arg.p.value = 0;
+}
+
+static void p_param_lapse_huge(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH_LAPSE_US;
+	c->arg.p.value = 1000001;
+}
+
+static void p_param_pin_0(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH_PIN_MS;
+	c->arg.p.value = 0;
+}
+
+static void p_param_pin_huge(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH_PIN_MS;
+	c->arg.p.value = 10001;
+}
+
+static void p_param_throttle_0(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_THRASH_THROTTLE_US;
+	c->arg.p.value = 0;
 }
 
 static void p_param_pad(struct bad_ctx *c)
@@ -2386,7 +2422,7 @@ FIXTURE_VARIANT_ADD(bad_args, set_param_0) {
 };
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_unknown) {
-	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param3,
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_unknown,
 };
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_split_2) {
@@ -2395,6 +2431,30 @@ FIXTURE_VARIANT_ADD(bad_args, set_param_split_2) {
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_split_huge) {
 	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_split_huge,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_thrash_2) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_thrash_2,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_lapse_0) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_lapse_0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_lapse_huge) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_lapse_huge,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_pin_0) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_pin_0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_pin_huge) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_pin_huge,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_throttle_0) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_throttle_0,
 };
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_pad) {

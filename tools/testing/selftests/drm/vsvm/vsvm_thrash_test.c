@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Userspace tests of thrashing control (DRM_VSVM_PARAM_THRASH): memory that
+ * the CPU and the GPU take turns on is migrated to VRAM a few times, then
+ * throttled, then pinned in system memory, where the GPU reads and writes
+ * it in place; the data is right all along. With the parameter off every
+ * turn migrates.
+ *
+ * Under QEMU's TCG a migration takes far longer than on hardware, so the
+ * tests widen the lapse between migrations that make a burst
+ * (DRM_VSVM_PARAM_THRASH_LAPSE_US) from 500 us to 200 ms, and the wait of
+ * a throttled migration (DRM_VSVM_PARAM_THRASH_THROTTLE_US) from 1 to 20 ms.
+ */
+
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "../../kselftest_harness.h"
+#include "vsvm_util.h"
+
+#define PAGE		4096UL
+#define SZ_64K		0x00010000UL
+
+#define LAPSE_US	200000
+#define THROTTLE_US	20000
+
+FIXTURE(thrash)
+{
+	int fd;
+	char *a;
+};
+
+FIXTURE_SETUP(thrash)
+{
+	self->a = MAP_FAILED;
+	self->fd = vsvm_open_device(0);
+	if (self->fd == -ENODEV)
+		SKIP(return, "no vsvm device (is the module loaded?)");
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(0, vsvm_set_timeslice(self->fd, 0));
+	ASSERT_EQ(0, vsvm_set_param(self->fd, DRM_VSVM_PARAM_THRASH_LAPSE_US,
+				    LAPSE_US));
+	ASSERT_EQ(0, vsvm_set_param(self->fd, DRM_VSVM_PARAM_THRASH_THROTTLE_US,
+				    THROTTLE_US));
+	self->a = vsvm_map_aligned(SZ_64K, SZ_64K);
+	ASSERT_NE(MAP_FAILED, self->a);
+	vsvm_pattern_fill(self->a, SZ_64K, 7);
+}
+
+FIXTURE_TEARDOWN(thrash)
+{
+	if (self->a != MAP_FAILED)
+		munmap(self->a, SZ_64K);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * One turn: the CPU stamps @seed into the first byte of every page
+ * (faulting the buffer back from VRAM), then the GPU reads it with @policy
+ * and checks the stamps and the pattern (seed 7) around them. Returns the
+ * pages the GPU's read migrated to VRAM, or -1 on a read error or bad
+ * data. Only a byte per page: the GPU comes back quickly, as in a tight
+ * CPU/GPU loop.
+ */
+static long turn(int fd, char *a, unsigned int seed, unsigned int policy)
+{
+	char tmp[SZ_64K];
+	struct drm_vsvm_stats st;
+	size_t i;
+
+	for (i = 0; i < SZ_64K; i += PAGE)
+		a[i] = (char)(seed + i / PAGE);
+	if (vsvm_gpu_read(fd, a, tmp, SZ_64K, policy, &st))
+		return -1;
+	for (i = 0; i < SZ_64K; i++) {
+		unsigned char want = i % PAGE ? vsvm_pattern_byte(i, 7) :
+				     (unsigned char)(seed + i / PAGE);
+
+		if ((unsigned char)tmp[i] != want)
+			return -1;
+	}
+	return st.pages_to_vram;
+}
+
+/*
+ * The ping-pong: the first turns migrate, the 3rd migration in a row makes
+ * the next wait, the 5th pins the range; from then on the GPU reads it in
+ * system memory without migrating, with the right data every time.
+ */
+TEST_F(thrash, pingpong_pins)
+{
+	struct drm_vsvm_vm_stats v0, v1;
+	long moved[12];
+	int i, migrations = 0;
+
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v0));
+	for (i = 0; i < 12; i++) {
+		moved[i] = turn(self->fd, self->a, 60 + i, DRM_VSVM_POLICY_MIGRATE);
+		ASSERT_LE(0, moved[i]);
+		migrations += moved[i] > 0;
+	}
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
+
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(SZ_64K / PAGE, moved[i]);
+	for (i = 5; i < 12; i++)
+		EXPECT_EQ(0, moved[i]);
+	EXPECT_EQ(5, migrations);
+	EXPECT_EQ(v0.thrash_pins + 1, v1.thrash_pins);
+	/* The 4th and 5th migrations each waited for the throttle. */
+	EXPECT_EQ(v0.thrash_throttles + 2, v1.thrash_throttles);
+	/*
+	 * Pinned, the GPU maps it in system memory once; the CPU writing
+	 * there changes no mapping, so the GPU does not fault again.
+	 */
+	EXPECT_EQ(v0.thrash_pinned_faults + 1, v1.thrash_pinned_faults);
+	EXPECT_EQ(v0.stats.gpu_faults + 6, v1.stats.gpu_faults);
+	EXPECT_EQ(0, v1.vram_pages);
+}
+
+/* DRM_VSVM_PARAM_THRASH = 0: every turn migrates, as upstream drivers do. */
+TEST_F(thrash, off_always_migrates)
+{
+	struct drm_vsvm_vm_stats v0, v1;
+	int i;
+
+	ASSERT_EQ(0, vsvm_set_param(self->fd, DRM_VSVM_PARAM_THRASH, 0));
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v0));
+	for (i = 0; i < 10; i++)
+		ASSERT_EQ(SZ_64K / PAGE, turn(self->fd, self->a, 80 + i,
+					      DRM_VSVM_POLICY_MIGRATE));
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
+	EXPECT_EQ(v0.thrash_pins, v1.thrash_pins);
+	EXPECT_EQ(v0.thrash_throttles, v1.thrash_throttles);
+}
+
+/*
+ * The pin ends: after DRM_VSVM_PARAM_THRASH_PIN_MS the range migrates
+ * again. A range pinned in system memory is still migrated for
+ * DRM_VSVM_POLICY_DEVICE, which needs VRAM.
+ */
+TEST_F(thrash, pin_expires_device_policy_not_held)
+{
+	int i;
+
+	ASSERT_EQ(0, vsvm_set_param(self->fd, DRM_VSVM_PARAM_THRASH_PIN_MS, 300));
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(SZ_64K / PAGE, turn(self->fd, self->a, 90 + i,
+					      DRM_VSVM_POLICY_MIGRATE));
+	ASSERT_EQ(0, turn(self->fd, self->a, 95, DRM_VSVM_POLICY_MIGRATE));
+	EXPECT_EQ(SZ_64K / PAGE, turn(self->fd, self->a, 96,
+				      DRM_VSVM_POLICY_DEVICE));
+	usleep(400 * 1000);
+	EXPECT_EQ(SZ_64K / PAGE, turn(self->fd, self->a, 97,
+				      DRM_VSVM_POLICY_MIGRATE));
+}
+
+/* Take the GPU's mapping of the buffer away, so that its next read faults. */
+static void invalidate(char *a)
+{
+	mprotect(a, SZ_64K, PROT_READ);
+	mprotect(a, SZ_64K, PROT_READ | PROT_WRITE);
+}
+
+/*
+ * The copy into VRAM fails on every GPU fault: the GPU falls back to
+ * system memory with the right data, and a failed migration is not counted
+ * (no throttle, no pin without migrations that worked).
+ */
+TEST_F(thrash, failing_copy_not_counted)
+{
+	struct drm_vsvm_vm_stats v0, v1;
+	int i;
+
+	if (vsvm_fault_set("fail_copy_to_devmem", 100, -1))
+		SKIP(return, "no fault injection of the driver hooks");
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v0));
+	for (i = 0; i < 8; i++) {
+		invalidate(self->a);
+		EXPECT_EQ(0, turn(self->fd, self->a, 100 + i,
+				  DRM_VSVM_POLICY_MIGRATE));
+	}
+	vsvm_fault_set("fail_copy_to_devmem", 0, 1);
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
+	EXPECT_EQ(v0.stats.gpu_faults + 8, v1.stats.gpu_faults);
+	EXPECT_EQ(v0.thrash_pins, v1.thrash_pins);
+	EXPECT_EQ(v0.thrash_throttles, v1.thrash_throttles);
+	EXPECT_EQ(v0.thrash_pinned_faults, v1.thrash_pinned_faults);
+	invalidate(self->a);
+	EXPECT_EQ(SZ_64K / PAGE, turn(self->fd, self->a, 110,
+				      DRM_VSVM_POLICY_MIGRATE));
+}
+
+struct racer {
+	int fd;
+	char *a;
+	int stop;
+	unsigned long writes;
+};
+
+/* The CPU: stamp a growing value into the first word of every page. */
+static void *cpu_fn(void *arg)
+{
+	struct racer *r = arg;
+	uint64_t v = 1;
+	size_t off;
+
+	while (!READ_ONCE(r->stop)) {
+		for (off = 0; off < SZ_64K; off += PAGE)
+			WRITE_ONCE(*(uint64_t *)(r->a + off), v);
+		v++;
+	}
+	r->writes = v;
+	return NULL;
+}
+
+/* Flip thrashing control and discard the pages now and then. */
+static void *flip_fn(void *arg)
+{
+	struct racer *r = arg;
+	int i = 0;
+
+	while (!READ_ONCE(r->stop)) {
+		vsvm_set_param(r->fd, DRM_VSVM_PARAM_THRASH, i & 1);
+		if (i % 7 == 0)
+			madvise(r->a, SZ_64K, MADV_DONTNEED);
+		usleep(3000);
+		i++;
+	}
+	vsvm_set_param(r->fd, DRM_VSVM_PARAM_THRASH, 1);
+	return NULL;
+}
+
+/*
+ * The GPU reads while a CPU thread writes and another flips the parameter
+ * and discards the memory: each page's word the GPU reads never goes
+ * back (no stale VRAM copy is ever read after the CPU's newer value was
+ * seen), and no read fails.
+ */
+TEST_F_TIMEOUT(thrash, race_cpu_writes_gpu_reads, 120)
+{
+	struct racer r = { .fd = self->fd, .a = self->a };
+	uint64_t last[SZ_64K / PAGE] = { 0 }, buf[SZ_64K / 8];
+	double end = vsvm_now_ms() + 3000;
+	pthread_t cpu, flip;
+	unsigned long reads = 0;
+	size_t p;
+
+	ASSERT_EQ(0, pthread_create(&cpu, NULL, cpu_fn, &r));
+	ASSERT_EQ(0, pthread_create(&flip, NULL, flip_fn, &r));
+	while (vsvm_now_ms() < end) {
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a, buf, SZ_64K,
+					   DRM_VSVM_POLICY_MIGRATE, NULL));
+		for (p = 0; p < SZ_64K / PAGE; p++) {
+			uint64_t v = buf[p * PAGE / 8];
+
+			/* MADV_DONTNEED may zero a page: it starts over. */
+			if (v)
+				ASSERT_LE(last[p], v);
+			last[p] = v;
+		}
+		reads++;
+	}
+	WRITE_ONCE(r.stop, 1);
+	pthread_join(cpu, NULL);
+	pthread_join(flip, NULL);
+	ksft_print_msg("%lu GPU reads, %lu CPU passes\n", reads, r.writes);
+	EXPECT_LT(0, reads);
+}
+
+TEST_HARNESS_MAIN
