@@ -69,8 +69,10 @@ def ratio(a, b):
 
 def parse(path):
     """Return (samples {(driver, workload, size): [ns]}, sections, errors,
-    info, faults {(driver, workload, size): [(faults, ns)]})."""
+    info, faults {(driver, workload, size): [(faults, ns)]}, pingpong
+    {(mode, size): [(turns, migrations, ns)]})."""
     samples, sections, errors, info, faults = {}, {}, [], [], {}
+    pingpong = {}
     cur = None
     with open(path, errors='replace') as f:
         for line in f:
@@ -104,9 +106,14 @@ def parse(path):
                     faults.setdefault((parts[1], parts[2], int(parts[3])),
                                       []).append((int(parts[5]),
                                                   int(parts[6])))
+            elif cur and line.startswith('pingpong '):
+                parts = line.split()
+                if len(parts) == 8:
+                    pingpong.setdefault((parts[2], int(parts[3])), []).append(
+                        (int(parts[5]), int(parts[6]), int(parts[7])))
             elif cur and line.startswith('error '):
                 errors.append(line)
-    return samples, sections, errors, info, faults
+    return samples, sections, errors, info, faults, pingpong
 
 
 def memcpy_ceiling(samples, size):
@@ -355,6 +362,66 @@ def print_fault_service(rows):
             fmt_us(r.get('test_hmm_cold_minus_warm_ns'))))
 
 
+# Thrashing control (issue 16): the CPU/GPU ping-pong, control off and on.
+PINGPONG_MIGRATION_DROP = 10.0
+
+
+def print_pingpong(pp, slack):
+    """The ping-pong table and its two targets per size: migrations per
+    second at least PINGPONG_MIGRATION_DROP times fewer with control on,
+    and less time. Returns (cells, problems): a drop under the target by
+    more than @slack, or a run @slack times slower, fails."""
+    cells, problems = [], []
+    if not pp:
+        return cells, ['no ping-pong rows (thrashing control bench)']
+    print('CPU/GPU ping-pong for 1 s: the CPU writes a word per page, the '
+          'GPU reads the buffer (thrashing control off/on; medians of the '
+          'runs; migrations to VRAM)')
+    hdr = '%8s %6s %8s %12s %12s %14s' % ('size', 'ctrl', 'turns',
+                                            'us/turn', 'migrations',
+                                            'migrations/s')
+    print(hdr)
+    print('-' * len(hdr))
+    med = {}
+    for (mode, size) in sorted(pp, key=lambda k: (k[1], k[0] != 'off')):
+        v = pp[(mode, size)]
+        turns = statistics.median(t for t, _, _ in v)
+        per = statistics.median(n / t for t, _, n in v if t)
+        mig = statistics.median(m for _, m, _ in v)
+        rate = statistics.median(m / (n / 1e9) for _, m, n in v if n)
+        med[(mode, size)] = (per, mig, rate)
+        print('%8s %6s %8g %12s %12g %14.1f' % (human(size), mode, turns,
+                                                fmt_us(per), mig, rate))
+    for size in sorted({s for _, s in med}):
+        off, on = med.get(('off', size)), med.get(('on', size))
+        if not off or not on:
+            problems.append('ping-pong %s: a mode is missing' % human(size))
+            continue
+        drop = off[2] / on[2] if on[2] else float('inf')
+        faster = on[0] / off[0]
+        met_drop = drop >= PINGPONG_MIGRATION_DROP
+        met_time = faster < 1.0
+        cells += [{'workload': 'pingpong_migrations_drop', 'bytes': size,
+                   'ratio': drop, 'limit': PINGPONG_MIGRATION_DROP,
+                   'met': met_drop},
+                  {'workload': 'pingpong_time_on_over_off', 'bytes': size,
+                   'ratio': faster, 'limit': 1.0, 'met': met_time}]
+        print('ping-pong %8s: migrations/s off/on %s, target >= %g: %s; '
+              'time per turn on/off %.2f, target < 1: %s' % (
+                  human(size), 'inf' if drop == float('inf') else
+                  '%.1f' % drop, PINGPONG_MIGRATION_DROP,
+                  'met' if met_drop else 'MISSED', faster,
+                  'met' if met_time else 'MISSED'))
+        if slack > 0 and drop < PINGPONG_MIGRATION_DROP / slack:
+            problems.append('regression: ping-pong %s: migrations/s drop '
+                            '%.1f < %g / %g' % (human(size), drop,
+                                                PINGPONG_MIGRATION_DROP, slack))
+        if slack > 0 and faster > slack:
+            problems.append('regression: ping-pong %s: control on %.2f x '
+                            'the time of off' % (human(size), faster))
+    return cells, problems
+
+
 # Where the time of a profile loop goes, by the object file that defines
 # the function a tick landed in (first match wins).
 PROFILE_IDLE = re.compile(r'idle|halt|mwait|cpu_startup_entry')
@@ -586,7 +653,7 @@ def main():
     if not os.path.exists(res):
         print('bench: no results (%s missing)' % res)
         return 1
-    samples, sections, errors, info, faults = parse(res)
+    samples, sections, errors, info, faults, pingpong = parse(res)
     problems = list(errors)
     for drv in DRIVERS:
         if drv not in sections:
@@ -631,6 +698,9 @@ def main():
     scale, meta = parse_kunit_bench(console)
     kcells = print_kunit_bench(scale, meta)
     print()
+    pcells, pproblems = print_pingpong(pingpong, args.max_ratio)
+    problems += pproblems
+    print()
     profs, pproblems = print_profiles(parse_profiles(res), args.build)
     problems += pproblems
     if args.max_ratio > 0:
@@ -658,6 +728,11 @@ def main():
             'scale_ns_per_op': {str(k): v for k, v in sorted(scale.items())},
             'metadata': meta,
             'kunit_bench_targets': kcells,
+            'pingpong': [{'mode': k[0], 'bytes': k[1], 'turns': t,
+                          'migrations': m, 'ns': n}
+                         for k, v in sorted(pingpong.items())
+                         for t, m, n in v],
+            'pingpong_targets': pcells,
             'migrations': info,
             'gpu_fault_service': frows,
             'profiles': profs,

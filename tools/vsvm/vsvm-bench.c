@@ -38,6 +38,13 @@
  * Output: "fault <driver> <workload> <bytes> <rep> <faults> <ns>", and the
  * wall time of the two uapi workloads as samples.
  *
+ * Thrashing, vsvm only (64 KiB and 2 MiB): for PINGPONG_MS, turns of the
+ * CPU writing one word per page and the GPU reading the buffer with
+ * DRM_VSVM_POLICY_MIGRATE, on a fresh VM with thrashing control off and
+ * on (DRM_VSVM_PARAM_THRASH; the lapse widened to 20 ms for TCG, the
+ * other parameters at their defaults). Output: "pingpong <driver>
+ * <off|on> <bytes> <rep> <turns> <migrations to VRAM> <ns>".
+ *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
  * and, per migration, what actually happened (outside the timed parts):
@@ -552,6 +559,68 @@ static int profile_loop(const char *arg)
 	return errors ? 1 : 0;
 }
 
+#define PINGPONG_MS	1000
+
+/* The CPU/GPU ping-pong on a fresh VM, thrashing control @on or off. */
+static void bench_pingpong(unsigned long size, int on)
+{
+	const char *what = on ? "pingpong_on" : "pingpong_off";
+	unsigned long npages = size / PAGE_SZ;
+	unsigned char *dst = map(size);
+	int rep, turn, fd;
+
+	fd = vsvm_open_device(0);
+	if (fd < 0 || !dst ||
+	    vsvm_set_param(fd, DRM_VSVM_PARAM_THRASH, on) ||
+	    vsvm_set_param(fd, DRM_VSVM_PARAM_THRASH_LAPSE_US, 20000) ||
+	    vsvm_set_timeslice(fd, 0)) {
+		fail(what, size, "vsvm device or VM_SET_PARAM");
+		goto out;
+	}
+	for (rep = 0; rep < 3; rep++) {
+		unsigned char *buf = map(size);
+		struct drm_vsvm_vm_stats v0, v1;
+		uint64_t t0, t1;
+		int ret = 0;
+
+		if (!buf) {
+			fail(what, size, "mmap");
+			break;
+		}
+		memset(buf, 0, size);
+		vsvm_vm_stats(fd, &v0);
+		t0 = now_ns();
+		t1 = t0;
+		for (turn = 0; t1 - t0 < PINGPONG_MS * 1000000ULL && !ret;
+		     turn++) {
+			touch_pages(buf, size, (turn & 0x7f) + 1);
+			ret = vsvm_gpu_read(fd, buf, dst, size,
+					    DRM_VSVM_POLICY_MIGRATE, NULL);
+			if (!ret && (dst[0] != (turn & 0x7f) + 1 ||
+				     dst[size - PAGE_SZ] != (turn & 0x7f) + 1))
+				ret = -EIO;
+			t1 = now_ns();
+		}
+		vsvm_vm_stats(fd, &v1);
+		munmap(buf, size);
+		if (ret) {
+			fail(what, size, strerror(-ret));
+			break;
+		}
+		printf("pingpong %s %s %lu %d %d %llu %llu\n", driver,
+		       on ? "on" : "off", size, rep, turn,
+		       (unsigned long long)((v1.stats.pages_to_vram -
+					     v0.stats.pages_to_vram) / npages),
+		       (unsigned long long)(t1 - t0));
+		fflush(stdout);
+	}
+out:
+	if (dst)
+		munmap(dst, size);
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "/dev/hmm_dmirror0", *prof = NULL;
@@ -597,6 +666,13 @@ int main(int argc, char **argv)
 	/* 64 KiB again, one page past a 2 MiB boundary. */
 	buf_offset = PAGE_SZ;
 	bench_device(64UL << 10);
+	buf_offset = 0;
+	if (vsvm_fd >= 0) {
+		for (i = 0; i < 2; i++) {
+			bench_pingpong(i ? 2UL << 20 : 64UL << 10, 0);
+			bench_pingpong(i ? 2UL << 20 : 64UL << 10, 1);
+		}
+	}
 	close(dev_fd);
 	if (vsvm_fd >= 0)
 		close(vsvm_fd);
