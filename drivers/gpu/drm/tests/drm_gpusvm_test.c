@@ -36,6 +36,7 @@
 #include "drm_gpusvm_test_dma.h"
 
 #define TEST_MAX_EVENTS 64
+#define TEST_MAX_RACES 16
 
 struct gpusvm_test_event {
 	unsigned long start;
@@ -71,6 +72,36 @@ struct gpusvm_test_priv {
 	atomic_t ranges_freed;
 	atomic_t notifiers_allocated;
 	atomic_t notifiers_freed;
+	/*
+	 * With @range_alloc_limited, mock_range_alloc() succeeds
+	 * @range_alloc_budget more times, then returns NULL.
+	 */
+	bool range_alloc_limited;
+	unsigned int range_alloc_budget;
+
+	/*
+	 * With @split, the invalidate callback takes only what a partial
+	 * munmap() or mprotect() changes off the GPU, as the driver of the
+	 * "Partial unmap" documentation does, and logs that part in
+	 * @extents; the test plays the garbage collector.
+	 */
+	bool split;
+	struct gpusvm_test_event extents[TEST_MAX_EVENTS];
+	unsigned int num_extents;
+
+	/*
+	 * CPU changes racing with a split: while @next_race is below
+	 * @num_races, the first range allocation of each attempt of a split
+	 * (after its plan, before its commit) runs the invalidate callback
+	 * for the next of @races in @race_notifier, as a change made by
+	 * another thread at that moment would. Armed again by each range
+	 * freed, so once per attempt.
+	 */
+	struct gpusvm_test_event races[TEST_MAX_RACES];
+	struct drm_gpusvm_notifier *race_notifier;
+	unsigned int num_races;
+	unsigned int next_race;
+	bool race_armed;
 };
 
 static struct gpusvm_test_priv *to_priv(struct drm_gpusvm *gpusvm)
@@ -97,6 +128,24 @@ static void mock_invalidate(struct drm_gpusvm *gpusvm,
 
 	drm_gpusvm_for_each_range(range, notifier, mmu_range->start,
 				  mmu_range->end) {
+		unsigned long start, end;
+
+		if (priv->split &&
+		    drm_gpusvm_range_partial_extent(range, mmu_range, &start,
+						    &end)) {
+			if (priv->num_extents < TEST_MAX_EVENTS) {
+				struct gpusvm_test_event *ext =
+					&priv->extents[priv->num_extents];
+
+				ext->start = start;
+				ext->end = end;
+				ext->event = mmu_range->event;
+			}
+			priv->num_extents++;
+			drm_gpusvm_range_unmap_partial(gpusvm, range, start, end);
+			continue;
+		}
+
 		drm_gpusvm_range_unmap_pages(gpusvm, range, &ctx);
 		if (mmu_range->event == MMU_NOTIFY_UNMAP)
 			drm_gpusvm_range_set_unmapped(range, mmu_range);
@@ -105,16 +154,41 @@ static void mock_invalidate(struct drm_gpusvm *gpusvm,
 
 static struct drm_gpusvm_range *mock_range_alloc(struct drm_gpusvm *gpusvm)
 {
-	struct drm_gpusvm_range *range = kmalloc(sizeof(*range), GFP_KERNEL);
+	struct gpusvm_test_priv *priv = to_priv(gpusvm);
+	struct drm_gpusvm_range *range;
 
+	if (priv->race_armed && priv->next_race < priv->num_races) {
+		struct gpusvm_test_event *race = &priv->races[priv->next_race++];
+		struct mmu_notifier_range mmu_range = {
+			.start = race->start,
+			.end = race->end,
+			.event = race->event,
+		};
+
+		priv->race_armed = false;
+		down_write(&gpusvm->notifier_lock);
+		mock_invalidate(gpusvm, priv->race_notifier, &mmu_range);
+		up_write(&gpusvm->notifier_lock);
+	}
+
+	if (priv->range_alloc_limited) {
+		if (!priv->range_alloc_budget)
+			return NULL;
+		priv->range_alloc_budget--;
+	}
+
+	range = kmalloc(sizeof(*range), GFP_KERNEL);
 	if (range)
-		atomic_inc(&to_priv(gpusvm)->ranges_allocated);
+		atomic_inc(&priv->ranges_allocated);
 	return range;
 }
 
 static void mock_range_free(struct drm_gpusvm_range *range)
 {
-	atomic_inc(&to_priv(range->gpusvm)->ranges_freed);
+	struct gpusvm_test_priv *priv = to_priv(range->gpusvm);
+
+	atomic_inc(&priv->ranges_freed);
+	priv->race_armed = true;
 	kfree(range);
 }
 
@@ -257,9 +331,13 @@ static int gpusvm_test_madvise(struct kunit *test, unsigned long start,
 #endif
 }
 
-/* mprotect() of exactly one whole VMA, to read-only or read-write. */
-static int gpusvm_test_mprotect(struct kunit *test, unsigned long start,
-				unsigned long end, bool writable)
+/*
+ * mprotect() of [@start, @end), to read-only or read-write: exactly one
+ * whole VMA if @whole, else any part of one VMA, which mprotect_fixup()
+ * splits off.
+ */
+static int __gpusvm_test_mprotect(struct kunit *test, unsigned long start,
+				  unsigned long end, bool writable, bool whole)
 {
 #if IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST)
 	VMA_ITERATOR(vmi, current->mm, start);
@@ -270,12 +348,16 @@ static int gpusvm_test_mprotect(struct kunit *test, unsigned long start,
 
 	mmap_write_lock(mm);
 	vma = vma_find(&vmi, end);
-	if (!vma || vma->vm_start != start || vma->vm_end != end) {
+	if (!vma || vma->vm_start > start || vma->vm_end < end ||
+	    (whole && (vma->vm_start != start || vma->vm_end != end))) {
 		err = -EINVAL;
 		goto out;
 	}
 	prev = vma_prev(&vmi);
 	vma = vma_find(&vmi, end);
+	/* As in do_mprotect_pkey(): from inside a VMA, it is its own prev. */
+	if (start > vma->vm_start)
+		prev = vma;
 	tlb_gather_mmu(&tlb, mm);
 	err = mprotect_fixup(&vmi, &tlb, vma, &prev, start, end,
 			     writable ? vma->vm_flags | VM_WRITE :
@@ -288,6 +370,13 @@ out:
 	kunit_skip(test, "mprotect needs the tests built in");
 	return -EOPNOTSUPP;
 #endif
+}
+
+/* mprotect() of exactly one whole VMA, to read-only or read-write. */
+static int gpusvm_test_mprotect(struct kunit *test, unsigned long start,
+				unsigned long end, bool writable)
+{
+	return __gpusvm_test_mprotect(test, start, end, writable, true);
 }
 
 static struct drm_gpusvm_range *
@@ -3140,6 +3229,1594 @@ static void drm_test_gpusvm_dma_unmapped(struct kunit *test)
 				       "a DMA mapping outlived its pages (dma-debug report above)");
 }
 
+/* --- split on partial unmap -------------------------------------------- */
+
+/*
+ * These cases run the mock driver as the "Partial unmap" documentation
+ * describes (priv->split): the invalidation takes only the changed part of
+ * a range off the GPU, and the case plays the garbage collector, which
+ * holds a reference on the range and splits it under the driver lock.
+ */
+
+KUNIT_DEFINE_ACTION_WRAPPER(gpusvm_test_range_put_action, drm_gpusvm_range_put,
+			    struct drm_gpusvm_range *);
+
+/* The garbage collector's reference; dropped by gpusvm_test_drop(). */
+static void gpusvm_test_hold(struct kunit *test, struct drm_gpusvm_range *range)
+{
+	drm_gpusvm_range_get(range);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							gpusvm_test_range_put_action,
+							range), 0);
+}
+
+static void gpusvm_test_drop(struct kunit *test, struct drm_gpusvm_range *range)
+{
+	kunit_release_action(test, gpusvm_test_range_put_action, range);
+}
+
+static int gpusvm_test_split(struct gpusvm_test_priv *priv,
+			     struct drm_gpusvm_range *range)
+{
+	int ret;
+
+	mutex_lock(&priv->lock);
+	ret = drm_gpusvm_range_split(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+
+	return ret;
+}
+
+/* The mock driver that splits, with counted range allocations. */
+static void gpusvm_test_split_driver(struct gpusvm_test_priv *priv)
+{
+	priv->split = true;
+	priv->ops.range_alloc = mock_range_alloc;
+	priv->ops.range_free = mock_range_free;
+}
+
+/* Whether a range is out of its notifier's tree. */
+static bool gpusvm_test_range_gone(struct drm_gpusvm_range *range)
+{
+	return RB_EMPTY_NODE(&range->itree.rb);
+}
+
+static bool gpusvm_test_same_entry(const struct drm_pagemap_device_addr *a,
+				   const struct drm_pagemap_device_addr *b)
+{
+	return a->addr == b->addr && a->proto == b->proto &&
+	       a->order == b->order && a->dir == b->dir;
+}
+
+/* What the table of a range said about one of its pages. */
+struct gpusvm_test_page {
+	struct drm_pagemap_device_addr entry;	/* of the block holding it */
+	unsigned long index;			/* of the page in that block */
+};
+
+/* Record, page by page, the device entries of a range with valid pages. */
+static struct gpusvm_test_page *
+gpusvm_test_save_pages(struct kunit *test, struct drm_gpusvm_range *range)
+{
+	unsigned long npages = drm_gpusvm_range_npages(range);
+	struct drm_pagemap_device_addr *entry;
+	struct gpusvm_test_page *pages;
+	unsigned long i, k;
+
+	KUNIT_ASSERT_TRUE(test, range->flags.has_dma_mapping);
+	pages = kunit_kcalloc(test, npages, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	drm_gpusvm_for_each_dma_block(range, entry, i) {
+		for (k = 0; k < (1UL << entry->order); k++) {
+			pages[i + k].entry = *entry;
+			pages[i + k].index = k;
+		}
+	}
+
+	return pages;
+}
+
+/* A part of the address space the CPU took away: [start, end). */
+struct gpusvm_test_span {
+	unsigned long start;
+	unsigned long end;
+};
+
+static bool gpusvm_test_in_spans(const struct gpusvm_test_span *spans,
+				 unsigned int n, unsigned long addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (addr >= spans[i].start && addr < spans[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * After partial unmaps of @holes: the blocks there are released (DMA_NONE),
+ * the others are the ones the range had (@pages), still mapped.
+ */
+static void gpusvm_test_check_holes(struct kunit *test,
+				    struct drm_gpusvm_range *range,
+				    const struct gpusvm_test_page *pages,
+				    const struct gpusvm_test_span *holes,
+				    unsigned int nholes)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	struct drm_pagemap_device_addr *entry;
+	unsigned long i;
+
+	KUNIT_ASSERT_TRUE_MSG(test, range->flags.has_dma_mapping,
+			      "what a partial unmap keeps stays mapped");
+	drm_gpusvm_for_each_dma_block(range, entry, i) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+
+		if (gpusvm_test_in_spans(holes, nholes, addr)) {
+			KUNIT_EXPECT_EQ_MSG(test, (int)entry->dir, (int)DMA_NONE,
+					    "block at 0x%lx is unmapped", addr);
+			continue;
+		}
+		KUNIT_EXPECT_TRUE_MSG(test,
+				      gpusvm_test_same_entry(entry, &pages[i].entry),
+				      "block at 0x%lx changed", addr);
+	}
+}
+
+/*
+ * The size of the piece a split starts at @addr, the first page of a block
+ * of the old range [@lo, @lo + npages) that the split keeps, before @limit
+ * (the next hole or the end): the largest chunk size naturally aligned at
+ * @addr that fits and ends on a block boundary. 0 if none does.
+ */
+static unsigned long gpusvm_test_piece_size(struct gpusvm_test_priv *priv,
+					    const struct gpusvm_test_page *pages,
+					    unsigned long lo, unsigned long addr,
+					    unsigned long limit)
+{
+	int i;
+
+	for (i = 0; i < priv->gpusvm.num_chunks; i++) {
+		unsigned long size = priv->gpusvm.chunk_sizes[i];
+		unsigned long next = addr + size;
+
+		if (!IS_ALIGNED(addr, size) || next > limit)
+			continue;
+		if (next == limit || !pages[(next - lo) >> PAGE_SHIFT].index)
+			return size;
+	}
+
+	return 0;
+}
+
+/*
+ * Check one piece: valid at once, with the device entries the old range
+ * had for its pages (@pages, from its first page on) and the data behind
+ * them, system pages or device pages of @vram.
+ */
+static void gpusvm_test_check_piece(struct kunit *test,
+				    struct drm_gpusvm_range *piece,
+				    const struct gpusvm_test_page *pages,
+				    u32 seed, struct gpusvm_test_vram *vram)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_range_flags flags = drm_gpusvm_range_read_flags(piece);
+	unsigned long start = drm_gpusvm_range_start(piece);
+	struct drm_pagemap_device_addr *entry;
+	unsigned long i, k, nblocks = 0;
+	bool devmem = false;
+
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_pages_valid(priv, piece),
+			      "piece at 0x%lx is not valid", start);
+	KUNIT_EXPECT_FALSE(test, flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, flags.mapped_read_only);
+	KUNIT_ASSERT_TRUE_MSG(test, flags.has_dma_mapping,
+			      "piece at 0x%lx has no pages", start);
+	KUNIT_ASSERT_NOT_NULL(test, piece->dma_addr);
+
+	drm_gpusvm_for_each_dma_block(piece, entry, i) {
+		unsigned long addr = start + (i << PAGE_SHIFT);
+
+		KUNIT_ASSERT_LT_MSG(test, nblocks,
+				    (unsigned long)piece->num_dma_addr,
+				    "piece at 0x%lx: table too short", start);
+		nblocks++;
+		KUNIT_ASSERT_EQ_MSG(test, pages[i].index, 0UL,
+				    "piece at 0x%lx: block at 0x%lx cuts an old block",
+				    start, addr);
+		KUNIT_ASSERT_TRUE_MSG(test,
+				      gpusvm_test_same_entry(entry, &pages[i].entry),
+				      "block at 0x%lx: entry 0x%llx order %u proto %llu, was 0x%llx order %u proto %llu",
+				      addr, (u64)entry->addr,
+				      (unsigned int)entry->order,
+				      (u64)entry->proto,
+				      (u64)pages[i].entry.addr,
+				      (unsigned int)pages[i].entry.order,
+				      (u64)pages[i].entry.proto);
+
+		for (k = 0; k < (1UL << entry->order); k++) {
+			unsigned long uaddr = addr + (k << PAGE_SHIFT);
+			u32 *kaddr;
+
+			if (entry->proto == DRM_INTERCONNECT_SYSTEM) {
+				kaddr = phys_to_virt(dma_to_phys(priv->dev,
+								 entry->addr) +
+						     (k << PAGE_SHIFT));
+			} else {
+				KUNIT_ASSERT_NOT_NULL(test, vram);
+				KUNIT_ASSERT_LT(test, entry->addr + (k << PAGE_SHIFT),
+						(dma_addr_t)TEST_VRAM_SIZE);
+				kaddr = vram->mem + entry->addr + (k << PAGE_SHIFT);
+				devmem = true;
+			}
+			KUNIT_EXPECT_EQ_MSG(test, *kaddr,
+					    seed ^ (u32)(uaddr >> PAGE_SHIFT),
+					    "data of 0x%lx", uaddr);
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, nblocks, (unsigned long)piece->num_dma_addr,
+			    "piece at 0x%lx: table has unused entries", start);
+
+	KUNIT_EXPECT_EQ_MSG(test, (bool)flags.has_devmem_pages, devmem,
+			    "piece at 0x%lx", start);
+	if (devmem)
+		KUNIT_EXPECT_PTR_EQ(test, piece->dpagemap, &vram->dpagemap);
+	else
+		KUNIT_EXPECT_NULL(test, piece->dpagemap);
+}
+
+/*
+ * Walk the pieces a split of [@lo, @hi) minus @holes (sorted, block
+ * aligned) should give, greedily from the lowest address. With @check,
+ * compare each with the range found there and check it with
+ * gpusvm_test_check_piece(). Returns the number of pieces.
+ */
+static unsigned int gpusvm_test_walk_pieces(struct kunit *test,
+					    unsigned long lo, unsigned long hi,
+					    const struct gpusvm_test_page *pages,
+					    const struct gpusvm_test_span *holes,
+					    unsigned int nholes, bool check,
+					    u32 seed,
+					    struct gpusvm_test_vram *vram)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_notifier *notifier = NULL;
+	struct drm_gpusvm_range *piece = NULL;
+	unsigned long addr = lo, limit, size;
+	unsigned int n = 0, h = 0;
+
+	if (check) {
+		notifier = drm_gpusvm_notifier_find(&priv->gpusvm, lo, hi);
+		KUNIT_ASSERT_NOT_NULL(test, notifier);
+		piece = drm_gpusvm_range_find(notifier, lo, hi);
+	}
+
+	while (addr < hi) {
+		if (h < nholes && addr >= holes[h].start) {
+			addr = max(addr, holes[h].end);
+			h++;
+			continue;
+		}
+		limit = h < nholes ? holes[h].start : hi;
+		size = gpusvm_test_piece_size(priv, pages, lo, addr, limit);
+		if (!size) {
+			/* A block no chunk fits: released, not kept. */
+			addr += PAGE_SIZE << pages[(addr - lo) >> PAGE_SHIFT].entry.order;
+			continue;
+		}
+		if (check) {
+			KUNIT_ASSERT_NOT_NULL_MSG(test, piece,
+						  "no piece at 0x%lx", addr);
+			KUNIT_ASSERT_EQ_MSG(test, drm_gpusvm_range_start(piece),
+					    addr, "piece %u", n);
+			KUNIT_ASSERT_EQ_MSG(test, drm_gpusvm_range_size(piece),
+					    size, "piece %u at 0x%lx", n, addr);
+			gpusvm_test_check_piece(test, piece,
+						pages + ((addr - lo) >> PAGE_SHIFT),
+						seed, vram);
+			piece = __drm_gpusvm_range_next(piece);
+			if (piece && drm_gpusvm_range_start(piece) >= hi)
+				piece = NULL;
+		}
+		addr += size;
+		n++;
+	}
+
+	if (check) {
+		KUNIT_EXPECT_NULL_MSG(test, piece, "a range at 0x%lx too many",
+				      piece ? drm_gpusvm_range_start(piece) : 0);
+		for (h = 0; h < nholes; h++)
+			KUNIT_EXPECT_NULL_MSG(test,
+					      drm_gpusvm_range_find(notifier,
+								    holes[h].start,
+								    holes[h].end),
+					      "a piece covers the hole at 0x%lx",
+					      holes[h].start);
+	}
+
+	return n;
+}
+
+/* The number of ranges a split of [@lo, @hi) minus @holes should give. */
+static unsigned int gpusvm_test_count_pieces(struct kunit *test,
+					     unsigned long lo, unsigned long hi,
+					     const struct gpusvm_test_page *pages,
+					     const struct gpusvm_test_span *holes,
+					     unsigned int nholes)
+{
+	return gpusvm_test_walk_pieces(test, lo, hi, pages, holes, nholes,
+				       false, 0, NULL);
+}
+
+/*
+ * After a split of [@lo, @hi), whose table was @pages and from which the
+ * CPU took @holes: the ranges there are exactly the greedy pieces of what
+ * is left, each checked by gpusvm_test_check_piece(), and none covers a
+ * hole. Returns the number of pieces.
+ */
+static unsigned int gpusvm_test_check_pieces(struct kunit *test,
+					     unsigned long lo, unsigned long hi,
+					     const struct gpusvm_test_page *pages,
+					     const struct gpusvm_test_span *holes,
+					     unsigned int nholes, u32 seed,
+					     struct gpusvm_test_vram *vram)
+{
+	return gpusvm_test_walk_pieces(test, lo, hi, pages, holes, nholes,
+				       true, seed, vram);
+}
+
+/*
+ * The old range after a split that returned @n: out of the tree, its pages
+ * handed over or released, and alive only through the reference the case
+ * holds. @n + 1 ranges were allocated in all, none freed yet.
+ */
+static void gpusvm_test_check_replaced(struct kunit *test,
+				       struct drm_gpusvm_range *range, int n)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_range_gone(range),
+			      "the split range is still in the tree");
+	KUNIT_EXPECT_FALSE(test, range->flags.has_dma_mapping);
+	KUNIT_EXPECT_FALSE(test, range->flags.has_devmem_pages);
+	KUNIT_EXPECT_NULL(test, range->dpagemap);
+	KUNIT_EXPECT_EQ(test, kref_read(&range->refcount), 1U);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated), n + 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 0);
+}
+
+/*
+ * Tear the GPU SVM down and check that every range allocated was freed,
+ * and that nothing warned meanwhile: dma-debug reports a mapping unmapped
+ * twice with a warning (the first report of a boot only).
+ */
+static void gpusvm_test_split_fini(struct kunit *test, bool warned)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+
+	gpusvm_test_fini(priv);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&priv->ranges_freed),
+			    atomic_read(&priv->ranges_allocated),
+			    "ranges leaked");
+	if (!warned)
+		KUNIT_EXPECT_FALSE_MSG(test, test_taint(TAINT_WARN),
+				       "a warning (dma-debug?) during the case");
+}
+
+/*
+ * A populated 2M range of 4K pages (MADV_NOHUGEPAGE) whose pages are
+ * collected: 512 entries of order 0, written with @seed.
+ */
+static struct drm_gpusvm_range *gpusvm_test_range_2m(struct kunit *test,
+						     u32 seed)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long base = ALIGN(gpusvm_test_mmap_rw(test, SZ_4M), SZ_2M);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, base, SZ_2M,
+						  MADV_NOHUGEPAGE), 0);
+	gpusvm_test_fill(test, base, base + SZ_2M, seed);
+	range = gpusvm_test_insert_ok(test, base + SZ_1M, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_start(range), base);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_check_dma(test, range, seed, false), 0);
+	KUNIT_ASSERT_EQ(test, range->num_dma_addr, SZ_2M >> PAGE_SHIFT);
+
+	return range;
+}
+
+/* The bounds drm_gpusvm_range_partial_extent() gives for an event. */
+static bool gpusvm_test_extent(struct gpusvm_test_priv *priv,
+			       struct drm_gpusvm_range *range,
+			       enum mmu_notifier_event event,
+			       unsigned long start, unsigned long end,
+			       unsigned long *ext_start, unsigned long *ext_end)
+{
+	struct mmu_notifier_range mmu_range = {
+		.start = start,
+		.end = end,
+		.event = event,
+	};
+	bool partial;
+
+	down_write(&priv->gpusvm.notifier_lock);
+	partial = drm_gpusvm_range_partial_extent(range, &mmu_range, ext_start,
+						  ext_end);
+	up_write(&priv->gpusvm.notifier_lock);
+
+	return partial;
+}
+
+/*
+ * What a CPU change takes from a range: only a partial munmap() or
+ * mprotect() is partial, clipped to the range and widened to whole pages;
+ * anything else (other events, a whole range, no overlap) gives the
+ * bounds of the range and false.
+ */
+static void drm_test_gpusvm_partial_extent(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	struct drm_gpusvm_range *range, *fresh;
+	struct drm_gpusvm_ctx ctx = {};
+	unsigned long s, e;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe1);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						   addr + SZ_8K, addr + SZ_16K,
+						   &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr + SZ_8K);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_16K);
+
+	/* Unaligned bounds: whole pages. */
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_extent(priv, range,
+						   MMU_NOTIFY_PROTECTION_VMA,
+						   addr + SZ_4K + 0x800,
+						   addr + SZ_8K + 0x10, &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr + SZ_4K);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_8K + SZ_4K);
+
+	/* Overlapping an end of the range: clipped to it. */
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						   addr - SZ_64K, addr + SZ_4K,
+						   &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_4K);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						   addr + SZ_32K + SZ_16K,
+						   addr + SZ_1M, &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr + SZ_32K + SZ_16K);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_64K);
+
+	/* Not partial: the whole range, with its bounds. */
+	s = 0;
+	e = 0;
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						    addr, addr + SZ_64K, &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_64K);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						    addr - SZ_4K,
+						    addr + SZ_64K + SZ_4K,
+						    &s, &e));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range,
+						    MMU_NOTIFY_PROTECTION_VMA,
+						    addr, addr + SZ_64K, &s, &e));
+
+	/* Other kinds of events take the whole range down. */
+	s = 0;
+	e = 0;
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_CLEAR,
+						    addr + SZ_4K, addr + SZ_8K,
+						    &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_64K);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range,
+						    MMU_NOTIFY_MIGRATE,
+						    addr + SZ_4K, addr + SZ_8K,
+						    &s, &e));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range,
+						    MMU_NOTIFY_PROTECTION_PAGE,
+						    addr + SZ_4K, addr + SZ_8K,
+						    &s, &e));
+
+	/* Outside the range: nothing to take. */
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						    addr + SZ_64K,
+						    addr + SZ_128K, &s, &e));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						    addr - SZ_4K, addr, &s, &e));
+
+	/* A range without pages: the clipped interval as it is. */
+	fresh = gpusvm_test_insert_ok(test, addr + SZ_64K, addr + SZ_64K,
+				      addr + SZ_128K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(fresh), SZ_64K);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_extent(priv, fresh, MMU_NOTIFY_UNMAP,
+						   addr + SZ_64K + SZ_4K,
+						   addr + SZ_64K + SZ_8K, &s, &e));
+	KUNIT_EXPECT_EQ(test, s, addr + SZ_64K + SZ_4K);
+	KUNIT_EXPECT_EQ(test, e, addr + SZ_64K + SZ_8K);
+
+	KUNIT_EXPECT_EQ_MSG(test, priv->num_events, 0,
+			    "asking changes nothing");
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_FALSE(test, range->flags.unmapped);
+}
+
+/*
+ * munmap() of 4K in the middle of a 2M range of 4K pages: only that page
+ * leaves the GPU. The split replaces the range by the greedy naturally
+ * aligned pieces of the rest: 17 x 64K and 2 x 4K before the hole, 13 x 4K
+ * and 14 x 64K after it. They take over the device entries as they are
+ * (nothing is collected or invalidated), and are live ranges: a later
+ * partial munmap() of one splits it again.
+ */
+static void drm_test_gpusvm_split_munmap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range, *piece;
+	struct gpusvm_test_page *pages, *pages2;
+	struct gpusvm_test_span hole, hole2;
+	struct drm_gpusvm_ctx ctx = {};
+	unsigned int expect, events;
+	unsigned long base;
+	int ret;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	range = gpusvm_test_range_2m(test, 0x5b1);
+	base = drm_gpusvm_range_start(range);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	hole.start = base + SZ_1M + SZ_64K + SZ_8K;
+	hole.end = hole.start + SZ_4K;
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, hole.start, SZ_4K);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_UNMAP,
+						      hole.start, hole.end));
+	KUNIT_ASSERT_EQ(test, priv->num_extents, 1U);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].start, hole.start);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].end, hole.end);
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_pages_valid(priv, range),
+			       "a partly unmapped range is not bound again");
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_get_pages(priv, range, &ctx),
+			    -EFAULT, "nor collected again");
+	gpusvm_test_check_holes(test, range, pages, &hole, 1);
+
+	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
+					  &hole, 1);
+	KUNIT_EXPECT_EQ(test, expect, 17U + 2 + 13 + 14);
+
+	events = priv->num_events;
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_ASSERT_EQ(test, ret, (int)expect);
+	KUNIT_EXPECT_EQ_MSG(test, priv->num_events, events,
+			    "a split collects nothing");
+	gpusvm_test_check_replaced(test, range, ret);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base, base + SZ_2M,
+						       pages, &hole, 1, 0x5b1,
+						       NULL), expect);
+	if (test->status == KUNIT_FAILURE)
+		gpusvm_test_dump(test);
+
+	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_split(priv, range), -EINVAL,
+			    "split twice");
+
+	/* The caller's reference is the last one of the old range. */
+	gpusvm_test_drop(test, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+
+	/* A piece serves a GPU fault as it is. */
+	piece = gpusvm_test_insert_ok(test, hole.end, 0, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(piece), hole.end);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(piece), SZ_4K);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, piece, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, priv->num_events, events);
+
+	/* A piece is a range like any other: it is split in turn. */
+	piece = gpusvm_test_insert_ok(test, base + SZ_512K, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(piece), SZ_64K);
+	pages2 = gpusvm_test_save_pages(test, piece);
+	gpusvm_test_hold(test, piece);
+	hole2.start = base + SZ_512K + SZ_32K;
+	hole2.end = hole2.start + SZ_4K;
+	gpusvm_test_munmap(test, hole2.start, SZ_4K);
+	KUNIT_EXPECT_TRUE(test, piece->flags.partial_unmap);
+	ret = gpusvm_test_split(priv, piece);
+	KUNIT_EXPECT_EQ(test, ret, 15);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(piece));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base + SZ_512K,
+						       base + SZ_512K + SZ_64K,
+						       pages2, &hole2, 1, 0x5b1,
+						       NULL), 15U);
+	gpusvm_test_drop(test, piece);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 2);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * A range partly in device memory (and partly not, allow_mixed), split
+ * after a partial munmap() of a device page: the pieces keep their device
+ * pages, where they are, with has_devmem_pages and the drm_pagemap where
+ * they have some. Chunks 64K, 16K, 4K; device memory is [0, 40K) of the
+ * 64K range, the hole [20K, 24K): 16K + 4K (device), 4K + 4K (device),
+ * 16K (mixed), 16K (system).
+ */
+static void drm_test_gpusvm_split_devmem(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_64K, SZ_16K, SZ_4K };
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	unsigned long vram_end = addr + SZ_32K + SZ_8K;
+	struct drm_gpusvm_ctx mixed = { .allow_mixed = true };
+	struct drm_gpusvm_ctx devmem_only = { .devmem_only = true };
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range, *piece = NULL;
+	struct gpusvm_test_devmem *devmem;
+	struct gpusvm_test_page *pages;
+	struct gpusvm_test_span hole;
+	unsigned int events, n = 0;
+	int err, ret;
+
+	gpusvm_test_split_driver(priv);
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX, SZ_2M,
+				    chunks, ARRAY_SIZE(chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xd5);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	devmem = gpusvm_test_migrate(test, vram, addr, vram_end);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &mixed), 0);
+	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	hole.start = addr + SZ_16K + SZ_4K;
+	hole.end = hole.start + SZ_4K;
+	gpusvm_test_munmap(test, hole.start, SZ_4K);
+	KUNIT_ASSERT_EQ(test, priv->num_extents, 1U);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].start, hole.start);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].end, hole.end);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_TRUE_MSG(test, range->flags.has_devmem_pages,
+			      "the device pages left stay mapped");
+	gpusvm_test_check_holes(test, range, pages, &hole, 1);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_pieces(test, addr, addr + SZ_64K,
+						       pages, &hole, 1), 6U);
+
+	events = priv->num_events;
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_ASSERT_EQ(test, ret, 6);
+	KUNIT_EXPECT_EQ_MSG(test, priv->num_events, events,
+			    "nothing migrated or collected");
+	gpusvm_test_check_replaced(test, range, ret);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, addr, addr + SZ_64K,
+						       pages, &hole, 1, 0xd5,
+						       vram), 6U);
+	KUNIT_EXPECT_FALSE(test, devmem->released);
+
+	/* The CPU still maps the device pages of the pieces that had only those. */
+	drm_gpusvm_for_each_range(piece, range->notifier, addr, vram_end) {
+		if (drm_gpusvm_range_end(piece) > vram_end)
+			break;
+		KUNIT_EXPECT_EQ_MSG(test,
+				    gpusvm_test_get_pages(priv, piece, &devmem_only),
+				    0, "piece at 0x%lx left device memory",
+				    drm_gpusvm_range_start(piece));
+		n++;
+	}
+	KUNIT_EXPECT_EQ(test, n, 4U);
+	KUNIT_EXPECT_EQ(test, priv->num_events, events);
+
+	gpusvm_test_drop(test, range);
+	gpusvm_test_split_fini(test, warned);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/*
+ * mprotect() of part of a range (MMU_NOTIFY_PROTECTION_VMA) is split like
+ * a munmap(): the rest stays on the GPU, and the part, read-only now, is
+ * faulted again as a range of its own. An mprotect() of a whole range
+ * releases its pages without flagging it unmapped: nothing to split.
+ */
+static void drm_test_gpusvm_split_mprotect(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_ctx ro = { .read_only = true };
+	struct drm_gpusvm_range *range, *whole, *again;
+	struct drm_gpusvm_ctx rw = {};
+	struct gpusvm_test_page *pages;
+	struct gpusvm_test_span part;
+	unsigned long base, addr;
+	unsigned int expect;
+	int ret;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	range = gpusvm_test_range_2m(test, 0x3e1);
+	base = drm_gpusvm_range_start(range);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	part.start = base + SZ_64K + SZ_8K;
+	part.end = base + SZ_256K + SZ_4K;
+	priv->num_events = 0;
+	KUNIT_ASSERT_EQ(test, __gpusvm_test_mprotect(test, part.start, part.end,
+						     false, false), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv,
+						      MMU_NOTIFY_PROTECTION_VMA,
+						      part.start, part.end));
+	KUNIT_ASSERT_EQ(test, priv->num_extents, 1U);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].start, part.start);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].end, part.end);
+	KUNIT_EXPECT_EQ(test, (int)priv->extents[0].event,
+			(int)MMU_NOTIFY_PROTECTION_VMA);
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	gpusvm_test_check_holes(test, range, pages, &part, 1);
+
+	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
+					  &part, 1);
+	KUNIT_EXPECT_EQ(test, expect, 3U + 15 + 27);
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_ASSERT_EQ(test, ret, (int)expect);
+	gpusvm_test_check_replaced(test, range, ret);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base, base + SZ_2M,
+						       pages, &part, 1, 0x3e1,
+						       NULL), expect);
+	gpusvm_test_drop(test, range);
+
+	/* The read-only part: a new range, in its own VMA, for reading. */
+	again = gpusvm_test_insert(priv, part.start, 0, ULONG_MAX, &ro);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(again));
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(again), part.start);
+	KUNIT_EXPECT_LE(test, drm_gpusvm_range_end(again), part.end);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, again, &rw), -EPERM);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, again, &ro), 0);
+	gpusvm_test_check_dma(test, again, 0x3e1, false);
+
+	/* All of a range: released, not unmapped, nothing to split. */
+	addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x3e2);
+	whole = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(whole), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, whole, &rw), 0);
+	priv->num_extents = 0;
+	KUNIT_ASSERT_EQ(test, __gpusvm_test_mprotect(test, addr, addr + SZ_64K,
+						     false, false), 0);
+	KUNIT_EXPECT_EQ(test, priv->num_extents, 0U);
+	KUNIT_EXPECT_FALSE(test, whole->flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, whole->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, whole->flags.has_dma_mapping);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, whole));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, whole), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_range_gone(whole));
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, whole, &ro), 0);
+	gpusvm_test_check_dma(test, whole, 0x3e2, false);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * A 2M range on a huge page is one block: a partial munmap() would take
+ * all of it (partial_extent widens to the block), and in fact the core mm
+ * splits the huge page mapping first with an invalidation of the whole
+ * 2M. Nothing is left to keep: the split removes the range, and its
+ * notifier with it.
+ */
+static void drm_test_gpusvm_split_thp(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx = {};
+	unsigned long base, hole, s, e;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	base = gpusvm_test_thp(test, 0x7e);
+	range = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, range->num_dma_addr, 1);
+	KUNIT_ASSERT_EQ(test, (int)range->dma_addr[0].order, get_order(SZ_2M));
+
+	hole = base + SZ_1M;
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_extent(priv, range, MMU_NOTIFY_UNMAP,
+						   hole, hole + SZ_4K, &s, &e));
+	KUNIT_EXPECT_EQ_MSG(test, s, base, "widened to the huge block");
+	KUNIT_EXPECT_EQ(test, e, base + SZ_2M);
+
+	gpusvm_test_hold(test, range);
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, hole, SZ_4K);
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_CLEAR,
+							  base, base + SZ_2M),
+			      "the huge page mapping is split first");
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_UNMAP,
+						      hole, hole + SZ_4K));
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, range->flags.has_dma_mapping);
+	if (test->status == KUNIT_FAILURE)
+		gpusvm_test_dump(test);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, range), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_has_mapping(&priv->gpusvm, base,
+							base + SZ_2M));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 0);
+	gpusvm_test_drop(test, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * A 4M range whose halves are two huge pages, then munmap() of the second
+ * half, at a huge page boundary: no huge page is split, and the piece
+ * left is one 2M range taking over the huge block in one entry.
+ */
+static void drm_test_gpusvm_split_huge_block_kept(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_4M, SZ_2M, SZ_64K, SZ_4K };
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range;
+	struct gpusvm_test_page *pages;
+	struct drm_gpusvm_ctx ctx = {};
+	struct gpusvm_test_span hole;
+	unsigned long base;
+	int err;
+
+	gpusvm_test_split_driver(priv);
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX, SZ_4M,
+				    chunks, ARRAY_SIZE(chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+	base = ALIGN(gpusvm_test_mmap_rw(test, SZ_8M), SZ_4M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_madvise(test, base, SZ_4M,
+						  MADV_HUGEPAGE), 0);
+	gpusvm_test_fill(test, base, base + SZ_4M, 0x4b);
+	if (!gpusvm_test_huge_at(test, base) ||
+	    !gpusvm_test_huge_at(test, base + SZ_2M))
+		kunit_skip(test, "no two huge pages at 0x%lx (no free 2M blocks)",
+			   base);
+
+	range = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4M);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, range->num_dma_addr, 2);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	hole.start = base + SZ_2M;
+	hole.end = base + SZ_4M;
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, hole.start, SZ_2M);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_CLEAR,
+							   base, base + SZ_4K),
+			       "the first huge page was split");
+	KUNIT_ASSERT_EQ(test, priv->num_extents, 1U);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].start, hole.start);
+	KUNIT_EXPECT_EQ(test, priv->extents[0].end, hole.end);
+	gpusvm_test_check_holes(test, range, pages, &hole, 1);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_split(priv, range), 1);
+	gpusvm_test_check_replaced(test, range, 1);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base, base + SZ_4M,
+						       pages, &hole, 1, 0x4b,
+						       NULL), 1U);
+	gpusvm_test_drop(test, range);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * Split refuses what it cannot split, and leaves it as it was: a range
+ * not unmapped at all, one unmapped whole, one removed; a range whose
+ * pages were all released (the simple way of handling a partial munmap())
+ * has nothing to hand over and is only removed.
+ */
+static void drm_test_gpusvm_split_bad_args(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_256K, SZ_64K);
+	struct drm_gpusvm_range *valid, *gone, *removed, *simple;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_ctx ctx = {};
+	struct gpusvm_test_page *pages;
+	u16 flags;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_256K, 0xba);
+	valid = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gone = gpusvm_test_insert_ok(test, addr + SZ_64K, addr + SZ_64K,
+				     addr + SZ_128K);
+	removed = gpusvm_test_insert_ok(test, addr + SZ_128K, addr + SZ_128K,
+					addr + SZ_128K + SZ_64K);
+	simple = gpusvm_test_insert_ok(test, addr + SZ_128K + SZ_64K,
+				       addr + SZ_128K + SZ_64K,
+				       addr + SZ_256K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(simple), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, valid, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, gone, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, simple, &ctx), 0);
+	notifier = valid->notifier;
+
+	/* Valid pages, not unmapped: refused, untouched. */
+	pages = gpusvm_test_save_pages(test, valid);
+	flags = valid->flags.__flags;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, valid), -EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(notifier, addr,
+							addr + SZ_64K), valid);
+	KUNIT_EXPECT_EQ(test, valid->flags.__flags, flags);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, valid));
+	gpusvm_test_check_holes(test, valid, pages, NULL, 0);
+	gpusvm_test_check_dma(test, valid, 0xba, false);
+
+	/* Unmapped as a whole: refused, for the garbage collector to remove. */
+	gpusvm_test_munmap(test, addr + SZ_64K, SZ_64K);
+	KUNIT_EXPECT_TRUE(test, gone->flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, gone->flags.partial_unmap);
+	flags = gone->flags.__flags;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, gone), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_range_gone(gone));
+	KUNIT_EXPECT_EQ(test, gone->flags.__flags, flags);
+	gpusvm_test_remove(priv, gone);
+
+	/* Removed already, even if partly unmapped. */
+	gpusvm_test_hold(test, removed);
+	gpusvm_test_munmap(test, addr + SZ_128K + SZ_4K, SZ_4K);
+	KUNIT_EXPECT_TRUE(test, removed->flags.partial_unmap);
+	gpusvm_test_remove(priv, removed);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, removed), -EINVAL);
+	gpusvm_test_drop(test, removed);
+
+	/* Partly unmapped the simple way: all pages released, only removed. */
+	priv->split = false;
+	gpusvm_test_hold(test, simple);
+	gpusvm_test_munmap(test, addr + SZ_128K + SZ_64K + SZ_8K, SZ_4K);
+	priv->split = true;
+	KUNIT_EXPECT_TRUE(test, simple->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE(test, simple->flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, simple), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(simple));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, simple), -EINVAL);
+	gpusvm_test_drop(test, simple);
+
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(notifier, addr,
+							addr + SZ_256K), valid);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_range_find(notifier, addr + SZ_64K,
+						      addr + SZ_256K));
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 3);
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * range_alloc failing in the middle of a split: -ENOMEM, the pieces made
+ * so far are freed, and the range is as it was: in its tree, same flags,
+ * same table, what it kept still mapped. It can be removed as usual.
+ */
+static void drm_test_gpusvm_split_alloc_fail(struct kunit *test)
+{
+	static const unsigned int budgets[] = { 0, 2, 14 };
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_pagemap_device_addr *table;
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx = {};
+	struct gpusvm_test_page *pages;
+	struct gpusvm_test_span hole;
+	unsigned int i;
+	u16 flags;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xa1);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	hole.start = addr + SZ_32K;
+	hole.end = hole.start + SZ_4K;
+	gpusvm_test_munmap(test, hole.start, SZ_4K);
+	KUNIT_ASSERT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_count_pieces(test, addr, addr + SZ_64K,
+						       pages, &hole, 1), 15U);
+	flags = range->flags.__flags;
+	table = kunit_kmalloc_array(test, range->num_dma_addr, sizeof(*table),
+				    GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, table);
+	memcpy(table, range->dma_addr, range->num_dma_addr * sizeof(*table));
+
+	for (i = 0; i < ARRAY_SIZE(budgets); i++) {
+		int allocated = atomic_read(&priv->ranges_allocated);
+		int freed = atomic_read(&priv->ranges_freed);
+
+		priv->range_alloc_limited = true;
+		priv->range_alloc_budget = budgets[i];
+		KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_split(priv, range), -ENOMEM,
+				    "budget %u", budgets[i]);
+		priv->range_alloc_limited = false;
+
+		KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated),
+				allocated + (int)budgets[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&priv->ranges_freed),
+				    freed + (int)budgets[i],
+				    "pieces of a failed split leaked");
+		KUNIT_EXPECT_FALSE(test, gpusvm_test_range_gone(range));
+		KUNIT_EXPECT_PTR_EQ(test,
+				    drm_gpusvm_range_find(range->notifier, addr,
+							  addr + SZ_64K),
+				    range);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, __drm_gpusvm_range_next(range),
+					NULL, "a piece was left in the tree");
+		KUNIT_EXPECT_EQ(test, range->flags.__flags, flags);
+		KUNIT_EXPECT_EQ(test, memcmp(table, range->dma_addr,
+					     range->num_dma_addr * sizeof(*table)),
+				0);
+		KUNIT_EXPECT_EQ(test, kref_read(&range->refcount), 2U);
+	}
+	gpusvm_test_check_holes(test, range, pages, &hole, 1);
+
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_FALSE(test, range->flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+	gpusvm_test_drop(test, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed),
+			atomic_read(&priv->ranges_allocated));
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * Two partial munmap() before the garbage collector runs (the second one
+ * of a whole 64K block): the split plans with both, the pieces leave out
+ * both holes.
+ */
+static void drm_test_gpusvm_split_two_holes(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range;
+	struct gpusvm_test_page *pages;
+	struct gpusvm_test_span holes[2];
+	unsigned int expect;
+	unsigned long base;
+	int ret;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	range = gpusvm_test_range_2m(test, 0x2b);
+	base = drm_gpusvm_range_start(range);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	holes[0].start = base + SZ_128K + SZ_64K + SZ_4K;
+	holes[0].end = holes[0].start + SZ_4K;
+	holes[1].start = base + SZ_1M + SZ_256K + SZ_64K;
+	holes[1].end = holes[1].start + SZ_64K;
+
+	gpusvm_test_munmap(test, holes[0].start, SZ_4K);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	gpusvm_test_check_holes(test, range, pages, holes, 1);
+	gpusvm_test_munmap(test, holes[1].start, SZ_64K);
+	KUNIT_ASSERT_EQ(test, priv->num_extents, 2U);
+	KUNIT_EXPECT_EQ(test, priv->extents[1].start, holes[1].start);
+	KUNIT_EXPECT_EQ(test, priv->extents[1].end, holes[1].end);
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	gpusvm_test_check_holes(test, range, pages, holes, 2);
+
+	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
+					  holes, 2);
+	/* 3 x 64K + 4K | 14 x 4K + 17 x 64K | 10 x 64K */
+	KUNIT_EXPECT_EQ(test, expect, 4U + 31 + 10);
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_ASSERT_EQ(test, ret, (int)expect);
+	gpusvm_test_check_replaced(test, range, ret);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base, base + SZ_2M,
+						       pages, holes, 2, 0x2b,
+						       NULL), expect);
+	gpusvm_test_drop(test, range);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * Two partial munmap() that together take all of a range: the second
+ * releases what the first left (the range has no pages anymore), and the
+ * split only removes the range.
+ */
+static void drm_test_gpusvm_split_nothing_kept(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range;
+	struct drm_gpusvm_ctx ctx = {};
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x0c);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	gpusvm_test_hold(test, range);
+
+	gpusvm_test_munmap(test, addr, SZ_32K);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_TRUE(test, range->flags.has_dma_mapping);
+	gpusvm_test_munmap(test, addr + SZ_32K, SZ_32K);
+	KUNIT_EXPECT_EQ(test, priv->num_extents, 2U);
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_dma_mapping,
+			       "nothing left mapped");
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, range), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+	gpusvm_test_drop(test, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/* Queue a CPU change for gpusvm_test_split() to meet after its plan. */
+static void gpusvm_test_add_race(struct gpusvm_test_priv *priv,
+				 struct drm_gpusvm_range *range,
+				 enum mmu_notifier_event event,
+				 unsigned long start, unsigned long end)
+{
+	struct gpusvm_test_event *race = &priv->races[priv->num_races++];
+
+	race->start = start;
+	race->end = end;
+	race->event = event;
+	priv->race_notifier = range->notifier;
+	priv->race_armed = true;
+}
+
+/*
+ * Invalidations that reach a range while its split runs, after the plan
+ * and before the commit (the mmap lock does not keep all of them away:
+ * NUMA hinting and userfaultfd write protection change protections under
+ * it). An mprotect()-like change of another part: the split notices its
+ * plan is stale, plans again and leaves that part out too. An
+ * invalidation of all of the range (MADV_DONTNEED, reclaim): nothing is
+ * left to keep, the range is removed.
+ */
+static void drm_test_gpusvm_split_race(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range, *other;
+	struct drm_gpusvm_notifier *notifier;
+	struct gpusvm_test_span holes[2];
+	struct gpusvm_test_page *pages;
+	struct drm_gpusvm_ctx ctx = {};
+	int ret;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_128K, 0x9c);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	other = gpusvm_test_insert_ok(test, addr + SZ_64K, addr + SZ_64K,
+				      addr + SZ_128K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(other), SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, other, &ctx), 0);
+	pages = gpusvm_test_save_pages(test, range);
+	notifier = range->notifier;
+	gpusvm_test_hold(test, range);
+	gpusvm_test_hold(test, other);
+
+	holes[0].start = addr + SZ_8K;
+	holes[0].end = holes[0].start + SZ_4K;
+	holes[1].start = addr + SZ_32K;
+	holes[1].end = holes[1].start + SZ_4K;
+	gpusvm_test_munmap(test, holes[1].start, SZ_4K);
+	KUNIT_ASSERT_TRUE(test, range->flags.partial_unmap);
+	gpusvm_test_add_race(priv, range, MMU_NOTIFY_PROTECTION_VMA,
+			     holes[0].start, holes[0].end);
+
+	/* 15 pieces planned first, 14 after the race: 2 + 5 + 7 x 4K. */
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_EXPECT_EQ_MSG(test, priv->next_race, 1U,
+			    "the split allocated no range");
+	KUNIT_ASSERT_EQ(test, ret, 14);
+	KUNIT_EXPECT_EQ(test, priv->num_extents, 2U);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated),
+			2 + 15 + 14);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&priv->ranges_freed), 15,
+			    "the ranges of the stale plan are freed");
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, addr, addr + SZ_64K,
+						       pages, holes, 2, 0x9c,
+						       NULL), 14U);
+	gpusvm_test_drop(test, range);
+
+	/* All of the other range invalidated during its split. */
+	priv->num_races = 0;
+	priv->next_race = 0;
+	gpusvm_test_munmap(test, addr + SZ_64K + SZ_4K, SZ_4K);
+	KUNIT_ASSERT_TRUE(test, other->flags.partial_unmap);
+	gpusvm_test_add_race(priv, other, MMU_NOTIFY_CLEAR, addr + SZ_64K,
+			     addr + SZ_128K);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_split(priv, other), 0);
+	KUNIT_EXPECT_EQ(test, priv->next_race, 1U);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(other));
+	KUNIT_EXPECT_FALSE(test, other->flags.has_dma_mapping);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_range_find(notifier, addr + SZ_64K,
+						      addr + SZ_128K));
+	gpusvm_test_drop(test, other);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * A split that meets an invalidation on every attempt gives up with
+ * -EAGAIN and leaves the range as it was, less what the invalidations
+ * took: still in the tree, nothing leaked, splittable later.
+ */
+static void drm_test_gpusvm_split_eagain(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_span holes[TEST_MAX_RACES + 1];
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range;
+	struct gpusvm_test_page *pages;
+	unsigned int i, expect;
+	int allocated, freed, ret;
+	unsigned long base;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	range = gpusvm_test_range_2m(test, 0xea);
+	base = drm_gpusvm_range_start(range);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	/* 4K of each 64K block of the first 1M: every race changes the plan. */
+	for (i = 0; i < TEST_MAX_RACES; i++) {
+		unsigned long hole = base + i * SZ_64K + SZ_4K;
+
+		gpusvm_test_add_race(priv, range, MMU_NOTIFY_PROTECTION_VMA,
+				     hole, hole + SZ_4K);
+	}
+	gpusvm_test_munmap(test, base + SZ_1M + SZ_4K, SZ_4K);
+	KUNIT_ASSERT_TRUE(test, range->flags.partial_unmap);
+
+	allocated = atomic_read(&priv->ranges_allocated);
+	freed = atomic_read(&priv->ranges_freed);
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
+	KUNIT_ASSERT_GT(test, priv->next_race, 1U);
+	KUNIT_ASSERT_LT_MSG(test, priv->next_race, (unsigned int)TEST_MAX_RACES,
+			    "the split never gives up");
+	kunit_info(test, "gave up after %u attempts\n", priv->next_race);
+
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(range->notifier, base,
+							base + SZ_2M), range);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, __drm_gpusvm_range_next(range), NULL,
+				"a piece was left in the tree");
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated) - allocated,
+			atomic_read(&priv->ranges_freed) - freed);
+
+	/* The holes, in order: the races that ran, then the munmap(). */
+	for (i = 0; i < priv->next_race; i++) {
+		holes[i].start = priv->races[i].start;
+		holes[i].end = priv->races[i].end;
+	}
+	holes[i].start = base + SZ_1M + SZ_4K;
+	holes[i].end = holes[i].start + SZ_4K;
+	KUNIT_EXPECT_EQ(test, priv->num_extents, i + 1);
+	gpusvm_test_check_holes(test, range, pages, holes, i + 1);
+
+	/* Without more races, the next attempt goes through. */
+	priv->num_races = priv->next_race;
+	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
+					  holes, i + 1);
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_ASSERT_EQ(test, ret, (int)expect);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base, base + SZ_2M,
+						       pages, holes, i + 1,
+						       0xea, NULL), expect);
+	gpusvm_test_drop(test, range);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * Without a 4K chunk size, what a 4K hole leaves of its 64K block fits no
+ * chunk (chunks 2M and 64K, a 4K hole at 1M + 72K: 15 pages). The split
+ * refuses with -EOPNOTSUPP and leaves the range to the driver, which takes
+ * it down whole.
+ */
+static void drm_test_gpusvm_split_leftover_blocks(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_2M, SZ_64K };
+	struct gpusvm_test_priv *priv = test->priv;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_range *range;
+	struct gpusvm_test_span hole;
+	unsigned long base;
+	int err, ret;
+
+	gpusvm_test_split_driver(priv);
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX, SZ_2M,
+				    chunks, ARRAY_SIZE(chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+	range = gpusvm_test_range_2m(test, 0x1e);
+	base = drm_gpusvm_range_start(range);
+	gpusvm_test_hold(test, range);
+
+	hole.start = base + SZ_1M + SZ_64K + SZ_8K;
+	hole.end = hole.start + SZ_4K;
+	gpusvm_test_munmap(test, hole.start, SZ_4K);
+
+	/*
+	 * 15 pages around the hole fit no chunk: releasing them would leave
+	 * the driver's mappings of them behind, so nothing is split and the
+	 * driver removes the whole range.
+	 */
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_EXPECT_EQ(test, ret, -EOPNOTSUPP);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_range_gone(range));
+	KUNIT_EXPECT_TRUE(test, range->flags.unmapped);
+	KUNIT_EXPECT_TRUE(test, range->flags.has_dma_mapping);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 0);
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
+	gpusvm_test_drop(test, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/* --- thrashing ---------------------------------------------------------- */
+
+static enum drm_gpusvm_thrash gpusvm_test_thrash_check(struct gpusvm_test_priv *priv,
+						       struct drm_gpusvm_range *range,
+						       u64 now, u64 *wait)
+{
+	enum drm_gpusvm_thrash t;
+
+	mutex_lock(&priv->lock);
+	t = drm_gpusvm_range_thrash_check(&priv->gpusvm, range, now, wait);
+	mutex_unlock(&priv->lock);
+	return t;
+}
+
+static enum drm_gpusvm_thrash gpusvm_test_thrash_note(struct gpusvm_test_priv *priv,
+						      struct drm_gpusvm_range *range,
+						      u64 now)
+{
+	enum drm_gpusvm_thrash t;
+
+	mutex_lock(&priv->lock);
+	t = drm_gpusvm_range_thrash_note(&priv->gpusvm, range, now);
+	mutex_unlock(&priv->lock);
+	return t;
+}
+
+/*
+ * The default parameters on a clock of our own: migrations 100 us apart
+ * throttle from the 3rd on (the 4th waits until 1 ms after the 3rd) and
+ * pin the range at the 5th for 150 ms; then it starts over.
+ */
+static void drm_test_gpusvm_thrash_burst(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_range *range;
+	u64 t = 5 * NSEC_PER_SEC, wait;
+
+	gpusvm_test_init(test);
+	KUNIT_EXPECT_EQ(test, priv->gpusvm.thrash.lapse_ns, 500 * NSEC_PER_USEC);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t, &wait),
+			DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_NONE);
+	t += 100 * NSEC_PER_USEC;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_NONE);
+	t += 100 * NSEC_PER_USEC;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_THROTTLE);
+
+	/* 100 us later the 4th must wait 900 us more. */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range,
+						       t + 100 * NSEC_PER_USEC,
+						       &wait),
+			DRM_GPUSVM_THRASH_THROTTLE);
+	KUNIT_EXPECT_EQ(test, wait, 900 * NSEC_PER_USEC);
+	t += NSEC_PER_MSEC;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t, &wait),
+			DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, wait, 0);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_THROTTLE);
+	t += NSEC_PER_MSEC;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_PIN);
+
+	/* Pinned for 150 ms, then a new burst. */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range,
+						       t + 149 * NSEC_PER_MSEC,
+						       &wait),
+			DRM_GPUSVM_THRASH_PIN);
+	t += 150 * NSEC_PER_MSEC;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t, &wait),
+			DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, range->thrash_count, 1);
+
+	gpusvm_test_remove(priv, range);
+}
+
+/* Five migrations 100 us apart from @t: a burst that pins the range. */
+static u64 gpusvm_test_thrash_burst(struct kunit *test,
+				    struct gpusvm_test_priv *priv,
+				    struct drm_gpusvm_range *range, u64 t)
+{
+	int i;
+
+	for (i = 0; i < 4; i++, t += 100 * NSEC_PER_USEC)
+		KUNIT_EXPECT_NE(test, gpusvm_test_thrash_note(priv, range, t),
+				DRM_GPUSVM_THRASH_PIN);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_PIN);
+	return t;
+}
+
+/*
+ * A range that thrashes again as soon as its pin ends is pinned twice as
+ * long, up to 8 times pin_ns; one that rests for longer than pin_ns after
+ * its pin starts over at pin_ns.
+ */
+static void drm_test_gpusvm_thrash_repin(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	const u64 pin = 150 * NSEC_PER_MSEC;
+	static const int mult[] = { 1, 2, 4, 8, 8 };
+	struct drm_gpusvm_range *range;
+	u64 t = NSEC_PER_SEC, wait;
+	int i;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+
+	for (i = 0; i < ARRAY_SIZE(mult); i++) {
+		t = gpusvm_test_thrash_burst(test, priv, range, t);
+		KUNIT_EXPECT_EQ_MSG(test, range->thrash_pinned_until_ns,
+				    t + mult[i] * pin, "pin %d", i);
+		KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range,
+							       t + mult[i] * pin - 1,
+							       &wait),
+				DRM_GPUSVM_THRASH_PIN);
+		/* Right when the pin ends, the CPU and GPU start again. */
+		t += mult[i] * pin;
+		KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t,
+							       &wait),
+				DRM_GPUSVM_THRASH_NONE);
+	}
+
+	/* A rest longer than pin_ns: back to one pin_ns. */
+	t += pin + 1;
+	t = gpusvm_test_thrash_burst(test, priv, range, t);
+	KUNIT_EXPECT_EQ(test, range->thrash_pinned_until_ns, t + pin);
+	KUNIT_EXPECT_EQ(test, range->thrash_repins, 0);
+
+	gpusvm_test_remove(priv, range);
+}
+
+/* Migrations further apart than lapse + throttle never add up. */
+static void drm_test_gpusvm_thrash_sparse(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_range *range;
+	u64 t = NSEC_PER_SEC, wait;
+	int i;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	for (i = 0; i < 20; i++) {
+		t += 1500 * NSEC_PER_USEC + 1;
+		KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t,
+							       &wait),
+				DRM_GPUSVM_THRASH_NONE);
+		KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+				DRM_GPUSVM_THRASH_NONE);
+	}
+	KUNIT_EXPECT_EQ(test, range->thrash_count, 1);
+	gpusvm_test_remove(priv, range);
+}
+
+/*
+ * Off (lapse 0) nothing counts, and throttle_after = pin_after = 0 never
+ * hold a range back however fast it moves; a clock that goes back (a
+ * driver mixing clocks) does not wrap into a pin.
+ */
+static void drm_test_gpusvm_thrash_params(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_range *range;
+	u64 t = NSEC_PER_SEC, wait;
+	int i;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+
+	priv->gpusvm.thrash.lapse_ns = 0;
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t + i),
+				DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t + 10,
+						       &wait),
+			DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, range->thrash_count, 0);
+
+	priv->gpusvm.thrash.lapse_ns = NSEC_PER_MSEC;
+	priv->gpusvm.thrash.throttle_after = 0;
+	priv->gpusvm.thrash.pin_after = 0;
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t + i),
+				DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t + 10,
+						       &wait),
+			DRM_GPUSVM_THRASH_NONE);
+
+	priv->gpusvm.thrash.throttle_after = 3;
+	priv->gpusvm.thrash.pin_after = 5;
+	range->thrash_count = 0;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_note(priv, range, t),
+			DRM_GPUSVM_THRASH_NONE);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_thrash_check(priv, range, t - 1000,
+						       &wait),
+			DRM_GPUSVM_THRASH_NONE);
+	gpusvm_test_remove(priv, range);
+}
+
 /* --- misc --------------------------------------------------------------- */
 
 static void drm_test_gpusvm_print(struct kunit *test)
@@ -3296,6 +4973,23 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_read_only_cpu),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_published),
 	KUNIT_CASE(drm_test_gpusvm_dma_unmapped),
+	KUNIT_CASE(drm_test_gpusvm_partial_extent),
+	KUNIT_CASE(drm_test_gpusvm_split_munmap),
+	KUNIT_CASE(drm_test_gpusvm_split_devmem),
+	KUNIT_CASE(drm_test_gpusvm_split_mprotect),
+	KUNIT_CASE(drm_test_gpusvm_split_thp),
+	KUNIT_CASE(drm_test_gpusvm_split_huge_block_kept),
+	KUNIT_CASE(drm_test_gpusvm_split_bad_args),
+	KUNIT_CASE(drm_test_gpusvm_split_alloc_fail),
+	KUNIT_CASE(drm_test_gpusvm_split_two_holes),
+	KUNIT_CASE(drm_test_gpusvm_split_nothing_kept),
+	KUNIT_CASE(drm_test_gpusvm_split_race),
+	KUNIT_CASE(drm_test_gpusvm_split_eagain),
+	KUNIT_CASE(drm_test_gpusvm_split_leftover_blocks),
+	KUNIT_CASE(drm_test_gpusvm_thrash_burst),
+	KUNIT_CASE(drm_test_gpusvm_thrash_sparse),
+	KUNIT_CASE(drm_test_gpusvm_thrash_repin),
+	KUNIT_CASE(drm_test_gpusvm_thrash_params),
 	KUNIT_CASE(drm_test_gpusvm_print),
 	KUNIT_CASE(drm_test_gpusvm_driver_lock),
 	{}
