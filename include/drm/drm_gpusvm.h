@@ -111,6 +111,9 @@ struct drm_gpusvm_ops {
  * @flags: Notifier state.
  * @flags.removed: The MMU interval notifier has been removed from the mm;
  *                 no invalidation reaches this notifier anymore.
+ * @touched: Bitmap of the 64 KiB blocks of the window that the GPU used,
+ *           see drm_gpusvm_range_touch(); NULL if it could not be
+ *           allocated (then nothing is prefetched in this window).
  *
  * Notifiers are created on demand by drm_gpusvm_range_find_or_insert(), one
  * per &drm_gpusvm.notifier_size aligned window holding at least one range,
@@ -126,6 +129,7 @@ struct drm_gpusvm_notifier {
 	struct {
 		u32 removed : 1;
 	} flags;
+	unsigned long *touched;
 };
 
 /**
@@ -420,6 +424,14 @@ drm_gpusvm_range_thrash_check(struct drm_gpusvm *gpusvm,
 enum drm_gpusvm_thrash
 drm_gpusvm_range_thrash_note(struct drm_gpusvm *gpusvm,
 			     struct drm_gpusvm_range *range, u64 now_ns);
+
+void drm_gpusvm_range_touch(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_range *range);
+
+bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
+				      struct drm_gpusvm_range *range,
+				      unsigned int threshold,
+				      unsigned long *start, unsigned long *end);
 
 void drm_gpusvm_print(struct drm_gpusvm *gpusvm, struct drm_printer *p);
 

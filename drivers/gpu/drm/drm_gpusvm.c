@@ -613,6 +613,16 @@ drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier, unsigned long start,
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
 
+/* The access history is kept in 64 KiB blocks. */
+#define DRM_GPUSVM_TOUCH_SHIFT		16
+/* Prefetch looks at most at the naturally aligned 2 MiB around a fault. */
+#define DRM_GPUSVM_PREFETCH_REGION	SZ_2M
+
+static unsigned long drm_gpusvm_touch_blocks(struct drm_gpusvm *gpusvm)
+{
+	return DIV_ROUND_UP(gpusvm->notifier_size, 1UL << DRM_GPUSVM_TOUCH_SHIFT);
+}
+
 static struct drm_gpusvm_notifier *
 drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 {
@@ -633,8 +643,19 @@ drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 	notifier->root = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&notifier->range_list);
 	notifier->flags.removed = false;
+	/* Best effort: without it, nothing is prefetched in the window. */
+	notifier->touched = bitmap_zalloc(drm_gpusvm_touch_blocks(gpusvm),
+					  GFP_KERNEL_ACCOUNT);
 
 	return notifier;
+}
+
+/* Index in &drm_gpusvm_notifier.touched of the block holding @addr. */
+static unsigned long drm_gpusvm_touch_index(struct drm_gpusvm_notifier *notifier,
+					    unsigned long addr)
+{
+	return (addr - drm_gpusvm_notifier_start(notifier)) >>
+	       DRM_GPUSVM_TOUCH_SHIFT;
 }
 
 static void drm_gpusvm_notifier_free(struct drm_gpusvm *gpusvm,
@@ -642,6 +663,7 @@ static void drm_gpusvm_notifier_free(struct drm_gpusvm *gpusvm,
 {
 	WARN_ON(!RB_EMPTY_ROOT(&notifier->root.rb_root));
 
+	bitmap_free(notifier->touched);
 	if (gpusvm->ops->notifier_free)
 		gpusvm->ops->notifier_free(notifier);
 	else
@@ -1188,6 +1210,13 @@ static void __drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
 		return;
+
+	/* Memory the CPU unmapped: what comes there next is new to the GPU. */
+	if (range->flags.unmapped && notifier->touched)
+		bitmap_clear(notifier->touched,
+			     drm_gpusvm_touch_index(notifier,
+						    drm_gpusvm_range_start(range)),
+			     drm_gpusvm_range_size(range) >> DRM_GPUSVM_TOUCH_SHIFT);
 
 	down_write(&gpusvm->notifier_lock);
 	__drm_gpusvm_range_unmap_pages(gpusvm, range);
@@ -2475,6 +2504,112 @@ drm_gpusvm_range_thrash_note(struct drm_gpusvm *gpusvm,
 	return DRM_GPUSVM_THRASH_NONE;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_thrash_note);
+
+/**
+ * DOC: Prefetch
+ *
+ * A driver that maps small ranges (64 KiB or 4 KiB, to move no more than
+ * the GPU uses) pays one GPU fault per range of a buffer the GPU walks
+ * through. GPU SVM keeps, per notifier window, which 64 KiB blocks the GPU
+ * used: the driver calls drm_gpusvm_range_touch() on each range a GPU fault
+ * mapped. drm_gpusvm_range_prefetch_extent() then looks at the naturally
+ * aligned regions of 128 KiB up to 2 MiB around the faulting range, as
+ * NVIDIA's UVM does, and returns the largest one of which at least
+ * threshold percent of the blocks are used already (the faulting range
+ * counted): the driver migrates or maps that whole region at once and
+ * touches what it mapped. A GPU walking through memory in 64 KiB steps
+ * then faults at 0, 64 KiB, 128 KiB, 256 KiB, 512 KiB and 1 MiB into each
+ * 2 MiB (threshold 51): 6 faults instead of 32. Memory the CPU unmapped
+ * leaves the history when its range is removed.
+ */
+
+/**
+ * drm_gpusvm_range_touch() - Record that the GPU uses a range
+ * @gpusvm: The GPU SVM.
+ * @range: The range, just mapped for a GPU fault or a prefetch.
+ *
+ * Marks the 64 KiB blocks of @range used in the access history of its
+ * notifier (see "Prefetch").
+ *
+ * Context: The caller holds the driver lock.
+ */
+void drm_gpusvm_range_touch(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_notifier *notifier = range->notifier;
+	unsigned long first, last;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (!notifier->touched || drm_gpusvm_range_removed(range))
+		return;
+	first = drm_gpusvm_touch_index(notifier, drm_gpusvm_range_start(range));
+	last = drm_gpusvm_touch_index(notifier, drm_gpusvm_range_end(range) - 1);
+	bitmap_set(notifier->touched, first, last - first + 1);
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_touch);
+
+/**
+ * drm_gpusvm_range_prefetch_extent() - What to prefetch around a GPU fault
+ * @gpusvm: The GPU SVM.
+ * @range: The range a GPU fault just mapped, touched with
+ *	drm_gpusvm_range_touch().
+ * @threshold: Percentage, 1 to 100, of the 64 KiB blocks of a region that
+ *	must have been used for the region to be prefetched.
+ * @start: Output: start of the region to prefetch.
+ * @end: Output: its end (exclusive).
+ *
+ * Of the naturally aligned regions of twice the 64 KiB block up to 2 MiB
+ * that contain @range and lie in its notifier window, picks the largest
+ * with at least @threshold percent of its blocks used (see "Prefetch").
+ * Unused blocks may hold no memory at all (holes, other VMAs): the driver
+ * prefetches what is there.
+ *
+ * Context: The caller holds the driver lock.
+ *
+ * Return: true, with [@start, @end), if such a region is larger than
+ * @range; false otherwise, also for a @threshold out of range or without
+ * an access history.
+ */
+bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
+				      struct drm_gpusvm_range *range,
+				      unsigned int threshold,
+				      unsigned long *start, unsigned long *end)
+{
+	struct drm_gpusvm_notifier *notifier = range->notifier;
+	unsigned long rstart = drm_gpusvm_range_start(range);
+	unsigned long rend = drm_gpusvm_range_end(range);
+	unsigned long size, s, i, first, nblocks, used;
+	bool found = false;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (!notifier->touched || !threshold || threshold > 100)
+		return false;
+
+	for (size = 2UL << DRM_GPUSVM_TOUCH_SHIFT;
+	     size <= DRM_GPUSVM_PREFETCH_REGION; size <<= 1) {
+		s = ALIGN_DOWN(rstart, size);
+		if (s < drm_gpusvm_notifier_start(notifier) ||
+		    s + size > drm_gpusvm_notifier_end(notifier))
+			break;
+		if (s + size < rend)
+			continue;
+
+		first = drm_gpusvm_touch_index(notifier, s);
+		nblocks = size >> DRM_GPUSVM_TOUCH_SHIFT;
+		for (i = 0, used = 0; i < nblocks; i++)
+			used += test_bit(first + i, notifier->touched);
+		if (used * 100 >= threshold * nblocks) {
+			*start = s;
+			*end = s + size;
+			found = true;
+		}
+	}
+
+	return found && *end - *start > rend - rstart;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_prefetch_extent);
 
 /**
  * drm_gpusvm_print() - Describe a GPU SVM
