@@ -385,6 +385,12 @@ struct drm_vsvm_vm_stats {
 	 * range in system memory instead of migrating it.
 	 */
 	__u64 thrash_pinned_faults;
+
+	/**
+	 * @prefetches: Output: regions a GPU fault migrated or mapped at
+	 * once (see %DRM_VSVM_PARAM_PREFETCH).
+	 */
+	__u64 prefetches;
 };
 
 /** DRM_VSVM_PARAM_TIMESLICE_MS - Minimum residency after a migration. */
@@ -399,6 +405,10 @@ struct drm_vsvm_vm_stats {
 #define DRM_VSVM_PARAM_THRASH_PIN_MS	5
 /** DRM_VSVM_PARAM_THRASH_THROTTLE_US - How long a throttled range waits. */
 #define DRM_VSVM_PARAM_THRASH_THROTTLE_US	6
+/** DRM_VSVM_PARAM_PREFETCH - Access-density prefetch threshold, percent. */
+#define DRM_VSVM_PARAM_PREFETCH		7
+/** DRM_VSVM_PARAM_FAULT_SIZE - Largest range a GPU fault maps, bytes. */
+#define DRM_VSVM_PARAM_FAULT_SIZE	8
 
 /**
  * struct drm_vsvm_vm_set_param - Argument of DRM_IOCTL_VSVM_VM_SET_PARAM
@@ -442,6 +452,17 @@ struct drm_vsvm_vm_set_param {
 	 *
 	 * For %DRM_VSVM_PARAM_THRASH_THROTTLE_US: 1 to 1000000 (default
 	 * 1000).
+	 *
+	 * For %DRM_VSVM_PARAM_FAULT_SIZE: 4096, 65536 or 2097152 (the
+	 * default): the largest range a GPU fault maps (and, under the
+	 * migrating policy, migrates). Smaller ranges move less memory the
+	 * GPU may not use, at the price of more faults.
+	 *
+	 * For %DRM_VSVM_PARAM_PREFETCH: 0 (off) to 100 (default 51). After a
+	 * GPU fault, the largest naturally aligned region of 128 KiB to 2 MiB
+	 * around it of which at least this percentage of 64 KiB blocks the
+	 * GPU used already is migrated or mapped at once, as the fault was.
+	 * Only matters with ranges smaller than 2 MiB.
 	 */
 	__u64 value;
 };

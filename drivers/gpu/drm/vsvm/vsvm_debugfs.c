@@ -63,6 +63,9 @@ static int vsvm_vms_show(struct seq_file *m, void *data)
 			   str_on_off(READ_ONCE(vm->thrash)),
 			   st.thrash_throttles, st.thrash_pins,
 			   st.thrash_pinned_faults);
+		drm_printf(&p, "  prefetch %u%%, fault size %lu: %llu regions prefetched\n",
+			   READ_ONCE(vm->prefetch), READ_ONCE(vm->fault_size),
+			   st.prefetches);
 		vsvm_vm_print(vm, &p);
 	}
 	mutex_unlock(&vdev->vm_list_lock);

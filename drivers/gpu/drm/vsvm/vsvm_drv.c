@@ -235,6 +235,9 @@ static int vsvm_vm_set_param_ioctl(struct drm_device *drm, void *data,
 	case DRM_VSVM_PARAM_THRASH_PIN_MS:
 	case DRM_VSVM_PARAM_THRASH_THROTTLE_US:
 		return vsvm_vm_set_thrash(vfile->vm, args->param, args->value);
+	case DRM_VSVM_PARAM_PREFETCH:
+	case DRM_VSVM_PARAM_FAULT_SIZE:
+		return vsvm_vm_set_prefetch(vfile->vm, args->param, args->value);
 	default:
 		return -EINVAL;
 	}

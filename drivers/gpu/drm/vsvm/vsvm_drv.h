@@ -246,6 +246,9 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
  * @thrash_throttles: See &drm_vsvm_vm_stats.thrash_throttles.
  * @thrash_pins: See &drm_vsvm_vm_stats.thrash_pins.
  * @thrash_pinned_faults: See &drm_vsvm_vm_stats.thrash_pinned_faults.
+ * @prefetch: DRM_VSVM_PARAM_PREFETCH, under @lock.
+ * @fault_size: DRM_VSVM_PARAM_FAULT_SIZE, under @lock.
+ * @prefetches: See &drm_vsvm_vm_stats.prefetches.
  * @num_ranges: GPU SVM ranges allocated, at most &vsvm_device.max_ranges.
  * @stats: Counters of the VM.
  * @link: Link in &vsvm_device.vm_list.
@@ -268,6 +271,9 @@ struct vsvm_vm {
 	atomic64_t thrash_throttles;
 	atomic64_t thrash_pins;
 	atomic64_t thrash_pinned_faults;
+	unsigned int prefetch;
+	unsigned long fault_size;
+	atomic64_t prefetches;
 	atomic_t num_ranges;
 	struct vsvm_counters stats;
 	struct list_head link;
@@ -368,6 +374,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		    struct vsvm_stats_sink *sink);
 void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out);
 int vsvm_vm_set_thrash(struct vsvm_vm *vm, u32 param, u64 value);
+int vsvm_vm_set_prefetch(struct vsvm_vm *vm, u32 param, u64 value);
 void vsvm_vm_print(struct vsvm_vm *vm, struct drm_printer *p);
 void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p);
 

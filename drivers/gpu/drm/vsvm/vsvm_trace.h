@@ -102,6 +102,15 @@ DEFINE_EVENT_PRINT(vsvm_span_n, vsvm_thrash,
 		  __entry->n == DRM_GPUSVM_THRASH_PIN ? "pinned" : "throttled")
 );
 
+/* n: the prefetch threshold, percent. */
+DEFINE_EVENT_PRINT(vsvm_span_n, vsvm_prefetch,
+	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
+		 int n),
+	TP_ARGS(dev, start, end, n),
+	TP_printk("dev=%u [%#lx-%#lx) threshold=%d%%", __entry->dev,
+		  __entry->start, __entry->end, __entry->n)
+);
+
 DEFINE_EVENT(vsvm_span_n, vsvm_range_split,
 	TP_PROTO(unsigned int dev, unsigned long start, unsigned long end,
 		 int n),

@@ -330,6 +330,8 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	vm->mm = current->mm;
 	vm->split = true;
 	vm->thrash = true;
+	vm->prefetch = 51;
+	vm->fault_size = SZ_2M;
 
 	err = drm_gpusvm_init(&vm->gpusvm, "vsvm", &vdev->drm, current->mm,
 			      vdev->vram.owner, 0, TASK_SIZE & PAGE_MASK, SZ_512M,
@@ -660,6 +662,9 @@ static void vsvm_vm_thrash_note(struct vsvm_vm *vm,
 		atomic64_inc(&vm->thrash_pins);
 }
 
+static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
+			     u32 policy, struct vsvm_stats_sink *sink);
+
 /**
  * vsvm_vm_fault() - Service a GPU page fault
  * @vm: The VM.
@@ -715,7 +720,13 @@ retry:
 
 	vsvm_vm_gc_locked(vm);
 
-	range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, 0,
+	/* DRM_VSVM_PARAM_FAULT_SIZE: a window no larger than that. */
+	range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr,
+						vm->fault_size < SZ_2M ?
+						ALIGN_DOWN(addr, vm->fault_size) : 0,
+						vm->fault_size < SZ_2M ?
+						ALIGN_DOWN(addr, vm->fault_size) +
+						vm->fault_size :
 						TASK_SIZE & PAGE_MASK, &ctx);
 	if (IS_ERR(range)) {
 		err = PTR_ERR(range);
@@ -835,6 +846,8 @@ collect:
 
 	if (!vsvm_vm_bind(vm, r, !ctx.read_only))
 		goto retry;
+	if (vm->prefetch)
+		vsvm_vm_prefetch(vm, range, policy, sink);
 	vsvm_fault_time_add(vm->vdev, range, migrated, ktime_get_ns() - t0);
 
 out_unlock:
@@ -1121,27 +1134,10 @@ static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 	return span_end;
 }
 
-/**
- * vsvm_vm_migrate() - Explicit migration of an address range
- * @vm: The VM.
- * @start: Page-aligned start.
- * @end: Page-aligned end.
- * @target: DRM_VSVM_MIGRATE_TO_VRAM or DRM_VSVM_MIGRATE_TO_SYSTEM.
- * @sink: Where to account what happened.
- *
- * Memory that cannot live in VRAM (file-backed, shared) is left alone.
- * What moves to VRAM is also mapped for the GPU, as a prefetch does. The
- * ranges are migrated in order; an error stops at the range that failed.
- *
- * Return: 0, -EFAULT if part of the range is not mapped or is mapped
- * PROT_NONE, -ENOMEM, -ENOSPC
- * if a range does not fit in VRAM even after evicting what can be
- * evicted, -EBUSY if an eviction to system memory kept racing with the
- * CPU, -EINTR if the task was killed.
- */
-int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
-		    unsigned long end, u32 target,
-		    struct vsvm_stats_sink *sink)
+/* vsvm_vm_migrate() with the VM lock held. */
+static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
+				  unsigned long end, u32 target,
+				  struct vsvm_stats_sink *sink)
 {
 	struct drm_gpusvm_ctx ctx = {
 		.read_only = 1,
@@ -1151,9 +1147,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 	unsigned long addr = start;
 	int err = 0;
 
-	err = mutex_lock_killable(&vm->lock);
-	if (err)
-		return err;
+	lockdep_assert_held(&vm->lock);
 
 	while (addr < end) {
 		struct drm_gpusvm_range *range;
@@ -1212,7 +1206,81 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 		addr = span_end;
 	}
 
+	return err;
+}
+
+/*
+ * Access-density prefetch after a GPU fault mapped @range: migrate or map
+ * at once the region around it that the GPU used enough of already (see
+ * "Prefetch" in drm_gpusvm.c). Best effort: what fails faults later.
+ */
+static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
+			     u32 policy, struct vsvm_stats_sink *sink)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.read_only = 1,
+		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
+	};
+	unsigned long start, end, addr;
+
+	lockdep_assert_held(&vm->lock);
+
+	drm_gpusvm_range_touch(&vm->gpusvm, range);
+	if (!drm_gpusvm_range_prefetch_extent(&vm->gpusvm, range, vm->prefetch,
+					      &start, &end))
+		return;
+
+	atomic64_inc(&vm->prefetches);
+	trace_vsvm_prefetch(vm->vdev->index, start, end, vm->prefetch);
+	if (policy != DRM_VSVM_POLICY_SYSTEM && policy != VSVM_POLICY_IN_PLACE)
+		vsvm_vm_migrate_locked(vm, start, end, DRM_VSVM_MIGRATE_TO_VRAM,
+				       sink);
+
+	/*
+	 * Map it for the GPU (the migration mapped what it moved). A hole or
+	 * memory the GPU cannot map ends the prefetch there.
+	 */
+	for (addr = start; addr < end; addr = drm_gpusvm_range_end(range)) {
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
+							end, &ctx);
+		if (IS_ERR(range) || range->flags.unmapped)
+			break;
+		/* Pages already collected are bound again, cheaply. */
+		vsvm_vm_prefetch_bind(vm, range);
+		drm_gpusvm_range_touch(&vm->gpusvm, range);
+	}
+}
+
+/**
+ * vsvm_vm_migrate() - Explicit migration of an address range
+ * @vm: The VM.
+ * @start: Page-aligned start.
+ * @end: Page-aligned end.
+ * @target: DRM_VSVM_MIGRATE_TO_VRAM or DRM_VSVM_MIGRATE_TO_SYSTEM.
+ * @sink: Where to account what happened.
+ *
+ * Memory that cannot live in VRAM (file-backed, shared) is left alone.
+ * What moves to VRAM is also mapped for the GPU, as a prefetch does. The
+ * ranges are migrated in order; an error stops at the range that failed.
+ *
+ * Return: 0, -EFAULT if part of the range is not mapped or is mapped
+ * PROT_NONE, -ENOMEM, -ENOSPC
+ * if a range does not fit in VRAM even after evicting what can be
+ * evicted, -EBUSY if an eviction to system memory kept racing with the
+ * CPU, -EINTR if the task was killed.
+ */
+int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
+		    unsigned long end, u32 target,
+		    struct vsvm_stats_sink *sink)
+{
+	int err;
+
+	err = mutex_lock_killable(&vm->lock);
+	if (err)
+		return err;
+	err = vsvm_vm_migrate_locked(vm, start, end, target, sink);
 	mutex_unlock(&vm->lock);
+
 	return err;
 }
 
@@ -1236,6 +1304,7 @@ void vsvm_vm_stats(struct vsvm_vm *vm, struct drm_vsvm_vm_stats *out)
 	out->thrash_throttles = atomic64_read(&vm->thrash_throttles);
 	out->thrash_pins = atomic64_read(&vm->thrash_pins);
 	out->thrash_pinned_faults = atomic64_read(&vm->thrash_pinned_faults);
+	out->prefetches = atomic64_read(&vm->prefetches);
 	mutex_lock(&vm->lock);
 	drm_gpusvm_notifier_lock(&vm->gpusvm);
 	drm_gpusvm_for_each_notifier(notifier, &vm->gpusvm, 0, ULONG_MAX) {
@@ -1292,6 +1361,30 @@ int vsvm_vm_set_thrash(struct vsvm_vm *vm, u32 param, u64 value)
 	}
 	/* Off: the GPU SVM counts nothing. */
 	p->lapse_ns = vm->thrash ? vm->thrash_lapse_ns : 0;
+	mutex_unlock(&vm->lock);
+
+	return 0;
+}
+
+/**
+ * vsvm_vm_set_prefetch() - Set DRM_VSVM_PARAM_PREFETCH or _FAULT_SIZE
+ * @vm: The VM.
+ * @param: DRM_VSVM_PARAM_PREFETCH or DRM_VSVM_PARAM_FAULT_SIZE.
+ * @value: The value, see &drm_vsvm_vm_set_param.value.
+ *
+ * Return: 0, or -EINVAL for a value out of range.
+ */
+int vsvm_vm_set_prefetch(struct vsvm_vm *vm, u32 param, u64 value)
+{
+	if (param == DRM_VSVM_PARAM_PREFETCH ? value > 100 :
+	    value != SZ_4K && value != SZ_64K && value != SZ_2M)
+		return -EINVAL;
+
+	mutex_lock(&vm->lock);
+	if (param == DRM_VSVM_PARAM_PREFETCH)
+		vm->prefetch = value;
+	else
+		vm->fault_size = value;
 	mutex_unlock(&vm->lock);
 
 	return 0;
