@@ -558,7 +558,9 @@ static uint64_t gen_size(struct thr *t, uint64_t addr, bool aligned)
 }
 
 static const unsigned int odd_counts[] = { 0, 1, 255, 256, 257, 300, ~0U };
-static const unsigned int odd_params[] = { 0, 2, 3, 4, 5, 6, 7, 0x80000000U, ~0U };
+static const unsigned int odd_params[] = {
+	0, 2, 3, 4, 5, 6, 7, 8, 9, 0x80000000U, ~0U,
+};
 
 /* Whether VM_SET_PARAM takes @value for @param (see vsvm_drm.h). */
 static bool param_valid(uint32_t param, uint64_t value)
@@ -574,12 +576,19 @@ static bool param_valid(uint32_t param, uint64_t value)
 		return value && value <= 1000000;
 	case DRM_VSVM_PARAM_THRASH_PIN_MS:
 		return value && value <= 10000;
+	case DRM_VSVM_PARAM_PREFETCH:
+		return value <= 100;
+	case DRM_VSVM_PARAM_FAULT_SIZE:
+		return value == 4096 || value == 65536 || value == 2097152;
 	default:
 		return false;
 	}
 }
 
-static const uint64_t timeslices[] = { 0, 1, 10, 10000, 10001, ~0ULL };
+static const uint64_t timeslices[] = {
+	0, 1, 10, 51, 100, 4096, 10000, 10001, 65536, 2097152, ~0ULL,
+};
+
 static const uint64_t odd_npages[] = {
 	0, ~0ULL, 1ULL << 35, 1ULL << 52, TASK_TOP >> 12, (TASK_TOP >> 12) + 1,
 };

@@ -2194,7 +2194,7 @@ static void p_param0(struct bad_ctx *c)
 static void p_param_unknown(struct bad_ctx *c)
 {
 	good_param(c);
-	c->arg.p.param = DRM_VSVM_PARAM_THRASH_THROTTLE_US + 1;
+	c->arg.p.param = DRM_VSVM_PARAM_FAULT_SIZE + 1;
 }
 
 /* DRM_VSVM_PARAM_SPLIT is a boolean. */
@@ -2243,6 +2243,24 @@ static void p_param_pin_huge(struct bad_ctx *c)
 static void p_param_throttle_0(struct bad_ctx *c)
 {
 	c->arg.p.param = DRM_VSVM_PARAM_THRASH_THROTTLE_US;
+	c->arg.p.value = 0;
+}
+
+static void p_param_prefetch_101(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_PREFETCH;
+	c->arg.p.value = 101;
+}
+
+static void p_param_fault_size_8k(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_FAULT_SIZE;
+	c->arg.p.value = 8192;
+}
+
+static void p_param_fault_size_0(struct bad_ctx *c)
+{
+	c->arg.p.param = DRM_VSVM_PARAM_FAULT_SIZE;
 	c->arg.p.value = 0;
 }
 
@@ -2455,6 +2473,18 @@ FIXTURE_VARIANT_ADD(bad_args, set_param_pin_huge) {
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_throttle_0) {
 	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_throttle_0,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_prefetch_101) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_prefetch_101,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_fault_size_8k) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_fault_size_8k,
+};
+
+FIXTURE_VARIANT_ADD(bad_args, set_param_fault_size_0) {
+	.req = DRM_IOCTL_VSVM_VM_SET_PARAM, .err = -EINVAL, .prep = p_param_fault_size_0,
 };
 
 FIXTURE_VARIANT_ADD(bad_args, set_param_pad) {
