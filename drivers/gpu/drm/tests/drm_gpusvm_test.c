@@ -4817,6 +4817,123 @@ static void drm_test_gpusvm_thrash_params(struct kunit *test)
 	gpusvm_test_remove(priv, range);
 }
 
+/* --- prefetch ------------------------------------------------------------ */
+
+/*
+ * A GPU walking @nblocks 64 KiB blocks from @base, as a driver would: a
+ * block not yet used faults (a 64 KiB range, touched), and what the
+ * prefetch extent covers is used too. Returns the faults.
+ */
+static unsigned int gpusvm_test_prefetch_walk(struct kunit *test,
+					      unsigned long base,
+					      unsigned int nblocks,
+					      unsigned int threshold)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long start, end, a, used = 0;
+	struct drm_gpusvm_range *range, *r;
+	unsigned int b, faults = 0;
+
+	KUNIT_ASSERT_LE(test, nblocks, BITS_PER_LONG);
+	for (b = 0; b < nblocks; b++) {
+		unsigned long addr = base + b * SZ_64K;
+
+		if (used & BIT(b))
+			continue;
+		faults++;
+		range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+		mutex_lock(&priv->lock);
+		drm_gpusvm_range_touch(&priv->gpusvm, range);
+		used |= BIT(b);
+		if (drm_gpusvm_range_prefetch_extent(&priv->gpusvm, range,
+						     threshold, &start, &end)) {
+			KUNIT_EXPECT_LE(test, start, addr);
+			KUNIT_EXPECT_GE(test, end, addr + SZ_64K);
+			KUNIT_EXPECT_TRUE(test, IS_ALIGNED(start, end - start));
+			for (a = start; a < end; a += SZ_64K) {
+				r = drm_gpusvm_range_find_or_insert(&priv->gpusvm,
+								    a, a,
+								    a + SZ_64K,
+								    &(struct drm_gpusvm_ctx){});
+				KUNIT_ASSERT_FALSE(test, IS_ERR(r));
+				drm_gpusvm_range_touch(&priv->gpusvm, r);
+				used |= BIT((a - base) / SZ_64K);
+			}
+		}
+		mutex_unlock(&priv->lock);
+	}
+	return faults;
+}
+
+/*
+ * The walk of the DOC: with the default 51% a 2 MiB region faults at
+ * blocks 0, 1, 2, 4, 8 and 16; with 100% nothing new is ever prefetched
+ * (a region is fully used only once every block faulted); out of range
+ * thresholds prefetch nothing.
+ */
+static void drm_test_gpusvm_prefetch_walk(struct kunit *test)
+{
+	static const unsigned int cases[][2] = {
+		{ 51, 6 }, { 100, 32 }, { 0, 32 }, { 101, 32 },
+	};
+	unsigned long a = gpusvm_test_mmap_aligned(test, ARRAY_SIZE(cases) *
+						   SZ_2M, SZ_2M);
+	int i;
+
+	/* One 2 MiB notifier window, with its own history, per case. */
+	gpusvm_test_init(test);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		KUNIT_EXPECT_EQ_MSG(test,
+				    gpusvm_test_prefetch_walk(test, a + i * SZ_2M,
+							      32, cases[i][0]),
+				    cases[i][1], "threshold %u", cases[i][0]);
+}
+
+/*
+ * The extent never leaves the notifier window (here 128 KiB), and a range
+ * the CPU unmapped takes its blocks out of the history when it goes.
+ */
+static void drm_test_gpusvm_prefetch_bounds_and_unmap(struct kunit *test)
+{
+	static const unsigned long chunks[] = { SZ_64K, SZ_4K };
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long a = gpusvm_test_mmap_aligned(test, SZ_2M, SZ_2M);
+	struct drm_gpusvm_range *r0, *r1;
+	unsigned long start, end;
+	int err;
+
+	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX,
+				    SZ_128K, chunks, ARRAY_SIZE(chunks));
+	KUNIT_ASSERT_EQ(test, err, 0);
+
+	r0 = gpusvm_test_insert_ok(test, a, a, a + SZ_64K);
+	r1 = gpusvm_test_insert_ok(test, a + SZ_64K, a + SZ_64K, a + SZ_128K);
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_touch(&priv->gpusvm, r0);
+	drm_gpusvm_range_touch(&priv->gpusvm, r1);
+	KUNIT_EXPECT_TRUE(test, drm_gpusvm_range_prefetch_extent(&priv->gpusvm,
+								 r1, 1, &start,
+								 &end));
+	mutex_unlock(&priv->lock);
+	KUNIT_EXPECT_EQ(test, start, a);
+	KUNIT_EXPECT_EQ(test, end, a + SZ_128K);
+
+	/* munmap() of the first block: its history goes with its range. */
+	gpusvm_test_munmap(test, a, SZ_64K);
+	KUNIT_EXPECT_TRUE(test, r0->flags.unmapped);
+	gpusvm_test_remove(priv, r0);
+	mutex_lock(&priv->lock);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, r1->notifier->touched));
+	KUNIT_EXPECT_TRUE(test, test_bit(1, r1->notifier->touched));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_prefetch_extent(&priv->gpusvm,
+								  r1, 100,
+								  &start,
+								  &end));
+	mutex_unlock(&priv->lock);
+	gpusvm_test_remove(priv, r1);
+}
+
 /* --- misc --------------------------------------------------------------- */
 
 static void drm_test_gpusvm_print(struct kunit *test)
@@ -4990,6 +5107,8 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_thrash_sparse),
 	KUNIT_CASE(drm_test_gpusvm_thrash_repin),
 	KUNIT_CASE(drm_test_gpusvm_thrash_params),
+	KUNIT_CASE(drm_test_gpusvm_prefetch_walk),
+	KUNIT_CASE(drm_test_gpusvm_prefetch_bounds_and_unmap),
 	KUNIT_CASE(drm_test_gpusvm_print),
 	KUNIT_CASE(drm_test_gpusvm_driver_lock),
 	{}
