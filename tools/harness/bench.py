@@ -70,9 +70,10 @@ def ratio(a, b):
 def parse(path):
     """Return (samples {(driver, workload, size): [ns]}, sections, errors,
     info, faults {(driver, workload, size): [(faults, ns)]}, pingpong
-    {(mode, size): [(turns, migrations, ns)]})."""
+    {(mode, size): [(turns, migrations, ns)]}, walk {mode: [(faults,
+    ns)]})."""
     samples, sections, errors, info, faults = {}, {}, [], [], {}
-    pingpong = {}
+    pingpong, walk = {}, {}
     cur = None
     with open(path, errors='replace') as f:
         for line in f:
@@ -111,9 +112,14 @@ def parse(path):
                 if len(parts) == 8:
                     pingpong.setdefault((parts[2], int(parts[3])), []).append(
                         (int(parts[5]), int(parts[6]), int(parts[7])))
+            elif cur and line.startswith('walk '):
+                parts = line.split()
+                if len(parts) == 7:
+                    walk.setdefault(parts[2], []).append((int(parts[5]),
+                                                          int(parts[6])))
             elif cur and line.startswith('error '):
                 errors.append(line)
-    return samples, sections, errors, info, faults, pingpong
+    return samples, sections, errors, info, faults, pingpong, walk
 
 
 def memcpy_ceiling(samples, size):
@@ -422,6 +428,48 @@ def print_pingpong(pp, slack):
     return cells, problems
 
 
+# Access-density prefetch (issue 16): a sequential GPU walk, off and on.
+WALK_FAULT_DROP = 8.0
+
+
+def print_walk(walk, slack):
+    """The walk table and its targets: at least WALK_FAULT_DROP times fewer
+    GPU faults with prefetch on, and less time. Returns (cells, problems):
+    a drop under the target by more than @slack, or a walk @slack times
+    slower, fails."""
+    if 'off' not in walk or 'on' not in walk:
+        return [], ['no GPU walk rows (prefetch bench)']
+    print('GPU walk over 64 MiB in 64 KiB steps, 64 KiB ranges, migrating '
+          '(access-density prefetch off/on at 51%; medians of the runs)')
+    hdr = '%6s %10s %12s' % ('pref', 'faults', 'walk ms')
+    print(hdr)
+    print('-' * len(hdr))
+    med = {}
+    for mode in ('off', 'on'):
+        v = walk[mode]
+        med[mode] = (statistics.median(f for f, _ in v),
+                     statistics.median(n for _, n in v))
+        print('%6s %10g %12.1f' % (mode, med[mode][0], med[mode][1] / 1e6))
+    drop = med['off'][0] / med['on'][0] if med['on'][0] else float('inf')
+    faster = med['on'][1] / med['off'][1]
+    cells = [{'workload': 'walk_faults_drop', 'ratio': drop,
+              'limit': WALK_FAULT_DROP, 'met': drop >= WALK_FAULT_DROP},
+             {'workload': 'walk_time_on_over_off', 'ratio': faster,
+              'limit': 1.0, 'met': faster < 1.0}]
+    print('GPU walk: faults off/on %.1f, target >= %g: %s; time on/off %.2f, '
+          'target < 1: %s' % (drop, WALK_FAULT_DROP,
+                              'met' if cells[0]['met'] else 'MISSED',
+                              faster, 'met' if cells[1]['met'] else 'MISSED'))
+    problems = []
+    if slack > 0 and drop < WALK_FAULT_DROP / slack:
+        problems.append('regression: GPU walk: faults drop %.1f < %g / %g' %
+                        (drop, WALK_FAULT_DROP, slack))
+    if slack > 0 and faster > slack:
+        problems.append('regression: GPU walk: prefetch on %.2f x the time '
+                        'of off' % faster)
+    return cells, problems
+
+
 # Where the time of a profile loop goes, by the object file that defines
 # the function a tick landed in (first match wins).
 PROFILE_IDLE = re.compile(r'idle|halt|mwait|cpu_startup_entry')
@@ -653,7 +701,7 @@ def main():
     if not os.path.exists(res):
         print('bench: no results (%s missing)' % res)
         return 1
-    samples, sections, errors, info, faults, pingpong = parse(res)
+    samples, sections, errors, info, faults, pingpong, walk = parse(res)
     problems = list(errors)
     for drv in DRIVERS:
         if drv not in sections:
@@ -701,6 +749,9 @@ def main():
     pcells, pproblems = print_pingpong(pingpong, args.max_ratio)
     problems += pproblems
     print()
+    wcells, wproblems = print_walk(walk, args.max_ratio)
+    problems += wproblems
+    print()
     profs, pproblems = print_profiles(parse_profiles(res), args.build)
     problems += pproblems
     if args.max_ratio > 0:
@@ -733,6 +784,9 @@ def main():
                          for k, v in sorted(pingpong.items())
                          for t, m, n in v],
             'pingpong_targets': pcells,
+            'walk': {k: [{'faults': f, 'ns': n} for f, n in v]
+                     for k, v in walk.items()},
+            'walk_targets': wcells,
             'migrations': info,
             'gpu_fault_service': frows,
             'profiles': profs,

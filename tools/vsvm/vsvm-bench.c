@@ -45,6 +45,12 @@
  * other parameters at their defaults). Output: "pingpong <driver>
  * <off|on> <bytes> <rep> <turns> <migrations to VRAM> <ns>".
  *
+ * Prefetch, vsvm only: the GPU reads a fresh 64 MiB buffer 64 KiB at a
+ * time, in order, on a fresh VM mapping 64 KiB ranges
+ * (DRM_VSVM_PARAM_FAULT_SIZE) under the migrating policy, with
+ * DRM_VSVM_PARAM_PREFETCH 0 and 51. Output: "walk <driver> <off|on>
+ * <bytes> <rep> <GPU faults> <ns>".
+ *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
  * and, per migration, what actually happened (outside the timed parts):
@@ -621,6 +627,60 @@ out:
 		close(fd);
 }
 
+#define WALK_SIZE	(64UL << 20)
+#define WALK_STEP	(64UL << 10)
+
+/* A sequential GPU walk in 64 KiB steps, access-density prefetch @on. */
+static void bench_walk(int on)
+{
+	const char *what = on ? "walk_on" : "walk_off";
+	unsigned char *dst = malloc(WALK_STEP);
+	int rep, fd;
+
+	fd = vsvm_open_device(0);
+	if (fd < 0 || !dst ||
+	    vsvm_set_param(fd, DRM_VSVM_PARAM_FAULT_SIZE, WALK_STEP) ||
+	    vsvm_set_param(fd, DRM_VSVM_PARAM_PREFETCH, on ? 51 : 0)) {
+		fail(what, WALK_SIZE, "vsvm device or VM_SET_PARAM");
+		goto out;
+	}
+	for (rep = 0; rep < 3; rep++) {
+		unsigned char *buf = map(WALK_SIZE);
+		unsigned long off, faults = 0;
+		struct drm_vsvm_stats st;
+		uint64_t t0, t1;
+		int ret = 0;
+
+		if (!buf) {
+			fail(what, WALK_SIZE, "mmap");
+			break;
+		}
+		for (off = 0; off < WALK_SIZE; off += PAGE_SZ)
+			buf[off] = off / WALK_STEP;
+		t0 = now_ns();
+		for (off = 0; off < WALK_SIZE && !ret; off += WALK_STEP) {
+			ret = vsvm_gpu_read(fd, buf + off, dst, WALK_STEP,
+					    DRM_VSVM_POLICY_MIGRATE, &st);
+			if (!ret && dst[0] != (unsigned char)(off / WALK_STEP))
+				ret = -EIO;
+			faults += st.gpu_faults;
+		}
+		t1 = now_ns();
+		munmap(buf, WALK_SIZE);
+		if (ret) {
+			fail(what, WALK_SIZE, strerror(-ret));
+			break;
+		}
+		printf("walk %s %s %lu %d %lu %llu\n", driver, on ? "on" : "off",
+		       WALK_SIZE, rep, faults, (unsigned long long)(t1 - t0));
+		fflush(stdout);
+	}
+out:
+	free(dst);
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "/dev/hmm_dmirror0", *prof = NULL;
@@ -672,6 +732,8 @@ int main(int argc, char **argv)
 			bench_pingpong(i ? 2UL << 20 : 64UL << 10, 0);
 			bench_pingpong(i ? 2UL << 20 : 64UL << 10, 1);
 		}
+		bench_walk(0);
+		bench_walk(1);
 	}
 	close(dev_fd);
 	if (vsvm_fd >= 0)
