@@ -588,12 +588,10 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		vsvm_vm_bind(vm, r, !ctx.read_only);
 }
 
-/* Account a fault that bound @range in @ns nanoseconds. */
-static void vsvm_fault_time_add(struct vsvm_device *vdev,
-				struct drm_gpusvm_range *range, bool migrated,
-				u64 ns)
+/* Account a fault that bound a range of @size bytes in @ns nanoseconds. */
+static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
+				bool migrated, u64 ns)
 {
-	unsigned long size = drm_gpusvm_range_size(range);
 	int i;
 
 	for (i = 0; i < VSVM_NUM_CHUNKS; i++) {
@@ -697,6 +695,7 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	bool nothing_moved = false, migrated = false, throttled = false;
 	int tries = 0, migrate_tries = 0, err;
 	u64 t0 = ktime_get_ns(), wait_ns;
+	unsigned long size;
 
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
@@ -846,9 +845,11 @@ collect:
 
 	if (!vsvm_vm_bind(vm, r, !ctx.read_only))
 		goto retry;
+	size = drm_gpusvm_range_size(range);
+	/* The prefetch may collect the range's garbage: not used after. */
 	if (vm->prefetch)
 		vsvm_vm_prefetch(vm, range, policy, sink);
-	vsvm_fault_time_add(vm->vdev, range, migrated, ktime_get_ns() - t0);
+	vsvm_fault_time_add(vm->vdev, size, migrated, ktime_get_ns() - t0);
 
 out_unlock:
 	mutex_unlock(&vm->lock);
@@ -1210,6 +1211,36 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 }
 
 /*
+ * Prefetch [@start, @end), ranges without valid pages: migrate them first if
+ * @migrate, then map them and record that the GPU uses them.
+ */
+static void vsvm_vm_prefetch_run(struct vsvm_vm *vm, unsigned long start,
+				 unsigned long end, bool migrate,
+				 struct vsvm_stats_sink *sink)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.read_only = 1,
+		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
+	};
+	struct drm_gpusvm_range *range;
+	unsigned long addr;
+
+	if (migrate)
+		vsvm_vm_migrate_locked(vm, start, end, DRM_VSVM_MIGRATE_TO_VRAM,
+				       sink);
+
+	for (addr = start; addr < end; addr = drm_gpusvm_range_end(range)) {
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
+							end, &ctx);
+		if (IS_ERR(range) || range->flags.unmapped)
+			break;
+		/* Bound by the migration already: that costs little. */
+		vsvm_vm_prefetch_bind(vm, range);
+		drm_gpusvm_range_touch(&vm->gpusvm, range);
+	}
+}
+
+/*
  * Access-density prefetch after a GPU fault mapped @range: migrate or map
  * at once the region around it that the GPU used enough of already (see
  * "Prefetch" in drm_gpusvm.c). Best effort: what fails faults later.
@@ -1221,7 +1252,9 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 		.read_only = 1,
 		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
 	};
-	unsigned long start, end, addr;
+	bool migrate = policy != DRM_VSVM_POLICY_SYSTEM &&
+		       policy != VSVM_POLICY_IN_PLACE;
+	unsigned long start, end, addr, run;
 
 	lockdep_assert_held(&vm->lock);
 
@@ -1232,22 +1265,32 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 
 	atomic64_inc(&vm->prefetches);
 	trace_vsvm_prefetch(vm->vdev->index, start, end, vm->prefetch);
-	if (policy != DRM_VSVM_POLICY_SYSTEM && policy != VSVM_POLICY_IN_PLACE)
-		vsvm_vm_migrate_locked(vm, start, end, DRM_VSVM_MIGRATE_TO_VRAM,
-				       sink);
 
 	/*
-	 * Map it for the GPU (the migration mapped what it moved). A hole or
-	 * memory the GPU cannot map ends the prefetch there.
+	 * Ranges with valid pages are left as they are. Each run of the
+	 * others is migrated in one pass (which maps what it moved), then
+	 * mapped. A hole or memory the GPU cannot map ends the prefetch.
 	 */
-	for (addr = start; addr < end; addr = drm_gpusvm_range_end(range)) {
-		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
-							end, &ctx);
-		if (IS_ERR(range) || range->flags.unmapped)
-			break;
-		/* Pages already collected are bound again, cheaply. */
-		vsvm_vm_prefetch_bind(vm, range);
-		drm_gpusvm_range_touch(&vm->gpusvm, range);
+	addr = start;
+	while (addr < end) {
+		run = addr;
+		for (; addr < end; addr = drm_gpusvm_range_end(range)) {
+			range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr,
+								start, end,
+								&ctx);
+			if (IS_ERR(range) || range->flags.unmapped) {
+				end = addr;
+				break;
+			}
+			if (drm_gpusvm_range_read_flags(range).has_dma_mapping)
+				break;
+		}
+		if (addr > run)
+			vsvm_vm_prefetch_run(vm, run, addr, migrate, sink);
+		if (addr < end) {
+			drm_gpusvm_range_touch(&vm->gpusvm, range);
+			addr = drm_gpusvm_range_end(range);
+		}
 	}
 }
 
