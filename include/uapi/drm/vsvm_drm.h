@@ -462,7 +462,8 @@ struct drm_vsvm_vm_set_param {
 	 * GPU fault, the largest naturally aligned region of 128 KiB to 2 MiB
 	 * around it of which at least this percentage of 64 KiB blocks the
 	 * GPU used already is migrated or mapped at once, as the fault was.
-	 * Only matters with ranges smaller than 2 MiB.
+	 * Only matters with ranges smaller than 2 MiB, and only for jobs:
+	 * the HMM test front end (dmirror=1) faults what it is asked.
 	 */
 	__u64 value;
 };

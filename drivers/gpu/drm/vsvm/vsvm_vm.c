@@ -846,8 +846,11 @@ collect:
 	if (!vsvm_vm_bind(vm, r, !ctx.read_only))
 		goto retry;
 	size = drm_gpusvm_range_size(range);
-	/* The prefetch may collect the range's garbage: not used after. */
-	if (vm->prefetch)
+	/*
+	 * The prefetch may collect the range's garbage: not used after. The
+	 * HMM test front end faults what it is asked, as lib/test_hmm does.
+	 */
+	if (vm->prefetch && policy != VSVM_POLICY_IN_PLACE)
 		vsvm_vm_prefetch(vm, range, policy, sink);
 	vsvm_fault_time_add(vm->vdev, size, migrated, ktime_get_ns() - t0);
 
@@ -1252,8 +1255,7 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 		.read_only = 1,
 		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
 	};
-	bool migrate = policy != DRM_VSVM_POLICY_SYSTEM &&
-		       policy != VSVM_POLICY_IN_PLACE;
+	bool migrate = policy != DRM_VSVM_POLICY_SYSTEM;
 	unsigned long start, end, addr, run;
 
 	lockdep_assert_held(&vm->lock);
