@@ -276,4 +276,68 @@ TEST_F_TIMEOUT(thrash, race_cpu_writes_gpu_reads, 120)
 	EXPECT_LT(0, reads);
 }
 
+/* Discard the buffer every 20 ms. */
+static void *dontneed_fn(void *arg)
+{
+	struct racer *r = arg;
+
+	while (!READ_ONCE(r->stop)) {
+		madvise(r->a, SZ_64K, MADV_DONTNEED);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/*
+ * A known bug, older than thrashing control (which is off here): a CPU
+ * writer, MADV_DONTNEED every 20 ms and GPU reads that alternate between
+ * migrating the buffer and reading it in system memory (which evicts it
+ * from VRAM). Within 20-40 s a read sees a page's word go back, and the
+ * CPU sees the old value too: a write was lost. Opt in with
+ * VSVM_KNOWN_BUGS=1 until it is fixed.
+ */
+TEST_F_TIMEOUT(thrash, known_bug_dontneed_migrate_evict, 120)
+{
+	struct racer r = { .fd = self->fd, .a = self->a };
+	uint64_t last[SZ_64K / PAGE] = { 0 }, buf[SZ_64K / 8];
+	unsigned long reads = 0, back = 0;
+	double end = vsvm_now_ms() + 40000;
+	pthread_t cpu, dn;
+	size_t p;
+
+	if (!getenv("VSVM_KNOWN_BUGS"))
+		SKIP(return, "known bug: lost write (VSVM_KNOWN_BUGS=1 runs it)");
+	ASSERT_EQ(0, vsvm_set_param(self->fd, DRM_VSVM_PARAM_THRASH, 0));
+	for (p = 0; p < SZ_64K / PAGE; p++)
+		*(uint64_t *)(self->a + p * PAGE) = 0;
+	ASSERT_EQ(0, pthread_create(&cpu, NULL, cpu_fn, &r));
+	ASSERT_EQ(0, pthread_create(&dn, NULL, dontneed_fn, &r));
+	while (vsvm_now_ms() < end) {
+		if (vsvm_gpu_read(self->fd, self->a, buf, SZ_64K,
+				  reads & 1 ? DRM_VSVM_POLICY_SYSTEM :
+					      DRM_VSVM_POLICY_MIGRATE, NULL))
+			break;
+		for (p = 0; p < SZ_64K / PAGE; p++) {
+			uint64_t v = buf[p * PAGE / 8];
+
+			/* MADV_DONTNEED zeroes a page: it starts over. */
+			if (v && v < last[p]) {
+				uint64_t *cpu = (uint64_t *)(self->a + p * PAGE);
+
+				ksft_print_msg("read %lu, page %zu: %llu after %llu, CPU %llu\n",
+					       reads, p, (unsigned long long)v,
+					       (unsigned long long)last[p],
+					       (unsigned long long)READ_ONCE(*cpu));
+				back++;
+			}
+			last[p] = v;
+		}
+		reads++;
+	}
+	WRITE_ONCE(r.stop, 1);
+	pthread_join(cpu, NULL);
+	pthread_join(dn, NULL);
+	EXPECT_EQ(0, back);
+}
+
 TEST_HARNESS_MAIN
