@@ -759,21 +759,11 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
  * Release the device mappings of the first @npages pages of a range whose
  * device addresses are in @dma_addr.
  */
-/*
- * A block whose device mapping a partial unmap released, or whose mapping a
- * split handed to a new range: DMA_NONE is never the direction of a real
- * mapping (see drm_gpusvm_dma_block_mapped()).
- */
-static bool drm_gpusvm_entry_dropped(const struct drm_pagemap_device_addr *entry)
-{
-	return !drm_gpusvm_dma_block_mapped(entry);
-}
-
 static void drm_gpusvm_unmap_entry(struct device *dev,
 				   struct drm_pagemap *dpagemap,
 				   struct drm_pagemap_device_addr *entry)
 {
-	if (drm_gpusvm_entry_dropped(entry))
+	if (!drm_gpusvm_dma_block_mapped(entry))
 		return;
 	if (entry->proto == DRM_INTERCONNECT_SYSTEM)
 		dma_unmap_page_attrs(dev, entry->addr, PAGE_SIZE << entry->order,
@@ -2039,7 +2029,7 @@ void drm_gpusvm_range_unmap_partial(struct drm_gpusvm *gpusvm,
 			unsigned long bstart = rstart + (pgoff << PAGE_SHIFT);
 			unsigned long bend = bstart + (PAGE_SIZE << entry->order);
 
-			if (drm_gpusvm_entry_dropped(entry))
+			if (!drm_gpusvm_dma_block_mapped(entry))
 				continue;
 			if (bend <= start || bstart >= end) {
 				kept = true;
@@ -2123,14 +2113,14 @@ static unsigned int drm_gpusvm_split_plan(struct drm_gpusvm_range *range,
 		return 0;
 
 	while (pgoff < npages) {
-		if (drm_gpusvm_entry_dropped(&range->dma_addr[j])) {
+		if (!drm_gpusvm_dma_block_mapped(&range->dma_addr[j])) {
 			pgoff += 1UL << range->dma_addr[j++].order;
 			continue;
 		}
 		/* The run of mapped blocks from entry j. */
 		run_end = pgoff;
 		for (k = j; run_end < npages &&
-		     !drm_gpusvm_entry_dropped(&range->dma_addr[k]); k++)
+		     drm_gpusvm_dma_block_mapped(&range->dma_addr[k]); k++)
 			run_end += 1UL << range->dma_addr[k].order;
 
 		while (pgoff < run_end) {
@@ -2584,7 +2574,8 @@ bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
 
 	drm_gpusvm_driver_lock_held(gpusvm);
 
-	if (!notifier->touched || !threshold || threshold > 100)
+	if (!notifier->touched || !threshold || threshold > 100 ||
+	    rend - rstart >= DRM_GPUSVM_PREFETCH_REGION)
 		return false;
 
 	for (size = 2UL << DRM_GPUSVM_TOUCH_SHIFT;

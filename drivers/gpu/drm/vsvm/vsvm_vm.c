@@ -1138,6 +1138,37 @@ static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 	return span_end;
 }
 
+/*
+ * Map the ranges of [@start, @end) for the GPU, as a prefetch does, with
+ * [@win_start, @win_end) the GPU VA window of any range to create; with
+ * @touch, also record that the GPU uses them. An error ends it there.
+ */
+static void vsvm_vm_bind_span(struct vsvm_vm *vm, unsigned long start,
+			      unsigned long end, unsigned long win_start,
+			      unsigned long win_end, bool touch)
+{
+	struct drm_gpusvm_ctx ctx = {
+		.read_only = 1,
+		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
+	};
+	struct drm_gpusvm_range *range;
+	unsigned long addr;
+
+	for (addr = start; addr < end; addr = drm_gpusvm_range_end(range)) {
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr,
+							win_start, win_end,
+							&ctx);
+		if (IS_ERR(range))
+			break;
+		/* Unmapped meanwhile: the garbage collector's. */
+		if (range->flags.unmapped)
+			continue;
+		vsvm_vm_prefetch_bind(vm, range);
+		if (touch)
+			drm_gpusvm_range_touch(&vm->gpusvm, range);
+	}
+}
+
 /* vsvm_vm_migrate() with the VM lock held. */
 static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 				  unsigned long end, u32 target,
@@ -1199,14 +1230,7 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 		if (err)
 			break;
 		/* Map what moved, as a prefetch does. */
-		for (; addr < span_end; addr = drm_gpusvm_range_end(range)) {
-			range = drm_gpusvm_range_find_or_insert(&vm->gpusvm,
-								addr, start,
-								end, &ctx);
-			if (IS_ERR(range))
-				break;
-			vsvm_vm_prefetch_bind(vm, range);
-		}
+		vsvm_vm_bind_span(vm, addr, span_end, start, end, false);
 		addr = span_end;
 	}
 
@@ -1221,26 +1245,11 @@ static void vsvm_vm_prefetch_run(struct vsvm_vm *vm, unsigned long start,
 				 unsigned long end, bool migrate,
 				 struct vsvm_stats_sink *sink)
 {
-	struct drm_gpusvm_ctx ctx = {
-		.read_only = 1,
-		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
-	};
-	struct drm_gpusvm_range *range;
-	unsigned long addr;
-
 	if (migrate)
 		vsvm_vm_migrate_locked(vm, start, end, DRM_VSVM_MIGRATE_TO_VRAM,
 				       sink);
-
-	for (addr = start; addr < end; addr = drm_gpusvm_range_end(range)) {
-		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr, start,
-							end, &ctx);
-		if (IS_ERR(range) || range->flags.unmapped)
-			break;
-		/* Bound by the migration already: that costs little. */
-		vsvm_vm_prefetch_bind(vm, range);
-		drm_gpusvm_range_touch(&vm->gpusvm, range);
-	}
+	/* What the migration mapped already is bound again, cheaply. */
+	vsvm_vm_bind_span(vm, start, end, start, end, true);
 }
 
 /*
