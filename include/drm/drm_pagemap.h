@@ -9,8 +9,10 @@
 #include <linux/completion.h>
 #include <linux/dma-direction.h>
 #include <linux/ioport.h>
+#include <linux/list.h>
 #include <linux/memremap.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/pfn.h>
 #include <linux/types.h>
 
@@ -18,6 +20,7 @@ struct dev_pagemap_ops;
 struct device;
 struct drm_pagemap;
 struct drm_pagemap_devmem;
+struct drm_pagemap_owner;
 struct mm_struct;
 struct page;
 
@@ -372,5 +375,56 @@ int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 			    unsigned long start, unsigned long end,
 			    struct mm_struct *mm,
 			    unsigned long timeslice_ms);
+
+/**
+ * struct drm_pagemap_owner_list - The devices that may share page owners
+ * @lock: Protects @peers and the owners' membership.
+ * @peers: The &struct drm_pagemap_peer of every member, those of one owner
+ *	next to each other.
+ *
+ * Typically one per driver, initialised with drm_pagemap_owner_list_init()
+ * or statically, with __MUTEX_INITIALIZER() and LIST_HEAD_INIT().
+ */
+struct drm_pagemap_owner_list {
+	struct mutex lock; /* protects peers and the owners' references */
+	struct list_head peers;
+};
+
+/**
+ * struct drm_pagemap_peer - A member of a &struct drm_pagemap_owner_list
+ * @list: The list it joined, NULL when it holds no owner.
+ * @link: Its place in @list.
+ * @owner: The owner it shares with the members it can reach, NULL when it
+ *	holds none. Use it as &dev_pagemap.owner and as the
+ *	device_private_page_owner of the GPU SVMs of the device.
+ * @private: For the driver, e.g. to find its device in the interconnect
+ *	callback.
+ */
+struct drm_pagemap_peer {
+	struct drm_pagemap_owner_list *list;
+	struct list_head link;
+	struct drm_pagemap_owner *owner;
+	void *private;
+};
+
+/**
+ * typedef drm_pagemap_interconnect_fn - Can two peers reach each other's memory?
+ * @peer1: A peer.
+ * @peer2: Another peer, or the same one.
+ *
+ * Must be symmetric, and true for a peer with itself. Called under the
+ * owner list's lock: it must not acquire or release an owner.
+ *
+ * Return: true if each device can access the other's device-private
+ * memory directly, over an interconnect.
+ */
+typedef bool (*drm_pagemap_interconnect_fn)(struct drm_pagemap_peer *peer1,
+					    struct drm_pagemap_peer *peer2);
+
+void drm_pagemap_owner_list_init(struct drm_pagemap_owner_list *owner_list);
+int drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
+			      struct drm_pagemap_owner_list *owner_list,
+			      drm_pagemap_interconnect_fn has_interconnect);
+void drm_pagemap_release_owner(struct drm_pagemap_peer *peer);
 
 #endif

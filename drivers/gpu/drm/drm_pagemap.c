@@ -1672,3 +1672,151 @@ int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_populate_mm);
+
+/**
+ * DOC: Owner groups
+ *
+ * hmm_range_fault() hands a device-private page to a GPU SVM only if the
+ * page's &dev_pagemap.owner is the owner the GPU SVM asks with
+ * (&drm_gpusvm.device_private_page_owner); any other device-private page
+ * is migrated back to system memory first. Devices that reach each other's
+ * memory over an interconnect can do better: they share one owner, so
+ * that the pages of one are handed to the others, which map them through
+ * the &drm_pagemap_ops.device_map of the pagemap the page belongs to, with
+ * the interconnect protocol it returns, and access them where they are.
+ *
+ * A driver declares who can reach whom: each device (or each pagemap, and
+ * each GPU SVM of a device) embeds a &struct drm_pagemap_peer and calls
+ * drm_pagemap_acquire_owner() with the driver's
+ * &struct drm_pagemap_owner_list and a callback that tells whether two
+ * peers are connected. A peer joins the first group of which it reaches
+ * every member, or starts a group of its own: devices not connected to
+ * anyone keep an owner of their own, as before. The owner must be known
+ * before the memory is registered (drm_pagemap_init() takes it) and stays
+ * the same until drm_pagemap_release_owner(): the core mm has no way to
+ * change the owner of pages in use.
+ */
+
+struct drm_pagemap_owner {
+	struct kref kref;
+};
+
+static void drm_pagemap_owner_free(struct kref *kref)
+{
+	kfree(container_of(kref, struct drm_pagemap_owner, kref));
+}
+
+/**
+ * drm_pagemap_owner_list_init() - Initialise an owner list
+ * @owner_list: The list, empty.
+ *
+ * Or initialise it statically, as its kernel-doc says.
+ */
+void drm_pagemap_owner_list_init(struct drm_pagemap_owner_list *owner_list)
+{
+	mutex_init(&owner_list->lock);
+	INIT_LIST_HEAD(&owner_list->peers);
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_owner_list_init);
+
+/**
+ * drm_pagemap_acquire_owner() - Give a peer the owner of the devices it reaches
+ * @peer: The peer, zeroed or released, holding no owner;
+ *	&drm_pagemap_peer.private may be set.
+ * @owner_list: The list of the peers that may be connected to @peer.
+ * @has_interconnect: Whether two peers reach each other's memory.
+ *
+ * Walks the groups of @owner_list, the peers sharing one owner, and joins
+ * the first of which @has_interconnect() says @peer reaches every member;
+ * if there is none, @peer gets a new owner of its own. Either way the
+ * owner is then in &drm_pagemap_peer.owner until
+ * drm_pagemap_release_owner(). Where connectivity is not transitive
+ * (A reaches B, B reaches C, A does not reach C) the groups depend on the
+ * order of the calls. Every peer of a list must be acquired with the same
+ * @has_interconnect.
+ *
+ * Context: Process context; takes the list's lock, under which
+ * @has_interconnect() runs and the new owner is allocated.
+ *
+ * Return: 0, -EINVAL for NULL arguments or a peer that holds an owner
+ * already, or -ENOMEM if a new owner could not be allocated.
+ */
+int drm_pagemap_acquire_owner(struct drm_pagemap_peer *peer,
+			      struct drm_pagemap_owner_list *owner_list,
+			      drm_pagemap_interconnect_fn has_interconnect)
+{
+	struct drm_pagemap_owner *owner = NULL;
+	struct drm_pagemap_peer *cur, *last = NULL;
+	bool joins = false;
+	int err = 0;
+
+	if (!peer || !owner_list || !has_interconnect)
+		return -EINVAL;
+
+	mutex_lock(&owner_list->lock);
+	if (peer->owner) {
+		err = -EINVAL;
+		goto out_unlock;
+	}
+	/*
+	 * The members of a group are next to each other: a group qualifies
+	 * if every one of them is reached, and the walk stops at the end of
+	 * the first group that qualifies.
+	 */
+	list_for_each_entry(cur, &owner_list->peers, link) {
+		if (cur->owner != owner) {
+			if (joins)
+				break;
+			owner = cur->owner;
+			joins = true;
+		}
+		if (joins && !has_interconnect(peer, cur))
+			joins = false;
+		last = cur;
+	}
+
+	if (joins) {
+		kref_get(&owner->kref);
+		list_add(&peer->link, &last->link);
+	} else {
+		owner = kzalloc(sizeof(*owner), GFP_KERNEL);
+		if (!owner) {
+			err = -ENOMEM;
+			goto out_unlock;
+		}
+		kref_init(&owner->kref);
+		list_add_tail(&peer->link, &owner_list->peers);
+	}
+	peer->owner = owner;
+	peer->list = owner_list;
+
+out_unlock:
+	mutex_unlock(&owner_list->lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_acquire_owner);
+
+/**
+ * drm_pagemap_release_owner() - Leave the group of a peer
+ * @peer: The peer; nothing happens if it holds no owner.
+ *
+ * Drops the peer's reference to its owner, which is freed with the last
+ * one. The pagemaps registered with the owner must be gone.
+ *
+ * Context: Process context; takes the list's lock.
+ */
+void drm_pagemap_release_owner(struct drm_pagemap_peer *peer)
+{
+	struct drm_pagemap_owner_list *owner_list = peer ? peer->list : NULL;
+
+	if (!owner_list)
+		return;
+
+	mutex_lock(&owner_list->lock);
+	list_del(&peer->link);
+	kref_put(&peer->owner->kref, drm_pagemap_owner_free);
+	peer->owner = NULL;
+	peer->list = NULL;
+	mutex_unlock(&owner_list->lock);
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_release_owner);
