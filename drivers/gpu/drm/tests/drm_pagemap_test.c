@@ -11,6 +11,9 @@
  * tests touch it with copy_{to,from}_user(), which fault device pages back
  * through the helpers' migrate_to_ram handler.
  *
+ * The owner group cases need no device: their peers are plain structures
+ * whose connections a test callback decides.
+ *
  * Copyright © 2025 The drm_gpusvm project authors
  */
 
@@ -2521,6 +2524,366 @@ static void drm_test_pagemap_coherent_race_cpu_writes(struct kunit *test)
 	expect_state(test, addr, 4, 'S');
 }
 
+/* --- owner groups --- */
+
+#define OWNER_TEST_PEERS	64
+#define OWNER_TEST_LINKS	8
+
+/**
+ * struct owner_test - The peers of an owner group case
+ * @list: Their owner list.
+ * @peer: The peers; any still holding an owner is released when the case
+ *	ends, whatever happened.
+ * @link: Adjacency matrix for owner_test_matrix_connected().
+ * @calls: Calls of owner_test_matrix_connected().
+ * @unlocked_calls: Those made without the list's lock held.
+ */
+struct owner_test {
+	struct drm_pagemap_owner_list list;
+	struct drm_pagemap_peer peer[OWNER_TEST_PEERS];
+	bool link[OWNER_TEST_PEERS][OWNER_TEST_PEERS];
+	unsigned int calls;
+	unsigned int unlocked_calls;
+};
+
+/* Releasing a peer that holds no owner does nothing: all of them can go. */
+static void owner_test_release_all(struct owner_test *ot)
+{
+	unsigned int i;
+
+	for (i = 0; i < OWNER_TEST_PEERS; i++)
+		drm_pagemap_release_owner(&ot->peer[i]);
+}
+
+KUNIT_DEFINE_ACTION_WRAPPER(owner_test_release_action, owner_test_release_all,
+			    struct owner_test *);
+
+static struct owner_test *owner_test_alloc(struct kunit *test)
+{
+	struct owner_test *ot = kunit_kzalloc(test, sizeof(*ot), GFP_KERNEL);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, ot);
+	drm_pagemap_owner_list_init(&ot->list);
+	ret = kunit_add_action_or_reset(test, owner_test_release_action, ot);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	return ot;
+}
+
+/* A link id, for &drm_pagemap_peer.private. */
+static void *link_id(unsigned int id)
+{
+	return (void *)(unsigned long)id;
+}
+
+/* Peers with the same link id are connected; a peer is, to itself. */
+static bool owner_test_same_link(struct drm_pagemap_peer *peer1,
+				 struct drm_pagemap_peer *peer2)
+{
+	return peer1 == peer2 || peer1->private == peer2->private;
+}
+
+/*
+ * Peers whose ->private is their struct owner_test are connected as its
+ * matrix says; a peer is, to itself.
+ */
+static bool owner_test_matrix_connected(struct drm_pagemap_peer *peer1,
+					struct drm_pagemap_peer *peer2)
+{
+	struct owner_test *ot = peer1->private;
+	unsigned int i = peer1 - ot->peer, j = peer2 - ot->peer;
+
+	ot->calls++;
+	if (!mutex_is_locked(&ot->list.lock))
+		ot->unlocked_calls++;
+
+	return i == j || ot->link[i][j];
+}
+
+static void owner_test_connect(struct owner_test *ot, unsigned int i,
+			       unsigned int j)
+{
+	ot->link[i][j] = true;
+	ot->link[j][i] = true;
+}
+
+static void owner_test_acquire(struct kunit *test, struct owner_test *ot,
+			       unsigned int i,
+			       drm_pagemap_interconnect_fn has_interconnect)
+{
+	int ret;
+
+	ret = drm_pagemap_acquire_owner(&ot->peer[i], &ot->list,
+					has_interconnect);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "peer %u", i);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, ot->peer[i].owner, "peer %u", i);
+	KUNIT_EXPECT_PTR_EQ_MSG(test, ot->peer[i].list, &ot->list, "peer %u",
+				i);
+}
+
+static void owner_test_release(struct kunit *test, struct owner_test *ot,
+			       unsigned int i)
+{
+	drm_pagemap_release_owner(&ot->peer[i]);
+	KUNIT_EXPECT_NULL_MSG(test, ot->peer[i].owner, "peer %u", i);
+	KUNIT_EXPECT_NULL_MSG(test, ot->peer[i].list, "peer %u", i);
+}
+
+/* Among the first @n peers, two share an owner iff they share a link id. */
+static void expect_owners_follow_links(struct kunit *test,
+				       struct owner_test *ot, unsigned int n)
+{
+	unsigned int i, j, bad = 0, bad_i = 0, bad_j = 0;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++) {
+			bool same_owner = ot->peer[i].owner == ot->peer[j].owner;
+			bool same_link = ot->peer[i].private ==
+					 ot->peer[j].private;
+
+			if (!ot->peer[i].owner || same_owner != same_link) {
+				if (!bad++) {
+					bad_i = i;
+					bad_j = j;
+				}
+			}
+		}
+	}
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0,
+			    "%u pairs wrong among %u peers, first %u and %u",
+			    bad, n, bad_i, bad_j);
+}
+
+/*
+ * Connected peers share an owner: with link ids 1, 1 and 2, peers 0 and 1
+ * get the same owner and peer 2, connected to neither, one of its own.
+ */
+static void drm_test_pagemap_owner_connected_share(struct kunit *test)
+{
+	struct owner_test *ot = owner_test_alloc(test);
+	struct drm_pagemap_peer *p = ot->peer;
+	unsigned int i;
+
+	p[0].private = link_id(1);
+	p[1].private = link_id(1);
+	p[2].private = link_id(2);
+	for (i = 0; i < 3; i++)
+		owner_test_acquire(test, ot, i, owner_test_same_link);
+
+	KUNIT_EXPECT_PTR_EQ(test, p[0].owner, p[1].owner);
+	KUNIT_EXPECT_PTR_NE(test, p[2].owner, p[0].owner);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 3);
+	/* ->private is the driver's: left alone. */
+	KUNIT_EXPECT_PTR_EQ(test, p[0].private, link_id(1));
+	KUNIT_EXPECT_PTR_EQ(test, p[2].private, link_id(2));
+
+	for (i = 0; i < 3; i++)
+		owner_test_release(test, ot, i);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ot->list.peers));
+}
+
+/*
+ * A peer joins a group only if it reaches every member: with A-B and B-C
+ * connected but not A-C, C does not join A and B; D, connected to C only,
+ * joins C. E reaches a member of each group but not all of either: a group
+ * of its own. F reaches everyone: it joins the first group, A's. The
+ * callback runs under the list's lock.
+ */
+static void drm_test_pagemap_owner_group_needs_all(struct kunit *test)
+{
+	enum { A, B, C, D, E, F, N };
+	struct owner_test *ot = owner_test_alloc(test);
+	struct drm_pagemap_peer *p = ot->peer;
+	unsigned int i;
+
+	for (i = 0; i < N; i++)
+		p[i].private = ot;
+	owner_test_connect(ot, A, B);
+	owner_test_connect(ot, B, C);
+	owner_test_connect(ot, C, D);
+	owner_test_connect(ot, B, E);
+	owner_test_connect(ot, C, E);
+	for (i = 0; i < N; i++)
+		if (i != F)
+			owner_test_connect(ot, F, i);
+
+	owner_test_acquire(test, ot, A, owner_test_matrix_connected);
+	owner_test_acquire(test, ot, B, owner_test_matrix_connected);
+	owner_test_acquire(test, ot, C, owner_test_matrix_connected);
+	KUNIT_EXPECT_PTR_EQ(test, p[A].owner, p[B].owner);
+	KUNIT_EXPECT_PTR_NE(test, p[C].owner, p[A].owner);
+
+	owner_test_acquire(test, ot, D, owner_test_matrix_connected);
+	KUNIT_EXPECT_PTR_EQ(test, p[D].owner, p[C].owner);
+	KUNIT_EXPECT_PTR_NE(test, p[D].owner, p[A].owner);
+
+	owner_test_acquire(test, ot, E, owner_test_matrix_connected);
+	KUNIT_EXPECT_PTR_NE(test, p[E].owner, p[A].owner);
+	KUNIT_EXPECT_PTR_NE(test, p[E].owner, p[C].owner);
+
+	owner_test_acquire(test, ot, F, owner_test_matrix_connected);
+	KUNIT_EXPECT_PTR_EQ(test, p[F].owner, p[A].owner);
+
+	/* Nobody moved when others joined. */
+	KUNIT_EXPECT_PTR_EQ(test, p[B].owner, p[A].owner);
+	KUNIT_EXPECT_PTR_EQ(test, p[D].owner, p[C].owner);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), N);
+	KUNIT_EXPECT_GT(test, ot->calls, 0);
+	KUNIT_EXPECT_EQ(test, ot->unlocked_calls, 0);
+
+	for (i = 0; i < N; i++)
+		owner_test_release(test, ot, i);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ot->list.peers));
+}
+
+/*
+ * An owner lives as long as a member holds it: the member left keeps it,
+ * and a peer connected to that member joins it. Once the whole group is
+ * gone a new peer gets a fresh owner (the allocator may hand out the old
+ * address again), and a released peer can acquire again. Releasing a peer
+ * that holds no owner, or NULL, does nothing.
+ */
+static void drm_test_pagemap_owner_release_reacquire(struct kunit *test)
+{
+	struct owner_test *ot = owner_test_alloc(test);
+	struct drm_pagemap_peer *p = ot->peer;
+	struct drm_pagemap_owner *owner1, *owner2;
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		p[i].private = link_id(i == 2 ? 2 : 1);
+	for (i = 0; i < 3; i++)
+		owner_test_acquire(test, ot, i, owner_test_same_link);
+	owner1 = p[0].owner;
+	owner2 = p[2].owner;
+	KUNIT_EXPECT_PTR_EQ(test, p[1].owner, owner1);
+
+	owner_test_release(test, ot, 0);
+	KUNIT_EXPECT_PTR_EQ(test, p[1].owner, owner1);
+	KUNIT_EXPECT_PTR_EQ(test, p[2].owner, owner2);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 2);
+
+	/* The owner peer 1 still holds is the one a new peer joins. */
+	owner_test_acquire(test, ot, 3, owner_test_same_link);
+	KUNIT_EXPECT_PTR_EQ(test, p[3].owner, owner1);
+
+	owner_test_release(test, ot, 1);
+	owner_test_release(test, ot, 3);
+	KUNIT_EXPECT_PTR_EQ(test, p[2].owner, owner2);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 1);
+
+	/* Released already, never acquired, NULL: nothing happens. */
+	owner_test_release(test, ot, 1);
+	owner_test_release(test, ot, 5);
+	drm_pagemap_release_owner(NULL);
+	KUNIT_EXPECT_PTR_EQ(test, p[2].owner, owner2);
+	KUNIT_EXPECT_PTR_EQ(test, p[2].list, &ot->list);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 1);
+
+	/* The group is gone: a new peer gets an owner, not peer 2's. */
+	owner_test_acquire(test, ot, 4, owner_test_same_link);
+	KUNIT_EXPECT_PTR_NE(test, p[4].owner, owner2);
+
+	/* A released peer acquires again, and finds its group. */
+	owner_test_acquire(test, ot, 0, owner_test_same_link);
+	KUNIT_EXPECT_PTR_EQ(test, p[0].owner, p[4].owner);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 3);
+
+	owner_test_release(test, ot, 0);
+	owner_test_release(test, ot, 2);
+	owner_test_release(test, ot, 4);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ot->list.peers));
+}
+
+/*
+ * NULL arguments are refused and change nothing; so is a second acquire
+ * for a peer holding an owner, on its list or another: it keeps its first
+ * owner, and the list still works.
+ */
+static void drm_test_pagemap_owner_bad_args(struct kunit *test)
+{
+	struct owner_test *ot = owner_test_alloc(test);
+	struct drm_pagemap_owner_list *other;
+	struct drm_pagemap_peer *p = ot->peer;
+	struct drm_pagemap_owner *owner;
+
+	other = kunit_kzalloc(test, sizeof(*other), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	drm_pagemap_owner_list_init(other);
+	p[0].private = link_id(1);
+	p[1].private = link_id(1);
+
+	KUNIT_EXPECT_EQ(test, drm_pagemap_acquire_owner(NULL, &ot->list,
+							owner_test_same_link),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_acquire_owner(&p[0], NULL,
+							owner_test_same_link),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_acquire_owner(&p[0], &ot->list, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_NULL(test, p[0].owner);
+	KUNIT_EXPECT_NULL(test, p[0].list);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ot->list.peers));
+
+	owner_test_acquire(test, ot, 0, owner_test_same_link);
+	owner = p[0].owner;
+	KUNIT_EXPECT_EQ(test, drm_pagemap_acquire_owner(&p[0], &ot->list,
+							owner_test_same_link),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_pagemap_acquire_owner(&p[0], other,
+							owner_test_same_link),
+			-EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, p[0].owner, owner);
+	KUNIT_EXPECT_PTR_EQ(test, p[0].list, &ot->list);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&other->peers));
+
+	/* Its group is intact: a connected peer joins it. */
+	owner_test_acquire(test, ot, 1, owner_test_same_link);
+	KUNIT_EXPECT_PTR_EQ(test, p[1].owner, owner);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers), 2);
+
+	owner_test_release(test, ot, 0);
+	owner_test_release(test, ot, 1);
+	KUNIT_EXPECT_TRUE(test, list_empty(&ot->list.peers));
+}
+
+/*
+ * 64 peers in 8 link ids, acquired with the ids interleaved: every pair
+ * shares an owner iff it shares an id, and the members of each owner sit
+ * next to each other in the list. Half released (in reverse order), the
+ * rest are unchanged; all released, the list is empty.
+ */
+static void drm_test_pagemap_owner_many_peers(struct kunit *test)
+{
+	struct owner_test *ot = owner_test_alloc(test);
+	struct drm_pagemap_peer *cur, *prev = NULL;
+	unsigned int i, changes = 0;
+
+	for (i = 0; i < OWNER_TEST_PEERS; i++) {
+		ot->peer[i].private = link_id(i % OWNER_TEST_LINKS);
+		owner_test_acquire(test, ot, i, owner_test_same_link);
+	}
+	expect_owners_follow_links(test, ot, OWNER_TEST_PEERS);
+	KUNIT_EXPECT_EQ(test, list_count_nodes(&ot->list.peers),
+			OWNER_TEST_PEERS);
+
+	list_for_each_entry(cur, &ot->list.peers, link) {
+		if (prev && cur->owner != prev->owner)
+			changes++;
+		prev = cur;
+	}
+	KUNIT_EXPECT_EQ(test, changes, OWNER_TEST_LINKS - 1);
+
+	for (i = OWNER_TEST_PEERS; i-- > 0;) {
+		owner_test_release(test, ot, i);
+		if (i == OWNER_TEST_PEERS / 2)
+			expect_owners_follow_links(test, ot, i);
+	}
+	KUNIT_EXPECT_TRUE(test, list_empty(&ot->list.peers));
+}
+
 static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_init_fini),
 	KUNIT_CASE(drm_test_pagemap_init_bad_args),
@@ -2577,6 +2940,11 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_coherent_longterm_pin),
 	KUNIT_CASE(drm_test_pagemap_coherent_gup_refs),
 	KUNIT_CASE(drm_test_pagemap_coherent_race_cpu_writes),
+	KUNIT_CASE(drm_test_pagemap_owner_connected_share),
+	KUNIT_CASE(drm_test_pagemap_owner_group_needs_all),
+	KUNIT_CASE(drm_test_pagemap_owner_release_reacquire),
+	KUNIT_CASE(drm_test_pagemap_owner_bad_args),
+	KUNIT_CASE(drm_test_pagemap_owner_many_peers),
 	{}
 };
 
