@@ -43,6 +43,11 @@ module_param_array(coherent_base, ulong, &num_coherent, 0444);
 MODULE_PARM_DESC(coherent_base,
 		 "Physical addresses of reserved memory (memmap=nn$addr), each the coherent VRAM of one more GPU of vram_mb MiB, numbered after the num_devices private ones (default none)");
 
+static bool link;
+module_param(link, bool, 0444);
+MODULE_PARM_DESC(link,
+		 "Put the GPUs with device-private VRAM on one interconnect: each reaches the others' VRAM in place, their pages share a page owner (default false)");
+
 static bool dmirror;
 module_param(dmirror, bool, 0444);
 MODULE_PARM_DESC(dmirror,
@@ -314,7 +319,7 @@ static struct vsvm_device *vsvm_device_create(unsigned int index,
 	mutex_init(&vdev->vm_list_lock);
 	INIT_LIST_HEAD(&vdev->vm_list);
 
-	ret = vsvm_vram_init(vdev, (u64)vram_mb << 20, coherent_phys);
+	ret = vsvm_vram_init(vdev, (u64)vram_mb << 20, coherent_phys, link);
 	if (ret)
 		goto err_devres;
 

@@ -73,7 +73,13 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  *	after the first release, so that releases come in batches and none
  *	wakes a worker on its own; vsvm_vram_flush_frees() runs it at once
  *	where the VRAM is needed or counted.
- * @owner: Owner token of the device-private pages (one per device).
+ * @peer: Membership of the owner group of the GPUs on the interconnect
+ *	(module parameter link), device-private VRAM only; a GPU not linked
+ *	is a group of its own.
+ * @linked: On the interconnect: reaches the other linked GPUs' VRAM.
+ * @owner: Owner token of the device pages: @peer's owner, shared by the
+ *	linked GPUs, for device-private VRAM; the VRAM itself for coherent
+ *	VRAM.
  * @to_vram: Pages copied into this VRAM since load.
  * @to_ram: Pages copied out of this VRAM since load.
  * @evictions: Allocations evicted since load.
@@ -96,6 +102,8 @@ struct vsvm_vram {
 	u64 used;
 	struct llist_head free_list;
 	struct delayed_work free_work;
+	struct drm_pagemap_peer peer;
+	bool linked;
 	void *owner;
 	atomic64_t to_vram;
 	atomic64_t to_ram;
@@ -199,6 +207,14 @@ struct vsvm_alloc {
 #define VSVM_PTE_VALID		BIT_ULL(0)
 #define VSVM_PTE_WRITE		BIT_ULL(1)
 #define VSVM_PTE_VRAM		BIT_ULL(2)
+/*
+ * &drm_pagemap_device_addr.proto of another GPU's VRAM reached over the
+ * interconnect: the offset in it, with the GPU's index in bits 4-7.
+ */
+#define VSVM_INTERCONNECT_LINK	(DRM_INTERCONNECT_DRIVER + 1)
+/* Another GPU's VRAM over the interconnect; the GPU's index in bits 4-7. */
+#define VSVM_PTE_PEER		BIT_ULL(3)
+#define VSVM_PTE_PEER_INDEX	GENMASK_ULL(7, 4)
 #define VSVM_PTE_ADDR_MASK	PAGE_MASK
 
 /**
@@ -347,7 +363,8 @@ static inline void vsvm_fault_fini(void) {}
 #define VSVM_POLICY_IN_PLACE	3
 
 /* vsvm_vram.c */
-int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys);
+int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys,
+		   bool linked);
 void vsvm_vram_fini(struct vsvm_device *vdev);
 struct vsvm_alloc *vsvm_vram_alloc(struct vsvm_vram *vram, u64 size,
 				   struct mm_struct *mm,

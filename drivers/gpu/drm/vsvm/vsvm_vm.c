@@ -3,6 +3,7 @@
  * Copyright (c) 2026 The drm_gpusvm authors
  */
 
+#include <linux/bitfield.h>
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
 #include <linux/ktime.h>
@@ -57,6 +58,56 @@ static const unsigned long vsvm_chunk_sizes[VSVM_NUM_CHUNKS] = {
 
 /* Bound on retries of one GPU fault before giving up with -EBUSY. */
 #define VSVM_FAULT_MAX_TRIES	64
+
+/*
+ * Tries of a device-only fault, while other GPUs may move the memory
+ * away, before it takes vsvm_placement_lock exclusively.
+ */
+#define VSVM_FAULT_SHARED_TRIES	4
+
+/*
+ * Device-only placement on several GPUs at once: two GPUs that each want
+ * the same memory in their own VRAM take it from each other, and both may
+ * find it gone again every time. A device-only fault runs with this lock
+ * held for read; after VSVM_FAULT_SHARED_TRIES it retries with the lock
+ * held for write, so that no other GPU's device-only fault moves the
+ * memory until it is bound, and then gives up only if the memory cannot be
+ * in VRAM at all. Taken before the VM lock.
+ */
+static DECLARE_RWSEM(vsvm_placement_lock);
+
+static int vsvm_placement_lock_shared(u32 policy)
+{
+	if (policy != DRM_VSVM_POLICY_DEVICE)
+		return 0;
+	return down_read_killable(&vsvm_placement_lock);
+}
+
+static void vsvm_placement_unlock(u32 policy, bool exclusive)
+{
+	if (exclusive)
+		up_write(&vsvm_placement_lock);
+	else if (policy == DRM_VSVM_POLICY_DEVICE)
+		up_read(&vsvm_placement_lock);
+}
+
+/*
+ * Retry a device-only fault with vsvm_placement_lock held for write; the
+ * VM lock is dropped meanwhile. Return: 0, with the VM lock held again,
+ * or -EINTR without it and without vsvm_placement_lock.
+ */
+static int vsvm_placement_lock_exclusive(struct vsvm_vm *vm)
+{
+	mutex_unlock(&vm->lock);
+	up_read(&vsvm_placement_lock);
+	if (down_write_killable(&vsvm_placement_lock))
+		return -EINTR;
+	if (mutex_lock_killable(&vm->lock)) {
+		up_write(&vsvm_placement_lock);
+		return -EINTR;
+	}
+	return 0;
+}
 
 static struct vsvm_vm *gpusvm_to_vm(struct drm_gpusvm *gpusvm)
 {
@@ -514,6 +565,8 @@ static void vsvm_vm_bind_locked(struct vsvm_range *r, bool writable)
 			flags |= VSVM_PTE_WRITE;
 		if (da->proto == DRM_INTERCONNECT_DRIVER)
 			flags |= VSVM_PTE_VRAM;
+		else if (da->proto == VSVM_INTERCONNECT_LINK)
+			flags |= VSVM_PTE_PEER;
 
 		for (j = 0; j < (1UL << da->order) && i + j < npages; j++)
 			r->pte[i + j] = (da->addr + j * PAGE_SIZE) | flags;
@@ -693,6 +746,7 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	struct drm_gpusvm_range *range;
 	struct vsvm_range *r;
 	bool nothing_moved = false, migrated = false, throttled = false;
+	bool exclusive = false;
 	int tries = 0, migrate_tries = 0, err;
 	u64 t0 = ktime_get_ns(), wait_ns;
 	unsigned long size;
@@ -701,9 +755,14 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
 
 	/* Killable only: a signal must not fail a job half done. */
-	err = mutex_lock_killable(&vm->lock);
+	err = vsvm_placement_lock_shared(policy);
 	if (err)
 		return err;
+	err = mutex_lock_killable(&vm->lock);
+	if (err) {
+		vsvm_placement_unlock(policy, false);
+		return err;
+	}
 
 retry:
 	if (++tries > VSVM_FAULT_MAX_TRIES) {
@@ -765,8 +824,10 @@ retry:
 			mutex_unlock(&vm->lock);
 			fsleep(div_u64(wait_ns, NSEC_PER_USEC) + 1);
 			err = mutex_lock_killable(&vm->lock);
-			if (err)
+			if (err) {
+				vsvm_placement_unlock(policy, exclusive);
 				return err;
+			}
 			goto retry;
 		default:
 			break;
@@ -818,7 +879,9 @@ collect:
 			vsvm_vm_evict_peers(vm, range);
 			migrate_tries = 0;
 		}
-		if (err != -EAGAIN && tries > 4) {
+		if (err != -EAGAIN && tries > VSVM_FAULT_SHARED_TRIES) {
+			if (policy == DRM_VSVM_POLICY_DEVICE && !exclusive)
+				goto go_exclusive;
 			err = policy == DRM_VSVM_POLICY_DEVICE ? -EOPNOTSUPP : err;
 			goto out_unlock;
 		}
@@ -843,6 +906,24 @@ collect:
 		goto retry;
 	}
 
+	/*
+	 * Device-only placement of memory a linked GPU holds: the GPU could
+	 * reach it in place, but it must be in our VRAM. Through system
+	 * memory, then migrate.
+	 */
+	if (policy == DRM_VSVM_POLICY_DEVICE && range->flags.has_devmem_pages &&
+	    range->dpagemap != &vm->vdev->vram.dpagemap) {
+		if (tries > VSVM_FAULT_SHARED_TRIES) {
+			if (!exclusive)
+				goto go_exclusive;
+			err = -EOPNOTSUPP;
+			goto out_unlock;
+		}
+		vsvm_vm_evict_range(vm, range, sink);
+		migrate_tries = 0;
+		goto retry;
+	}
+
 	if (!vsvm_vm_bind(vm, r, !ctx.read_only))
 		goto retry;
 	size = drm_gpusvm_range_size(range);
@@ -856,7 +937,18 @@ collect:
 
 out_unlock:
 	mutex_unlock(&vm->lock);
+	vsvm_placement_unlock(policy, exclusive);
 	return err;
+
+go_exclusive:
+	/* Other GPUs kept taking the memory: once more, alone. */
+	err = vsvm_placement_lock_exclusive(vm);
+	if (err)
+		return err;
+	exclusive = true;
+	tries = 0;
+	migrate_tries = 0;
+	goto retry;
 }
 
 /*
@@ -890,7 +982,7 @@ static bool vsvm_pte_allows(u64 entry, bool write, u32 policy)
 
 	switch (policy) {
 	case DRM_VSVM_POLICY_SYSTEM:
-		return !(entry & VSVM_PTE_VRAM);
+		return !(entry & (VSVM_PTE_VRAM | VSVM_PTE_PEER));
 	case DRM_VSVM_POLICY_DEVICE:
 		return entry & VSVM_PTE_VRAM;
 	default:
@@ -903,6 +995,10 @@ static void *vsvm_pte_vaddr(struct vsvm_vm *vm, u64 entry)
 {
 	if (entry & VSVM_PTE_VRAM)
 		return vm->vdev->vram.vaddr + (entry & VSVM_PTE_ADDR_MASK);
+	/* A linked GPU's VRAM: devices live as long as the module. */
+	if (entry & VSVM_PTE_PEER)
+		return vsvm_device_by_index(FIELD_GET(VSVM_PTE_PEER_INDEX, entry))->vram.vaddr +
+			(entry & VSVM_PTE_ADDR_MASK);
 
 	return phys_to_virt(dma_to_phys(vm->vdev->drm.dev,
 					entry & VSVM_PTE_ADDR_MASK));

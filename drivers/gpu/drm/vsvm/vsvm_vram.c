@@ -3,6 +3,7 @@
  * Copyright (c) 2026 The drm_gpusvm authors
  */
 
+#include <linux/bitfield.h>
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
 #include <linux/mm.h>
@@ -572,13 +573,31 @@ vsvm_device_map(struct drm_pagemap *dpagemap, struct device *dev,
 		struct page *page, unsigned int order,
 		enum dma_data_direction dir)
 {
+	struct vsvm_vram *vram = dpagemap_to_vram(dpagemap);
+
 	if (vsvm_should_fail(VSVM_FAULT_DEVICE_MAP))
 		return drm_pagemap_device_addr_encode(DMA_MAPPING_ERROR,
 						      DRM_INTERCONNECT_DRIVER,
 						      order, dir);
 	/* Our own VRAM: the device address is the offset into it. */
-	return drm_pagemap_device_addr_encode(drm_pagemap_page_to_offset(dpagemap, page),
-					      DRM_INTERCONNECT_DRIVER, order, dir);
+	if (dev == dpagemap->dev)
+		return drm_pagemap_device_addr_encode(drm_pagemap_page_to_offset(dpagemap, page),
+						      DRM_INTERCONNECT_DRIVER,
+						      order, dir);
+	/*
+	 * A linked GPU: the offset, and which GPU's VRAM it is in. Only
+	 * GPUs of one owner group see our pages at all (hmm_range_fault()
+	 * hands them to no one else), but check: the address would be
+	 * meaningless to anyone else.
+	 */
+	if (WARN_ON_ONCE(!vram->linked))
+		return drm_pagemap_device_addr_encode(DMA_MAPPING_ERROR,
+						      VSVM_INTERCONNECT_LINK,
+						      order, dir);
+	return drm_pagemap_device_addr_encode(drm_pagemap_page_to_offset(dpagemap, page) |
+					      FIELD_PREP(VSVM_PTE_PEER_INDEX,
+							 vram_to_vsvm_device(vram)->index),
+					      VSVM_INTERCONNECT_LINK, order, dir);
 }
 
 static void vsvm_device_unmap(struct drm_pagemap *dpagemap, struct device *dev,
@@ -617,17 +636,35 @@ static const struct drm_pagemap_ops vsvm_pagemap_ops = {
 	.populate_mm = vsvm_populate_mm,
 };
 
+/* The GPUs with device-private VRAM, in owner groups (see "Interconnect"). */
+static struct drm_pagemap_owner_list vsvm_owner_list = {
+	.lock = __MUTEX_INITIALIZER(vsvm_owner_list.lock),
+	.peers = LIST_HEAD_INIT(vsvm_owner_list.peers),
+};
+
+/* The module parameter link puts every private-VRAM GPU on one link. */
+static bool vsvm_has_interconnect(struct drm_pagemap_peer *peer1,
+				  struct drm_pagemap_peer *peer2)
+{
+	struct vsvm_vram *vram1 = container_of(peer1, struct vsvm_vram, peer);
+	struct vsvm_vram *vram2 = container_of(peer2, struct vsvm_vram, peer);
+
+	return vram1 == vram2 || (vram1->linked && vram2->linked);
+}
+
 /**
  * vsvm_vram_init() - Create the VRAM of a device
  * @vdev: The device.
  * @size: Size in bytes, a multiple of 2 MiB.
  * @coherent_phys: Physical address of reserved memory to use as coherent
  *	VRAM, or 0 for private VRAM.
+ * @linked: Put private VRAM on the interconnect of the other linked GPUs.
  *
  * Return: 0, -ENOMEM, or the error of drm_pagemap_init() or
  * drm_pagemap_init_coherent().
  */
-int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys)
+int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys,
+		   bool linked)
 {
 	struct vsvm_vram *vram = &vdev->vram;
 	int err;
@@ -637,15 +674,26 @@ int vsvm_vram_init(struct vsvm_device *vdev, u64 size, phys_addr_t coherent_phys
 	init_llist_head(&vram->free_list);
 	INIT_DELAYED_WORK(&vram->free_work, vsvm_vram_free_work);
 	vram->size = size;
-	/* The address of the VRAM makes a good owner token: one per device. */
-	vram->owner = vram;
-
 	vram->coherent = coherent_phys != 0;
-
+	/*
+	 * Coherent VRAM is mapped by the CPU and by any GPU like system
+	 * memory: the address of the VRAM makes a good owner token. Private
+	 * VRAM takes the owner of its group, its own if not linked.
+	 */
+	vram->owner = vram;
 	if (!vram->coherent) {
+		vram->linked = linked;
+		err = drm_pagemap_acquire_owner(&vram->peer, &vsvm_owner_list,
+						vsvm_has_interconnect);
+		if (err)
+			return err;
+		vram->owner = vram->peer.owner;
+
 		vram->vaddr = vzalloc(size);
-		if (!vram->vaddr)
-			return -ENOMEM;
+		if (!vram->vaddr) {
+			err = -ENOMEM;
+			goto err_owner;
+		}
 	}
 
 	err = gpu_buddy_init(&vram->mm, size, PAGE_SIZE);
@@ -675,6 +723,8 @@ err_buddy:
 err_vfree:
 	if (!vram->coherent)
 		vfree(vram->vaddr);
+err_owner:
+	drm_pagemap_release_owner(&vram->peer);
 	return err;
 }
 
@@ -693,6 +743,7 @@ void vsvm_vram_fini(struct vsvm_device *vdev)
 	gpu_buddy_fini(&vram->mm);
 	if (!vram->coherent)
 		vfree(vram->vaddr);
+	drm_pagemap_release_owner(&vram->peer);
 	mutex_destroy(&vram->lock);
 }
 
