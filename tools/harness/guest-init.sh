@@ -273,6 +273,19 @@ if injected short; then
 fi
 modprobe -r vsvm || say "### harness: rmmod vsvm failed"
 
+# The GPUs on one interconnect: vsvm_peer_test ran above without the link,
+# and runs again with it.
+case ",$SELFTESTS," in
+,, | *,vsvm_peer_test,*)
+	if modprobe vsvm link=1; then
+		run_suite vsvm/vsvm_peer_test@link 900 /tests/vsvm/vsvm_peer_test
+		modprobe -r vsvm || say "### harness: rmmod vsvm (link) failed"
+	else
+		say "### harness: modprobe vsvm link=1 failed"
+	fi
+	;;
+esac
+
 if [ "$MODE" = selftests ]; then
 	finish
 fi
