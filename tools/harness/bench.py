@@ -71,9 +71,9 @@ def parse(path):
     """Return (samples {(driver, workload, size): [ns]}, sections, errors,
     info, faults {(driver, workload, size): [(faults, ns)]}, pingpong
     {(mode, size): [(turns, migrations, ns)]}, walk {mode: [(faults,
-    ns)]})."""
+    ns)]}, peer {(strategy, size): [(ns, pages moved)]})."""
     samples, sections, errors, info, faults = {}, {}, [], [], {}
-    pingpong, walk = {}, {}
+    pingpong, walk, peer = {}, {}, {}
     cur = None
     with open(path, errors='replace') as f:
         for line in f:
@@ -117,9 +117,14 @@ def parse(path):
                 if len(parts) == 7:
                     walk.setdefault(parts[2], []).append((int(parts[5]),
                                                           int(parts[6])))
+            elif cur and line.startswith('peer '):
+                parts = line.split()
+                if len(parts) == 7:
+                    peer.setdefault((parts[2], int(parts[3])), []).append(
+                        (int(parts[5]), int(parts[6])))
             elif cur and line.startswith('error '):
                 errors.append(line)
-    return samples, sections, errors, info, faults, pingpong, walk
+    return samples, sections, errors, info, faults, pingpong, walk, peer
 
 
 def memcpy_ceiling(samples, size):
@@ -470,6 +475,49 @@ def print_walk(walk, slack):
     return cells, problems
 
 
+# Two GPUs on one interconnect (issue 17): GPU 1 reading GPU 0's VRAM.
+PEER_STRATEGIES = ('in_place', 'via_ram', 'device_to_device')
+
+
+def print_peer(peer):
+    """GPU 1 reading memory in GPU 0's VRAM, per strategy and size (medians
+    of the runs), with the time of each strategy over in-place access.
+    Device-to-device migration is not implemented yet: its column says so.
+    Returns (rows, problems)."""
+    if not peer:
+        return [], ['no peer rows (bench@vsvm-link)']
+    print('GPU 1 reads memory resident in GPU 0\'s VRAM, GPUs linked '
+          '(vsvm link=1; medians; moved = pages into GPU 1\'s VRAM)')
+    hdr = '%8s %16s %16s %18s %12s' % ('size', 'in place us',
+                                       'via RAM us', 'device-to-device',
+                                       'RAM/in place')
+    print(hdr)
+    print('-' * len(hdr))
+    rows = []
+    for size in sorted({k[1] for k in peer}):
+        med = {}
+        for strat in PEER_STRATEGIES[:2]:
+            v = peer.get((strat, size))
+            if v:
+                med[strat] = (statistics.median(n for n, _ in v),
+                              statistics.median(m for _, m in v))
+        inp, ram = med.get('in_place'), med.get('via_ram')
+        r = ram[0] / inp[0] if inp and ram and inp[0] else None
+        print('%8s %16s %16s %18s %12s' % (
+            human(size),
+            '%s (moved %d)' % (fmt_us(inp[0]), inp[1]) if inp else '-',
+            '%s (moved %d)' % (fmt_us(ram[0]), ram[1]) if ram else '-',
+            'not implemented', '%.1f' % r if r else '-'))
+        rows.append({'bytes': size,
+                     'in_place_ns': inp[0] if inp else None,
+                     'in_place_moved': inp[1] if inp else None,
+                     'via_ram_ns': ram[0] if ram else None,
+                     'via_ram_moved': ram[1] if ram else None,
+                     'device_to_device_ns': None,
+                     'via_ram_over_in_place': r})
+    return rows, []
+
+
 # Where the time of a profile loop goes, by the object file that defines
 # the function a tick landed in (first match wins).
 PROFILE_IDLE = re.compile(r'idle|halt|mwait|cpu_startup_entry')
@@ -701,7 +749,7 @@ def main():
     if not os.path.exists(res):
         print('bench: no results (%s missing)' % res)
         return 1
-    samples, sections, errors, info, faults, pingpong, walk = parse(res)
+    samples, sections, errors, info, faults, pingpong, walk, peer = parse(res)
     problems = list(errors)
     for drv in DRIVERS:
         if drv not in sections:
@@ -752,6 +800,13 @@ def main():
     wcells, wproblems = print_walk(walk, args.max_ratio)
     problems += wproblems
     print()
+    if 'vsvm-link' not in sections:
+        problems.append('bench@vsvm-link did not run')
+    elif sections['vsvm-link'] != 0:
+        problems.append('bench@vsvm-link exited rc=%s' % sections['vsvm-link'])
+    prows, pproblems = print_peer(peer)
+    problems += pproblems
+    print()
     profs, pproblems = print_profiles(parse_profiles(res), args.build)
     problems += pproblems
     if args.max_ratio > 0:
@@ -787,6 +842,7 @@ def main():
             'walk': {k: [{'faults': f, 'ns': n} for f, n in v]
                      for k, v in walk.items()},
             'walk_targets': wcells,
+            'peer': prows,
             'migrations': info,
             'gpu_fault_service': frows,
             'profiles': profs,

@@ -182,6 +182,13 @@ if [ "$MODE" = bench ]; then
 	else
 		say "### harness: modprobe vsvm dmirror=1 failed"
 	fi
+	# GPU 1 reading GPU 0's VRAM over the interconnect.
+	if modprobe vsvm link=1 vram_mb=256; then
+		run_suite bench@vsvm-link 900 /bin/vsvm-bench vsvm-link
+		modprobe -r vsvm || say "### harness: rmmod vsvm (link) failed"
+	else
+		say "### harness: modprobe vsvm link=1 failed"
+	fi
 	finish
 fi
 

@@ -51,6 +51,13 @@
  * DRM_VSVM_PARAM_PREFETCH 0 and 51. Output: "walk <driver> <off|on>
  * <bytes> <rep> <GPU faults> <ns>".
  *
+ * Two GPUs on one interconnect, "vsvm-link" (vsvm loaded with link=1):
+ * GPU 0 holds a fresh 2 MiB or 64 MiB buffer in its VRAM, and GPU 1 reads
+ * it in place (the default policy) or moves it into its own VRAM through
+ * system memory first (device-only placement); only that read is timed.
+ * Output: "peer <driver> <in_place|via_ram> <bytes> <rep> <ns> <pages
+ * moved to GPU 1>".
+ *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
  * and, per migration, what actually happened (outside the timed parts):
@@ -67,7 +74,7 @@
  * <system ns>", the last two from getrusage(): /proc/profile sees kernel
  * text only, so the system time it does not see is the driver module's.
  *
- * Usage: vsvm-bench <driver name> [device]
+ * Usage: vsvm-bench <test_hmm|vsvm|vsvm-link> [device]
  *			[--profile=migrate|faultback[:<bytes>]]
  */
 
@@ -102,6 +109,10 @@ static int errors;
 /* vsvm only: its first device, and that device's fault-time file. */
 static int vsvm_fd = -1;
 static char fault_path[128];
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
 
 static const unsigned long sizes[] = {
 	4UL << 10, 64UL << 10, 2UL << 20, 64UL << 20, 0,
@@ -681,6 +692,81 @@ out:
 		close(fd);
 }
 
+/*
+ * GPU 1 reads @size bytes that GPU 0's VRAM holds, on a boot where the two
+ * are on one interconnect (vsvm link=1), with one of two strategies: in
+ * place over the link (the default policy), or moved into GPU 1's VRAM
+ * first, through system memory (device-only placement). Output: "peer
+ * <driver> <strategy> <size> <rep> <ns> <pages moved to GPU 1>".
+ */
+static void bench_peer(unsigned long size)
+{
+	static const struct {
+		const char *name;
+		unsigned int policy;
+	} strategies[] = {
+		{ "in_place", DRM_VSVM_POLICY_MIGRATE },
+		{ "via_ram", DRM_VSVM_POLICY_DEVICE },
+	};
+	unsigned char *dst = map(size);
+	int fd0 = vsvm_open_device(0), fd1 = vsvm_open_device(1);
+	unsigned int s;
+	int rep;
+
+	if (fd0 < 0 || fd1 < 0 || !dst || vsvm_set_timeslice(fd0, 0) ||
+	    vsvm_set_timeslice(fd1, 0)) {
+		fail("peer", size, "two vsvm devices");
+		goto out;
+	}
+	memset(dst, 0, size);
+	for (s = 0; s < ARRAY_SIZE(strategies); s++) {
+		for (rep = 0; rep < 3; rep++) {
+			unsigned char *buf = map(size);
+			struct drm_vsvm_stats st0, st1;
+			uint64_t t0, t1;
+			int ret;
+
+			if (!buf) {
+				fail("peer", size, "mmap");
+				goto out;
+			}
+			/* 4 KiB pages: a THP stays out of private VRAM. */
+			madvise(buf, size, MADV_NOHUGEPAGE);
+			touch_pages(buf, size, rep + 1);
+			ret = vsvm_migrate(fd0, buf, size,
+					   DRM_VSVM_MIGRATE_TO_VRAM, &st0);
+			if (!ret && st0.pages_to_vram != size / PAGE_SZ)
+				ret = -EBUSY;
+			if (!ret) {
+				t0 = now_ns();
+				ret = vsvm_gpu_read(fd1, buf, dst, size,
+						    strategies[s].policy, &st1);
+				t1 = now_ns();
+			}
+			if (!ret && (dst[0] != rep + 1 ||
+				     dst[size - PAGE_SZ] != rep + 1))
+				ret = -EIO;
+			munmap(buf, size);
+			if (ret) {
+				fail("peer", size, strerror(-ret));
+				goto out;
+			}
+			printf("peer %s %s %lu %d %llu %llu\n", driver,
+			       strategies[s].name, size, rep,
+			       (unsigned long long)(t1 - t0),
+			       (unsigned long long)st1.pages_to_vram);
+			fflush(stdout);
+		}
+	}
+out:
+	if (dst)
+		munmap(dst, size);
+	if (fd1 >= 0)
+		close(fd1);
+	if (fd0 >= 0)
+		close(fd0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "/dev/hmm_dmirror0", *prof = NULL;
@@ -688,11 +774,18 @@ int main(int argc, char **argv)
 	int a;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: %s <driver name> [device] [--profile=migrate|faultback]\n",
-			argv[0]);
+		fprintf(stderr, "usage: %s <test_hmm|vsvm|vsvm-link> [device] %s\n",
+			argv[0], "[--profile=migrate|faultback]");
 		return 2;
 	}
 	driver = argv[1];
+	/* vsvm loaded with link=1: only GPU 1 reading GPU 0's VRAM. */
+	if (!strcmp(driver, "vsvm-link")) {
+		bench_peer(2UL << 20);
+		bench_peer(64UL << 20);
+		printf("# done, %d errors\n", errors);
+		return errors ? 1 : 0;
+	}
 	for (a = 2; a < argc; a++) {
 		if (!strncmp(argv[a], "--profile=", 10))
 			prof = argv[a] + 10;
