@@ -6,6 +6,7 @@
 #ifndef _DRM_PAGEMAP_H_
 #define _DRM_PAGEMAP_H_
 
+#include <linux/bits.h>
 #include <linux/completion.h>
 #include <linux/dma-direction.h>
 #include <linux/ioport.h>
@@ -303,6 +304,27 @@ struct drm_pagemap_devmem_ops {
 	 */
 	int (*copy_to_ram)(struct page **pages, dma_addr_t *dma_addr,
 			   unsigned long npages);
+
+	/**
+	 * @copy_peer_to_devmem: Copy another device's memory to device
+	 * memory (optional).
+	 * @pages: Destination device pages.
+	 * @peer_addr: Source addresses: where the allocation's device
+	 * reaches each source page, as the source page's
+	 * &drm_pagemap_ops.device_map gave it (an interconnect protocol,
+	 * never %DRM_INTERCONNECT_SYSTEM).
+	 * @npages: Number of entries.
+	 *
+	 * Needed for %DRM_PAGEMAP_MIGRATE_PEERS: the device-to-device copy
+	 * of drm_pagemap_migrate_to_devmem_flags(). Every source of one
+	 * call is in the memory of a device of the owner group, but they
+	 * may be in the memories of several.
+	 *
+	 * Return: 0 on success, a negative error code on failure.
+	 */
+	int (*copy_peer_to_devmem)(struct page **pages,
+				   struct drm_pagemap_device_addr *peer_addr,
+				   unsigned long npages);
 };
 
 /**
@@ -359,11 +381,28 @@ void drm_pagemap_devmem_init(struct drm_pagemap_devmem *devmem_allocation,
 			     const struct drm_pagemap_devmem_ops *ops,
 			     struct drm_pagemap *dpagemap, size_t size);
 
+/**
+ * DRM_PAGEMAP_MIGRATE_PEERS - Also move pages out of peer devices' memory
+ *
+ * A flag of drm_pagemap_migrate_to_devmem_flags(): pages of the range that
+ * are in the device-private memory of another device of the owner group
+ * are collected too and copied straight into the allocation with
+ * &drm_pagemap_devmem_ops.copy_peer_to_devmem, without going through
+ * system memory. See "Device-to-device migration".
+ */
+#define DRM_PAGEMAP_MIGRATE_PEERS	BIT(0)
+
 int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 				  struct mm_struct *mm,
 				  unsigned long start, unsigned long end,
 				  unsigned long timeslice_ms,
 				  void *pgmap_owner);
+
+int drm_pagemap_migrate_to_devmem_flags(struct drm_pagemap_devmem *devmem_allocation,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end,
+					unsigned long timeslice_ms,
+					void *pgmap_owner, unsigned int flags);
 
 int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem_allocation);
 

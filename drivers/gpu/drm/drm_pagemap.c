@@ -368,19 +368,6 @@ static struct page *drm_pagemap_src_page(unsigned long src)
 	return page;
 }
 
-/* Undo the DMA mappings of the system pages copied to device memory. */
-static void drm_pagemap_unmap_sources(struct device *dev,
-				      struct drm_pagemap_migrate_buf *buf,
-				      unsigned long npages)
-{
-	unsigned long i;
-
-	for (i = 0; i < npages; i++)
-		if (buf->dst[i] && drm_pagemap_src_page(buf->src[i]))
-			dma_unmap_page(dev, buf->dma_addr[i], PAGE_SIZE,
-				       DMA_TO_DEVICE);
-}
-
 /*
  * Undo the DMA mappings made for a copy back to system memory: an entry is
  * mapped if it has both a destination and a device page.
@@ -859,12 +846,30 @@ struct drm_pagemap_to_devmem {
 	struct drm_pagemap_zdd *zdd;
 	struct drm_pagemap_migrate_buf buf;
 	unsigned long npages;
+	unsigned int flags;
 	struct migrate_vma *migrate;
 	unsigned long nvmas;
 	/* The source of the copy for holes and zero pages, once needed. */
 	struct page *zero_page;
 	dma_addr_t zero_dma;
+	/*
+	 * With DRM_PAGEMAP_MIGRATE_PEERS, once a source is in a peer's
+	 * memory: per page, where the destination device reaches it.
+	 */
+	struct drm_pagemap_device_addr *peer_addr;
 };
+
+/*
+ * Is the source of a migration to device memory in the memory of a peer?
+ * Only DRM_PAGEMAP_MIGRATE_PEERS collects device pages, and those of the
+ * destination's own pagemap get no destination (see drm_pagemap_prepare()).
+ */
+static bool drm_pagemap_src_is_peer(unsigned long src)
+{
+	struct page *page = drm_pagemap_src_page(src);
+
+	return page && is_zone_device_page(page);
+}
 
 /*
  * Stage 1: the device pages, decided before anything is unmapped. They go
@@ -920,6 +925,8 @@ static int drm_pagemap_collect(struct drm_pagemap_to_devmem *mig,
 		m->dst = mig->buf.dst + off;
 		m->pgmap_owner = pgmap_owner;
 		m->flags = MIGRATE_VMA_SELECT_SYSTEM;
+		if (mig->flags & DRM_PAGEMAP_MIGRATE_PEERS)
+			m->flags |= MIGRATE_VMA_SELECT_DEVICE_PRIVATE;
 
 		err = migrate_vma_setup(m);
 		if (err) {
@@ -963,10 +970,25 @@ static int drm_pagemap_zero_source(struct drm_pagemap_to_devmem *mig,
 static void drm_pagemap_unprepare(struct drm_pagemap_to_devmem *mig,
 				  bool drop_dsts)
 {
+	struct drm_pagemap_migrate_buf *buf = &mig->buf;
 	struct device *dev = mig->devmem->dev;
 	unsigned long i;
 
-	drm_pagemap_unmap_sources(dev, &mig->buf, mig->npages);
+	for (i = 0; i < mig->npages; i++) {
+		struct page *spage = drm_pagemap_src_page(buf->src[i]);
+		struct drm_pagemap *peer;
+
+		if (!buf->dst[i] || !spage)
+			continue;
+		if (!drm_pagemap_src_is_peer(buf->src[i])) {
+			dma_unmap_page(dev, buf->dma_addr[i], PAGE_SIZE,
+				       DMA_TO_DEVICE);
+			continue;
+		}
+		peer = drm_pagemap_page_to_dpagemap(spage);
+		if (peer->ops->device_unmap)
+			peer->ops->device_unmap(peer, dev, mig->peer_addr[i]);
+	}
 	if (mig->zero_page) {
 		dma_unmap_page(dev, mig->zero_dma, PAGE_SIZE, DMA_TO_DEVICE);
 		__free_page(mig->zero_page);
@@ -978,8 +1000,45 @@ static void drm_pagemap_unprepare(struct drm_pagemap_to_devmem *mig,
 }
 
 /*
- * Stage 3: DMA-map the source of each collected page and give it its
- * device page. Return: the number of pages to copy, or a negative errno.
+ * A source of entry @i in the memory of another device of the owner group
+ * (DRM_PAGEMAP_MIGRATE_PEERS): where our device reaches it, from the
+ * source pagemap's device_map. Return: 0 if mapped, 1 if the page stays
+ * where it is (it is in our own memory already, or its pagemap cannot map
+ * it for us), or -ENOMEM.
+ */
+static int drm_pagemap_map_peer(struct drm_pagemap_to_devmem *mig,
+				struct page *spage, unsigned long i)
+{
+	struct drm_pagemap *peer = drm_pagemap_page_to_dpagemap(spage);
+	struct device *dev = mig->devmem->dev;
+	struct drm_pagemap_device_addr addr;
+
+	if (!peer || peer == mig->devmem->dpagemap || !peer->ops ||
+	    !peer->ops->device_map)
+		return 1;
+	if (!mig->peer_addr) {
+		mig->peer_addr = kvcalloc(mig->npages, sizeof(*mig->peer_addr),
+					  GFP_KERNEL);
+		if (!mig->peer_addr)
+			return -ENOMEM;
+	}
+	addr = peer->ops->device_map(peer, dev, spage, 0, DMA_TO_DEVICE);
+	if (dma_mapping_error(dev, addr.addr))
+		return -ENOMEM;
+	/* Device-private memory has no DMA address: a driver bug. */
+	if (WARN_ON_ONCE(addr.proto == DRM_INTERCONNECT_SYSTEM)) {
+		if (peer->ops->device_unmap)
+			peer->ops->device_unmap(peer, dev, addr);
+		return 1;
+	}
+	mig->peer_addr[i] = addr;
+	return 0;
+}
+
+/*
+ * Stage 3: DMA-map the source of each collected page (or map it through
+ * its pagemap if it is a peer's) and give it its device page. Return: the
+ * number of pages to copy, or a negative errno.
  */
 static long drm_pagemap_prepare(struct drm_pagemap_to_devmem *mig)
 {
@@ -1004,7 +1063,15 @@ static long drm_pagemap_prepare(struct drm_pagemap_to_devmem *mig)
 		 */
 		if (spage && !folio_test_anon(page_folio(spage)))
 			continue;
-		if (spage) {
+		if (spage && is_zone_device_page(spage)) {
+			err = drm_pagemap_map_peer(mig, spage, i);
+			if (err < 0)
+				return err;
+			if (err)
+				continue;
+			/* Its address is in peer_addr; none for the DMA API. */
+			addr = DMA_MAPPING_ERROR;
+		} else if (spage) {
 			addr = dma_map_page(dev, spage, 0, PAGE_SIZE,
 					    DMA_TO_DEVICE);
 			if (dma_mapping_error(dev, addr))
@@ -1024,11 +1091,16 @@ static long drm_pagemap_prepare(struct drm_pagemap_to_devmem *mig)
 	return count;
 }
 
-/* Stage 4: copy, a run of consecutive pages per hook call. */
+/*
+ * Stage 4: copy, a run of consecutive pages per hook call: system memory
+ * with copy_to_devmem, a peer's memory with copy_peer_to_devmem.
+ */
 static int drm_pagemap_copy_in(struct drm_pagemap_to_devmem *mig)
 {
+	const struct drm_pagemap_devmem_ops *ops = mig->devmem->ops;
 	struct drm_pagemap_migrate_buf *buf = &mig->buf;
-	unsigned long pos = 0, first, len;
+	unsigned long pos = 0, first, len, i, n;
+	bool peer;
 	int err;
 
 	for (;;) {
@@ -1036,11 +1108,21 @@ static int drm_pagemap_copy_in(struct drm_pagemap_to_devmem *mig)
 					     &pos, &len);
 		if (first == mig->npages)
 			return 0;
-		err = mig->devmem->ops->copy_to_devmem(buf->pages + first,
-						       buf->dma_addr + first,
-						       len);
-		if (err)
-			return err;
+		for (i = first; i < first + len; i += n) {
+			peer = drm_pagemap_src_is_peer(buf->src[i]);
+			for (n = 1; i + n < first + len; n++)
+				if (drm_pagemap_src_is_peer(buf->src[i + n]) != peer)
+					break;
+			if (peer)
+				err = ops->copy_peer_to_devmem(buf->pages + i,
+							       mig->peer_addr + i,
+							       n);
+			else
+				err = ops->copy_to_devmem(buf->pages + i,
+							  buf->dma_addr + i, n);
+			if (err)
+				return err;
+		}
 	}
 }
 
@@ -1072,7 +1154,7 @@ static unsigned long drm_pagemap_commit(struct drm_pagemap_to_devmem *mig,
 }
 
 /**
- * drm_pagemap_migrate_to_devmem() - Move a range of an mm into device memory
+ * drm_pagemap_migrate_to_devmem_flags() - Move a range of an mm into device memory
  * @devmem_allocation: The allocation to migrate to, initialised with
  *	drm_pagemap_devmem_init() and not in use. The caller hands over one
  *	reference to it: on success the reference belongs to the migrated
@@ -1092,6 +1174,9 @@ static unsigned long drm_pagemap_commit(struct drm_pagemap_to_devmem *mig,
  *	%DRM_PAGEMAP_TIMESLICE_MAX_MS (see "Migration" above).
  * @pgmap_owner: The owner token of the pagemap; it is passed to the MMU
  *	notifiers and used to collect the pages on the way back.
+ * @flags: 0, or %DRM_PAGEMAP_MIGRATE_PEERS to also move pages that are in
+ *	the memory of other devices with the owner @pgmap_owner (see
+ *	"Device-to-device migration" above).
  *
  * Device page i of the allocation backs address @start + i * PAGE_SIZE.
  * Pages the core mm cannot collect, holes, shared VMAs and page-cache
@@ -1107,20 +1192,25 @@ static unsigned long drm_pagemap_commit(struct drm_pagemap_to_devmem *mig,
  * Return: 0 if at least one page moved; -EINVAL for invalid arguments (NULL
  * pointers, missing hooks, unaligned or empty range, range larger than the
  * allocation, @mm not the allocation's mm, pfns that are not free pages of
- * a drm_pagemap); -EFAULT if no VMA intersects the range; -EBUSY if no page
- * could be migrated; -ENOMEM on allocation or DMA mapping failure; or the
- * error returned by &drm_pagemap_devmem_ops.populate_devmem_pfn or
- * &drm_pagemap_devmem_ops.copy_to_devmem.
+ * a drm_pagemap, unknown @flags, %DRM_PAGEMAP_MIGRATE_PEERS without
+ * &drm_pagemap_devmem_ops.copy_peer_to_devmem); -EFAULT if no VMA
+ * intersects the range; -EBUSY if no page could be migrated; -ENOMEM on
+ * allocation or DMA mapping failure (or when a peer's
+ * &drm_pagemap_ops.device_map fails); or the error returned by
+ * &drm_pagemap_devmem_ops.populate_devmem_pfn,
+ * &drm_pagemap_devmem_ops.copy_to_devmem or
+ * &drm_pagemap_devmem_ops.copy_peer_to_devmem.
  */
-int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
-				  struct mm_struct *mm,
-				  unsigned long start, unsigned long end,
-				  unsigned long timeslice_ms,
-				  void *pgmap_owner)
+int drm_pagemap_migrate_to_devmem_flags(struct drm_pagemap_devmem *devmem_allocation,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end,
+					unsigned long timeslice_ms,
+					void *pgmap_owner, unsigned int flags)
 {
 	const struct drm_pagemap_devmem_ops *ops;
 	struct drm_pagemap_to_devmem mig = {
 		.devmem = devmem_allocation,
+		.flags = flags,
 	};
 	struct vm_area_struct *vma;
 	unsigned long nvmas = 0, i;
@@ -1133,6 +1223,9 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 	ops = devmem_allocation->ops;
 	if (!ops->populate_devmem_pfn || !ops->copy_to_devmem ||
 	    !ops->copy_to_ram)
+		return -EINVAL;
+	if ((flags & ~DRM_PAGEMAP_MIGRATE_PEERS) ||
+	    ((flags & DRM_PAGEMAP_MIGRATE_PEERS) && !ops->copy_peer_to_devmem))
 		return -EINVAL;
 	if (start >= end || !PAGE_ALIGNED(start) || !PAGE_ALIGNED(end) ||
 	    end - start > devmem_allocation->size)
@@ -1194,6 +1287,7 @@ int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
 	}
 
 	drm_pagemap_zdd_put(mig.zdd);
+	kvfree(mig.peer_addr);
 	kfree(mig.migrate);
 	drm_pagemap_buf_free(&mig.buf);
 	return 0;
@@ -1208,10 +1302,43 @@ err_zdd:
 	complete_all(&devmem_allocation->detached);
 	drm_pagemap_zdd_put(mig.zdd);
 err_migrate:
+	kvfree(mig.peer_addr);
 	kfree(mig.migrate);
 err_buf:
 	drm_pagemap_buf_free(&mig.buf);
 	return err;
+}
+EXPORT_SYMBOL_GPL(drm_pagemap_migrate_to_devmem_flags);
+
+/**
+ * drm_pagemap_migrate_to_devmem() - Move a range of an mm into device memory
+ * @devmem_allocation: The allocation to migrate to; see
+ *	drm_pagemap_migrate_to_devmem_flags().
+ * @mm: The address space.
+ * @start: Start of the range, page aligned.
+ * @end: End of the range (exclusive), page aligned.
+ * @timeslice_ms: How long the pages should stay in device memory before a
+ *	CPU fault may move them back.
+ * @pgmap_owner: The owner token of the pagemap.
+ *
+ * drm_pagemap_migrate_to_devmem_flags() with no flags: only pages in system
+ * memory move; pages in the memory of any device stay there.
+ *
+ * Context: Process context, may sleep; the mmap lock of @mm held.
+ *
+ * Return: 0 if at least one page moved, or the errors of
+ * drm_pagemap_migrate_to_devmem_flags(): -EINVAL, -EFAULT, -EBUSY,
+ * -ENOMEM, or the error of a driver hook.
+ */
+int drm_pagemap_migrate_to_devmem(struct drm_pagemap_devmem *devmem_allocation,
+				  struct mm_struct *mm,
+				  unsigned long start, unsigned long end,
+				  unsigned long timeslice_ms,
+				  void *pgmap_owner)
+{
+	return drm_pagemap_migrate_to_devmem_flags(devmem_allocation, mm, start,
+						   end, timeslice_ms,
+						   pgmap_owner, 0);
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_migrate_to_devmem);
 
@@ -1695,6 +1822,38 @@ EXPORT_SYMBOL_GPL(drm_pagemap_populate_mm);
  * before the memory is registered (drm_pagemap_init() takes it) and stays
  * the same until drm_pagemap_release_owner(): the core mm has no way to
  * change the owner of pages in use.
+ */
+
+/**
+ * DOC: Device-to-device migration
+ *
+ * Within an owner group, a device may want a range in its own memory that
+ * another device of the group holds: accessing it over the interconnect
+ * is possible, but slower than local memory, and atomics may need it
+ * local. drm_pagemap_migrate_to_devmem() leaves such pages where they are;
+ * drm_pagemap_migrate_to_devmem_flags() with %DRM_PAGEMAP_MIGRATE_PEERS
+ * collects them as well (MIGRATE_VMA_SELECT_DEVICE_PRIVATE with the
+ * group's owner) and moves them in one copy: the source page's pagemap
+ * maps it for the destination device (&drm_pagemap_ops.device_map, with
+ * the interconnect protocol) and the destination allocation's
+ * &drm_pagemap_devmem_ops.copy_peer_to_devmem copies from those addresses,
+ * as copy_to_devmem copies from system memory. A migration may take pages
+ * from system memory and from several peers at once; each hook call covers
+ * a run of pages of one kind. Pages that already are in the destination's
+ * memory stay (a range already local is an -EBUSY migration, as without
+ * the flag).
+ *
+ * The migrate_vma machinery calls the MMU notifiers of the range before
+ * anything moves, for every mirror of the mm: the GPU SVMs of the source
+ * device, which map the pages through the interconnect, drop their
+ * mappings like those of any other device. The source allocation is
+ * released when its last page has moved, as after a CPU fault.
+ *
+ * Devices that are not in one group never see each other's pages: for
+ * them a range in the other's memory goes through system memory, by a
+ * CPU fault, drm_pagemap_migrate_range_to_ram() or an eviction, and then
+ * migrates. Coherent memory (MEMORY_DEVICE_COHERENT) of other devices is
+ * not collected either way: every device can access it in place.
  */
 
 struct drm_pagemap_owner {
