@@ -144,6 +144,13 @@ struct drm_vsvm_query {
 
 	/** @pad2: Must be zero. */
 	__u32 pad2;
+
+	/**
+	 * @pages_from_peer: Of @pages_to_vram, the pages copied straight
+	 * from a linked GPU's VRAM (device-to-device migration, vsvm loaded
+	 * with link=1), not through system memory.
+	 */
+	__u64 pages_from_peer;
 };
 
 /* Values of &drm_vsvm_query.memory_type. */

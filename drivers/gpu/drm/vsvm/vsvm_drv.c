@@ -146,6 +146,7 @@ static int vsvm_query_ioctl(struct drm_device *drm, void *data,
 	mutex_unlock(&vdev->vram.lock);
 	args->pages_to_vram = atomic64_read(&vdev->vram.to_vram);
 	args->pages_to_ram = atomic64_read(&vdev->vram.to_ram);
+	args->pages_from_peer = atomic64_read(&vdev->vram.from_peer);
 	args->evictions = atomic64_read(&vdev->vram.evictions);
 
 	return 0;

@@ -82,6 +82,8 @@ void vsvm_stat_add(struct vsvm_stats_sink *sink, unsigned int idx, u64 val);
  *	VRAM.
  * @to_vram: Pages copied into this VRAM since load.
  * @to_ram: Pages copied out of this VRAM since load.
+ * @from_peer: Of @to_vram, the pages copied straight from a linked GPU's
+ *	VRAM (device-to-device migration).
  * @evictions: Allocations evicted since load.
  * @commit_delay_us: Test knob (debugfs vsvm_commit_delay_us): microseconds
  *	vsvm_vram_alloc_commit() sleeps before looking at the allocation, to
@@ -107,6 +109,7 @@ struct vsvm_vram {
 	void *owner;
 	atomic64_t to_vram;
 	atomic64_t to_ram;
+	atomic64_t from_peer;
 	atomic64_t evictions;
 	u32 commit_delay_us;
 	u32 copy_to_ram_delay_us;
@@ -311,6 +314,7 @@ int vsvm_file_check_mm(struct vsvm_file *vfile);
 #define VSVM_MAX_DEVICES	8
 
 struct vsvm_device *vsvm_device_by_index(unsigned int index);
+void *vsvm_link_vaddr(u64 addr);
 
 /**
  * vsvm_yield() - Give way between two pieces of a long request

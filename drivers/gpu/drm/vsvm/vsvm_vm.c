@@ -443,7 +443,7 @@ void vsvm_vm_destroy(struct vsvm_vm *vm)
 static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
 				   unsigned long start, unsigned long end,
 				   unsigned long timeslice_ms, bool by_fault,
-				   struct vsvm_stats_sink *sink)
+				   bool peers, struct vsvm_stats_sink *sink)
 {
 	struct vsvm_vram *vram = &vm->vdev->vram;
 	struct vsvm_alloc *alloc;
@@ -466,8 +466,10 @@ static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
 
 	before = atomic64_read(&vram->to_vram);
 	mmap_read_lock(vm->mm);
-	err = drm_pagemap_migrate_to_devmem(&alloc->devmem, vm->mm, start, end,
-					    timeslice_ms, vram->owner);
+	err = drm_pagemap_migrate_to_devmem_flags(&alloc->devmem, vm->mm, start,
+						  end, timeslice_ms, vram->owner,
+						  peers && vram->linked ?
+						  DRM_PAGEMAP_MIGRATE_PEERS : 0);
 	mmap_read_unlock(vm->mm);
 	mmput(vm->mm);
 
@@ -833,9 +835,12 @@ retry:
 			break;
 		}
 		migrate_tries++;
+		/* Device-only placement takes it from a linked GPU too. */
 		err = vsvm_vm_migrate_to_vram(vm, drm_gpusvm_range_start(range),
 					      drm_gpusvm_range_end(range),
-					      ctx.timeslice_ms, true, sink);
+					      ctx.timeslice_ms, true,
+					      policy == DRM_VSVM_POLICY_DEVICE,
+					      sink);
 		if (!err && policy == DRM_VSVM_POLICY_MIGRATE)
 			vsvm_vm_thrash_note(vm, range);
 		migrated |= !err;
@@ -995,10 +1000,8 @@ static void *vsvm_pte_vaddr(struct vsvm_vm *vm, u64 entry)
 {
 	if (entry & VSVM_PTE_VRAM)
 		return vm->vdev->vram.vaddr + (entry & VSVM_PTE_ADDR_MASK);
-	/* A linked GPU's VRAM: devices live as long as the module. */
 	if (entry & VSVM_PTE_PEER)
-		return vsvm_device_by_index(FIELD_GET(VSVM_PTE_PEER_INDEX, entry))->vram.vaddr +
-			(entry & VSVM_PTE_ADDR_MASK);
+		return vsvm_link_vaddr(entry);
 
 	return phys_to_virt(dma_to_phys(vm->vdev->drm.dev,
 					entry & VSVM_PTE_ADDR_MASK));
@@ -1265,9 +1268,12 @@ static void vsvm_vm_bind_span(struct vsvm_vm *vm, unsigned long start,
 	}
 }
 
-/* vsvm_vm_migrate() with the VM lock held. */
+/*
+ * vsvm_vm_migrate() with the VM lock held; @peers: what linked GPUs hold
+ * moves to our VRAM too, else it stays there.
+ */
 static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
-				  unsigned long end, u32 target,
+				  unsigned long end, u32 target, bool peers,
 				  struct vsvm_stats_sink *sink)
 {
 	struct drm_gpusvm_ctx ctx = {
@@ -1309,13 +1315,14 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 		addr = drm_gpusvm_range_start(range);
 		span_end = vsvm_vm_migrate_span(vm, range, start, end, &ctx);
 		err = vsvm_vm_migrate_to_vram(vm, addr, span_end,
-					      ctx.timeslice_ms, false, sink);
+					      ctx.timeslice_ms, false, peers,
+					      sink);
 		/* No room for the span: the range alone may fit. */
 		if (err == -ENOSPC && span_end != drm_gpusvm_range_end(range)) {
 			span_end = drm_gpusvm_range_end(range);
 			err = vsvm_vm_migrate_to_vram(vm, addr, span_end,
 						      ctx.timeslice_ms, false,
-						      sink);
+						      peers, sink);
 		}
 		/* Nothing left to move is not an error here. */
 		if (err == -EBUSY) {
@@ -1334,16 +1341,17 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 }
 
 /*
- * Prefetch [@start, @end), ranges without valid pages: migrate them first if
- * @migrate, then map them and record that the GPU uses them.
+ * Prefetch [@start, @end), ranges without valid pages: migrate them first
+ * unless @policy keeps them in system memory (from linked GPUs too under
+ * device-only placement), then map them and record that the GPU uses them.
  */
 static void vsvm_vm_prefetch_run(struct vsvm_vm *vm, unsigned long start,
-				 unsigned long end, bool migrate,
+				 unsigned long end, u32 policy,
 				 struct vsvm_stats_sink *sink)
 {
-	if (migrate)
+	if (policy != DRM_VSVM_POLICY_SYSTEM)
 		vsvm_vm_migrate_locked(vm, start, end, DRM_VSVM_MIGRATE_TO_VRAM,
-				       sink);
+				       policy == DRM_VSVM_POLICY_DEVICE, sink);
 	/* What the migration mapped already is bound again, cheaply. */
 	vsvm_vm_bind_span(vm, start, end, start, end, true);
 }
@@ -1360,7 +1368,6 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 		.read_only = 1,
 		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
 	};
-	bool migrate = policy != DRM_VSVM_POLICY_SYSTEM;
 	unsigned long start, end, addr, run;
 
 	lockdep_assert_held(&vm->lock);
@@ -1393,7 +1400,7 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 				break;
 		}
 		if (addr > run)
-			vsvm_vm_prefetch_run(vm, run, addr, migrate, sink);
+			vsvm_vm_prefetch_run(vm, run, addr, policy, sink);
 		if (addr < end) {
 			drm_gpusvm_range_touch(&vm->gpusvm, range);
 			addr = drm_gpusvm_range_end(range);
@@ -1410,6 +1417,8 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
  * @sink: Where to account what happened.
  *
  * Memory that cannot live in VRAM (file-backed, shared) is left alone.
+ * Memory in a linked GPU's VRAM moves straight into ours (device-to-device
+ * migration); another GPU's VRAM is left alone.
  * What moves to VRAM is also mapped for the GPU, as a prefetch does. The
  * ranges are migrated in order; an error stops at the range that failed.
  *
@@ -1428,7 +1437,7 @@ int vsvm_vm_migrate(struct vsvm_vm *vm, unsigned long start,
 	err = mutex_lock_killable(&vm->lock);
 	if (err)
 		return err;
-	err = vsvm_vm_migrate_locked(vm, start, end, target, sink);
+	err = vsvm_vm_migrate_locked(vm, start, end, target, true, sink);
 	mutex_unlock(&vm->lock);
 
 	return err;

@@ -74,19 +74,47 @@ void *vsvm_vram_page_vaddr(struct vsvm_vram *vram, struct page *page)
 	return vram->vaddr + drm_pagemap_page_to_offset(&vram->dpagemap, page);
 }
 
-static void *vsvm_dma_vaddr(struct vsvm_vram *vram, dma_addr_t addr)
+/**
+ * vsvm_link_vaddr() - Where the software GPU finds a linked GPU's VRAM page
+ * @addr: Its address over the interconnect, as vsvm_device_map() gives it
+ *	to another GPU (%VSVM_INTERCONNECT_LINK): the offset in that GPU's
+ *	VRAM, with the GPU's index in %VSVM_PTE_PEER_INDEX.
+ *
+ * Return: The kernel address of the page's backing store. The devices live
+ * as long as the module.
+ */
+void *vsvm_link_vaddr(u64 addr)
 {
-	struct device *dev = vram_to_vsvm_device(vram)->drm.dev;
+	struct vsvm_device *vdev =
+		vsvm_device_by_index(FIELD_GET(VSVM_PTE_PEER_INDEX, addr));
 
-	return phys_to_virt(dma_to_phys(dev, addr));
+	return vdev->vram.vaddr + (addr & VSVM_PTE_ADDR_MASK);
+}
+
+/* What the hooks copy from or to, besides the VRAM pages of a run. */
+struct vsvm_copy_other {
+	struct vsvm_vram *vram;
+	dma_addr_t *dma_addr;
+	struct drm_pagemap_device_addr *peer_addr;
+};
+
+static void *vsvm_copy_other_vaddr(const struct vsvm_copy_other *o,
+				   unsigned long i)
+{
+	struct device *dev = vram_to_vsvm_device(o->vram)->drm.dev;
+
+	if (o->peer_addr)
+		return vsvm_link_vaddr(o->peer_addr[i].addr);
+	return phys_to_virt(dma_to_phys(dev, o->dma_addr[i]));
 }
 
 /*
  * The copy engine. The hooks get runs of pages; a run is cut into spans
- * where both the VRAM offsets and the system addresses are contiguous, and
- * each span is one memcpy(), as a DMA engine would do one descriptor.
+ * where both the VRAM offsets and the other side's addresses (system
+ * memory, or a linked GPU's VRAM) are contiguous, and each span is one
+ * memcpy(), as a DMA engine would do one descriptor.
  */
-static int vsvm_copy(struct page **pages, dma_addr_t *dma_addr,
+static int vsvm_copy(struct page **pages, struct vsvm_copy_other *o,
 		     unsigned long npages, bool to_vram)
 {
 	struct vsvm_vram *vram;
@@ -96,30 +124,34 @@ static int vsvm_copy(struct page **pages, dma_addr_t *dma_addr,
 		return 0;
 
 	vram = vsvm_page_to_vram(pages[0]);
+	o->vram = vram;
 	if (vsvm_should_fail(to_vram ? VSVM_FAULT_COPY_TO_DEVMEM :
 			     VSVM_FAULT_COPY_TO_RAM))
 		return -EIO;
 
 	for (i = 0; i < npages; i += span) {
 		void *dev_va = vsvm_vram_page_vaddr(vram, pages[i]);
-		void *sys_va = vsvm_dma_vaddr(vram, dma_addr[i]);
+		void *other_va = vsvm_copy_other_vaddr(o, i);
 
 		for (span = 1; i + span < npages; span++) {
 			if (pages[i + span] != pages[i] + span ||
-			    dma_addr[i + span] != dma_addr[i] + span * PAGE_SIZE)
+			    vsvm_copy_other_vaddr(o, i + span) !=
+			    other_va + span * PAGE_SIZE)
 				break;
 		}
 
 		if (to_vram)
-			memcpy(dev_va, sys_va, span * PAGE_SIZE);
+			memcpy(dev_va, other_va, span * PAGE_SIZE);
 		else
-			memcpy(sys_va, dev_va, span * PAGE_SIZE);
+			memcpy(other_va, dev_va, span * PAGE_SIZE);
 	}
 
 	if (to_vram)
 		atomic64_add(npages, &vram->to_vram);
 	else
 		atomic64_add(npages, &vram->to_ram);
+	if (o->peer_addr)
+		atomic64_add(npages, &vram->from_peer);
 	trace_vsvm_copy(vram_to_vsvm_device(vram)->index, npages, to_vram);
 
 	return 0;
@@ -128,18 +160,31 @@ static int vsvm_copy(struct page **pages, dma_addr_t *dma_addr,
 static int vsvm_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
 			       unsigned long npages)
 {
-	return vsvm_copy(pages, dma_addr, npages, true);
+	struct vsvm_copy_other o = { .dma_addr = dma_addr };
+
+	return vsvm_copy(pages, &o, npages, true);
 }
 
 static int vsvm_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
 			    unsigned long npages)
 {
+	struct vsvm_copy_other o = { .dma_addr = dma_addr };
 	u32 delay_us = npages ?
 		READ_ONCE(vsvm_page_to_vram(pages[0])->copy_to_ram_delay_us) : 0;
 
 	if (delay_us)
 		fsleep(delay_us);
-	return vsvm_copy(pages, dma_addr, npages, false);
+	return vsvm_copy(pages, &o, npages, false);
+}
+
+/* Device-to-device: the sources are in linked GPUs' VRAM. */
+static int vsvm_copy_peer_to_devmem(struct page **pages,
+				    struct drm_pagemap_device_addr *peer_addr,
+				    unsigned long npages)
+{
+	struct vsvm_copy_other o = { .peer_addr = peer_addr };
+
+	return vsvm_copy(pages, &o, npages, true);
 }
 
 static struct vsvm_alloc *to_vsvm_alloc(struct drm_pagemap_devmem *devmem)
@@ -257,6 +302,7 @@ static const struct drm_pagemap_devmem_ops vsvm_devmem_ops = {
 	.populate_devmem_pfn = vsvm_populate_devmem_pfn,
 	.copy_to_devmem = vsvm_copy_to_devmem,
 	.copy_to_ram = vsvm_copy_to_ram,
+	.copy_peer_to_devmem = vsvm_copy_peer_to_devmem,
 };
 
 /*
