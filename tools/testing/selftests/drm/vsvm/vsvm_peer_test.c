@@ -3,9 +3,11 @@
  * Userspace tests of two GPUs on one interconnect (module parameter
  * link=1): GPU 1 reads and writes what GPU 0's VRAM holds in place, with
  * no page moving; the CPU and evictions still take the pages back, and GPU
- * 1 never sees stale data after they moved; device-only placement brings
- * the pages into GPU 1's VRAM through system memory. Without the link, a
- * GPU 1 access moves GPU 0's pages to system memory first, as before.
+ * 1 never sees stale data after they moved; device-only placement and
+ * explicit migrations move the pages from GPU 0's VRAM into GPU 1's in one
+ * copy (device-to-device migration), and GPU 0 never reads its old copy
+ * after that. Without the link, a GPU 1 access moves GPU 0's pages to
+ * system memory first, as before.
  *
  * make check loads vsvm once without and once with link=1 and runs this
  * program each time; each case says which of the two it needs.
@@ -44,6 +46,24 @@ static long long vram_used(int fd)
 	if (vsvm_query_device(fd, &q))
 		return -1;
 	return q.vram_used;
+}
+
+/* The device's copy counters: into VRAM, out to RAM, straight from a peer. */
+struct copies {
+	long long to_vram, to_ram, from_peer;
+};
+
+static struct copies copies(int fd)
+{
+	struct drm_vsvm_query q;
+	struct copies c = { -1, -1, -1 };
+
+	if (!vsvm_query_device(fd, &q)) {
+		c.to_vram = q.pages_to_vram;
+		c.to_ram = q.pages_to_ram;
+		c.from_peer = q.pages_from_peer;
+	}
+	return c;
 }
 
 FIXTURE(peer)
@@ -217,22 +237,189 @@ TEST_F(peer, owner_evicts)
 
 /*
  * Linked: GPU 1 moves what GPU 0 holds into its own VRAM, for device-only
- * placement, through system memory.
+ * placement, in one copy from VRAM to VRAM: GPU 0 copies nothing out to
+ * system memory.
  */
 TEST_F(peer, device_policy_moves_home)
 {
 	struct drm_vsvm_stats st;
+	struct copies c0, c1;
 	long long before;
 
 	if (!self->linked)
 		SKIP(return, "needs vsvm link=1");
 	before = to_gpu0(_metadata, self->fd0, self->a);
+	c0 = copies(self->fd0);
+	c1 = copies(self->fd1);
 	ASSERT_EQ(0, vsvm_gpu_read(self->fd1, self->a, self->tmp, SZ_2M,
 				   DRM_VSVM_POLICY_DEVICE, &st));
 	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, SZ_2M, self->seed));
 	EXPECT_EQ(NPAGES, st.pages_to_vram);
+	EXPECT_EQ(0, st.pages_to_ram);
+	EXPECT_EQ(c0.to_ram, copies(self->fd0).to_ram);
+	EXPECT_EQ(c1.from_peer + NPAGES, copies(self->fd1).from_peer);
 	EXPECT_EQ(before, vram_used(self->fd0));
 	EXPECT_EQ(-1, vsvm_pattern_check(self->a, SZ_2M, self->seed));
+}
+
+/*
+ * Linked: an explicit migration to GPU 1 takes the pages out of GPU 0's
+ * VRAM in one copy, and GPU 0's mapping of its old pages goes with them:
+ * after GPU 1 writes new data, GPU 0 reads the new data (in place, from
+ * GPU 1's VRAM), never what its freed VRAM still holds.
+ */
+TEST_F(peer, migrate_between_gpus)
+{
+	struct drm_vsvm_stats st;
+	struct copies c0, c1;
+	long long before0, before1;
+
+	if (!self->linked)
+		SKIP(return, "needs vsvm link=1");
+	before0 = to_gpu0(_metadata, self->fd0, self->a);
+	/* GPU 0 maps its pages. */
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd0, self->a, self->tmp, SZ_2M,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	c0 = copies(self->fd0);
+	c1 = copies(self->fd1);
+	before1 = vram_used(self->fd1);
+	ASSERT_EQ(0, vsvm_migrate(self->fd1, self->a, SZ_2M,
+				  DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(NPAGES, st.pages_to_vram);
+	EXPECT_EQ(c1.from_peer + NPAGES, copies(self->fd1).from_peer);
+	EXPECT_EQ(c0.to_ram, copies(self->fd0).to_ram);
+	EXPECT_EQ(before0, vram_used(self->fd0));
+	EXPECT_EQ(before1 + (long long)SZ_2M, vram_used(self->fd1));
+
+	vsvm_pattern_fill(self->tmp, SZ_2M, self->seed + 1);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd1, self->a, self->tmp, SZ_2M,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(0, st.gpu_faults);
+	memset(self->tmp, 0, SZ_2M);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd0, self->a, self->tmp, SZ_2M,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, SZ_2M, self->seed + 1));
+	EXPECT_EQ(0, st.pages_to_vram);
+	EXPECT_EQ(1, st.gpu_faults);
+
+	/* And back to GPU 0, again in one copy. */
+	c1 = copies(self->fd1);
+	c0 = copies(self->fd0);
+	ASSERT_EQ(0, vsvm_migrate(self->fd0, self->a, SZ_2M,
+				  DRM_VSVM_MIGRATE_TO_VRAM, &st));
+	EXPECT_EQ(NPAGES, st.pages_to_vram);
+	EXPECT_EQ(c0.from_peer + NPAGES, copies(self->fd0).from_peer);
+	EXPECT_EQ(c1.to_ram, copies(self->fd1).to_ram);
+	EXPECT_EQ(before1, vram_used(self->fd1));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->a, SZ_2M, self->seed + 1));
+}
+
+/*
+ * Linked: the device-to-device copy fails (fail_copy_to_devmem): the
+ * device-only job fails, the pages stay in GPU 0's VRAM with their data,
+ * and the next try moves them.
+ */
+TEST_F(peer, failing_peer_copy)
+{
+	long long before;
+	struct copies c1;
+	int err;
+
+	if (!self->linked)
+		SKIP(return, "needs vsvm link=1");
+	before = to_gpu0(_metadata, self->fd0, self->a);
+	c1 = copies(self->fd1);
+	if (vsvm_fault_set("fail_copy_to_devmem", 100, 1000))
+		SKIP(return, "no fault injection of the driver hooks");
+	err = vsvm_gpu_read(self->fd1, self->a, self->tmp, SZ_2M,
+			    DRM_VSVM_POLICY_DEVICE, NULL);
+	vsvm_fault_set("fail_copy_to_devmem", 0, 1);
+	EXPECT_NE(0, err);
+	EXPECT_EQ(c1.from_peer, copies(self->fd1).from_peer);
+	EXPECT_EQ(before + (long long)SZ_2M, vram_used(self->fd0));
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd1, self->a, self->tmp, SZ_2M,
+				   DRM_VSVM_POLICY_DEVICE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->tmp, SZ_2M, self->seed));
+	EXPECT_EQ(c1.from_peer + NPAGES, copies(self->fd1).from_peer);
+	EXPECT_EQ(-1, vsvm_pattern_check(self->a, SZ_2M, self->seed));
+}
+
+struct mover {
+	int fd[2];
+	char *a;
+	int stop;
+	int moves, err;
+};
+
+/* Move the buffer from GPU to GPU, explicitly, until told to stop. */
+static void *mover_fn(void *arg)
+{
+	struct mover *m = arg;
+	int err;
+
+	while (!READ_ONCE(m->stop)) {
+		err = vsvm_migrate(m->fd[m->moves & 1], m->a, SZ_2M,
+				   DRM_VSVM_MIGRATE_TO_VRAM, NULL);
+		/* The CPU or an eviction took pages meanwhile: try again. */
+		if (err && err != -EBUSY) {
+			m->err = err;
+			break;
+		}
+		m->moves++;
+	}
+	return NULL;
+}
+
+/*
+ * Linked: one thread moves the buffer between the GPUs' VRAM, while this
+ * one writes a word of each page from the CPU (which takes the page back
+ * to system memory) and GPU 0 evicts the whole buffer now and then. After
+ * 5 s, every page holds the last word the CPU wrote and the rest of its
+ * data: no device-to-device move lost a write or copied a stale page.
+ */
+TEST_F_TIMEOUT(peer, migrate_races_cpu_and_evict, 60)
+{
+	struct mover m = { .fd = { self->fd0, self->fd1 }, .a = self->a };
+	double end = vsvm_now_ms() + 5000;
+	unsigned long pass = 0, p, i;
+	pthread_t t;
+
+	if (!self->linked)
+		SKIP(return, "needs vsvm link=1");
+	ASSERT_EQ(0, pthread_create(&t, NULL, mover_fn, &m));
+	while (vsvm_now_ms() < end && !m.err) {
+		pass++;
+		for (p = (pass * 7) % 64; p < NPAGES; p += 64)
+			*(unsigned long *)(self->a + p * 4096) = pass << 16 | p;
+		if (pass % 16 == 0)
+			vsvm_migrate(self->fd0, self->a, SZ_2M,
+				     DRM_VSVM_MIGRATE_TO_SYSTEM, NULL);
+		usleep(1000);
+	}
+	WRITE_ONCE(m.stop, 1);
+	pthread_join(t, NULL);
+	ksft_print_msg("%d moves, %lu CPU passes\n", m.moves, pass);
+	EXPECT_EQ(0, m.err);
+	EXPECT_LT(1, m.moves);
+	for (p = 0; p < NPAGES; p++) {
+		unsigned long last = 0, q;
+		unsigned long word = *(unsigned long *)(self->a + p * 4096);
+
+		/* The last pass that wrote page p. */
+		for (q = pass; q; q--)
+			if ((q * 7) % 64 == p % 64) {
+				last = q << 16 | p;
+				break;
+			}
+		/* Never written: still the pattern (checked below). */
+		ASSERT_EQ(last ? last : word, word);
+		for (i = sizeof(unsigned long); i < 4096; i++)
+			if ((unsigned char)self->a[p * 4096 + i] !=
+			    vsvm_pattern_byte(p * 4096 + i, self->seed)) {
+				ASSERT_EQ(vsvm_pattern_byte(p * 4096 + i, self->seed),
+					  (unsigned char)self->a[p * 4096 + i]);
+			}
+	}
 }
 
 /*
