@@ -9,7 +9,8 @@
  * helpers hand in (dma-direct, so a DMA address is a physical address).
  * The process side is a real address space from kunit_vm_mmap(); the
  * tests touch it with copy_{to,from}_user(), which fault device pages back
- * through the helpers' migrate_to_ram handler.
+ * through the helpers' migrate_to_ram handler. The device-to-device cases
+ * add a second mock device whose memory shares the first one's pgmap owner.
  *
  * The owner group cases need no device: their peers are plain structures
  * whose connections a test callback decides.
@@ -17,6 +18,7 @@
  * Copyright © 2025 The drm_gpusvm project authors
  */
 
+#include <kunit/device.h>
 #include <kunit/test.h>
 
 #include <linux/bitmap.h>
@@ -86,6 +88,22 @@ MODULE_PARM_DESC(coherent_base,
  * @last_populated: The allocation made by the last populate_mm call.
  * @coherent: The memory is MEMORY_DEVICE_COHERENT: @backing holds the
  *	device pages themselves, which the CPU accesses in place.
+ * @name: How snapshot() shows the device's private pages: 'D', or 'A' and
+ *	'B' in the cases with a peer (peer_vram()).
+ * @peer_calls: copy_peer_to_devmem calls.
+ * @peer_pages: Pages passed to copy_peer_to_devmem.
+ * @fail_peer: Error the next @fail_peer_count copy_peer_to_devmem calls
+ *	return.
+ * @fail_peer_count: See @fail_peer.
+ * @copied_by: If set, per device page, the hook that last copied into it:
+ *	'S' copy_to_devmem, 'P' copy_peer_to_devmem, '-' none.
+ * @map_calls: device_map calls on this memory.
+ * @maps: Those that gave an address.
+ * @unmaps: device_unmap calls on this memory.
+ * @map_dev: The device of the last device_map call.
+ * @unmap_dev: The device of the last device_unmap call.
+ * @fail_map_at: The device_map call, counted in @map_calls, that fails with
+ *	DMA_MAPPING_ERROR; 0 for none.
  * @dpagemap: The registered pagemap.
  */
 struct mock_vram {
@@ -114,6 +132,18 @@ struct mock_vram {
 	void (*populate_hook)(struct mock_vram *vram);
 	struct mock_devmem *last_populated;
 	bool coherent;
+	char name;
+	atomic_t peer_calls;
+	atomic_t peer_pages;
+	int fail_peer;
+	atomic_t fail_peer_count;
+	char *copied_by;
+	atomic_t map_calls;
+	atomic_t maps;
+	atomic_t unmaps;
+	struct device *map_dev;
+	struct device *unmap_dev;
+	int fail_map_at;
 	struct drm_pagemap dpagemap;
 };
 
@@ -156,6 +186,29 @@ static bool mock_should_fail(atomic_t *count)
 	return atomic_add_unless(count, -1, 0);
 }
 
+/* Note which hook copied into device page @pfn (see @copied_by). */
+static void mock_copied(struct mock_vram *vram, unsigned long pfn, char how)
+{
+	if (vram->copied_by)
+		vram->copied_by[pfn - drm_pagemap_base_pfn(&vram->dpagemap)] = how;
+}
+
+/*
+ * The source of a copy_to_devmem entry, which must be a system page: an
+ * address of device memory, or of no memory at all, fails the case
+ * instead of being read.
+ */
+static void *mock_ram_source(struct mock_vram *vram, dma_addr_t addr)
+{
+	unsigned long pfn = PHYS_PFN(dma_to_phys(vram->dev, addr));
+
+	if (pfn_valid(pfn) && !is_zone_device_page(pfn_to_page(pfn)))
+		return mock_dma_to_virt(vram, addr);
+	KUNIT_FAIL(vram->test, "copy_to_devmem source %pad is not system memory",
+		   &addr);
+	return NULL;
+}
+
 static int mock_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
 			       unsigned long npages)
 {
@@ -177,11 +230,75 @@ static int mock_copy_to_devmem(struct page **pages, dma_addr_t *dma_addr,
 		;
 
 	for (i = 0; i < npages; i++) {
-		void *dst = kmap_local_page(mock_backing(vram,
-							 page_to_pfn(pages[i])));
+		unsigned long pfn = page_to_pfn(pages[i]);
+		void *src = mock_ram_source(vram, dma_addr[i]);
+		void *dst;
 
-		memcpy(dst, mock_dma_to_virt(vram, dma_addr[i]), PAGE_SIZE);
+		if (!src)
+			return -EFAULT;
+		dst = kmap_local_page(mock_backing(vram, pfn));
+		memcpy(dst, src, PAGE_SIZE);
 		kunmap_local(dst);
+		mock_copied(vram, pfn, 'S');
+	}
+
+	return 0;
+}
+
+/*
+ * The backing of the page a peer address names. mock_device_map() gives
+ * other devices the page's place in its pagemap's physical range, an
+ * address unique across devices; anything else fails the case: it must
+ * be a private page of another mock device of the same owner, mapped for
+ * reading with the interconnect protocol.
+ */
+static struct page *mock_peer_source(struct mock_vram *vram,
+				     struct drm_pagemap_device_addr addr)
+{
+	unsigned long pfn = PHYS_PFN(addr.addr);
+	struct mock_vram *src;
+	struct page *page;
+
+	if (addr.proto != DRM_INTERCONNECT_PCIE_P2P ||
+	    addr.dir != DMA_TO_DEVICE || !pfn_valid(pfn))
+		goto bad;
+	page = pfn_to_page(pfn);
+	if (!is_device_private_page(page) ||
+	    page->pgmap->ops != drm_pagemap_pagemap_ops_get())
+		goto bad;
+	src = mock_page_vram(page);
+	if (src == vram ||
+	    src->dpagemap.pagemap.owner != vram->dpagemap.pagemap.owner)
+		goto bad;
+	return mock_backing(src, pfn);
+
+bad:
+	KUNIT_FAIL(vram->test,
+		   "copy_peer_to_devmem source %pad (proto %llu, dir %llu) is not a peer's page",
+		   &addr.addr, (u64)addr.proto, (u64)addr.dir);
+	return NULL;
+}
+
+static int mock_copy_peer_to_devmem(struct page **pages,
+				    struct drm_pagemap_device_addr *peer_addr,
+				    unsigned long npages)
+{
+	struct mock_vram *vram = mock_page_vram(pages[0]);
+	unsigned long i;
+
+	atomic_inc(&vram->peer_calls);
+	if (mock_should_fail(&vram->fail_peer_count))
+		return vram->fail_peer;
+
+	atomic_add(npages, &vram->peer_pages);
+	for (i = 0; i < npages; i++) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+		struct page *src = mock_peer_source(vram, peer_addr[i]);
+
+		if (!src)
+			return -EFAULT;
+		copy_highpage(mock_backing(vram, pfn), src);
+		mock_copied(vram, pfn, 'P');
 	}
 
 	return 0;
@@ -287,6 +404,15 @@ static const struct drm_pagemap_devmem_ops mock_devmem_ops = {
 	.populate_devmem_pfn = mock_populate_devmem_pfn,
 	.copy_to_devmem = mock_copy_to_devmem,
 	.copy_to_ram = mock_copy_to_ram,
+	.copy_peer_to_devmem = mock_copy_peer_to_devmem,
+};
+
+/* The hooks of a driver whose engine cannot copy from other devices. */
+static const struct drm_pagemap_devmem_ops mock_devmem_ops_no_peer = {
+	.devmem_release = mock_devmem_release,
+	.populate_devmem_pfn = mock_populate_devmem_pfn,
+	.copy_to_devmem = mock_copy_to_devmem,
+	.copy_to_ram = mock_copy_to_ram,
 };
 
 /*
@@ -369,18 +495,27 @@ static struct mock_devmem *mock_devmem_alloc(struct kunit *test,
 
 /*
  * Migrate like a driver does: hand a reference to the helpers, take it back
- * if they fail.
+ * if they fail. The owner is that of the allocation's pagemap. Without
+ * @flags, through drm_pagemap_migrate_to_devmem(), as drivers that know
+ * nothing of peers do.
  */
-static int mock_migrate(struct mock_devmem *md, unsigned long start,
-			unsigned long end, unsigned long timeslice_ms)
+static int mock_migrate_flags(struct mock_devmem *md, unsigned long start,
+			      unsigned long end, unsigned long timeslice_ms,
+			      unsigned int flags)
 {
+	void *owner = md->vram->dpagemap.pagemap.owner;
 	struct mm_struct *mm = current->mm;
 	int err;
 
 	kref_get(&md->ref);
 	mmap_read_lock(mm);
-	err = drm_pagemap_migrate_to_devmem(&md->base, mm, start, end,
-					    timeslice_ms, md->vram);
+	if (flags)
+		err = drm_pagemap_migrate_to_devmem_flags(&md->base, mm, start,
+							  end, timeslice_ms,
+							  owner, flags);
+	else
+		err = drm_pagemap_migrate_to_devmem(&md->base, mm, start, end,
+						    timeslice_ms, owner);
 	mmap_read_unlock(mm);
 	if (err)
 		mock_devmem_put(md);
@@ -388,20 +523,50 @@ static int mock_migrate(struct mock_devmem *md, unsigned long start,
 	return err;
 }
 
+static int mock_migrate(struct mock_devmem *md, unsigned long start,
+			unsigned long end, unsigned long timeslice_ms)
+{
+	return mock_migrate_flags(md, start, end, timeslice_ms, 0);
+}
+
+/*
+ * The device owning the memory reaches a page at its offset. Another
+ * device reaches it over the interconnect, at the page's place in the
+ * pagemap's physical range: unique across devices, which is how the
+ * peer's copy hook finds the page (mock_peer_source()).
+ */
 static struct drm_pagemap_device_addr
 mock_device_map(struct drm_pagemap *dpagemap, struct device *dev,
 		struct page *page, unsigned int order,
 		enum dma_data_direction dir)
 {
-	u64 offset = drm_pagemap_page_to_offset(dpagemap, page);
+	struct mock_vram *vram = container_of(dpagemap, struct mock_vram,
+					      dpagemap);
+	enum drm_interconnect_protocol proto = DRM_INTERCONNECT_PCIE_P2P;
+	dma_addr_t addr = page_to_phys(page);
 
-	return drm_pagemap_device_addr_encode(offset, DRM_INTERCONNECT_DRIVER,
-					      order, dir);
+	if (dev == dpagemap->dev) {
+		proto = DRM_INTERCONNECT_DRIVER;
+		addr = drm_pagemap_page_to_offset(dpagemap, page);
+	}
+
+	vram->map_dev = dev;
+	if (atomic_inc_return(&vram->map_calls) == vram->fail_map_at)
+		addr = DMA_MAPPING_ERROR;
+	else
+		atomic_inc(&vram->maps);
+
+	return drm_pagemap_device_addr_encode(addr, proto, order, dir);
 }
 
 static void mock_device_unmap(struct drm_pagemap *dpagemap, struct device *dev,
 			      struct drm_pagemap_device_addr addr)
 {
+	struct mock_vram *vram = container_of(dpagemap, struct mock_vram,
+					      dpagemap);
+
+	vram->unmap_dev = dev;
+	atomic_inc(&vram->unmaps);
 }
 
 static int mock_populate_mm(struct drm_pagemap *dpagemap, unsigned long start,
@@ -449,6 +614,7 @@ static void mock_vram_free(struct mock_vram *vram)
 			__free_page(vram->backing[i]);
 	kvfree(vram->backing);
 	bitmap_free(vram->bitmap);
+	kfree(vram->copied_by);
 	kfree(vram);
 }
 
@@ -471,24 +637,24 @@ static bool pagemap_test_watch_dma(struct device *dev)
 #endif
 }
 
-static int drm_pagemap_test_init(struct kunit *test)
+/*
+ * A mock device's state without its memory, freed when the case ends. Its
+ * @backing array is empty: the caller fills it and registers the memory.
+ */
+static struct mock_vram *mock_vram_alloc(struct kunit *test,
+					 struct device *dev, bool coherent)
 {
-	unsigned long npages = MOCK_VRAM_SIZE >> PAGE_SHIFT, i;
+	unsigned long npages = MOCK_VRAM_SIZE >> PAGE_SHIFT;
 	struct mock_vram *vram;
-	struct device *dev;
 	int ret;
-
-	dev = drm_kunit_helper_alloc_device(test);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
-	KUNIT_ASSERT_EQ(test, ret, 0);
-	pagemap_test_watch_dma(dev);
 
 	vram = kzalloc(sizeof(*vram), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, vram);
 	vram->test = test;
 	vram->dev = dev;
 	vram->npages = npages;
+	vram->coherent = coherent;
+	vram->name = 'D';
 	spin_lock_init(&vram->lock);
 	vram->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
 	vram->backing = kvcalloc(npages, sizeof(*vram->backing), GFP_KERNEL);
@@ -499,21 +665,50 @@ static int drm_pagemap_test_init(struct kunit *test)
 	ret = kunit_add_action_or_reset(test, mock_vram_free_action, vram);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 
+	return vram;
+}
+
+/*
+ * A mock device with device-private memory on @dev, registered with the
+ * pgmap owner @owner, or the returned structure itself if NULL. Undone when
+ * the case ends.
+ */
+static struct mock_vram *mock_vram_private(struct kunit *test,
+					   struct device *dev, void *owner)
+{
+	struct mock_vram *vram;
+	unsigned long i;
+	int ret;
+
+	ret = dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	pagemap_test_watch_dma(dev);
+
+	vram = mock_vram_alloc(test, dev, false);
 	/* Garbage everywhere: a device page must never show it to the CPU. */
-	for (i = 0; i < npages; i++) {
+	for (i = 0; i < vram->npages; i++) {
 		vram->backing[i] = alloc_page(GFP_KERNEL);
 		KUNIT_ASSERT_NOT_NULL(test, vram->backing[i]);
 		memset(page_address(vram->backing[i]), MOCK_GARBAGE, PAGE_SIZE);
 	}
 
-	ret = drm_pagemap_init(&vram->dpagemap, dev, MOCK_VRAM_SIZE, vram,
-			       &mock_dpagemap_ops);
+	ret = drm_pagemap_init(&vram->dpagemap, dev, MOCK_VRAM_SIZE,
+			       owner ?: vram, &mock_dpagemap_ops);
 	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "drm_pagemap_init() failed");
 	ret = kunit_add_action_or_reset(test, drm_pagemap_fini_action,
 					&vram->dpagemap);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 
-	test->priv = vram;
+	return vram;
+}
+
+static int drm_pagemap_test_init(struct kunit *test)
+{
+	struct device *dev;
+
+	dev = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	test->priv = mock_vram_private(test, dev, NULL);
 	return 0;
 }
 
@@ -639,8 +834,8 @@ static const struct mmu_interval_notifier_ops snap_ops = {
 
 /*
  * Fill @state with one character per page: 'D' device-private page of the
- * mock, 'C' device-coherent page, 'S' system page, 'Z' the zero page, 'N'
- * nothing mapped.
+ * mock (or the &mock_vram.name of its device), 'C' device-coherent page,
+ * 'S' system page, 'Z' the zero page, 'N' nothing mapped.
  */
 static void snapshot(struct kunit *test, unsigned long start,
 		     unsigned long npages, char *state)
@@ -682,7 +877,7 @@ static void snapshot(struct kunit *test, unsigned long start,
 		}
 		page = hmm_pfn_to_page(pfns[i]);
 		if (is_device_private_page(page))
-			state[i] = 'D';
+			state[i] = mock_page_vram(page)->name;
 		else if (is_device_coherent_page(page))
 			state[i] = 'C';
 		else if (is_zero_pfn(page_to_pfn(page)))
@@ -2138,22 +2333,7 @@ static struct mock_vram *coherent_vram(struct kunit *test)
 		kunit_skip(test, "coherent_base=%#lx is not reserved memory",
 			   coherent_base);
 
-	vram = kzalloc(sizeof(*vram), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, vram);
-	vram->test = test;
-	vram->dev = priv->dev;
-	vram->npages = npages;
-	vram->coherent = true;
-	spin_lock_init(&vram->lock);
-	vram->bitmap = bitmap_zalloc(npages, GFP_KERNEL);
-	vram->backing = kvcalloc(npages, sizeof(*vram->backing), GFP_KERNEL);
-	if (!vram->bitmap || !vram->backing) {
-		mock_vram_free(vram);
-		KUNIT_ASSERT_TRUE_MSG(test, false, "mock VRAM allocation failed");
-	}
-	ret = kunit_add_action_or_reset(test, mock_vram_free_action, vram);
-	KUNIT_ASSERT_EQ(test, ret, 0);
-
+	vram = mock_vram_alloc(test, priv->dev, true);
 	ret = drm_pagemap_init_coherent(&vram->dpagemap, vram->dev,
 					coherent_base, MOCK_VRAM_SIZE, vram,
 					&mock_dpagemap_ops);
@@ -2522,6 +2702,437 @@ static void drm_test_pagemap_coherent_race_cpu_writes(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, got, w->last);
 	}
 	expect_state(test, addr, 4, 'S');
+}
+
+/* --- device-to-device migration --- */
+
+/*
+ * A second device of the case, a peer of the first (test->priv): its
+ * device-private memory is registered with the same owner, so that the
+ * migrations and snapshots of the case, which use that owner, see the pages
+ * of both. Snapshots show the first device's pages as 'A' and the peer's
+ * as 'B'; the peer notes which hook copied each of its pages (@copied_by).
+ */
+static struct mock_vram *peer_vram(struct kunit *test)
+{
+	struct mock_vram *a = test->priv, *b;
+	struct device *dev;
+
+	dev = kunit_device_register(test, "drm-pagemap-peer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	b = mock_vram_private(test, dev, a);
+	b->copied_by = kmalloc(b->npages, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, b->copied_by);
+	memset(b->copied_by, '-', b->npages);
+	a->name = 'A';
+	b->name = 'B';
+
+	return b;
+}
+
+/**
+ * struct d2d_run - Pages a d2d case puts in device memory before it starts
+ * @md: The allocation holding them.
+ * @first: The index of its first page in the range.
+ */
+struct d2d_run {
+	struct mock_devmem *md;
+	unsigned long first;
+};
+
+/**
+ * struct d2d - The range of a device-to-device migration case
+ * @a: The case's own device, test->priv.
+ * @b: Its peer (peer_vram()), where the range goes.
+ * @layout: Where each page of the range starts, as snapshot() shows it:
+ *	'A' or 'B' in that device's memory, 'S' in system memory, 'N' never
+ *	touched. All but the 'N' pages hold data.
+ * @addr: Start of the range.
+ * @npages: Its length in pages.
+ * @runs: The allocations the 'A' and 'B' pages were migrated into, one per
+ *	run of consecutive pages.
+ * @nruns: Number of @runs.
+ * @dst: An allocation of @b for the whole range, not used yet.
+ */
+struct d2d {
+	struct mock_vram *a;
+	struct mock_vram *b;
+	const char *layout;
+	unsigned long addr;
+	unsigned long npages;
+	struct d2d_run *runs;
+	unsigned long nruns;
+	struct mock_devmem *dst;
+};
+
+#define D2D_SEED	0xd2d0
+
+static unsigned long d2d_page(const struct d2d *d, unsigned long i)
+{
+	return d->addr + (i << PAGE_SHIFT);
+}
+
+/* The data of page @i: a pattern of its own, zeroes if never touched. */
+static u32 d2d_seed(const struct d2d *d, unsigned long i)
+{
+	return d->layout[i] == 'N' ? 0 : D2D_SEED + i;
+}
+
+static unsigned long count_chars(const char *s, char c)
+{
+	unsigned long n = 0;
+
+	for (; *s; s++)
+		n += *s == c;
+	return n;
+}
+
+/* Number of runs of consecutive @c in @s. */
+static unsigned long count_runs(const char *s, char c)
+{
+	unsigned long i, n = 0;
+
+	for (i = 0; s[i]; i++)
+		n += s[i] == c && (!i || s[i - 1] != c);
+	return n;
+}
+
+static void mock_vram_reset_counts(struct mock_vram *vram)
+{
+	atomic_set(&vram->to_dev_calls, 0);
+	atomic_set(&vram->to_dev_pages, 0);
+	atomic_set(&vram->to_ram_calls, 0);
+	atomic_set(&vram->to_ram_pages, 0);
+	atomic_set(&vram->releases, 0);
+	atomic_set(&vram->peer_calls, 0);
+	atomic_set(&vram->peer_pages, 0);
+	atomic_set(&vram->map_calls, 0);
+	atomic_set(&vram->maps, 0);
+	atomic_set(&vram->unmaps, 0);
+	vram->map_dev = NULL;
+	vram->unmap_dev = NULL;
+	if (vram->copied_by)
+		memset(vram->copied_by, '-', vram->npages);
+}
+
+/* Forget what the setup, or an attempt that failed, counted. */
+static void d2d_reset_counts(struct d2d *d)
+{
+	mock_vram_reset_counts(d->a);
+	mock_vram_reset_counts(d->b);
+}
+
+static void d2d_expect_state(struct kunit *test, const struct d2d *d,
+			     const char *want)
+{
+	char *state = kunit_kzalloc(test, d->npages + 1, GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, state);
+	snapshot(test, d->addr, d->npages, state);
+	KUNIT_EXPECT_STREQ(test, state, want);
+	kunit_kfree(test, state);
+}
+
+/*
+ * Map a range laid out as @layout (see &struct d2d): fill it, migrate each
+ * run of 'A' and 'B' pages into an allocation of that device, and allocate
+ * the destination in @b. Counters start from zero.
+ */
+static struct d2d *d2d_setup(struct kunit *test, struct mock_vram *b,
+			     const char *layout)
+{
+	struct d2d *d = kunit_kzalloc(test, sizeof(*d), GFP_KERNEL);
+	unsigned long i, j;
+
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	d->a = test->priv;
+	d->b = b;
+	d->layout = layout;
+	d->npages = strlen(layout);
+	d->addr = test_mmap(test, 0, d->npages << PAGE_SHIFT,
+			    PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	d->runs = kunit_kcalloc(test, d->npages, sizeof(*d->runs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d->runs);
+
+	for (i = 0; i < d->npages; i++)
+		if (layout[i] != 'N')
+			user_fill(test, d2d_page(d, i), PAGE_SIZE, d2d_seed(d, i));
+
+	for (i = 0; i < d->npages; i = j) {
+		struct d2d_run *run = &d->runs[d->nruns];
+
+		for (j = i + 1; j < d->npages && layout[j] == layout[i]; j++)
+			;
+		if (layout[i] != 'A' && layout[i] != 'B')
+			continue;
+		run->md = mock_devmem_alloc(test, layout[i] == 'A' ? d->a : b,
+					    j - i, false);
+		run->first = i;
+		d->nruns++;
+		KUNIT_ASSERT_EQ(test, mock_migrate(run->md, d2d_page(d, i),
+						   d2d_page(d, j), 0), 0);
+	}
+	d->dst = mock_devmem_alloc(test, b, d->npages, false);
+
+	d2d_expect_state(test, d, layout);
+	d2d_reset_counts(d);
+	return d;
+}
+
+/*
+ * Migrate the whole range into the destination. The cases assert the
+ * attempts that must fail: one that moved pages after all would leave the
+ * destination in use, and the next attempt would misuse it.
+ */
+static int d2d_migrate(struct d2d *d, unsigned int flags)
+{
+	return mock_migrate_flags(d->dst, d->addr, d2d_page(d, d->npages), 0,
+				  flags);
+}
+
+/* Read the range on the CPU: each page has its data. */
+static void d2d_expect_data(struct kunit *test, const struct d2d *d)
+{
+	unsigned long i;
+
+	for (i = 0; i < d->npages; i++)
+		KUNIT_EXPECT_EQ_MSG(test, user_check(test, d2d_page(d, i),
+						     PAGE_SIZE, d2d_seed(d, i)),
+				    -1, "page %lu", i);
+}
+
+/*
+ * After a migration into the destination failed: every page is where it
+ * was, the device pages in their allocations with their data, the
+ * destination is unused and every peer mapping was undone.
+ */
+static void d2d_expect_untouched(struct kunit *test, const struct d2d *d)
+{
+	unsigned long r, i;
+
+	d2d_expect_state(test, d, d->layout);
+	for (r = 0; r < d->nruns; r++) {
+		const struct d2d_run *run = &d->runs[r];
+
+		KUNIT_EXPECT_EQ(test, device_pages_in_use(run->md),
+				run->md->npages);
+		for (i = 0; i < run->md->npages; i++)
+			KUNIT_EXPECT_TRUE_MSG(test,
+					      devmem_matches(run->md, i, 0,
+							     d2d_seed(d, run->first + i)),
+					      "page %lu lost its data",
+					      run->first + i);
+	}
+
+	KUNIT_EXPECT_EQ(test, kref_read(&d->dst->ref), 1);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(d->dst), 0);
+	KUNIT_EXPECT_TRUE(test, completion_done(&d->dst->base.detached));
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->a->releases), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->releases), 0);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&d->a->unmaps),
+			    atomic_read(&d->a->maps), "peer mappings left behind");
+}
+
+/*
+ * After a migration with DRM_PAGEMAP_MIGRATE_PEERS succeeded: the whole
+ * range is in the peer. The pages that were in the case's device came with
+ * copy_peer_to_devmem, from addresses its device_map gave the peer's
+ * device and that were all unmapped; those from system memory with
+ * copy_to_devmem; one call per run of one kind. The pages that were in the
+ * peer already stayed in their allocations. The case's device released its
+ * allocations, and the CPU reads the data back from the peer.
+ */
+static void d2d_expect_moved(struct kunit *test, const struct d2d *d)
+{
+	char *want = kunit_kzalloc(test, d->npages + 1, GFP_KERNEL);
+	char *got = kunit_kzalloc(test, d->npages + 1, GFP_KERNEL);
+	unsigned long base = drm_pagemap_base_pfn(&d->b->dpagemap);
+	struct mock_vram *a = d->a, *b = d->b;
+	unsigned long i, r, npeer;
+
+	KUNIT_ASSERT_NOT_NULL(test, want);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	for (i = 0; i < d->npages; i++) {
+		char from = d->layout[i];
+
+		want[i] = from == 'A' ? 'P' : from == 'B' ? '-' : 'S';
+		got[i] = b->copied_by[d->dst->pfns[i] - base];
+	}
+	npeer = count_chars(want, 'P');
+
+	expect_state(test, d->addr, d->npages, 'B');
+	KUNIT_EXPECT_STREQ_MSG(test, got, want,
+			       "copied by: P copy_peer_to_devmem, S copy_to_devmem, - none");
+	for (i = 0; i < d->npages; i++)
+		if (want[i] != '-')
+			KUNIT_EXPECT_TRUE_MSG(test,
+					      devmem_matches(d->dst, i, 0,
+							     d2d_seed(d, i)),
+					      "page %lu: wrong data in the peer", i);
+	KUNIT_EXPECT_EQ(test, device_pages_in_use(d->dst),
+			d->npages - count_chars(want, '-'));
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->peer_pages), npeer);
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->peer_calls),
+			count_runs(want, 'P'));
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->to_dev_pages),
+			count_chars(want, 'S'));
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->to_dev_calls),
+			count_runs(want, 'S'));
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&a->map_calls), npeer);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a->unmaps), npeer);
+	if (npeer) {
+		KUNIT_EXPECT_PTR_EQ(test, a->map_dev, d->dst->base.dev);
+		KUNIT_EXPECT_PTR_EQ(test, a->unmap_dev, d->dst->base.dev);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&b->map_calls), 0,
+			    "the destination's own pages were mapped");
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&a->releases),
+			count_runs(d->layout, 'A'));
+	for (r = 0; r < d->nruns; r++) {
+		struct mock_devmem *md = d->runs[r].md;
+		bool moved = md->vram == a;
+
+		KUNIT_EXPECT_EQ(test, device_pages_in_use(md),
+				moved ? 0 : md->npages);
+		KUNIT_EXPECT_EQ(test, completion_done(&md->base.detached), moved);
+	}
+
+	d2d_expect_data(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a->to_ram_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->to_ram_pages), d->npages);
+	KUNIT_EXPECT_TRUE(test, completion_done(&d->dst->base.detached));
+}
+
+/*
+ * Unknown flags, and DRM_PAGEMAP_MIGRATE_PEERS for a driver without
+ * copy_peer_to_devmem, are refused before anything is touched. Without
+ * flags, such a driver migrates the system pages as before.
+ */
+static void drm_test_pagemap_d2d_bad_flags(struct kunit *test)
+{
+	static const unsigned int bad[] = {
+		BIT(1), BIT(1) | DRM_PAGEMAP_MIGRATE_PEERS, BIT(31), ~0u,
+	};
+	struct d2d *d = d2d_setup(test, peer_vram(test), "AASS");
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_ASSERT_EQ_MSG(test, d2d_migrate(d, bad[i]), -EINVAL,
+				    "flags %#x", bad[i]);
+	d->dst->base.ops = &mock_devmem_ops_no_peer;
+	KUNIT_ASSERT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS),
+			-EINVAL);
+	d2d_expect_untouched(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->a->map_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->to_dev_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->peer_calls), 0);
+
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, 0), 0);
+	d2d_expect_state(test, d, "AABB");
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->a->map_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->to_dev_pages), 2);
+	d2d_expect_data(test, d);
+}
+
+/*
+ * A range in the memory of a peer: a migration without flags leaves it
+ * there (-EBUSY); with DRM_PAGEMAP_MIGRATE_PEERS it moves, device to
+ * device, without going through system memory.
+ */
+static void drm_test_pagemap_d2d_from_peer(struct kunit *test)
+{
+	struct d2d *d = d2d_setup(test, peer_vram(test), "AAAAAAAAAAAAAAAA");
+
+	KUNIT_ASSERT_EQ(test, d2d_migrate(d, 0), -EBUSY);
+	d2d_expect_untouched(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->a->map_calls), 0);
+
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS), 0);
+	d2d_expect_moved(test, d);
+}
+
+/*
+ * Pages of a peer (two allocations), system pages and an empty page in one
+ * range: one migration moves them all, each hook call copying pages of
+ * one kind.
+ */
+static void drm_test_pagemap_d2d_mixed(struct kunit *test)
+{
+	struct d2d *d = d2d_setup(test, peer_vram(test), "SAAASSAAN");
+
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS), 0);
+	d2d_expect_moved(test, d);
+}
+
+/*
+ * The pages already in the destination's memory stay in their
+ * allocations, the others move around them.
+ */
+static void drm_test_pagemap_d2d_partly_local(struct kunit *test)
+{
+	struct d2d *d = d2d_setup(test, peer_vram(test), "AABBSSBA");
+
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS), 0);
+	d2d_expect_moved(test, d);
+}
+
+/* A range already in the destination's memory: nothing to move. */
+static void drm_test_pagemap_d2d_already_local(struct kunit *test)
+{
+	struct d2d *d = d2d_setup(test, peer_vram(test), "BBBBBBBB");
+
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS),
+			-EBUSY);
+	d2d_expect_untouched(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->map_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->peer_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->to_dev_calls), 0);
+	d2d_expect_data(test, d);
+}
+
+/*
+ * The peer copy fails after a system page was copied: every page stays
+ * where it was and the next attempt, with nothing left behind, succeeds.
+ */
+static void drm_test_pagemap_d2d_copy_fails(struct kunit *test)
+{
+	struct d2d *d = d2d_setup(test, peer_vram(test), "SAAAAAAS");
+
+	d->b->fail_peer = -EIO;
+	atomic_set(&d->b->fail_peer_count, 1);
+	KUNIT_ASSERT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS), -EIO);
+	d2d_expect_untouched(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->a->maps), 6);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->peer_calls), 1);
+
+	d2d_reset_counts(d);
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS), 0);
+	d2d_expect_moved(test, d);
+}
+
+/*
+ * The peer cannot map its third page for the destination: the migration
+ * fails with -ENOMEM before any copy, the first two mappings undone.
+ */
+static void drm_test_pagemap_d2d_map_fails(struct kunit *test)
+{
+	struct d2d *d = d2d_setup(test, peer_vram(test), "SSAAAAAA");
+
+	d->a->fail_map_at = 3;
+	KUNIT_ASSERT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS),
+			-ENOMEM);
+	d2d_expect_untouched(test, d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->a->maps), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->to_dev_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&d->b->peer_calls), 0);
+
+	d->a->fail_map_at = 0;
+	d2d_reset_counts(d);
+	KUNIT_EXPECT_EQ(test, d2d_migrate(d, DRM_PAGEMAP_MIGRATE_PEERS), 0);
+	d2d_expect_moved(test, d);
 }
 
 /* --- owner groups --- */
@@ -2940,6 +3551,13 @@ static struct kunit_case drm_pagemap_tests[] = {
 	KUNIT_CASE(drm_test_pagemap_coherent_longterm_pin),
 	KUNIT_CASE(drm_test_pagemap_coherent_gup_refs),
 	KUNIT_CASE(drm_test_pagemap_coherent_race_cpu_writes),
+	KUNIT_CASE(drm_test_pagemap_d2d_bad_flags),
+	KUNIT_CASE(drm_test_pagemap_d2d_from_peer),
+	KUNIT_CASE(drm_test_pagemap_d2d_mixed),
+	KUNIT_CASE(drm_test_pagemap_d2d_partly_local),
+	KUNIT_CASE(drm_test_pagemap_d2d_already_local),
+	KUNIT_CASE(drm_test_pagemap_d2d_copy_fails),
+	KUNIT_CASE(drm_test_pagemap_d2d_map_fails),
 	KUNIT_CASE(drm_test_pagemap_owner_connected_share),
 	KUNIT_CASE(drm_test_pagemap_owner_group_needs_all),
 	KUNIT_CASE(drm_test_pagemap_owner_release_reacquire),
