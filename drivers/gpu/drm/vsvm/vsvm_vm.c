@@ -1368,7 +1368,7 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 		.read_only = 1,
 		.devmem_possible = VSVM_DEVMEM_POSSIBLE,
 	};
-	unsigned long start, end, addr, run;
+	unsigned long start, end, addr, run, next;
 
 	lockdep_assert_held(&vm->lock);
 
@@ -1399,12 +1399,19 @@ static void vsvm_vm_prefetch(struct vsvm_vm *vm, struct drm_gpusvm_range *range,
 			if (drm_gpusvm_range_read_flags(range).has_dma_mapping)
 				break;
 		}
-		if (addr > run)
-			vsvm_vm_prefetch_run(vm, run, addr, policy, sink);
+		/*
+		 * Done with @range before the run: the migration collects
+		 * the garbage, and a range the CPU unmapped meanwhile (this
+		 * one, or the faulting one) is freed then.
+		 */
+		next = addr;
 		if (addr < end) {
 			drm_gpusvm_range_touch(&vm->gpusvm, range);
-			addr = drm_gpusvm_range_end(range);
+			next = drm_gpusvm_range_end(range);
 		}
+		if (addr > run)
+			vsvm_vm_prefetch_run(vm, run, addr, policy, sink);
+		addr = next;
 	}
 }
 
