@@ -242,6 +242,12 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
 	return container_of(r, struct vsvm_range, base);
 }
 
+/*
+ * How long unmapped ranges wait for the garbage collector's worker, if no
+ * fault or migration collects them first (see vsvm_vm.c).
+ */
+#define VSVM_GC_DELAY_MS	10
+
 /**
  * struct vsvm_vm - The GPU VM of one open file
  * @gpusvm: Mirror of the opener's address space.
@@ -251,7 +257,8 @@ static inline struct vsvm_range *to_vsvm_range(struct drm_gpusvm_range *r)
  *	insertion and removal, migration decisions.
  * @gc_lock: Protects @gc_list and @closing; taken inside the notifier lock.
  * @gc_list: Ranges the CPU unmapped, waiting to be removed.
- * @gc_work: Removes the ranges of @gc_list.
+ * @gc_work: Removes the ranges of @gc_list, %VSVM_GC_DELAY_MS after the
+ *	first was queued.
  * @closing: The VM is being destroyed: drm_gpusvm_fini() removes every
  *	range, so the invalidation callback queues none anymore.
  * @timeslice_ms: DRM_VSVM_PARAM_TIMESLICE_MS.
@@ -279,7 +286,7 @@ struct vsvm_vm {
 	struct mutex lock; /* the GPU SVM driver lock */
 	spinlock_t gc_lock; /* protects gc_list */
 	struct list_head gc_list;
-	struct work_struct gc_work;
+	struct delayed_work gc_work;
 	bool closing;
 	unsigned long timeslice_ms;
 	bool split;

@@ -31,7 +31,12 @@
  * address, decide on a migration, collect the pages and bind them under the
  * notifier lock, retrying if the CPU side changed meanwhile. The
  * invalidation callback zaps the entries and DMA mappings of the ranges it
- * touches and queues unmapped ranges for the garbage collector.
+ * touches and queues unmapped ranges for the garbage collector. Its worker
+ * runs VSVM_GC_DELAY_MS after the first of a burst of munmap() calls: the
+ * next fault or migration collects the garbage itself anyway, and a worker
+ * woken by every munmap() would take the VM lock under the feet of the
+ * next request (a map, use, unmap loop then spends its time handing the
+ * lock back and forth).
  *
  * Locking: @lock (the driver lock of the GPU SVM) serialises faults,
  * migrations and range removal and is taken before the mmap lock; the
@@ -235,7 +240,8 @@ static void vsvm_invalidate(struct drm_gpusvm *gpusvm,
 		}
 		spin_unlock(&vm->gc_lock);
 		if (queued)
-			queue_work(system_unbound_wq, &vm->gc_work);
+			queue_delayed_work(system_unbound_wq, &vm->gc_work,
+					   msecs_to_jiffies(VSVM_GC_DELAY_MS));
 	}
 
 	if (zapped) {
@@ -348,7 +354,8 @@ static void vsvm_vm_gc_locked(struct vsvm_vm *vm)
 
 static void vsvm_vm_gc_work(struct work_struct *work)
 {
-	struct vsvm_vm *vm = container_of(work, struct vsvm_vm, gc_work);
+	struct vsvm_vm *vm = container_of(to_delayed_work(work),
+					  struct vsvm_vm, gc_work);
 
 	mutex_lock(&vm->lock);
 	vsvm_vm_gc_locked(vm);
@@ -376,7 +383,7 @@ struct vsvm_vm *vsvm_vm_create(struct vsvm_device *vdev)
 	mutex_init(&vm->lock);
 	spin_lock_init(&vm->gc_lock);
 	INIT_LIST_HEAD(&vm->gc_list);
-	INIT_WORK(&vm->gc_work, vsvm_vm_gc_work);
+	INIT_DELAYED_WORK(&vm->gc_work, vsvm_vm_gc_work);
 	vm->vdev = vdev;
 	vm->mm = current->mm;
 	vm->split = true;
@@ -428,7 +435,7 @@ void vsvm_vm_destroy(struct vsvm_vm *vm)
 	mutex_unlock(&vm->lock);
 
 	/* A worker waiting for the lock found nothing to do. */
-	cancel_work_sync(&vm->gc_work);
+	cancel_delayed_work_sync(&vm->gc_work);
 	WARN_ON(!list_empty(&vm->gc_list));
 
 	mutex_destroy(&vm->lock);

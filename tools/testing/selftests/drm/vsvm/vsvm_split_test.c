@@ -10,8 +10,10 @@
 
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "../../kselftest_harness.h"
@@ -48,21 +50,33 @@ FIXTURE_TEARDOWN(split)
 	close(self->fd);
 }
 
-/* Wait up to 2 s for the garbage collector to have split @n ranges. */
-static __u64 wait_splits(int fd, __u64 n)
+/*
+ * Wait up to 2 s for the garbage collector's worker, which runs some time
+ * after an munmap(): until the VM counter at offset @field of the stats
+ * (ranges_split, num_ranges) is @n. Returns its last value, ~0 if the
+ * stats cannot be read.
+ */
+static __u64 wait_stat(int fd, size_t field, __u64 n)
 {
 	struct drm_vsvm_vm_stats vst;
+	__u64 v = ~0ULL;
 	int i;
 
 	for (i = 0; i < 200; i++) {
 		if (vsvm_vm_stats(fd, &vst))
-			return 0;
-		if (vst.ranges_split >= n)
+			return ~0ULL;
+		memcpy(&v, (char *)&vst + field, sizeof(v));
+		if (v == n)
 			break;
 		usleep(10 * 1000);
 	}
-	return vst.ranges_split;
+	return v;
 }
+
+#define wait_splits(fd, n) \
+	wait_stat(fd, offsetof(struct drm_vsvm_vm_stats, ranges_split), n)
+#define wait_ranges(fd, n) \
+	wait_stat(fd, offsetof(struct drm_vsvm_vm_stats, num_ranges), n)
 
 /*
  * GPU-read [@off, @off + @len) of @a (pattern @seed) with @policy and check
@@ -342,6 +356,8 @@ TEST_F(split, alloc_failure_drops_range)
 	/* The split needs 46 ranges. */
 	ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_max_ranges", 8));
 	ASSERT_EQ(0, munmap(a + SZ_1M, PAGE));
+	/* The worker fails to split and drops the range. */
+	EXPECT_EQ(0, wait_ranges(self->fd, 0));
 	EXPECT_LT(0, read_check(self->fd, a, 0, SZ_64K, 47, DRM_VSVM_POLICY_MIGRATE));
 	EXPECT_LT(0, read_check(self->fd, a, SZ_1M + PAGE, PAGE, 47,
 				DRM_VSVM_POLICY_MIGRATE));
