@@ -481,41 +481,55 @@ PEER_STRATEGIES = ('in_place', 'via_ram', 'device_to_device')
 
 def print_peer(peer):
     """GPU 1 reading memory in GPU 0's VRAM, per strategy and size (medians
-    of the runs), with the time of each strategy over in-place access.
-    Device-to-device migration is not implemented yet: its column says so.
-    Returns (rows, problems)."""
+    of the runs), with the time of each migrating strategy over in-place
+    access. Returns (rows, problems): a missing strategy, or a
+    device-to-device move slower than the two-step path, is a problem."""
     if not peer:
         return [], ['no peer rows (bench@vsvm-link)']
     print('GPU 1 reads memory resident in GPU 0\'s VRAM, GPUs linked '
           '(vsvm link=1; medians; moved = pages into GPU 1\'s VRAM)')
-    hdr = '%8s %16s %16s %18s %12s' % ('size', 'in place us',
-                                       'via RAM us', 'device-to-device',
-                                       'RAM/in place')
+    hdr = '%8s %18s %22s %18s %8s %8s' % (
+        'size', 'in place us', 'device-to-device us', 'via RAM us',
+        'd2d/inp', 'RAM/d2d')
     print(hdr)
     print('-' * len(hdr))
-    rows = []
+    rows, problems = [], []
     for size in sorted({k[1] for k in peer}):
         med = {}
-        for strat in PEER_STRATEGIES[:2]:
+        for strat in PEER_STRATEGIES:
             v = peer.get((strat, size))
             if v:
                 med[strat] = (statistics.median(n for n, _ in v),
                               statistics.median(m for _, m in v))
+            else:
+                problems.append('peer %s: no %s samples' % (human(size),
+                                                             strat))
         inp, ram = med.get('in_place'), med.get('via_ram')
-        r = ram[0] / inp[0] if inp and ram and inp[0] else None
-        print('%8s %16s %16s %18s %12s' % (
-            human(size),
-            '%s (moved %d)' % (fmt_us(inp[0]), inp[1]) if inp else '-',
-            '%s (moved %d)' % (fmt_us(ram[0]), ram[1]) if ram else '-',
-            'not implemented', '%.1f' % r if r else '-'))
+        d2d = med.get('device_to_device')
+        r_d2d = d2d[0] / inp[0] if inp and d2d and inp[0] else None
+        r_ram = ram[0] / d2d[0] if ram and d2d and d2d[0] else None
+        if r_ram is not None and r_ram < 1.0:
+            problems.append('peer %s: device-to-device %.0f us is slower '
+                            'than via RAM %.0f us' % (human(size),
+                                                      d2d[0] / 1e3,
+                                                      ram[0] / 1e3))
+
+        def cell(m):
+            return '%s (moved %d)' % (fmt_us(m[0]), m[1]) if m else '-'
+        print('%8s %18s %22s %18s %8s %8s' % (
+            human(size), cell(inp), cell(d2d), cell(ram),
+            '%.1f' % r_d2d if r_d2d else '-',
+            '%.1f' % r_ram if r_ram else '-'))
         rows.append({'bytes': size,
                      'in_place_ns': inp[0] if inp else None,
                      'in_place_moved': inp[1] if inp else None,
+                     'device_to_device_ns': d2d[0] if d2d else None,
+                     'device_to_device_moved': d2d[1] if d2d else None,
                      'via_ram_ns': ram[0] if ram else None,
                      'via_ram_moved': ram[1] if ram else None,
-                     'device_to_device_ns': None,
-                     'via_ram_over_in_place': r})
-    return rows, []
+                     'device_to_device_over_in_place': r_d2d,
+                     'via_ram_over_device_to_device': r_ram})
+    return rows, problems
 
 
 # Where the time of a profile loop goes, by the object file that defines

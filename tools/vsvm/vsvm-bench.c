@@ -41,8 +41,10 @@
  * Thrashing, vsvm only (64 KiB and 2 MiB): for PINGPONG_MS, turns of the
  * CPU writing one word per page and the GPU reading the buffer with
  * DRM_VSVM_POLICY_MIGRATE, on a fresh VM with thrashing control off and
- * on (DRM_VSVM_PARAM_THRASH; the lapse widened to 20 ms for TCG, the
- * other parameters at their defaults). Output: "pingpong <driver>
+ * on (DRM_VSVM_PARAM_THRASH; the lapse widened to 50 ms for TCG, where a
+ * 2 MiB turn takes 15-25 ms: with 20 ms, whether turns fell into one
+ * burst at all was a coin toss; the other parameters at their defaults).
+ * Output: "pingpong <driver>
  * <off|on> <bytes> <rep> <turns> <migrations to VRAM> <ns>".
  *
  * Prefetch, vsvm only: the GPU reads a fresh 64 MiB buffer 64 KiB at a
@@ -53,10 +55,12 @@
  *
  * Two GPUs on one interconnect, "vsvm-link" (vsvm loaded with link=1):
  * GPU 0 holds a fresh 2 MiB or 64 MiB buffer in its VRAM, and GPU 1 reads
- * it in place (the default policy) or moves it into its own VRAM through
- * system memory first (device-only placement); only that read is timed.
- * Output: "peer <driver> <in_place|via_ram> <bytes> <rep> <ns> <pages
- * moved to GPU 1>".
+ * it in place (the default policy), moves it into its own VRAM straight
+ * from GPU 0's (device-only placement: device-to-device migration), or
+ * moves it there through system memory (GPU 0 evicts it, then the same
+ * device-only read); only that is timed. Output: "peer <driver>
+ * <in_place|device_to_device|via_ram> <bytes> <rep> <ns> <pages moved to
+ * GPU 1>".
  *
  * Every repetition uses a fresh mapping. Output, one line per sample:
  *   sample <driver> <workload> <bytes> <rep> <ns>
@@ -80,6 +84,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -589,7 +594,7 @@ static void bench_pingpong(unsigned long size, int on)
 	fd = vsvm_open_device(0);
 	if (fd < 0 || !dst ||
 	    vsvm_set_param(fd, DRM_VSVM_PARAM_THRASH, on) ||
-	    vsvm_set_param(fd, DRM_VSVM_PARAM_THRASH_LAPSE_US, 20000) ||
+	    vsvm_set_param(fd, DRM_VSVM_PARAM_THRASH_LAPSE_US, 50000) ||
 	    vsvm_set_timeslice(fd, 0)) {
 		fail(what, size, "vsvm device or VM_SET_PARAM");
 		goto out;
@@ -704,9 +709,11 @@ static void bench_peer(unsigned long size)
 	static const struct {
 		const char *name;
 		unsigned int policy;
+		bool via_ram;
 	} strategies[] = {
-		{ "in_place", DRM_VSVM_POLICY_MIGRATE },
-		{ "via_ram", DRM_VSVM_POLICY_DEVICE },
+		{ "in_place", DRM_VSVM_POLICY_MIGRATE, false },
+		{ "device_to_device", DRM_VSVM_POLICY_DEVICE, false },
+		{ "via_ram", DRM_VSVM_POLICY_DEVICE, true },
 	};
 	unsigned char *dst = map(size);
 	int fd0 = vsvm_open_device(0), fd1 = vsvm_open_device(1);
@@ -739,8 +746,15 @@ static void bench_peer(unsigned long size)
 				ret = -EBUSY;
 			if (!ret) {
 				t0 = now_ns();
-				ret = vsvm_gpu_read(fd1, buf, dst, size,
-						    strategies[s].policy, &st1);
+				/* The two-step path: out to RAM, then in. */
+				if (strategies[s].via_ram)
+					ret = vsvm_migrate(fd0, buf, size,
+							   DRM_VSVM_MIGRATE_TO_SYSTEM,
+							   NULL);
+				if (!ret)
+					ret = vsvm_gpu_read(fd1, buf, dst, size,
+							    strategies[s].policy,
+							    &st1);
 				t1 = now_ns();
 			}
 			if (!ret && (dst[0] != rep + 1 ||
