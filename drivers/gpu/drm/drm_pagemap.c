@@ -980,7 +980,7 @@ static void drm_pagemap_unprepare(struct drm_pagemap_to_devmem *mig,
 
 		if (!buf->dst[i] || !spage)
 			continue;
-		if (!drm_pagemap_src_is_peer(buf->src[i])) {
+		if (!is_zone_device_page(spage)) {
 			dma_unmap_page(dev, buf->dma_addr[i], PAGE_SIZE,
 				       DMA_TO_DEVICE);
 			continue;
