@@ -2508,9 +2508,20 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_thrash_note);
  * threshold percent of the blocks are used already (the faulting range
  * counted): the driver migrates or maps that whole region at once and
  * touches what it mapped. A GPU walking through memory in 64 KiB steps
- * then faults at 0, 64 KiB, 128 KiB, 256 KiB, 512 KiB and 1 MiB into each
- * 2 MiB (threshold 51): 6 faults instead of 32. Memory the CPU unmapped
- * leaves the history when its range is removed.
+ * then faults at 0, 64 KiB, 128 KiB, 256 KiB, 512 KiB and 1 MiB into the
+ * first 2 MiB it walks (threshold 51): 6 faults instead of 32.
+ *
+ * A walk also goes on from one 2 MiB region into the next. A fault in the
+ * first 64 KiB block of a region, right after the used last block of the
+ * region before it, is judged on the 4 MiB of both regions: with at least
+ * threshold percent of those blocks used, its whole region is prefetched.
+ * Walking downwards works the same way from the region above. The walk
+ * above then takes one fault per further 2 MiB. With the default 51, the
+ * region before must be used entirely: a random access that happens to
+ * land next to a half used region does not pull in 2 MiB, and neither
+ * does any fault with a threshold of 100.
+ *
+ * Memory the CPU unmapped leaves the history when its range is removed.
  */
 
 /**
@@ -2539,6 +2550,65 @@ void drm_gpusvm_range_touch(struct drm_gpusvm *gpusvm,
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_touch);
 
+/*
+ * How many 64 KiB blocks of [@start, @end) the GPU used, over the notifier
+ * windows it spans; a window without a notifier (or without a history) has
+ * none.
+ */
+static unsigned long drm_gpusvm_blocks_used(struct drm_gpusvm *gpusvm,
+					    unsigned long start,
+					    unsigned long end)
+{
+	struct drm_gpusvm_notifier *notifier;
+	unsigned long s, e, i, first, used = 0;
+
+	for (s = start; s < end; s = e) {
+		e = s + min(end - s, gpusvm->notifier_size -
+				     (s & (gpusvm->notifier_size - 1)));
+		notifier = drm_gpusvm_notifier_find(gpusvm, s, e);
+		if (!notifier || !notifier->touched)
+			continue;
+		first = drm_gpusvm_touch_index(notifier, s);
+		for (i = 0; i < (e - s) >> DRM_GPUSVM_TOUCH_SHIFT; i++)
+			used += test_bit(first + i, notifier->touched);
+	}
+
+	return used;
+}
+
+/*
+ * Whether [@rstart, @rend), in the 2 MiB region at @region, continues a
+ * walk through the neighbour region it borders: the neighbour's block next
+ * to it is used and so are @threshold percent of the blocks of both
+ * regions (see "Prefetch").
+ */
+static bool drm_gpusvm_prefetch_stream(struct drm_gpusvm *gpusvm,
+				       unsigned long region,
+				       unsigned long rstart, unsigned long rend,
+				       unsigned int threshold)
+{
+	const unsigned long size = DRM_GPUSVM_PREFETCH_REGION;
+	const unsigned long block = 1UL << DRM_GPUSVM_TOUCH_SHIFT;
+	unsigned long lo, hi, edge;
+
+	if (rstart < region + block && region >= size) {
+		lo = region - size;
+		hi = region + size;
+		edge = region - block;
+	} else if (rend > region + size - block &&
+		   region + size <= ULONG_MAX - size) {
+		lo = region;
+		hi = region + 2 * size;
+		edge = region + size;
+	} else {
+		return false;
+	}
+
+	return drm_gpusvm_blocks_used(gpusvm, edge, edge + block) &&
+	       drm_gpusvm_blocks_used(gpusvm, lo, hi) * 100 >=
+	       threshold * ((hi - lo) >> DRM_GPUSVM_TOUCH_SHIFT);
+}
+
 /**
  * drm_gpusvm_range_prefetch_extent() - What to prefetch around a GPU fault
  * @gpusvm: The GPU SVM.
@@ -2552,8 +2622,10 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_touch);
  * Of the naturally aligned regions of twice the 64 KiB block up to 2 MiB
  * that contain @range and lie in its notifier window, picks the largest
  * with at least @threshold percent of its blocks used (see "Prefetch").
- * Unused blocks may hold no memory at all (holes, other VMAs): the driver
- * prefetches what is there.
+ * A fault at the edge of a 2 MiB region that continues a walk through the
+ * neighbour region picks the whole region, the neighbour's blocks counted
+ * with its own. Unused blocks may hold no memory at all (holes, other
+ * VMAs): the driver prefetches what is there.
  *
  * Context: The caller holds the driver lock.
  *
@@ -2569,7 +2641,7 @@ bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
 	struct drm_gpusvm_notifier *notifier = range->notifier;
 	unsigned long rstart = drm_gpusvm_range_start(range);
 	unsigned long rend = drm_gpusvm_range_end(range);
-	unsigned long size, s, i, first, nblocks, used;
+	unsigned long size, s, nblocks;
 	bool found = false;
 
 	drm_gpusvm_driver_lock_held(gpusvm);
@@ -2587,11 +2659,12 @@ bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
 		if (s + size < rend)
 			continue;
 
-		first = drm_gpusvm_touch_index(notifier, s);
 		nblocks = size >> DRM_GPUSVM_TOUCH_SHIFT;
-		for (i = 0, used = 0; i < nblocks; i++)
-			used += test_bit(first + i, notifier->touched);
-		if (used * 100 >= threshold * nblocks) {
+		if (drm_gpusvm_blocks_used(gpusvm, s, s + size) * 100 >=
+		    threshold * nblocks ||
+		    (size == DRM_GPUSVM_PREFETCH_REGION &&
+		     drm_gpusvm_prefetch_stream(gpusvm, s, rstart, rend,
+						threshold))) {
 			*start = s;
 			*end = s + size;
 			found = true;

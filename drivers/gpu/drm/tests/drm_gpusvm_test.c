@@ -4820,37 +4820,47 @@ static void drm_test_gpusvm_thrash_params(struct kunit *test)
 /* --- prefetch ------------------------------------------------------------ */
 
 /*
- * A GPU walking @nblocks 64 KiB blocks from @base, as a driver would: a
- * block not yet used faults (a 64 KiB range, touched), and what the
- * prefetch extent covers is used too. Returns the faults.
+ * A GPU walking @nblocks 64 KiB blocks from @base (from the top block down
+ * if @down), as a driver would: a block without a range yet faults (a
+ * 64 KiB range, touched), and what the prefetch extent covers gets its
+ * ranges, touched too. Returns the faults.
  */
-static unsigned int gpusvm_test_prefetch_walk(struct kunit *test,
-					      unsigned long base,
-					      unsigned int nblocks,
-					      unsigned int threshold)
+static unsigned int gpusvm_test_prefetch_walk_dir(struct kunit *test,
+						  unsigned long base,
+						  unsigned int nblocks,
+						  unsigned int threshold,
+						  bool down)
 {
 	struct gpusvm_test_priv *priv = test->priv;
-	unsigned long start, end, a, used = 0;
 	struct drm_gpusvm_range *range, *r;
-	unsigned int b, faults = 0;
+	struct drm_gpusvm_notifier *notifier;
+	unsigned long start, end, a;
+	unsigned int i, b, faults = 0;
 
-	KUNIT_ASSERT_LE(test, nblocks, BITS_PER_LONG);
-	for (b = 0; b < nblocks; b++) {
-		unsigned long addr = base + b * SZ_64K;
+	for (i = 0; i < nblocks; i++) {
+		unsigned long addr;
 
-		if (used & BIT(b))
+		b = down ? nblocks - 1 - i : i;
+		addr = base + b * SZ_64K;
+		mutex_lock(&priv->lock);
+		notifier = drm_gpusvm_notifier_find(&priv->gpusvm, addr,
+						    addr + SZ_64K);
+		r = notifier ? drm_gpusvm_range_find(notifier, addr,
+						     addr + SZ_64K) : NULL;
+		mutex_unlock(&priv->lock);
+		if (r)
 			continue;
 		faults++;
 		range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
 		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
 		mutex_lock(&priv->lock);
 		drm_gpusvm_range_touch(&priv->gpusvm, range);
-		used |= BIT(b);
 		if (drm_gpusvm_range_prefetch_extent(&priv->gpusvm, range,
 						     threshold, &start, &end)) {
 			KUNIT_EXPECT_LE(test, start, addr);
 			KUNIT_EXPECT_GE(test, end, addr + SZ_64K);
 			KUNIT_EXPECT_TRUE(test, IS_ALIGNED(start, end - start));
+			KUNIT_EXPECT_LE(test, end - start, SZ_2M);
 			for (a = start; a < end; a += SZ_64K) {
 				r = drm_gpusvm_range_find_or_insert(&priv->gpusvm,
 								    a, a,
@@ -4858,12 +4868,20 @@ static unsigned int gpusvm_test_prefetch_walk(struct kunit *test,
 								    &(struct drm_gpusvm_ctx){});
 				KUNIT_ASSERT_FALSE(test, IS_ERR(r));
 				drm_gpusvm_range_touch(&priv->gpusvm, r);
-				used |= BIT((a - base) / SZ_64K);
 			}
 		}
 		mutex_unlock(&priv->lock);
 	}
 	return faults;
+}
+
+static unsigned int gpusvm_test_prefetch_walk(struct kunit *test,
+					      unsigned long base,
+					      unsigned int nblocks,
+					      unsigned int threshold)
+{
+	return gpusvm_test_prefetch_walk_dir(test, base, nblocks, threshold,
+					     false);
 }
 
 /*
@@ -4888,6 +4906,56 @@ static void drm_test_gpusvm_prefetch_walk(struct kunit *test)
 				    gpusvm_test_prefetch_walk(test, a + i * SZ_2M,
 							      32, cases[i][0]),
 				    cases[i][1], "threshold %u", cases[i][0]);
+}
+
+/*
+ * A walk goes on from one 2 MiB region into the next (here each in its
+ * own notifier window): 6 faults in the first region, then one per region,
+ * upwards and downwards; with a threshold of 100, 32 per region as before.
+ */
+static void drm_test_gpusvm_prefetch_stream(struct kunit *test)
+{
+	unsigned long a = gpusvm_test_mmap_aligned(test, 12 * SZ_2M, SZ_2M);
+
+	gpusvm_test_init(test);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a, 128, 51),
+			6 + 3);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk_dir(test, a + 4 * SZ_2M,
+							    128, 51, true),
+			6 + 3);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a + 8 * SZ_2M,
+							128, 100),
+			4 * 32);
+}
+
+/*
+ * Only a fault right next to a used neighbour continues a walk: not one a
+ * block further in, and not one next to a region of which only the half
+ * next to it is used (17 of the 64 blocks of both regions).
+ */
+static void drm_test_gpusvm_prefetch_stream_edges(struct kunit *test)
+{
+	unsigned long a = gpusvm_test_mmap_aligned(test, 4 * SZ_2M, SZ_2M);
+
+	gpusvm_test_init(test);
+	/* Region 0 all used; region 1 entered at its second block. */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a, 32, 51), 6);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a + SZ_2M + SZ_64K,
+							1, 51), 1);
+	/* Its first block then continues the walk: region 1 is done. */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a + SZ_2M, 1, 51),
+			1);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a + SZ_2M, 32, 51),
+			0);
+
+	/* Region 2: only its upper half used (5 faults) ... */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a + 2 * SZ_2M +
+							16 * SZ_64K, 16, 51),
+			5);
+	/* ... is no walk into region 3, which faults as a fresh region. */
+	KUNIT_EXPECT_EQ(test, gpusvm_test_prefetch_walk(test, a + 3 * SZ_2M, 32,
+							51),
+			6);
 }
 
 /*
@@ -5108,6 +5176,8 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_thrash_repin),
 	KUNIT_CASE(drm_test_gpusvm_thrash_params),
 	KUNIT_CASE(drm_test_gpusvm_prefetch_walk),
+	KUNIT_CASE(drm_test_gpusvm_prefetch_stream),
+	KUNIT_CASE(drm_test_gpusvm_prefetch_stream_edges),
 	KUNIT_CASE(drm_test_gpusvm_prefetch_bounds_and_unmap),
 	KUNIT_CASE(drm_test_gpusvm_print),
 	KUNIT_CASE(drm_test_gpusvm_driver_lock),

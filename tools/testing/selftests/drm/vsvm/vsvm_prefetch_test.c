@@ -2,9 +2,10 @@
 /*
  * Userspace tests of access-density prefetch (DRM_VSVM_PARAM_PREFETCH) on a
  * VM that maps 64 KiB ranges (DRM_VSVM_PARAM_FAULT_SIZE): a GPU walking
- * through memory in 64 KiB steps faults 6 times per 2 MiB instead of 32,
- * with the right data, migrated or in place as the policy says; a sparse
- * walk prefetches nothing it does not use.
+ * through memory in 64 KiB steps faults 6 times in the first 2 MiB instead
+ * of 32 and once in each further 2 MiB, upwards or downwards, with the
+ * right data, migrated or in place as the policy says; a sparse walk
+ * prefetches nothing it does not use.
  */
 
 #define _GNU_SOURCE
@@ -50,17 +51,20 @@ FIXTURE_TEARDOWN(prefetch)
 }
 
 /*
- * The GPU reads the buffer 64 KiB at a time, every @stride-th block, with
- * @policy; each read is checked. Returns the GPU faults, or -1.
+ * The GPU reads the buffer 64 KiB at a time, every @stride-th block (from
+ * the last block down if @down), with @policy; each read is checked.
+ * Returns the GPU faults, or -1.
  */
-static long walk(int fd, char *a, size_t stride, unsigned int policy)
+static long walk_dir(int fd, char *a, size_t stride, unsigned int policy,
+		     int down)
 {
 	char tmp[SZ_64K];
 	struct drm_vsvm_stats st;
 	long faults = 0;
-	size_t off, i;
+	size_t n, off, i;
 
-	for (off = 0; off < SIZE; off += stride * SZ_64K) {
+	for (n = 0; n < SIZE; n += stride * SZ_64K) {
+		off = down ? SIZE - SZ_64K - n : n;
 		if (vsvm_gpu_read(fd, a + off, tmp, SZ_64K, policy, &st))
 			return -1;
 		for (i = 0; i < SZ_64K; i++)
@@ -71,15 +75,28 @@ static long walk(int fd, char *a, size_t stride, unsigned int policy)
 	return faults;
 }
 
-/* Prefetch on (the default 51%): 6 faults per 2 MiB, all of it in VRAM. */
+static long walk(int fd, char *a, size_t stride, unsigned int policy)
+{
+	return walk_dir(fd, a, stride, policy, 0);
+}
+
+/* Faults of a walk of the whole buffer: 6 in its first region, 1 after. */
+#define WALK_FAULTS	(6 + REGIONS - 1)
+/* Prefetches of it: 5 in the first region, one per further region. */
+#define WALK_PREFETCHES	(5 + REGIONS - 1)
+
+/*
+ * Prefetch on (the default 51%): 6 faults in the first 2 MiB, one in each
+ * further 2 MiB, all of it in VRAM.
+ */
 TEST_F(prefetch, sequential_walk_migrates)
 {
 	struct drm_vsvm_vm_stats v0, v1;
 
 	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v0));
-	EXPECT_EQ(6 * REGIONS, walk(self->fd, self->a, 1, DRM_VSVM_POLICY_MIGRATE));
+	EXPECT_EQ(WALK_FAULTS, walk(self->fd, self->a, 1, DRM_VSVM_POLICY_MIGRATE));
 	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
-	EXPECT_EQ(v0.prefetches + 5 * REGIONS, v1.prefetches);
+	EXPECT_EQ(v0.prefetches + WALK_PREFETCHES, v1.prefetches);
 	EXPECT_EQ(SIZE / PAGE, v1.vram_pages);
 	EXPECT_EQ(SIZE / PAGE, v1.stats.pages_to_vram - v0.stats.pages_to_vram);
 	/* Everything is mapped: a second walk does not fault. */
@@ -104,11 +121,61 @@ TEST_F(prefetch, sequential_walk_in_place)
 {
 	struct drm_vsvm_vm_stats v1;
 
-	EXPECT_EQ(6 * REGIONS, walk(self->fd, self->a, 1, DRM_VSVM_POLICY_SYSTEM));
+	EXPECT_EQ(WALK_FAULTS, walk(self->fd, self->a, 1, DRM_VSVM_POLICY_SYSTEM));
 	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
 	EXPECT_EQ(0, v1.stats.pages_to_vram);
 	EXPECT_EQ(0, v1.vram_pages);
 	EXPECT_EQ(0, walk(self->fd, self->a, 1, DRM_VSVM_POLICY_SYSTEM));
+}
+
+/* Downwards, from the last block: the same faults, the same data. */
+TEST_F(prefetch, descending_walk_migrates)
+{
+	struct drm_vsvm_vm_stats v1;
+
+	EXPECT_EQ(WALK_FAULTS, walk_dir(self->fd, self->a, 1,
+					DRM_VSVM_POLICY_MIGRATE, 1));
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
+	EXPECT_EQ(WALK_PREFETCHES, v1.prefetches);
+	EXPECT_EQ(SIZE / PAGE, v1.vram_pages);
+	EXPECT_EQ(0, walk_dir(self->fd, self->a, 1, DRM_VSVM_POLICY_MIGRATE, 1));
+	EXPECT_EQ(-1, vsvm_pattern_check(self->a, SIZE, 21));
+}
+
+/*
+ * A walk that the CPU interrupts by unmapping the last 64 KiB of a region
+ * does not go on into the next one (the hole leaves the history with its
+ * range): that region faults 6 times again, and the data is right.
+ */
+TEST_F(prefetch, hole_stops_the_walk)
+{
+	char *hole = self->a + SZ_2M - SZ_64K;
+	struct drm_vsvm_vm_stats v1;
+	char tmp[SZ_64K];
+	struct drm_vsvm_stats st;
+	long faults = 0;
+	size_t off, i;
+
+	for (off = 0; off < SZ_2M; off += SZ_64K) {
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a + off, tmp, 16,
+					   DRM_VSVM_POLICY_MIGRATE, NULL));
+	}
+	/* The next GPU fault collects its range first. */
+	ASSERT_EQ(0, munmap(hole, SZ_64K));
+	for (off = SZ_2M; off < 2 * SZ_2M; off += SZ_64K) {
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a + off, tmp, SZ_64K,
+					   DRM_VSVM_POLICY_MIGRATE, &st));
+		for (i = 0; i < SZ_64K; i++)
+			ASSERT_EQ(vsvm_pattern_byte(off + i, 21),
+				  (unsigned char)tmp[i]);
+		faults += st.gpu_faults;
+	}
+	EXPECT_EQ(6, faults);
+	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
+	EXPECT_EQ(5 + 5, v1.prefetches);
+	munmap(self->a, SZ_2M - SZ_64K);
+	munmap(self->a + SZ_2M, SIZE - SZ_2M);
+	self->a = MAP_FAILED;
 }
 
 /*
