@@ -5296,13 +5296,66 @@ static void bench_scale_one(struct kunit *test, unsigned long n)
 		   n, insert, find, inval, remove, find_seq);
 }
 
+/* A bare interval-tree node as large as a range. */
+struct bench_tree_node {
+	struct interval_tree_node itree;
+	u8 pad[sizeof(struct drm_gpusvm_range) - sizeof(struct interval_tree_node)];
+};
+
+/*
+ * The floor under find's growth with @n: the same random lookups in one
+ * bare interval tree of @n nodes the size of a range, each allocated on
+ * its own as ranges are, with nothing of GPU SVM around them (no notifier
+ * level, no mm). What find grows beyond this is ours.
+ */
+static void bench_tree_one(struct kunit *test, unsigned long n)
+{
+	struct rb_root_cached root = RB_ROOT_CACHED;
+	struct bench_tree_node **nodes;
+	unsigned long i, j, made;
+	u64 t0, find;
+
+	nodes = kvmalloc_array(n, sizeof(*nodes), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, nodes);
+	for (made = 0; made < n; made++) {
+		nodes[made] = kzalloc(sizeof(**nodes), GFP_KERNEL);
+		if (!nodes[made])
+			break;
+		nodes[made]->itree.start = made * PAGE_SIZE;
+		nodes[made]->itree.last = made * PAGE_SIZE + PAGE_SIZE - 1;
+		interval_tree_insert(&nodes[made]->itree, &root);
+	}
+
+	KUNIT_EXPECT_EQ(test, made, n);
+	t0 = ktime_get_ns();
+	for (i = 0; i < n && made == n; i++) {
+		j = bench_index(i, n);
+		if (interval_tree_iter_first(&root, j * PAGE_SIZE,
+					     j * PAGE_SIZE) != &nodes[j]->itree)
+			break;
+	}
+	find = bench_per_op(t0, n);
+	KUNIT_EXPECT_EQ(test, i, n);
+
+	for (i = 0; i < made; i++) {
+		interval_tree_remove(&nodes[i]->itree, &root);
+		kfree(nodes[i]);
+	}
+	kvfree(nodes);
+
+	kunit_info(test, "bench: scale_tree ranges=%lu tree_find_ns=%llu\n", n,
+		   find);
+}
+
 static void drm_bench_gpusvm_scale(struct kunit *test)
 {
 	static const unsigned long counts[] = { 1000, 10000, 100000, 1000000 };
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(counts); i++)
+	for (i = 0; i < ARRAY_SIZE(counts); i++) {
 		bench_scale_one(test, counts[i]);
+		bench_tree_one(test, counts[i]);
+	}
 }
 
 /*
