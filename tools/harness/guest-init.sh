@@ -34,6 +34,8 @@ for arg in $(cat /proc/cmdline); do
 	harness.fuzz_s=*) FUZZ_S=${arg#harness.fuzz_s=} ;;
 	harness.fuzz_seed=*) FUZZ_SEED=${arg#harness.fuzz_seed=} ;;
 	harness.selftests=*) SELFTESTS=${arg#harness.selftests=} ;;
+	# make selftests KNOWN_BUGS=1: the known-bug reproducers run too.
+	harness.known_bugs=1) export VSVM_KNOWN_BUGS=1 ;;
 	harness.gpusvm_text=*) GPUSVM_TEXT=${arg#harness.gpusvm_text=} ;;
 	harness.kunit_dense=*) KF_DENSE=${arg#harness.kunit_dense=} ;;
 	harness.kunit_sweep_s=*) KF_SWEEP_S=${arg#harness.kunit_sweep_s=} ;;

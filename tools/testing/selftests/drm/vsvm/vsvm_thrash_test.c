@@ -345,7 +345,8 @@ static void *lost_dontneed(void *arg)
  * and the writer's counter agreed with the bad read: as if the main
  * thread and the writer saw different copies of pages. On a bad read this
  * stops the trace (vsvm events, if tracefs is there) and prints the last 8
- * reads. Opt in with VSVM_KNOWN_BUGS=1; runs for 5 minutes.
+ * reads. Opt in with VSVM_KNOWN_BUGS=1 (make selftests KNOWN_BUGS=1);
+ * runs for 5 minutes.
  */
 TEST_F_TIMEOUT(thrash, known_bug_dontneed_migrate_evict, 360)
 {
