@@ -2553,9 +2553,11 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_touch);
 /*
  * How many 64 KiB blocks of [@start, @end) the GPU used, over the notifier
  * windows it spans; a window without a notifier (or without a history) has
- * none.
+ * none. @hint, the faulting range's notifier, saves the lookup of the
+ * window the interval usually lies in.
  */
 static unsigned long drm_gpusvm_blocks_used(struct drm_gpusvm *gpusvm,
+					    struct drm_gpusvm_notifier *hint,
 					    unsigned long start,
 					    unsigned long end)
 {
@@ -2565,7 +2567,11 @@ static unsigned long drm_gpusvm_blocks_used(struct drm_gpusvm *gpusvm,
 	for (s = start; s < end; s = e) {
 		e = s + min(end - s, gpusvm->notifier_size -
 				     (s & (gpusvm->notifier_size - 1)));
-		notifier = drm_gpusvm_notifier_find(gpusvm, s, e);
+		if (s >= drm_gpusvm_notifier_start(hint) &&
+		    e <= drm_gpusvm_notifier_end(hint))
+			notifier = hint;
+		else
+			notifier = drm_gpusvm_notifier_find(gpusvm, s, e);
 		if (!notifier || !notifier->touched)
 			continue;
 		first = drm_gpusvm_touch_index(notifier, s);
@@ -2577,12 +2583,13 @@ static unsigned long drm_gpusvm_blocks_used(struct drm_gpusvm *gpusvm,
 }
 
 /*
- * Whether [@rstart, @rend), in the 2 MiB region at @region, continues a
- * walk through the neighbour region it borders: the neighbour's block next
+ * Whether [@rstart, @rend), in the 2 MiB region at @region of @notifier's
+ * window, continues a walk through the neighbour region it borders: the neighbour's block next
  * to it is used and so are @threshold percent of the blocks of both
  * regions (see "Prefetch").
  */
 static bool drm_gpusvm_prefetch_stream(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier,
 				       unsigned long region,
 				       unsigned long rstart, unsigned long rend,
 				       unsigned int threshold)
@@ -2604,8 +2611,8 @@ static bool drm_gpusvm_prefetch_stream(struct drm_gpusvm *gpusvm,
 		return false;
 	}
 
-	return drm_gpusvm_blocks_used(gpusvm, edge, edge + block) &&
-	       drm_gpusvm_blocks_used(gpusvm, lo, hi) * 100 >=
+	return drm_gpusvm_blocks_used(gpusvm, notifier, edge, edge + block) &&
+	       drm_gpusvm_blocks_used(gpusvm, notifier, lo, hi) * 100 >=
 	       threshold * ((hi - lo) >> DRM_GPUSVM_TOUCH_SHIFT);
 }
 
@@ -2641,7 +2648,7 @@ bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
 	struct drm_gpusvm_notifier *notifier = range->notifier;
 	unsigned long rstart = drm_gpusvm_range_start(range);
 	unsigned long rend = drm_gpusvm_range_end(range);
-	unsigned long size, s, nblocks;
+	unsigned long size, s, nblocks, used;
 	bool found = false;
 
 	drm_gpusvm_driver_lock_held(gpusvm);
@@ -2660,11 +2667,11 @@ bool drm_gpusvm_range_prefetch_extent(struct drm_gpusvm *gpusvm,
 			continue;
 
 		nblocks = size >> DRM_GPUSVM_TOUCH_SHIFT;
-		if (drm_gpusvm_blocks_used(gpusvm, s, s + size) * 100 >=
-		    threshold * nblocks ||
+		used = drm_gpusvm_blocks_used(gpusvm, notifier, s, s + size);
+		if (used * 100 >= threshold * nblocks ||
 		    (size == DRM_GPUSVM_PREFETCH_REGION &&
-		     drm_gpusvm_prefetch_stream(gpusvm, s, rstart, rend,
-						threshold))) {
+		     drm_gpusvm_prefetch_stream(gpusvm, notifier, s, rstart,
+						rend, threshold))) {
 			*start = s;
 			*end = s + size;
 			found = true;

@@ -51,20 +51,20 @@ FIXTURE_TEARDOWN(prefetch)
 }
 
 /*
- * The GPU reads the buffer 64 KiB at a time, every @stride-th block (from
- * the last block down if @down), with @policy; each read is checked.
- * Returns the GPU faults, or -1.
+ * The GPU reads [@from, @to) of the buffer 64 KiB at a time, every
+ * @stride-th block (from the last block down if @down), with @policy; each
+ * read is checked. Returns the GPU faults, or -1.
  */
-static long walk_dir(int fd, char *a, size_t stride, unsigned int policy,
-		     int down)
+static long walk_part(int fd, char *a, size_t from, size_t to, size_t stride,
+		      unsigned int policy, int down)
 {
 	char tmp[SZ_64K];
 	struct drm_vsvm_stats st;
 	long faults = 0;
 	size_t n, off, i;
 
-	for (n = 0; n < SIZE; n += stride * SZ_64K) {
-		off = down ? SIZE - SZ_64K - n : n;
+	for (n = 0; n < to - from; n += stride * SZ_64K) {
+		off = down ? to - SZ_64K - n : from + n;
 		if (vsvm_gpu_read(fd, a + off, tmp, SZ_64K, policy, &st))
 			return -1;
 		for (i = 0; i < SZ_64K; i++)
@@ -73,6 +73,12 @@ static long walk_dir(int fd, char *a, size_t stride, unsigned int policy,
 		faults += st.gpu_faults;
 	}
 	return faults;
+}
+
+static long walk_dir(int fd, char *a, size_t stride, unsigned int policy,
+		     int down)
+{
+	return walk_part(fd, a, 0, SIZE, stride, policy, down);
 }
 
 static long walk(int fd, char *a, size_t stride, unsigned int policy)
@@ -149,28 +155,14 @@ TEST_F(prefetch, descending_walk_migrates)
  */
 TEST_F(prefetch, hole_stops_the_walk)
 {
-	char *hole = self->a + SZ_2M - SZ_64K;
 	struct drm_vsvm_vm_stats v1;
-	char tmp[SZ_64K];
-	struct drm_vsvm_stats st;
-	long faults = 0;
-	size_t off, i;
 
-	for (off = 0; off < SZ_2M; off += SZ_64K) {
-		ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a + off, tmp, 16,
-					   DRM_VSVM_POLICY_MIGRATE, NULL));
-	}
+	ASSERT_EQ(6, walk_part(self->fd, self->a, 0, SZ_2M, 1,
+			       DRM_VSVM_POLICY_MIGRATE, 0));
 	/* The next GPU fault collects its range first. */
-	ASSERT_EQ(0, munmap(hole, SZ_64K));
-	for (off = SZ_2M; off < 2 * SZ_2M; off += SZ_64K) {
-		ASSERT_EQ(0, vsvm_gpu_read(self->fd, self->a + off, tmp, SZ_64K,
-					   DRM_VSVM_POLICY_MIGRATE, &st));
-		for (i = 0; i < SZ_64K; i++)
-			ASSERT_EQ(vsvm_pattern_byte(off + i, 21),
-				  (unsigned char)tmp[i]);
-		faults += st.gpu_faults;
-	}
-	EXPECT_EQ(6, faults);
+	ASSERT_EQ(0, munmap(self->a + SZ_2M - SZ_64K, SZ_64K));
+	EXPECT_EQ(6, walk_part(self->fd, self->a, SZ_2M, 2 * SZ_2M, 1,
+			       DRM_VSVM_POLICY_MIGRATE, 0));
 	ASSERT_EQ(0, vsvm_vm_stats(self->fd, &v1));
 	EXPECT_EQ(5 + 5, v1.prefetches);
 	munmap(self->a, SZ_2M - SZ_64K);
