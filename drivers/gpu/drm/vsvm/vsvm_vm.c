@@ -650,14 +650,18 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		vsvm_vm_bind(vm, r, !ctx.read_only);
 }
 
-/* Account a fault that bound a range of @size bytes in @ns nanoseconds. */
+/*
+ * Account a fault that bound a range of @size bytes in @ns nanoseconds, under
+ * the smallest chunk size that holds it (a range cut at a VMA edge is smaller
+ * than its chunk).
+ */
 static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
 				bool migrated, u64 ns)
 {
 	int i;
 
-	for (i = 0; i < VSVM_NUM_CHUNKS; i++) {
-		if (size == vsvm_chunk_sizes[i]) {
+	for (i = VSVM_NUM_CHUNKS - 1; i >= 0; i--) {
+		if (size <= vsvm_chunk_sizes[i]) {
 			atomic64_inc(&vdev->fault_time.count[migrated][i]);
 			atomic64_add(ns, &vdev->fault_time.ns[migrated][i]);
 			return;
@@ -1213,11 +1217,10 @@ static bool vsvm_vm_peers_hold(struct vsvm_vm *vm, unsigned long start,
  * Where one migration starting with @first should end: the ranges that
  * follow it without a gap, as long as each can hold device memory and the
  * whole stays within VSVM_MIGRATE_SPAN. A request that the chunk sizes cut
- * into small ranges (an unaligned buffer gets 4 KiB ones) then costs one
- * migrate_vma pass instead of one per range. Where another GPU may hold
- * pages of the span, its ranges go one by one, as before: mapping a range
- * whose migration moved nothing would fault those pages back to system
- * memory.
+ * into several ranges (an unaligned 2 MiB buffer gets 64 KiB ones and
+ * smaller ones at its ends) then costs one migrate_vma pass instead of one
+ * per range. Where another GPU may hold pages of the span, its ranges go one
+ * by one, as before.
  */
 static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 					  struct drm_gpusvm_range *first,
@@ -1339,8 +1342,16 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 		}
 		if (err)
 			break;
-		/* Map what moved, as a prefetch does. */
-		vsvm_vm_bind_span(vm, addr, span_end, start, end, false);
+		/*
+		 * Map what moved, as a prefetch does; but not a range that may
+		 * have pages left in another GPU's memory (unlinked, or not to
+		 * be taken): collecting them would fault them back to system
+		 * memory.
+		 */
+		if ((peers && vm->vdev->vram.linked) ||
+		    !vsvm_vm_peers_hold(vm, addr, span_end))
+			vsvm_vm_bind_span(vm, addr, span_end, start, end,
+					  false);
 		addr = span_end;
 	}
 
