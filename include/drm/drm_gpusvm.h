@@ -204,8 +204,10 @@ struct drm_gpusvm_range_flags {
  * @thrash_last_ns: Time of the last of them.
  * @thrash_pinned_until_ns: The range stays where it is until then.
  *
- * Ranges are naturally aligned to their size, which is one of
- * &drm_gpusvm.chunk_sizes, and never overlap.
+ * Ranges never overlap. A range is a naturally aligned block of one of
+ * &drm_gpusvm.chunk_sizes, or the part of such a block that lies inside a
+ * VMA or GPU VA window whose edge cuts the block (see "Overview" in
+ * drm_gpusvm.c): never assume its size is a power of two.
  */
 struct drm_gpusvm_range {
 	struct drm_gpusvm *gpusvm;

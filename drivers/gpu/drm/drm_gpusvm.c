@@ -46,12 +46,23 @@
  *   MMU interval notifiers (and so the cost of each CPU page-table change)
  *   low; small windows make invalidations more precise.
  *
- * - &struct drm_gpusvm_range: the unit the GPU maps, always one of
- *   &drm_gpusvm.chunk_sizes, naturally aligned, inside one CPU VMA, one
+ * - &struct drm_gpusvm_range: the unit the GPU maps, normally a naturally
+ *   aligned block of one of &drm_gpusvm.chunk_sizes, inside one CPU VMA, one
  *   notifier window and the GPU VA window the driver gives. A range owns the
  *   DMA addresses of its pages. drm_gpusvm_range_find_or_insert() picks the
  *   largest chunk size that fits around the faulting address so that GPU
  *   page tables can use large pages where the CPU mapping allows it.
+ *
+ *   An edge of a VMA or window that is not aligned to the smallest chunk
+ *   size above PAGE_SIZE (say 64 KiB) would leave nothing but PAGE_SIZE
+ *   ranges between it and the next 64 KiB boundary: a buffer of 64 KiB that
+ *   starts 4 KiB past a boundary would take sixteen GPU faults, sixteen
+ *   collections and sixteen migrations. If PAGE_SIZE is one of the chunk
+ *   sizes, the 64 KiB block around the fault is cut at that edge instead,
+ *   and the range is the part of the block inside: such a range lies in one
+ *   naturally aligned 64 KiB block but may be smaller and unaligned. The
+ *   buffer above takes two ranges. Without PAGE_SIZE among the chunk sizes
+ *   (a GPU that cannot map single pages) nothing is cut.
  *
  * Both are kept in interval trees (notifiers in the GPU SVM, ranges in their
  * notifier) and, in the same order, in lists that can be walked while the
@@ -897,11 +908,27 @@ out:
 }
 
 /*
+ * The chunk size whose blocks are cut at the edges of a VMA or window rather
+ * than left to PAGE_SIZE ranges: the smallest chunk size above PAGE_SIZE, if
+ * PAGE_SIZE is a chunk size too (the driver maps single pages). 0 if none.
+ */
+static unsigned long drm_gpusvm_clip_size(struct drm_gpusvm *gpusvm)
+{
+	int n = gpusvm->num_chunks;
+
+	if (n < 2 || gpusvm->chunk_sizes[n - 1] != PAGE_SIZE)
+		return 0;
+	return gpusvm->chunk_sizes[n - 2];
+}
+
+/*
  * Pick the interval of a new range around @fault_addr: the largest chunk
  * size whose naturally aligned block lies inside [@lo, @hi), overlaps no
  * range of @notifier and, below the pages threshold, has its pages present.
  * The smallest chunk size is never refused for missing pages: they are
- * faulted in by drm_gpusvm_range_get_pages().
+ * faulted in by drm_gpusvm_range_get_pages(). A block of the clip size that
+ * crosses @lo or @hi is cut there instead of falling back to PAGE_SIZE, if
+ * more than a page is left (see "Overview").
  */
 static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
 				       struct drm_gpusvm_notifier *notifier,
@@ -910,6 +937,7 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
 				       const struct drm_gpusvm_ctx *ctx,
 				       unsigned long *start, unsigned long *end)
 {
+	unsigned long clip = drm_gpusvm_clip_size(gpusvm);
 	int i;
 
 	for (i = 0; i < gpusvm->num_chunks; i++) {
@@ -917,8 +945,19 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
 		unsigned long s = ALIGN_DOWN(fault_addr, size);
 		unsigned long e = s + size;
 
-		if (s < lo || e > hi || e < s)
+		if (e < s)
 			continue;
+
+		if (s < lo || e > hi) {
+			if (size != clip)
+				continue;
+			/* @lo and @hi of a GPU VA window need not be aligned. */
+			s = max(s, PAGE_ALIGN(lo));
+			e = min(e, PAGE_ALIGN_DOWN(hi));
+			if (fault_addr < s || fault_addr >= e ||
+			    e - s <= PAGE_SIZE)
+				continue;
+		}
 
 		if (drm_gpusvm_range_find(notifier, s, e))
 			continue;
@@ -994,8 +1033,11 @@ static int drm_gpusvm_check_vmas(struct mm_struct *mm, unsigned long start,
  * mirrored part of the address space, inside the notifier window, inside
  * [@gpuva_start, @gpuva_end) and overlaps no other range; chunk sizes up to
  * &drm_gpusvm_ctx.check_pages_threshold also need all their CPU pages to be
- * present (the smallest chunk size does not). The notifier of the window is
- * created if needed. &drm_gpusvm_range_flags.migrate_devmem is set if
+ * present (the smallest chunk size does not). With PAGE_SIZE among the chunk
+ * sizes, a block of the smallest chunk size above it that one of these edges
+ * cuts is cut there and becomes the range, if more than a page of it is left
+ * (see "Overview"). The notifier of the window is created if needed.
+ * &drm_gpusvm_range_flags.migrate_devmem is set if
  * &drm_gpusvm_ctx.devmem_possible is and the VMA is a private mapping (not
  * shared, not hugetlb, not DAX, not VM_IO/VM_PFNMAP); of a private file
  * mapping only the anonymous, copied-on-write pages can move.

@@ -764,12 +764,18 @@ static const struct gpusvm_chunk_case gpusvm_chunk_cases[] = {
 	{ .desc = "VMA ends inside the 2M block: 64K", .vma_end = SZ_1M + SZ_64K,
 	  CHUNKS_2M_64K_4K, .fault = SZ_1M + SZ_4K, .expect_start = SZ_1M,
 	  .expect_end = SZ_1M + SZ_64K },
-	{ .desc = "VMA ends inside the 64K block: 4K", .vma_end = SZ_1M + SZ_8K,
-	  CHUNKS_2M_64K_4K, .fault = SZ_1M + SZ_4K,
-	  .expect_start = SZ_1M + SZ_4K, .expect_end = SZ_1M + SZ_8K },
-	{ .desc = "VMA starts inside the 64K block: 4K", .vma_start = SZ_4K,
-	  .vma_end = SZ_2M, CHUNKS_2M_64K_4K, .fault = SZ_8K,
-	  .expect_start = SZ_8K, .expect_end = SZ_8K + SZ_4K },
+	{ .desc = "VMA ends inside the 64K block: cut to 8K",
+	  .vma_end = SZ_1M + SZ_8K, CHUNKS_2M_64K_4K, .fault = SZ_1M + SZ_4K,
+	  .expect_start = SZ_1M, .expect_end = SZ_1M + SZ_8K },
+	{ .desc = "VMA starts inside the 64K block: cut to 60K",
+	  .vma_start = SZ_4K, .vma_end = SZ_2M, CHUNKS_2M_64K_4K, .fault = SZ_8K,
+	  .expect_start = SZ_4K, .expect_end = SZ_64K },
+	{ .desc = "64K VMA 4K past a boundary: its last page", .vma_start = SZ_4K,
+	  .vma_end = SZ_64K + SZ_4K, CHUNKS_2M_64K_4K, .fault = SZ_64K,
+	  .expect_start = SZ_64K, .expect_end = SZ_64K + SZ_4K },
+	{ .desc = "VMA leaves one page of the 64K block: 4K",
+	  .vma_end = SZ_1M + SZ_4K, CHUNKS_2M_64K_4K, .fault = SZ_1M,
+	  .expect_start = SZ_1M, .expect_end = SZ_1M + SZ_4K },
 	{ .desc = "VMA starts at a 64K boundary: 64K", .vma_start = SZ_64K,
 	  .vma_end = SZ_2M, CHUNKS_2M_64K_4K, .fault = SZ_64K + SZ_8K,
 	  .expect_start = SZ_64K, .expect_end = SZ_128K },
@@ -778,15 +784,30 @@ static const struct gpusvm_chunk_case gpusvm_chunk_cases[] = {
 	  .expect_end = SZ_4M },
 	{ .desc = "GPU VA window of 1M: 64K", WHOLE_VMA, CHUNKS_2M_64K_4K,
 	  .win_start = 0, .win_end = SZ_1M, .fault = 0x5000, .expect_end = SZ_64K },
-	{ .desc = "GPU VA window of 20K: 4K", WHOLE_VMA, CHUNKS_2M_64K_4K,
+	{ .desc = "GPU VA window of 20K: cut to 20K", WHOLE_VMA, CHUNKS_2M_64K_4K,
 	  .win_start = SZ_16K, .win_end = SZ_32K + SZ_4K, .fault = SZ_16K + SZ_4K,
-	  .expect_start = SZ_16K + SZ_4K, .expect_end = SZ_16K + SZ_8K },
+	  .expect_start = SZ_16K, .expect_end = SZ_32K + SZ_4K },
+	{ .desc = "unaligned GPU VA window: cut at whole pages", WHOLE_VMA,
+	  CHUNKS_2M_64K_4K, .win_start = SZ_16K + 0x10,
+	  .win_end = SZ_32K + SZ_4K + 0x10, .fault = SZ_16K + SZ_4K,
+	  .expect_start = SZ_16K + SZ_4K, .expect_end = SZ_32K + SZ_4K },
+	{ .desc = "fault in a partial page of the GPU VA window", WHOLE_VMA,
+	  CHUNKS_2M_64K_4K, .win_start = SZ_16K + 0x10,
+	  .win_end = SZ_32K + SZ_4K + 0x10, .fault = SZ_16K + 0x20,
+	  .expect_err = -EINVAL },
+	{ .desc = "cut block crossing a 2M boundary stays in its 64K",
+	  .vma_start = SZ_2M - SZ_8K, .vma_end = SZ_2M + SZ_8K,
+	  CHUNKS_2M_64K_4K, .fault = SZ_2M - SZ_4K,
+	  .expect_start = SZ_2M - SZ_8K, .expect_end = SZ_2M },
 	{ .desc = "mirrored window of 1M: 64K", WHOLE_VMA, CHUNKS_2M_64K_4K,
 	  .mm_start = 0, .mm_end = SZ_1M, .fault = SZ_512K,
 	  .expect_start = SZ_512K, .expect_end = SZ_512K + SZ_64K },
-	{ .desc = "missing middle size: 2M then 4K", .vma_end = SZ_1M,
+	{ .desc = "2M and 4K chunks: the 2M block is cut", .vma_end = SZ_1M,
 	  .chunks = { SZ_2M, SZ_4K }, .num_chunks = 2, .fault = SZ_64K,
-	  .expect_start = SZ_64K, .expect_end = SZ_64K + SZ_4K },
+	  .expect_start = 0, .expect_end = SZ_1M },
+	{ .desc = "no PAGE_SIZE chunk: no block is cut", .vma_start = SZ_4K,
+	  .vma_end = SZ_1M, .chunks = { SZ_2M, SZ_64K }, .num_chunks = 2,
+	  .fault = SZ_8K, .expect_err = -EINVAL },
 	{ .desc = "only 64K chunks, 64K fits", WHOLE_VMA,
 	  .chunks = { SZ_64K }, .num_chunks = 1, .fault = SZ_1M + 0x10,
 	  .expect_start = SZ_1M, .expect_end = SZ_1M + SZ_64K },
@@ -815,6 +836,14 @@ static const struct gpusvm_chunk_case gpusvm_chunk_cases[] = {
 	  CHUNKS_2M_64K_4K, .threshold = SZ_64K, .fill_start = SZ_128K,
 	  .fill_end = SZ_128K + SZ_32K, .fault = SZ_128K + SZ_4K,
 	  .expect_start = SZ_128K + SZ_4K, .expect_end = SZ_128K + SZ_8K },
+	{ .desc = "threshold: unpopulated cut block falls back to 4K",
+	  .vma_start = SZ_4K, .vma_end = SZ_1M, CHUNKS_2M_64K_4K,
+	  .threshold = SZ_64K, .fault = SZ_8K, .expect_start = SZ_8K,
+	  .expect_end = SZ_8K + SZ_4K },
+	{ .desc = "threshold: populated cut block is kept", .vma_start = SZ_4K,
+	  .vma_end = SZ_1M, CHUNKS_2M_64K_4K, .threshold = SZ_64K,
+	  .fill_start = SZ_4K, .fill_end = SZ_64K, .fault = SZ_8K,
+	  .expect_start = SZ_4K, .expect_end = SZ_64K },
 	{ .desc = "threshold: smallest chunk is never refused", .vma_end = SZ_1M,
 	  .chunks = { SZ_64K, SZ_16K }, .num_chunks = 2, .threshold = SZ_64K,
 	  .fault = SZ_256K + SZ_4K, .expect_start = SZ_256K,
@@ -827,6 +856,20 @@ static void gpusvm_chunk_case_desc(const struct gpusvm_chunk_case *c, char *desc
 }
 
 KUNIT_ARRAY_PARAM(gpusvm_chunk, gpusvm_chunk_cases, gpusvm_chunk_case_desc);
+
+/* Whether @range lies inside one naturally aligned block of a chunk size. */
+static bool gpusvm_test_in_one_block(struct drm_gpusvm_range *range,
+				     const unsigned long *chunks, int num_chunks)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long last = drm_gpusvm_range_end(range) - 1;
+	int i;
+
+	for (i = 0; i < num_chunks; i++)
+		if (ALIGN_DOWN(start, chunks[i]) == ALIGN_DOWN(last, chunks[i]))
+			return true;
+	return false;
+}
 
 static void drm_test_gpusvm_chunk_selection(struct kunit *test)
 {
@@ -876,8 +919,9 @@ static void drm_test_gpusvm_chunk_selection(struct kunit *test)
 			    (unsigned long)c->expect_start, "%s", c->desc);
 	KUNIT_EXPECT_EQ_MSG(test, drm_gpusvm_range_end(range) - base,
 			    (unsigned long)c->expect_end, "%s", c->desc);
-	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(drm_gpusvm_range_start(range),
-					   drm_gpusvm_range_size(range)));
+	KUNIT_EXPECT_TRUE_MSG(test, gpusvm_test_in_one_block(range, c->chunks,
+							     c->num_chunks),
+			      "%s", c->desc);
 }
 
 /* --- find_or_insert ----------------------------------------------------- */
@@ -2136,7 +2180,8 @@ static void drm_test_gpusvm_get_pages_thp_small_chunks(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, err, 0);
 	base = gpusvm_test_thp(test, 0x77);
 	range = gpusvm_test_insert_ok(test, base + SZ_1M + SZ_8K,
-				      base + SZ_1M + SZ_4K, base + SZ_1M + SZ_16K);
+				      base + SZ_1M + SZ_8K,
+				      base + SZ_1M + SZ_8K + SZ_4K);
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_check_dma(test, range, 0x77, false), 0);
@@ -2220,11 +2265,14 @@ static void drm_test_gpusvm_invalidate_partial_munmap(struct kunit *test)
 	again = gpusvm_test_insert_ok(test, start, start, start + SZ_64K);
 	KUNIT_EXPECT_PTR_EQ(test, again, range);
 
-	/* After removal, the surviving part is mirrored by a smaller range. */
+	/*
+	 * After removal, the surviving part is mirrored by a smaller range:
+	 * the 64K block cut at the new end of the VMA.
+	 */
 	gpusvm_test_remove(priv, range);
 	again = gpusvm_test_insert_ok(test, start, start, start + SZ_64K);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(again), start);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(again), SZ_4K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(again), SZ_32K);
 	KUNIT_EXPECT_FALSE(test, again->flags.unmapped);
 }
 
@@ -2972,7 +3020,7 @@ static void drm_test_gpusvm_evict_devmem_partial_unmap(struct kunit *test)
 	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
 	struct drm_gpusvm_ctx ctx = {};
 	struct drm_gpusvm_range *range;
-	unsigned long uaddr;
+	unsigned long uaddr, end;
 	u32 val;
 	int err;
 
@@ -2991,21 +3039,32 @@ static void drm_test_gpusvm_evict_devmem_partial_unmap(struct kunit *test)
 	mutex_unlock(&priv->lock);
 	KUNIT_EXPECT_EQ(test, err, 0);
 
-	/* The surviving pages are in system memory with their data. */
+	/*
+	 * The surviving pages are in system memory with their data; each VMA
+	 * left is mirrored by one range, the 64K block cut to it.
+	 */
 	gpusvm_test_remove(priv, range);
-	for (uaddr = addr; uaddr < addr + SZ_64K; uaddr += PAGE_SIZE) {
-		if (uaddr >= addr + SZ_16K && uaddr < addr + SZ_32K)
-			continue;
+	for (uaddr = addr; uaddr < addr + SZ_64K; uaddr = end) {
+		unsigned long vma_end = uaddr < addr + SZ_16K ? addr + SZ_16K :
+								addr + SZ_64K;
+
 		range = gpusvm_test_insert_ok(test, uaddr, addr, addr + SZ_64K);
-		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_start(range), uaddr);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_end(range), vma_end);
 		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
 		KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_devmem_pages,
 				       "0x%lx still in device memory", uaddr);
 		gpusvm_test_check_dma(test, range, 0x5a, false);
 		gpusvm_test_remove(priv, range);
 
-		KUNIT_ASSERT_EQ(test, get_user(val, (u32 __user *)uaddr), 0);
-		KUNIT_EXPECT_EQ(test, val, 0x5a ^ (u32)(uaddr >> PAGE_SHIFT));
+		for (end = uaddr; end < vma_end; end += PAGE_SIZE) {
+			KUNIT_ASSERT_EQ(test, get_user(val, (u32 __user *)end), 0);
+			KUNIT_EXPECT_EQ(test, val,
+					0x5a ^ (u32)(end >> PAGE_SHIFT));
+		}
+		/* Over the hole. */
+		if (end == addr + SZ_16K)
+			end = addr + SZ_32K;
 	}
 
 	gpusvm_test_munmap(test, addr, SZ_64K);

@@ -1037,10 +1037,11 @@ TEST_F(vsvm, system_policy_evicts_vram)
 }
 
 /*
- * 64 KiB one page past a 2 MiB boundary: the chunk sizes cut it into
- * sixteen 4 KiB GPU SVM ranges, but one explicit migration moves it with
- * one device allocation (one migrate_vma pass), then maps every range: the
- * GPU reads it without a fault, and the data is intact on both sides.
+ * 64 KiB one page past a 2 MiB boundary: GPU SVM makes two ranges of it
+ * (the 64 KiB blocks cut at the span's ends: 60 KiB and 4 KiB), and one
+ * explicit migration moves it with one device allocation (one migrate_vma
+ * pass), then maps both: the GPU reads it without a fault, and the data is
+ * intact on both sides.
  */
 TEST_F(vsvm, unaligned_migrate_is_one_allocation)
 {
@@ -1062,7 +1063,7 @@ TEST_F(vsvm, unaligned_migrate_is_one_allocation)
 	EXPECT_EQ(size / PAGE, st.pages_to_vram);
 	EXPECT_EQ(allocs + 1, vsvm_debugfs_lru_allocs(self->fd));
 	ASSERT_EQ(0, vm_stats(self->fd, &vst));
-	EXPECT_EQ(size / PAGE, vst.num_ranges);
+	EXPECT_EQ(2, vst.num_ranges);
 	EXPECT_EQ(size / PAGE, vst.vram_pages);
 
 	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, size,
@@ -1072,6 +1073,164 @@ TEST_F(vsvm, unaligned_migrate_is_one_allocation)
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 23));
 	munmap(base, SZ_2M);
 	vsvm_host_free(out);
+}
+
+/*
+ * A VMA of its own of @size bytes that starts one page past a 2 MiB
+ * boundary, or MAP_FAILED.
+ */
+static char *map_unaligned_vma(size_t size)
+{
+	char *base = vsvm_map_aligned(SZ_2M, SZ_2M);
+
+	if (base == MAP_FAILED)
+		return base;
+	munmap(base, PAGE);
+	munmap(base + PAGE + size, SZ_2M - PAGE - size);
+	return base + PAGE;
+}
+
+/*
+ * A VMA of 64 KiB that starts one page past a 2 MiB boundary holds no
+ * naturally aligned 64 KiB block: GPU SVM cuts the 64 KiB blocks at its
+ * edges, so a GPU read of all of it takes two faults (the first 60 KiB,
+ * then the last page), not sixteen, and moves all of it to VRAM. The CPU
+ * gets the data back, the GPU writes through the same two ranges, and the
+ * CPU reads what it wrote.
+ */
+TEST_F(vsvm, unaligned_vma_two_faults)
+{
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	size_t size = SZ_64K;
+	char *a = map_unaligned_vma(size), *buf = vsvm_host_alloc(size);
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, buf);
+	vsvm_pattern_fill(a, size, 31);
+
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, buf, size,
+				   DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_EQ(2, st.gpu_faults);
+	EXPECT_EQ(size / PAGE, st.pages_to_vram);
+	EXPECT_EQ(-1, vsvm_pattern_check(buf, size, 31));
+	ASSERT_EQ(0, vm_stats(self->fd, &vst));
+	EXPECT_EQ(2, vst.num_ranges);
+	EXPECT_EQ(size / PAGE, vst.vram_pages);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 31));
+
+	vsvm_pattern_fill(buf, size, 32);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, buf, size,
+				    DRM_VSVM_POLICY_MIGRATE, &st));
+	EXPECT_GE(2, st.gpu_faults);
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 32));
+	munmap(a, size);
+	vsvm_host_free(buf);
+}
+
+struct cut_racer {
+	char *page;
+	size_t off;
+	unsigned int seed;
+	int stop;
+	unsigned long swaps, holes;
+	int err;
+};
+
+/*
+ * Punch the page out and put it back with its data, over and over: the
+ * new page is filled elsewhere and moved in with mremap(), so the page is
+ * either absent or holds the pattern, never empty. It ends mapped.
+ */
+static void *cut_racer_fn(void *arg)
+{
+	struct cut_racer *r = arg;
+	unsigned int i;
+	char *p;
+
+	for (;;) {
+		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			r->err = -errno;
+			break;
+		}
+		for (i = 0; i < PAGE; i++)
+			p[i] = vsvm_pattern_byte(r->off + i, r->seed);
+		if (mremap(p, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   r->page) == MAP_FAILED) {
+			r->err = -errno;
+			break;
+		}
+		r->swaps++;
+		usleep(200 + rand() % 800);
+		if (READ_ONCE(r->stop))
+			break;
+		if (munmap(r->page, PAGE)) {
+			r->err = -errno;
+			break;
+		}
+		r->holes++;
+		usleep(rand() % 500);
+	}
+
+	return NULL;
+}
+
+/*
+ * The same VMA while a thread keeps unmapping a page in the middle of the
+ * cut 60 KiB range and putting it back (a partial unmap that splits the
+ * range, then a new VMA next to the pieces): every GPU read that succeeds
+ * returns the pattern, one that meets the hole fails with -EFAULT, and
+ * after the race the GPU and the CPU see the whole buffer intact.
+ */
+TEST_F_TIMEOUT(vsvm, unaligned_vma_race_unmap, 120)
+{
+	size_t size = SZ_64K;
+	char *a = map_unaligned_vma(size), *buf = vsvm_host_alloc(size);
+	struct cut_racer r = { .seed = 33 };
+	unsigned long ok = 0, holes = 0, bad = 0;
+	pthread_t th;
+	double t0;
+	int ret;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, buf);
+	vsvm_pattern_fill(a, size, r.seed);
+	r.off = 5 * PAGE;
+	r.page = a + r.off;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, cut_racer_fn, &r));
+	t0 = vsvm_now_ms();
+	while (vsvm_now_ms() - t0 < 3000) {
+		ret = vsvm_gpu_read(self->fd, a, buf, size,
+				    (ok + holes) & 1 ? DRM_VSVM_POLICY_SYSTEM :
+						       DRM_VSVM_POLICY_MIGRATE,
+				    NULL);
+		if (!ret) {
+			ok++;
+			bad += vsvm_pattern_check(buf, size, r.seed) != -1;
+		} else if (ret == -EFAULT) {
+			holes++;
+		} else {
+			ASSERT_EQ(0, ret);
+		}
+	}
+	WRITE_ONCE(r.stop, 1);
+	pthread_join(th, NULL);
+	TH_LOG("%lu reads, %lu met the hole; %lu swaps, %lu holes", ok, holes,
+	       r.swaps, r.holes);
+	ASSERT_EQ(0, r.err);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, ok);
+
+	memset(buf, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, buf, size,
+				   DRM_VSVM_POLICY_MIGRATE, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(buf, size, r.seed));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, r.seed));
+	munmap(a, size);
+	vsvm_host_free(buf);
 }
 
 /*
