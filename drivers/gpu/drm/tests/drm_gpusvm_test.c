@@ -965,6 +965,36 @@ static void drm_test_gpusvm_insert_next_to_existing(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, next->notifier, small->notifier);
 }
 
+/*
+ * A block cut at a VMA edge overlaps no range either: once the VMA of a
+ * cut range grows, a fault in the new part gets what is left.
+ */
+static void drm_test_gpusvm_insert_cut_next_to_existing(struct kunit *test)
+{
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
+	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_range *first, *next;
+	unsigned long addr;
+
+	gpusvm_test_init(test);
+	/* The VMA starts 32K into a 64K block: the range is [32K, 64K). */
+	gpusvm_test_munmap(test, base, SZ_32K);
+	first = gpusvm_test_insert_ok(test, base + SZ_32K + SZ_8K, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_start(first), base + SZ_32K);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_end(first), base + SZ_64K);
+
+	/* The VMA grows down to 4K (merged: nothing was faulted in). */
+	addr = kunit_vm_mmap(test, NULL, base + SZ_4K, SZ_32K - SZ_4K,
+			     PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, 0);
+	KUNIT_ASSERT_EQ(test, addr, base + SZ_4K);
+	next = gpusvm_test_insert_ok(test, base + SZ_8K, 0, ULONG_MAX);
+	KUNIT_EXPECT_GE(test, drm_gpusvm_range_start(next), base + SZ_4K);
+	KUNIT_EXPECT_LE(test, drm_gpusvm_range_start(next), base + SZ_8K);
+	KUNIT_EXPECT_LE(test, drm_gpusvm_range_end(next), base + SZ_32K);
+	KUNIT_EXPECT_PTR_NE(test, next, first);
+}
+
 static void drm_test_gpusvm_insert_read_only_vma(struct kunit *test)
 {
 	unsigned long addr = gpusvm_test_mmap(test, SZ_64K, PROT_READ,
@@ -5159,6 +5189,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE_PARAM(drm_test_gpusvm_chunk_selection, gpusvm_chunk_gen_params),
 	KUNIT_CASE(drm_test_gpusvm_insert_existing),
 	KUNIT_CASE(drm_test_gpusvm_insert_next_to_existing),
+	KUNIT_CASE(drm_test_gpusvm_insert_cut_next_to_existing),
 	KUNIT_CASE(drm_test_gpusvm_insert_read_only_vma),
 	KUNIT_CASE(drm_test_gpusvm_insert_prot_none),
 	KUNIT_CASE(drm_test_gpusvm_insert_io_pfnmap),
