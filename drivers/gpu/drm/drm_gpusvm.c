@@ -147,10 +147,10 @@
  * its pages with drm_gpusvm_range_unmap_partial(), which flags the range
  * unmapped and partially unmapped, then queues the range for the garbage
  * collector as above. The GPU keeps using the rest. The garbage collector
- * calls drm_gpusvm_range_split(), which replaces the range by naturally
- * aligned ranges of the chunk sizes that take over the pages still mapped:
- * they are valid at once, device pages stay in device memory, and nothing is
- * faulted or migrated again. The driver then moves its GPU mappings over to
+ * calls drm_gpusvm_range_split(), which replaces the range by ranges of the
+ * chunk sizes (cut at the new edges as in "Overview") that take over the
+ * pages still mapped: they are valid at once, device pages stay in device
+ * memory, and nothing is faulted or migrated again. The driver then moves its GPU mappings over to
  * the new ranges (see the example of the garbage collector below).
  *
  * A change that covers part of a huge page takes the whole block: the core
@@ -2101,8 +2101,11 @@ struct drm_gpusvm_piece {
 };
 
 /*
- * The largest chunk size that starts a piece at @addr, before @limit, and
- * ends on a block boundary: blocks from entry @first on. 0 if none.
+ * The size of the piece that starts at @addr, before @limit, and ends on a
+ * block boundary: blocks from entry @first on. The largest chunk size that
+ * fits naturally aligned, or, as for a new range, the block of the clip
+ * size around @addr cut at @limit or started at @addr, if that leaves more
+ * than a page (see "Overview"). 0 if none.
  */
 static unsigned long drm_gpusvm_piece_size(struct drm_gpusvm_range *range,
 					   unsigned long addr,
@@ -2111,20 +2114,27 @@ static unsigned long drm_gpusvm_piece_size(struct drm_gpusvm_range *range,
 					   unsigned int *nblocks)
 {
 	struct drm_gpusvm *gpusvm = range->gpusvm;
+	unsigned long clip = drm_gpusvm_clip_size(gpusvm);
 	int i;
 
 	for (i = 0; i < gpusvm->num_chunks; i++) {
 		unsigned long size = gpusvm->chunk_sizes[i];
-		unsigned long a = addr;
+		unsigned long a = addr, end;
 		unsigned int j = first;
 
-		if (!IS_ALIGNED(addr, size) || limit - addr < size)
+		if (IS_ALIGNED(addr, size) && limit - addr >= size)
+			end = addr + size;
+		else if (size == clip)
+			end = min(ALIGN_DOWN(addr, size) + size, limit);
+		else
 			continue;
-		while (a < addr + size)
+		if (end - addr < size && end - addr <= PAGE_SIZE)
+			continue;
+		while (a < end)
 			a += PAGE_SIZE << range->dma_addr[j++].order;
-		if (a == addr + size) {
+		if (a == end) {
 			*nblocks = j - first;
-			return size;
+			return end - addr;
 		}
 	}
 
@@ -2133,7 +2143,8 @@ static unsigned long drm_gpusvm_piece_size(struct drm_gpusvm_range *range,
 
 /*
  * Cut what @range keeps into pieces: runs of blocks still mapped, each cut
- * greedily into naturally aligned chunks that end on block boundaries.
+ * greedily into naturally aligned chunks that end on block boundaries, or
+ * blocks of the clip size cut at the ends of the run.
  * Blocks no chunk fits (chunk sizes without PAGE_SIZE) are left out and
  * counted in *@left_out. Fills up to @max pieces and returns how many
  * there are.
@@ -2352,11 +2363,12 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
  * @range: A range marked by drm_gpusvm_range_unmap_partial().
  *
  * Removes @range and inserts in its place new ranges covering the blocks
- * that are still mapped: each of them naturally aligned to its size, one of
- * &drm_gpusvm.chunk_sizes, and taking over the device mappings of its
- * blocks, so it is valid at once (drm_gpusvm_range_pages_valid()) and its
- * pages, device memory included, do not move. Afterwards the driver finds
- * the new ranges with
+ * that are still mapped, chosen as new ranges would be at the edges the
+ * unmap left (naturally aligned chunks, and blocks of the smallest chunk
+ * size above PAGE_SIZE cut at those edges: see "Overview"), each taking
+ * over the device mappings of its blocks, so it is valid at once
+ * (drm_gpusvm_range_pages_valid()) and its pages, device memory included,
+ * do not move. Afterwards the driver finds the new ranges with
  * drm_gpusvm_for_each_range() over the bounds @range had, and moves its
  * GPU mappings of them over under the notifier lock, for those whose pages
  * are still valid (an invalidation may have come in between).

@@ -3456,23 +3456,32 @@ static void gpusvm_test_check_holes(struct kunit *test,
  * The size of the piece a split starts at @addr, the first page of a block
  * of the old range [@lo, @lo + npages) that the split keeps, before @limit
  * (the next hole or the end): the largest chunk size naturally aligned at
- * @addr that fits and ends on a block boundary. 0 if none does.
+ * @addr that fits and ends on a block boundary, or the block of the clip
+ * size (the chunk size above PAGE_SIZE, if that is one) around @addr cut
+ * at @addr and @limit, if more than a page is left. 0 if none.
  */
 static unsigned long gpusvm_test_piece_size(struct gpusvm_test_priv *priv,
 					    const struct gpusvm_test_page *pages,
 					    unsigned long lo, unsigned long addr,
 					    unsigned long limit)
 {
-	int i;
+	const unsigned long *chunks = priv->gpusvm.chunk_sizes;
+	int i, n = priv->gpusvm.num_chunks;
 
-	for (i = 0; i < priv->gpusvm.num_chunks; i++) {
-		unsigned long size = priv->gpusvm.chunk_sizes[i];
+	for (i = 0; i < n; i++) {
+		unsigned long size = chunks[i];
 		unsigned long next = addr + size;
 
-		if (!IS_ALIGNED(addr, size) || next > limit)
-			continue;
+		if (!IS_ALIGNED(addr, size) || next > limit) {
+			/* The clip size, with PAGE_SIZE: cut at the ends. */
+			if (i != n - 2 || chunks[n - 1] != PAGE_SIZE)
+				continue;
+			next = min(ALIGN_DOWN(addr, size) + size, limit);
+			if (next - addr <= PAGE_SIZE)
+				continue;
+		}
 		if (next == limit || !pages[(next - lo) >> PAGE_SHIFT].index)
-			return size;
+			return next - addr;
 	}
 
 	return 0;
@@ -3625,6 +3634,16 @@ static unsigned int gpusvm_test_walk_pieces(struct kunit *test,
 	}
 
 	return n;
+}
+
+/* munmap() the page at @start, inside @range, and record it in @hole. */
+static void gpusvm_test_punch(struct kunit *test, struct drm_gpusvm_range *range,
+			      struct gpusvm_test_span *hole, unsigned long start)
+{
+	hole->start = start;
+	hole->end = start + SZ_4K;
+	gpusvm_test_munmap(test, start, SZ_4K);
+	KUNIT_ASSERT_TRUE(test, range->flags.partial_unmap);
 }
 
 /* The number of ranges a split of [@lo, @hi) minus @holes should give. */
@@ -3888,7 +3907,8 @@ static void drm_test_gpusvm_split_munmap(struct kunit *test)
 
 	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
 					  &hole, 1);
-	KUNIT_EXPECT_EQ(test, expect, 17U + 2 + 13 + 14);
+	/* 17 x 64K, the 64K block cut at both sides of the hole, 14 x 64K. */
+	KUNIT_EXPECT_EQ(test, expect, 17U + 1 + 1 + 14);
 
 	events = priv->num_events;
 	ret = gpusvm_test_split(priv, range);
@@ -3909,10 +3929,11 @@ static void drm_test_gpusvm_split_munmap(struct kunit *test)
 	gpusvm_test_drop(test, range);
 	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
 
-	/* A piece serves a GPU fault as it is. */
+	/* A piece serves a GPU fault as it is: the cut block after the hole. */
 	piece = gpusvm_test_insert_ok(test, hole.end, 0, ULONG_MAX);
 	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_start(piece), hole.end);
-	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(piece), SZ_4K);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_end(piece),
+			base + SZ_1M + SZ_128K);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, piece, &ctx), 0);
 	KUNIT_EXPECT_EQ(test, priv->num_events, events);
 
@@ -3921,17 +3942,15 @@ static void drm_test_gpusvm_split_munmap(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(piece), SZ_64K);
 	pages2 = gpusvm_test_save_pages(test, piece);
 	gpusvm_test_hold(test, piece);
-	hole2.start = base + SZ_512K + SZ_32K;
-	hole2.end = hole2.start + SZ_4K;
-	gpusvm_test_munmap(test, hole2.start, SZ_4K);
-	KUNIT_EXPECT_TRUE(test, piece->flags.partial_unmap);
+	gpusvm_test_punch(test, piece, &hole2, base + SZ_512K + SZ_32K);
+	/* The block cut at both sides of the hole: 32K and 28K. */
 	ret = gpusvm_test_split(priv, piece);
-	KUNIT_EXPECT_EQ(test, ret, 15);
+	KUNIT_EXPECT_EQ(test, ret, 2);
 	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(piece));
 	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base + SZ_512K,
 						       base + SZ_512K + SZ_64K,
 						       pages2, &hole2, 1, 0x5b1,
-						       NULL), 15U);
+						       NULL), 2U);
 	gpusvm_test_drop(test, piece);
 	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 2);
 
@@ -3943,8 +3962,8 @@ static void drm_test_gpusvm_split_munmap(struct kunit *test)
  * after a partial munmap() of a device page: the pieces keep their device
  * pages, where they are, with has_devmem_pages and the drm_pagemap where
  * they have some. Chunks 64K, 16K, 4K; device memory is [0, 40K) of the
- * 64K range, the hole [20K, 24K): 16K + 4K (device), 4K + 4K (device),
- * 16K (mixed), 16K (system).
+ * 64K range, the hole [20K, 24K): 16K + 4K (device), the 16K block cut
+ * at the hole: 8K (device), 16K (mixed), 16K (system).
  */
 static void drm_test_gpusvm_split_devmem(struct kunit *test)
 {
@@ -3987,17 +4006,17 @@ static void drm_test_gpusvm_split_devmem(struct kunit *test)
 			      "the device pages left stay mapped");
 	gpusvm_test_check_holes(test, range, pages, &hole, 1);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_count_pieces(test, addr, addr + SZ_64K,
-						       pages, &hole, 1), 6U);
+						       pages, &hole, 1), 5U);
 
 	events = priv->num_events;
 	ret = gpusvm_test_split(priv, range);
-	KUNIT_ASSERT_EQ(test, ret, 6);
+	KUNIT_ASSERT_EQ(test, ret, 5);
 	KUNIT_EXPECT_EQ_MSG(test, priv->num_events, events,
 			    "nothing migrated or collected");
 	gpusvm_test_check_replaced(test, range, ret);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, addr, addr + SZ_64K,
 						       pages, &hole, 1, 0xd5,
-						       vram), 6U);
+						       vram), 5U);
 	KUNIT_EXPECT_FALSE(test, devmem->released);
 
 	/* The CPU still maps the device pages of the pieces that had only those. */
@@ -4010,7 +4029,7 @@ static void drm_test_gpusvm_split_devmem(struct kunit *test)
 				    drm_gpusvm_range_start(piece));
 		n++;
 	}
-	KUNIT_EXPECT_EQ(test, n, 4U);
+	KUNIT_EXPECT_EQ(test, n, 3U);
 	KUNIT_EXPECT_EQ(test, priv->num_events, events);
 
 	gpusvm_test_drop(test, range);
@@ -4064,7 +4083,8 @@ static void drm_test_gpusvm_split_mprotect(struct kunit *test)
 
 	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
 					  &part, 1);
-	KUNIT_EXPECT_EQ(test, expect, 3U + 15 + 27);
+	/* 64K + 8K (the block cut) | 60K (the block cut) + 27 x 64K */
+	KUNIT_EXPECT_EQ(test, expect, 2U + 1 + 27);
 	ret = gpusvm_test_split(priv, range);
 	KUNIT_ASSERT_EQ(test, ret, (int)expect);
 	gpusvm_test_check_replaced(test, range, ret);
@@ -4310,7 +4330,7 @@ static void drm_test_gpusvm_split_bad_args(struct kunit *test)
  */
 static void drm_test_gpusvm_split_alloc_fail(struct kunit *test)
 {
-	static const unsigned int budgets[] = { 0, 2, 14 };
+	static const unsigned int budgets[] = { 0, 1 };
 	struct gpusvm_test_priv *priv = test->priv;
 	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
 	bool warned = test_taint(TAINT_WARN);
@@ -4336,7 +4356,7 @@ static void drm_test_gpusvm_split_alloc_fail(struct kunit *test)
 	gpusvm_test_munmap(test, hole.start, SZ_4K);
 	KUNIT_ASSERT_TRUE(test, range->flags.partial_unmap);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_count_pieces(test, addr, addr + SZ_64K,
-						       pages, &hole, 1), 15U);
+						       pages, &hole, 1), 2U);
 	flags = range->flags.__flags;
 	table = kunit_kmalloc_array(test, range->num_dma_addr, sizeof(*table),
 				    GFP_KERNEL);
@@ -4424,14 +4444,59 @@ static void drm_test_gpusvm_split_two_holes(struct kunit *test)
 
 	expect = gpusvm_test_count_pieces(test, base, base + SZ_2M, pages,
 					  holes, 2);
-	/* 3 x 64K + 4K | 14 x 4K + 17 x 64K | 10 x 64K */
-	KUNIT_EXPECT_EQ(test, expect, 4U + 31 + 10);
+	/* 3 x 64K + 4K | 56K (the 64K block cut) + 17 x 64K | 10 x 64K */
+	KUNIT_EXPECT_EQ(test, expect, 4U + 18 + 10);
 	ret = gpusvm_test_split(priv, range);
 	KUNIT_ASSERT_EQ(test, ret, (int)expect);
 	gpusvm_test_check_replaced(test, range, ret);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, base, base + SZ_2M,
 						       pages, holes, 2, 0x2b,
 						       NULL), expect);
+	gpusvm_test_drop(test, range);
+
+	gpusvm_test_split_fini(test, warned);
+}
+
+/*
+ * A range that is itself a cut block, [4K, 64K) of a 64K block (its VMA
+ * starts at 4K), split by a hole at [20K, 24K): the block is cut at both
+ * sides of the hole again, two pieces of 16K and 40K that keep their
+ * pages and data.
+ */
+static void drm_test_gpusvm_split_cut_range(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	unsigned long addr = map + SZ_4K, end = map + SZ_64K;
+	bool warned = test_taint(TAINT_WARN);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct gpusvm_test_page *pages;
+	struct gpusvm_test_span hole;
+	int ret;
+
+	gpusvm_test_split_driver(priv);
+	gpusvm_test_init(test);
+	gpusvm_test_munmap(test, map, SZ_4K);
+	gpusvm_test_fill(test, addr, end, 0x3d);
+	range = gpusvm_test_insert_ok(test, addr, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_start(range), addr);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_end(range), end);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	pages = gpusvm_test_save_pages(test, range);
+	gpusvm_test_hold(test, range);
+
+	gpusvm_test_punch(test, range, &hole, map + SZ_16K + SZ_4K);
+	gpusvm_test_check_holes(test, range, pages, &hole, 1);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_pieces(test, addr, end, pages,
+						       &hole, 1), 2U);
+
+	ret = gpusvm_test_split(priv, range);
+	KUNIT_ASSERT_EQ(test, ret, 2);
+	gpusvm_test_check_replaced(test, range, ret);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, addr, end, pages,
+						       &hole, 1, 0x3d, NULL),
+			2U);
 	gpusvm_test_drop(test, range);
 
 	gpusvm_test_split_fini(test, warned);
@@ -4537,20 +4602,23 @@ static void drm_test_gpusvm_split_race(struct kunit *test)
 	gpusvm_test_add_race(priv, range, MMU_NOTIFY_PROTECTION_VMA,
 			     holes[0].start, holes[0].end);
 
-	/* 15 pieces planned first, 14 after the race: 2 + 5 + 7 x 4K. */
+	/*
+	 * 2 pieces planned first (32K, 28K), 3 after the race: 8K, 20K and
+	 * 28K, the 64K block cut at the holes.
+	 */
 	ret = gpusvm_test_split(priv, range);
 	KUNIT_EXPECT_EQ_MSG(test, priv->next_race, 1U,
 			    "the split allocated no range");
-	KUNIT_ASSERT_EQ(test, ret, 14);
+	KUNIT_ASSERT_EQ(test, ret, 3);
 	KUNIT_EXPECT_EQ(test, priv->num_extents, 2U);
 	KUNIT_EXPECT_TRUE(test, gpusvm_test_range_gone(range));
 	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated),
-			2 + 15 + 14);
-	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&priv->ranges_freed), 15,
+			2 + 2 + 3);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&priv->ranges_freed), 2,
 			    "the ranges of the stale plan are freed");
 	KUNIT_EXPECT_EQ(test, gpusvm_test_check_pieces(test, addr, addr + SZ_64K,
 						       pages, holes, 2, 0x9c,
-						       NULL), 14U);
+						       NULL), 3U);
 	gpusvm_test_drop(test, range);
 
 	/* All of the other range invalidated during its split. */
@@ -5257,6 +5325,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_split_bad_args),
 	KUNIT_CASE(drm_test_gpusvm_split_alloc_fail),
 	KUNIT_CASE(drm_test_gpusvm_split_two_holes),
+	KUNIT_CASE(drm_test_gpusvm_split_cut_range),
 	KUNIT_CASE(drm_test_gpusvm_split_nothing_kept),
 	KUNIT_CASE(drm_test_gpusvm_split_race),
 	KUNIT_CASE(drm_test_gpusvm_split_eagain),
