@@ -150,8 +150,9 @@
  * calls drm_gpusvm_range_split(), which replaces the range by ranges of the
  * chunk sizes (cut at the new edges as in "Overview") that take over the
  * pages still mapped: they are valid at once, device pages stay in device
- * memory, and nothing is faulted or migrated again. The driver then moves its GPU mappings over to
- * the new ranges (see the example of the garbage collector below).
+ * memory, and nothing is faulted or migrated again. The driver then moves
+ * its GPU mappings over to the new ranges (see the example of the garbage
+ * collector below).
  *
  * A change that covers part of a huge page takes the whole block: the core
  * mm splits the huge page mapping first, with an invalidation of all of it.
@@ -922,6 +923,21 @@ static unsigned long drm_gpusvm_clip_size(struct drm_gpusvm *gpusvm)
 }
 
 /*
+ * The block of size @clip around @addr cut to the whole pages of [@lo, @hi),
+ * in [@s, @e): whether it still holds @addr and more than a page.
+ */
+static bool drm_gpusvm_cut_block(unsigned long clip, unsigned long addr,
+				 unsigned long lo, unsigned long hi,
+				 unsigned long *s, unsigned long *e)
+{
+	unsigned long block = ALIGN_DOWN(addr, clip);
+
+	*s = max(block, PAGE_ALIGN(lo));
+	*e = min(block + clip, PAGE_ALIGN_DOWN(hi));
+	return *s <= addr && addr < *e && *e - *s > PAGE_SIZE;
+}
+
+/*
  * Pick the interval of a new range around @fault_addr: the largest chunk
  * size whose naturally aligned block lies inside [@lo, @hi), overlaps no
  * range of @notifier and, below the pages threshold, has its pages present.
@@ -948,16 +964,11 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
 		if (e < s)
 			continue;
 
-		if (s < lo || e > hi) {
-			if (size != clip)
-				continue;
-			/* @lo and @hi of a GPU VA window need not be aligned. */
-			s = max(s, PAGE_ALIGN(lo));
-			e = min(e, PAGE_ALIGN_DOWN(hi));
-			if (fault_addr < s || fault_addr >= e ||
-			    e - s <= PAGE_SIZE)
-				continue;
-		}
+		/* @lo and @hi of a GPU VA window need not be aligned. */
+		if ((s < lo || e > hi) &&
+		    (size != clip ||
+		     !drm_gpusvm_cut_block(clip, fault_addr, lo, hi, &s, &e)))
+			continue;
 
 		if (drm_gpusvm_range_find(notifier, s, e))
 			continue;
@@ -2119,16 +2130,13 @@ static unsigned long drm_gpusvm_piece_size(struct drm_gpusvm_range *range,
 
 	for (i = 0; i < gpusvm->num_chunks; i++) {
 		unsigned long size = gpusvm->chunk_sizes[i];
-		unsigned long a = addr, end;
+		unsigned long a = addr, s, end;
 		unsigned int j = first;
 
 		if (IS_ALIGNED(addr, size) && limit - addr >= size)
 			end = addr + size;
-		else if (size == clip)
-			end = min(ALIGN_DOWN(addr, size) + size, limit);
-		else
-			continue;
-		if (end - addr < size && end - addr <= PAGE_SIZE)
+		else if (size != clip ||
+			 !drm_gpusvm_cut_block(clip, addr, addr, limit, &s, &end))
 			continue;
 		while (a < end)
 			a += PAGE_SIZE << range->dma_addr[j++].order;
@@ -2638,9 +2646,9 @@ static unsigned long drm_gpusvm_blocks_used(struct drm_gpusvm *gpusvm,
 
 /*
  * Whether [@rstart, @rend), in the 2 MiB region at @region of @notifier's
- * window, continues a walk through the neighbour region it borders: the neighbour's block next
- * to it is used and so are @threshold percent of the blocks of both
- * regions (see "Prefetch").
+ * window, continues a walk through the neighbour region it borders: the
+ * neighbour's block next to it is used and so are @threshold percent of the
+ * blocks of both regions (see "Prefetch").
  */
 static bool drm_gpusvm_prefetch_stream(struct drm_gpusvm *gpusvm,
 				       struct drm_gpusvm_notifier *notifier,
