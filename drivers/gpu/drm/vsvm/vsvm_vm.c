@@ -1220,12 +1220,13 @@ static bool vsvm_vm_peers_hold(struct vsvm_vm *vm, unsigned long start,
  * into several ranges (an unaligned 2 MiB buffer gets 64 KiB ones and
  * smaller ones at its ends) then costs one migrate_vma pass instead of one
  * per range. Where another GPU may hold pages of the span, its ranges go one
- * by one, as before.
+ * by one, as before, and *@peers_hold says so.
  */
 static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 					  struct drm_gpusvm_range *first,
 					  unsigned long start, unsigned long end,
-					  const struct drm_gpusvm_ctx *ctx)
+					  const struct drm_gpusvm_ctx *ctx,
+					  bool *peers_hold)
 {
 	unsigned long span_start = drm_gpusvm_range_start(first);
 	unsigned long span_end = drm_gpusvm_range_end(first);
@@ -1233,7 +1234,8 @@ static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 	struct drm_gpusvm_range *range;
 
 	/* Usually no other GPU has anything there: one look for the span. */
-	if (vsvm_vm_peers_hold(vm, span_start, limit))
+	*peers_hold = vsvm_vm_peers_hold(vm, span_start, limit);
+	if (*peers_hold)
 		return span_end;
 	while (span_end < limit) {
 		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, span_end,
@@ -1299,6 +1301,7 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 	while (addr < end) {
 		struct drm_gpusvm_range *range;
 		unsigned long span_end;
+		bool peers_hold;
 
 		err = vsvm_yield();
 		if (err)
@@ -1323,7 +1326,8 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 		}
 
 		addr = drm_gpusvm_range_start(range);
-		span_end = vsvm_vm_migrate_span(vm, range, start, end, &ctx);
+		span_end = vsvm_vm_migrate_span(vm, range, start, end, &ctx,
+						&peers_hold);
 		err = vsvm_vm_migrate_to_vram(vm, addr, span_end,
 					      ctx.timeslice_ms, false, peers,
 					      sink);
@@ -1346,9 +1350,10 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 		 * Map what moved, as a prefetch does; but not a range that may
 		 * have pages left in another GPU's memory (unlinked, or not to
 		 * be taken): collecting them would fault them back to system
-		 * memory.
+		 * memory. The span's look covered more than the range: look
+		 * again only if it found something.
 		 */
-		if ((peers && vm->vdev->vram.linked) ||
+		if ((peers && vm->vdev->vram.linked) || !peers_hold ||
 		    !vsvm_vm_peers_hold(vm, addr, span_end))
 			vsvm_vm_bind_span(vm, addr, span_end, start, end,
 					  false);
