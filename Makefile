@@ -21,6 +21,7 @@ help:
 	@echo "                   FUZZ_SEED=N replays a seed (make check too)"
 	@echo "make demo          boot with vsvm and run the demo workload"
 	@echo "make bench         non-debug kernel: vsvm vs test_hmm vs memcpy, table + out/bench/bench.{json,png}"
+	@echo "                   BENCH_ONLY=profile: only the tick profiles, per-function diff vsvm - test_hmm"
 	@echo "make coverage      gcov kernel: the guest suites of check, line/branch coverage of drm_gpusvm.c,"
 	@echo "                   drm_pagemap.c and vsvm: table + out/coverage/{index.html,uncovered.txt}"
 	@echo "make selftests     run only the vsvm selftests (no KUnit, no hmm-tests); SELFTESTS=a,b: some;"

@@ -709,6 +709,66 @@ def print_profiles(profiles, build):
     return out, problems
 
 
+def print_profile_diff(profiles, build, top=30):
+    """Per profile loop run on both drivers: kernel time per iteration of
+    each function, vsvm minus test_hmm, largest differences first. A
+    function under a few ticks in total is noise; so is attribution inside
+    a function that runs with interrupts off (its ticks land where they are
+    enabled again)."""
+    smap = os.path.join(build or '', 'System.map')
+    if not build or not os.path.exists(smap):
+        return
+    syms = kernel_symbols(build)
+    stext = next((a for a, n, _ in syms if n == '_stext'), None)
+    tick_us = 1e6 / kernel_hz(build)
+    loops = sorted({n.split('-', 1)[1] for n in profiles if '-' in n})
+    for loop in loops:
+        per = {}
+        for drv in DRIVERS:
+            prof = profiles.get('%s-%s' % (drv, loop))
+            if not prof or prof['rc'] != 0 or not prof['line'] or \
+               len(prof['line']) != 8 or not prof['blob']:
+                break
+            iters = int(prof['line'][4])
+            funcs, _ = analyse_profile(prof, syms, stext)
+            per[drv] = {k: n * tick_us / iters for k, n in funcs.items()}
+        if len(per) != len(DRIVERS):
+            continue
+        a, b = per['test_hmm'], per['vsvm']
+        diff = sorted(set(a) | set(b), key=lambda k: b.get(k, 0) - a.get(k, 0))
+        print('profile diff %s: kernel text us/iteration, test_hmm %.1f, '
+              'vsvm %.1f' % (loop, sum(a.values()), sum(b.values())))
+        print('  %9s %9s %9s  %s' % ('test_hmm', 'vsvm', 'diff', 'function'))
+        shown = diff[::-1][:top] + diff[:top // 3][::-1]
+        for k in shown:
+            x, y = a.get(k, 0), b.get(k, 0)
+            print('  %9.2f %9.2f %+9.2f  %s (%s)' % (x, y, y - x, k[0], k[1]))
+
+
+def profile_only(args, res):
+    """make bench BENCH_ONLY=profile: the profiles and their diff only."""
+    problems = []
+    with open(res, errors='replace') as f:
+        problems += [ln.strip() for ln in f
+                     if ln.startswith('### harness:') and 'failed' in ln]
+    con = os.path.join(args.run, 'console.log')
+    if os.path.exists(con):
+        with open(con, errors='replace') as f:
+            problems += ['kernel: ' + ln.strip() for ln in f
+                         if SPLAT.search(ln)][:10]
+    profiles = parse_profiles(res)
+    _, pproblems = print_profiles(profiles, args.build)
+    problems += pproblems
+    if not profiles:
+        problems.append('no profile ran')
+    print()
+    print_profile_diff(profiles, args.build)
+    for p in problems:
+        print('PROBLEM: ' + p)
+    print('logs: %s' % args.run)
+    return 1 if problems else 0
+
+
 def print_table(rows):
     hdr = ('%-19s %8s %12s %12s %10s %9s %10s' %
            ('workload', 'size', 'test_hmm us', 'vsvm us', 'memcpy us',
@@ -773,12 +833,16 @@ def main():
     ap.add_argument('--max-ratio', type=float, default=2.0,
                     help='fail when a cell\'s ratio exceeds this many times '
                          'its target (0: only report)')
+    ap.add_argument('--only', choices=['profile'],
+                    help='the run had only the profile loops')
     args = ap.parse_args()
 
     res = os.path.join(args.run, 'results.log')
     if not os.path.exists(res):
         print('bench: no results (%s missing)' % res)
         return 1
+    if args.only == 'profile':
+        return profile_only(args, res)
     samples, sections, errors, info, faults, pingpong, walk, peer = parse(res)
     problems = list(errors)
     for drv in DRIVERS:
@@ -839,6 +903,8 @@ def main():
     print()
     profs, pproblems = print_profiles(parse_profiles(res), args.build)
     problems += pproblems
+    print()
+    print_profile_diff(parse_profiles(res), args.build, top=12)
     if args.max_ratio > 0:
         for c in cells:
             x, lim = c['ratio'], gate_of(c, args.max_ratio)

@@ -40,6 +40,8 @@ for arg in $(cat /proc/cmdline); do
 	harness.kunit_dense=*) KF_DENSE=${arg#harness.kunit_dense=} ;;
 	harness.kunit_sweep_s=*) KF_SWEEP_S=${arg#harness.kunit_sweep_s=} ;;
 	harness.sweep_s=*) SWEEP_S=${arg#harness.sweep_s=} ;;
+	# make bench BENCH_ONLY=profile: only the profile loops.
+	harness.bench_only=*) BENCH_ONLY=${arg#harness.bench_only=} ;;
 	esac
 done
 
@@ -171,21 +173,25 @@ if [ "$MODE" = bench ]; then
 	# 256 MiB of VRAM per GPU so that the 64 MiB cases never evict
 	# (test_hmm grows its device memory on demand).
 	if modprobe test_hmm spm_addr_dev0=0x40000000 spm_addr_dev1=0x50000000; then
-		run_suite bench@test_hmm 900 /bin/vsvm-bench test_hmm
+		[ "$BENCH_ONLY" = profile ] ||
+			run_suite bench@test_hmm 900 /bin/vsvm-bench test_hmm
 		profile_run test_hmm
 		modprobe -r test_hmm || say "### harness: rmmod test_hmm failed"
 	else
 		say "### harness: modprobe test_hmm failed"
 	fi
 	if modprobe vsvm dmirror=1 vram_mb=256; then
-		run_suite bench@vsvm 900 /bin/vsvm-bench vsvm
+		[ "$BENCH_ONLY" = profile ] ||
+			run_suite bench@vsvm 900 /bin/vsvm-bench vsvm
 		profile_run vsvm
 		modprobe -r vsvm || say "### harness: rmmod vsvm (dmirror) failed"
 	else
 		say "### harness: modprobe vsvm dmirror=1 failed"
 	fi
 	# GPU 1 reading GPU 0's VRAM over the interconnect.
-	if modprobe vsvm link=1 vram_mb=256; then
+	if [ "$BENCH_ONLY" = profile ]; then
+		:
+	elif modprobe vsvm link=1 vram_mb=256; then
 		run_suite bench@vsvm-link 900 /bin/vsvm-bench vsvm-link
 		modprobe -r vsvm || say "### harness: rmmod vsvm (link) failed"
 	else
