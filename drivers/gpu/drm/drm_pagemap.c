@@ -849,6 +849,8 @@ struct drm_pagemap_to_devmem {
 	unsigned int flags;
 	struct migrate_vma *migrate;
 	unsigned long nvmas;
+	/* @migrate of a range within one VMA, the usual case. */
+	struct migrate_vma one_vma;
 	/* The source of the copy for holes and zero pages, once needed. */
 	struct page *zero_page;
 	dma_addr_t zero_dma;
@@ -1249,7 +1251,10 @@ int drm_pagemap_migrate_to_devmem_flags(struct drm_pagemap_devmem *devmem_alloca
 	err = drm_pagemap_buf_alloc(&mig.buf, mig.npages);
 	if (err)
 		return err;
-	mig.migrate = kcalloc(nvmas, sizeof(*mig.migrate), GFP_KERNEL);
+	if (nvmas == 1)
+		mig.migrate = &mig.one_vma;
+	else
+		mig.migrate = kcalloc(nvmas, sizeof(*mig.migrate), GFP_KERNEL);
 	if (!mig.migrate) {
 		err = -ENOMEM;
 		goto err_buf;
@@ -1288,7 +1293,8 @@ int drm_pagemap_migrate_to_devmem_flags(struct drm_pagemap_devmem *devmem_alloca
 
 	drm_pagemap_zdd_put(mig.zdd);
 	kvfree(mig.peer_addr);
-	kfree(mig.migrate);
+	if (mig.migrate != &mig.one_vma)
+		kfree(mig.migrate);
 	drm_pagemap_buf_free(&mig.buf);
 	return 0;
 
@@ -1303,7 +1309,8 @@ err_zdd:
 	drm_pagemap_zdd_put(mig.zdd);
 err_migrate:
 	kvfree(mig.peer_addr);
-	kfree(mig.migrate);
+	if (mig.migrate != &mig.one_vma)
+		kfree(mig.migrate);
 err_buf:
 	drm_pagemap_buf_free(&mig.buf);
 	return err;
