@@ -625,6 +625,13 @@ drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier, unsigned long start,
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
 
+/*
+ * Ranges of up to this many pages collect their pages into an array on the
+ * stack: small ranges are the most frequent, and their faults the most
+ * sensitive to fixed costs.
+ */
+#define DRM_GPUSVM_SMALL_PFNS		16
+
 /* The access history is kept in 64 KiB blocks. */
 #define DRM_GPUSVM_TOUCH_SHIFT		16
 /* Prefetch looks at most at the naturally aligned 2 MiB around a fault. */
@@ -1656,9 +1663,10 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 		.dev_private_owner = gpusvm->device_private_page_owner,
 	};
 	struct drm_pagemap_device_addr *dma_addr = NULL;
+	unsigned long small_pfns[DRM_GPUSVM_SMALL_PFNS];
 	struct mm_struct *mm = gpusvm->mm;
 	unsigned int nblocks, dma_size = 0;
-	unsigned long *pfns;
+	unsigned long *pfns = small_pfns;
 	int err;
 
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
@@ -1668,9 +1676,11 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	if (err)
 		return err < 0 ? err : 0;
 
-	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
-	if (!pfns)
-		return -ENOMEM;
+	if (npages > ARRAY_SIZE(small_pfns)) {
+		pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
+		if (!pfns)
+			return -ENOMEM;
+	}
 	hmm_range.hmm_pfns = pfns;
 
 	if (!mmget_not_zero(mm)) {
@@ -1754,7 +1764,8 @@ out_mmput:
 	mmput(mm);
 out_free:
 	kvfree(dma_addr);
-	kvfree(pfns);
+	if (pfns != small_pfns)
+		kvfree(pfns);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_get_pages);
