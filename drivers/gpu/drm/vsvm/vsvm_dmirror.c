@@ -240,7 +240,7 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 		if (err)
 			return err;
 		mapped = vsvm_vm_gpu_copy(dm->vm, a, NULL, end - a, write,
-					  VSVM_POLICY_IN_PLACE);
+					  VSVM_POLICY_IN_PLACE, NULL);
 		if (mapped < 0)
 			return mapped;
 		if (mapped) {
@@ -281,17 +281,19 @@ struct vsvm_dmirror_xfer {
 
 /*
  * A step's copy of @len bytes at @addr, @off bytes into the step: to or
- * from the user buffer if the step goes straight there, else @bounce.
+ * from the user buffer if the step goes straight there, else @bounce. With
+ * @vram, count the pages of the device's memory it went through.
  */
 static long vsvm_dmirror_copy(struct vsvm_dmirror_xfer *x, unsigned long addr,
-			      void *bounce, size_t off, size_t len)
+			      void *bounce, size_t off, size_t len,
+			      unsigned long *vram)
 {
 	if (x->direct)
 		return vsvm_vm_gpu_copy_user(x->dm->vm, addr, x->user + off,
 					     len, x->write,
-					     VSVM_POLICY_IN_PLACE);
+					     VSVM_POLICY_IN_PLACE, vram);
 	return vsvm_vm_gpu_copy(x->dm->vm, addr, bounce + off, len, x->write,
-				VSVM_POLICY_IN_PLACE);
+				VSVM_POLICY_IN_PLACE, vram);
 }
 
 /*
@@ -362,7 +364,8 @@ static int vsvm_dmirror_gpu_step(struct vsvm_dmirror_xfer *x,
 	int err;
 
 	while (done < len) {
-		n = vsvm_dmirror_copy(x, addr + done, bounce, done, len - done);
+		n = vsvm_dmirror_copy(x, addr + done, bounce, done, len - done,
+				      NULL);
 		if (n < 0)
 			return n;
 		if (n) {
@@ -663,13 +666,15 @@ static bool vsvm_dmirror_may_fault(struct vsvm_dmirror *dm,
 
 /*
  * MIGRATE_TO_DEV read-back of one bounce buffer: copy through the GPU page
- * table, faulting in only what vsvm_dmirror_may_fault() allows.
+ * table, faulting in only what vsvm_dmirror_may_fault() allows, and count
+ * the pages read from the device's memory: what the migration left there.
  */
 static int vsvm_dmirror_migrated_step(struct vsvm_dmirror_xfer *x,
 				      unsigned long addr, void *bounce,
 				      size_t len)
 {
 	struct vsvm_stats_sink sink = { .vm = &x->dm->vm->stats };
+	unsigned long vram = 0;
 	unsigned int tries = 0;
 	size_t done = 0;
 	long n;
@@ -677,7 +682,10 @@ static int vsvm_dmirror_migrated_step(struct vsvm_dmirror_xfer *x,
 	int err;
 
 	while (done < len) {
-		n = vsvm_dmirror_copy(x, addr + done, bounce, done, len - done);
+		n = vsvm_dmirror_copy(x, addr + done, bounce, done, len - done,
+				      &vram);
+		x->cmd->cpages += vram;
+		vram = 0;
 		if (n < 0)
 			return n;
 		if (n) {
@@ -713,7 +721,7 @@ static int vsvm_dmirror_migrate_to_dev(struct vsvm_dmirror *dm,
 	unsigned long end = start + (cmd->npages << PAGE_SHIFT);
 	struct vsvm_stats_sink sink = { .vm = &dm->vm->stats };
 	struct vsvm_dmirror_xfer x = { .dm = dm, .cmd = cmd };
-	u64 foreign = 0, local = 0;
+	u64 foreign = 0;
 	unsigned int i;
 	int err;
 
@@ -751,16 +759,12 @@ static int vsvm_dmirror_migrate_to_dev(struct vsvm_dmirror *dm,
 	if (foreign)
 		return -ENOENT;
 
-	err = vsvm_dmirror_count_owned(dm, start, end, vsvm_dmirror_owner(dm),
-				       &local);
-	if (err)
-		return err;
-
-	/* Return what the device holds for verification. */
-	err = vsvm_dmirror_xfer(&x, vsvm_dmirror_migrated_step);
-	cmd->cpages = local;
-
-	return err;
+	/*
+	 * Return what the device holds for verification; the pages read from
+	 * its memory are the count of the request, as test_hmm's are the
+	 * pages it moved.
+	 */
+	return vsvm_dmirror_xfer(&x, vsvm_dmirror_migrated_step);
 }
 
 static int vsvm_dmirror_migrate_to_sys(struct vsvm_dmirror *dm,

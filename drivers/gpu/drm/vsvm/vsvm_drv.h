@@ -420,10 +420,11 @@ int vsvm_vm_gpu_map_page(struct vsvm_vm *vm, unsigned long addr, bool write,
 			 u32 policy, struct vsvm_gpu_page *gp);
 void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp);
 long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
-		      size_t len, bool write, u32 policy);
+		      size_t len, bool write, u32 policy,
+		      unsigned long *vram_pages);
 long vsvm_vm_gpu_copy_user(struct vsvm_vm *vm, unsigned long addr,
 			   void __user *ubuf, size_t len, bool write,
-			   u32 policy);
+			   u32 policy, unsigned long *vram_pages);
 
 /* vsvm_engine.c */
 

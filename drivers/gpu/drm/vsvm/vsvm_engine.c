@@ -85,11 +85,11 @@ static int __vsvm_gpu_copy(struct vsvm_job *job, unsigned long addr,
 		if (direct)
 			n = vsvm_vm_gpu_copy_user(job->vm, addr + *done,
 						  ubuf + *done, len - *done,
-						  write, job->policy);
+						  write, job->policy, NULL);
 		else
 			n = vsvm_vm_gpu_copy(job->vm, addr + *done,
 					     buf + *done, len - *done, write,
-					     job->policy);
+					     job->policy, NULL);
 		if (n < 0) {
 			err = n;
 			break;

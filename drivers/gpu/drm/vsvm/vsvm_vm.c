@@ -1078,7 +1078,8 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
  */
 static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 			       void *buf, void __user *ubuf, size_t len,
-			       bool write, u32 policy)
+			       bool write, u32 policy,
+			       unsigned long *vram_pages)
 {
 	bool user_fault = false;
 	unsigned long start, end;
@@ -1115,6 +1116,9 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 				memcpy(buf + done, va, n);
 		}
 		done += n;
+		if (vram_pages && (entry & VSVM_PTE_VRAM) &&
+		    !offset_in_page(a + n))
+			(*vram_pages)++;
 	}
 
 	drm_gpusvm_notifier_unlock(&vm->gpusvm);
@@ -1132,6 +1136,8 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
  * @len: Bytes wanted.
  * @write: The access writes.
  * @policy: DRM_VSVM_POLICY_*: where the memory must be.
+ * @vram_pages: If not NULL, incremented for each page of this device's
+ *	memory whose access reached the end of the page.
  *
  * Accesses the memory from @addr on for as long as the GPU page table maps
  * it suitably, up to @len bytes and at most to the end of the range holding
@@ -1145,9 +1151,11 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
  * for this access (a GPU page fault), or -EINTR if the task was killed.
  */
 long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
-		      size_t len, bool write, u32 policy)
+		      size_t len, bool write, u32 policy,
+		      unsigned long *vram_pages)
 {
-	return __vsvm_vm_gpu_copy(vm, addr, buf, NULL, len, write, policy);
+	return __vsvm_vm_gpu_copy(vm, addr, buf, NULL, len, write, policy,
+				  vram_pages);
 }
 
 /**
@@ -1159,6 +1167,7 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
  * @len: Bytes wanted.
  * @write: The access writes.
  * @policy: DRM_VSVM_POLICY_*: where the memory must be.
+ * @vram_pages: As for vsvm_vm_gpu_copy().
  *
  * One copy instead of two through a bounce buffer, for as long as the user
  * pages are present: under the notifier lock a page fault could recurse
@@ -1174,9 +1183,10 @@ long vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr, void *buf,
  */
 long vsvm_vm_gpu_copy_user(struct vsvm_vm *vm, unsigned long addr,
 			   void __user *ubuf, size_t len, bool write,
-			   u32 policy)
+			   u32 policy, unsigned long *vram_pages)
 {
-	return __vsvm_vm_gpu_copy(vm, addr, NULL, ubuf, len, write, policy);
+	return __vsvm_vm_gpu_copy(vm, addr, NULL, ubuf, len, write, policy,
+				  vram_pages);
 }
 
 /*

@@ -662,13 +662,15 @@ static unsigned long vram_size(void)
  * MIGRATE_TO_DEV of more than the device memory: what does not fit stays
  * in (or goes back to) system memory, and the request still succeeds
  * with all of the data, cpages telling how much is in device memory, as
- * test_hmm reports progress. Before, the front end failed with ENOENT
- * unless every page ended up in VRAM.
+ * test_hmm reports progress: exactly the pages a SNAPSHOT right after
+ * finds there. Before, the front end failed with ENOENT unless every page
+ * ended up in VRAM.
  */
 TEST_F_TIMEOUT(dmirror, migrate_more_than_vram, 300)
 {
-	unsigned long vram = vram_size(), npages, i, bad = 0;
-	struct hmm_dmirror_cmd cmd;
+	unsigned long vram = vram_size(), npages, i, bad = 0, local = 0;
+	struct hmm_dmirror_cmd cmd, snap;
+	unsigned char *perm;
 	char *buf, *host;
 	size_t size;
 
@@ -688,7 +690,16 @@ TEST_F_TIMEOUT(dmirror, migrate_more_than_vram, 300)
 	TH_LOG("%lu of %lu pages in device memory", (unsigned long)cmd.cpages,
 	       npages);
 	EXPECT_GT(cmd.cpages, 0);
-	EXPECT_LE(cmd.cpages, npages);
+	EXPECT_LT(cmd.cpages, npages);
+	perm = malloc(npages);
+	ASSERT_NE(NULL, perm);
+	ASSERT_EQ(0, dmirror_cmd(self->fd0, HMM_DMIRROR_SNAPSHOT, buf, perm,
+				 npages, &snap));
+	for (i = 0; i < npages; i++)
+		local += (perm[i] & 0xf0) == HMM_DMIRROR_PROT_DEV_PRIVATE_LOCAL ||
+			 (perm[i] & 0xf0) == HMM_DMIRROR_PROT_DEV_COHERENT_LOCAL;
+	free(perm);
+	EXPECT_EQ(local, cmd.cpages);
 	for (i = 0; i < npages; i++)
 		bad += !page_check(host + i * PAGE, i, 7);
 	EXPECT_EQ(0, bad);
