@@ -6,7 +6,8 @@ tools/harness/suites.list passed, checks that it passes, then breaks it one
 way at a time and checks that each break fails the run with its own
 message. These are the gates a single injected boot (make inject-check)
 cannot show: kmemleak absent or disabled, a scan that did not run, a leak
-that only looks like test_hmm's, a guest that hung."""
+that only looks like test_hmm's, a guest that hung. Last, make bench's
+regression gate (bench.py) on two synthetic runs."""
 
 import os
 import shutil
@@ -343,12 +344,54 @@ def fails_the_run(tmp, i, what, mutate, expect, mode):
     return ok
 
 
+def bench_run(tmp, vsvm_memcpy_ns):
+    """make bench's report of a synthetic run: vsvm migrates 64 MiB in 1.2x
+    test_hmm's time (target 0.5, so over the gate of 2 x 0.5), and its run
+    copies 64 MiB in @vsvm_memcpy_ns, test_hmm's in 40 ms."""
+    run = tempfile.mkdtemp(dir=tmp)
+    size = 64 << 20
+    lines = []
+    for drv, mig, mc in (('test_hmm', 400e6, 40e6), ('vsvm', 480e6, vsvm_memcpy_ns)):
+        lines.append('### begin bench@' + drv)
+        for rep in range(3):
+            lines.append('sample %s migrate_to_dev %d %d %d' % (drv, size, rep, mig))
+            lines.append('sample %s memcpy_u64 %d %d %d' % (drv, size, rep, mc))
+        lines.append('### end bench@%s rc=0' % drv)
+    with open(os.path.join(run, 'results.log'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    p = subprocess.run([sys.executable, os.path.join(HARNESS, 'bench.py'),
+                        '--run', run, '--out', os.path.join(run, 'out')],
+                       capture_output=True, text=True)
+    return p.stdout + p.stderr
+
+
+def bench_gate(tmp, i):
+    """TAP lines @i and @i + 1: make bench's regression gate, and its
+    exception when the drivers' runs saw the machine in different states."""
+    bad = 0
+    regression = 'PROBLEM: regression: migrate_to_dev 64 MiB: vsvm/test_hmm 1.20'
+    out = bench_run(tmp, 44e6)
+    ok = regression in out
+    print(f'{"ok" if ok else "not ok"} {i} make bench: a cell over its gate fails')
+    if not ok:
+        bad = 1
+        print('\n'.join('# ' + l for l in out.split('\n')[-25:]))
+    out = bench_run(tmp, 400e6)
+    ok = regression not in out and 'runs not comparable: memcpy ceilings 10.0x' in out
+    print(f'{"ok" if ok else "not ok"} {i + 1} make bench: not gated when the '
+          'runs\' memcpy ceilings are 10x apart')
+    if not ok:
+        bad = 1
+        print('\n'.join('# ' + l for l in out.split('\n')[-25:]))
+    return bad
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='gpusvm-summarize-test-')
     cases = [(w, m, e, 'check') for w, m, e in breaks()]
     cases += [(w, m, e, 'fuzz') for w, m, e in fuzz_breaks()]
     fcases = faults_breaks()
-    print(f'1..{len(cases) + len(fcases) + 3}')
+    print(f'1..{len(cases) + len(fcases) + 5}')
     bad = 0
     try:
         rc, out = summarise(good_run(), tmp)
@@ -379,6 +422,7 @@ def main():
             print('\n'.join('# ' + l for l in out.split('\n')))
         for i, (what, mutate, expect) in enumerate(fcases, n + 1):
             bad |= not fails_the_run(tmp, i, what, mutate, expect, 'faults')
+        bad |= bench_gate(tmp, n + len(fcases) + 1)
     finally:
         shutil.rmtree(tmp)
     return bad
