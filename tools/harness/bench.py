@@ -13,6 +13,7 @@ the medians and the ratios within one run mean something.
 """
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -90,14 +91,11 @@ def parse(path):
                 if len(parts) != 6:
                     continue
                 _, drv, wl, size, _, ns = parts
-                # memcpy is timed in both drivers' runs: one pool, and
-                # per run to compare the state of the machine.
-                key = ('memcpy' if wl.startswith('memcpy') else drv, wl,
-                       int(size))
+                # memcpy is timed in both drivers' runs: kept per run, to
+                # compare the state of the machine (see PHASE_SKEW).
+                key = ('memcpy@' + drv if wl.startswith('memcpy') else drv,
+                       wl, int(size))
                 samples.setdefault(key, []).append(int(ns))
-                if wl.startswith('memcpy'):
-                    samples.setdefault(('memcpy@' + drv, wl, int(size)),
-                                       []).append(int(ns))
             elif cur and line.startswith('info '):
                 parts = line.split()
                 if len(parts) == 7:
@@ -136,10 +134,8 @@ def memcpy_ceiling(samples, size):
     driver's run (the runs may see the machine in different states, see
     PHASE_SKEW): (method, its samples)."""
     best = (None, None)
-    per_run = any(d.startswith('memcpy@') for d, _, _ in samples)
     for (drv, wl, sz), v in samples.items():
-        ours = drv.startswith('memcpy@') if per_run else drv == 'memcpy'
-        if not ours or sz != size or not v:
+        if not drv.startswith('memcpy@') or sz != size or not v:
             continue
         if best[1] is None or statistics.median(v) < statistics.median(best[1]):
             best = (wl, v)
@@ -629,6 +625,7 @@ def parse_profiles(path):
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def kernel_symbols(build):
     """Sorted [(address, name, object)] of the kernel text, from
     System.map and "nm -A" of the built-in objects (vmlinux.a)."""
@@ -654,6 +651,12 @@ def kernel_symbols(build):
                              owner.get(parts[2], '?')))
     syms.sort()
     return syms
+
+
+def profile_ok(prof):
+    """Whether a profile section ran and has its line and its data."""
+    ln = prof['line']
+    return prof['rc'] == 0 and ln and len(ln) == 8 and prof['blob']
 
 
 def analyse_profile(prof, syms, stext):
@@ -714,7 +717,7 @@ def print_profiles(profiles, build):
     for name in sorted(profiles):
         prof = profiles[name]
         ln = prof['line']
-        if prof['rc'] != 0 or not ln or len(ln) != 8 or not prof['blob']:
+        if not profile_ok(prof):
             problems.append('profile@%s failed (rc=%s)' % (name, prof['rc']))
             continue
         size, iters, ns, uns, sns = (int(x) for x in ln[3:8])
@@ -762,8 +765,7 @@ def print_profile_diff(profiles, build, top=30):
         per = {}
         for drv in DRIVERS:
             prof = profiles.get('%s-%s' % (drv, loop))
-            if not prof or prof['rc'] != 0 or not prof['line'] or \
-               len(prof['line']) != 8 or not prof['blob']:
+            if not prof or not profile_ok(prof):
                 break
             iters = int(prof['line'][4])
             funcs, _ = analyse_profile(prof, syms, stext)
@@ -771,7 +773,8 @@ def print_profile_diff(profiles, build, top=30):
         if len(per) != len(DRIVERS):
             continue
         a, b = per['test_hmm'], per['vsvm']
-        diff = sorted(set(a) | set(b), key=lambda k: b.get(k, 0) - a.get(k, 0))
+        diff = sorted(set(a) | set(b),
+                      key=lambda k: (b.get(k, 0) - a.get(k, 0), k))
         print('profile diff %s: kernel text us/iteration, test_hmm %.1f, '
               'vsvm %.1f' % (loop, sum(a.values()), sum(b.values())))
         print('  %9s %9s %9s  %s' % ('test_hmm', 'vsvm', 'diff', 'function'))
@@ -781,17 +784,25 @@ def print_profile_diff(profiles, build, top=30):
             print('  %9.2f %9.2f %+9.2f  %s (%s)' % (x, y, y - x, k[0], k[1]))
 
 
-def profile_only(args, res):
-    """make bench BENCH_ONLY=profile: the profiles and their diff only."""
-    problems = []
+def log_problems(run, res):
+    """The harness steps that failed and the kernel splats of a run, and
+    its console lines."""
     with open(res, errors='replace') as f:
-        problems += [ln.strip() for ln in f
-                     if ln.startswith('### harness:') and 'failed' in ln]
-    con = os.path.join(args.run, 'console.log')
+        problems = [ln.strip() for ln in f
+                    if ln.startswith('### harness:') and 'failed' in ln]
+    con = os.path.join(run, 'console.log')
+    console = []
     if os.path.exists(con):
         with open(con, errors='replace') as f:
-            problems += ['kernel: ' + ln.strip() for ln in f
-                         if SPLAT.search(ln)][:10]
+            console = f.read().splitlines()
+    problems += ['kernel: ' + ln.strip() for ln in console
+                 if SPLAT.search(ln)][:10]
+    return problems, console
+
+
+def profile_only(args, res):
+    """make bench BENCH_ONLY=profile: the profiles and their diff only."""
+    problems, _ = log_problems(args.run, res)
     profiles = parse_profiles(res)
     _, pproblems = print_profiles(profiles, args.build)
     problems += pproblems
@@ -886,16 +897,8 @@ def main():
             problems.append('bench@%s did not run' % drv)
         elif sections[drv] != 0:
             problems.append('bench@%s exited rc=%s' % (drv, sections[drv]))
-    with open(res, errors='replace') as f:
-        problems += [ln.strip() for ln in f
-                     if ln.startswith('### harness:') and 'failed' in ln]
-    con = os.path.join(args.run, 'console.log')
-    console = []
-    if os.path.exists(con):
-        with open(con, errors='replace') as f:
-            console = f.read().splitlines()
-    problems += ['kernel: ' + ln.strip() for ln in console
-                 if SPLAT.search(ln)][:10]
+    logged, console = log_problems(args.run, res)
+    problems += logged
     problems += ['KUnit bench: ' + ln.strip() for ln in console
                  if re.match(r'\s*not ok \d+ ', ln)]
     if os.path.exists(os.path.join(args.run, 'timeout')):
@@ -904,9 +907,13 @@ def main():
     rows = build(samples)
     print_table(rows)
     # How the ceiling was measured: every way of copying, the fastest wins.
-    for size in sorted({k[2] for k in samples if k[0] == 'memcpy'}):
-        ways = sorted((statistics.median(v), wl) for (d, wl, sz), v
-                      in samples.items() if d == 'memcpy' and sz == size and v)
+    for size in sorted({k[2] for k in samples if k[0].startswith('memcpy@')}):
+        pooled = {}
+        for (d, wl, sz), v in samples.items():
+            if d.startswith('memcpy@') and sz == size:
+                pooled.setdefault(wl, []).extend(v)
+        ways = sorted((statistics.median(v), wl) for wl, v in pooled.items()
+                      if v)
         print('memcpy ceiling %8s: %s' % (human(size), ', '.join(
             '%s %s us' % (wl, fmt_us(ns)) for ns, wl in ways)))
         skew, ceil = phase_skew(samples, size)
@@ -944,10 +951,11 @@ def main():
     prows, pproblems = print_peer(peer)
     problems += pproblems
     print()
-    profs, pproblems = print_profiles(parse_profiles(res), args.build)
+    profiles = parse_profiles(res)
+    profs, pproblems = print_profiles(profiles, args.build)
     problems += pproblems
     print()
-    print_profile_diff(parse_profiles(res), args.build, top=12)
+    print_profile_diff(profiles, args.build, top=12)
     if args.max_ratio > 0:
         for c in cells:
             x, lim = c['ratio'], gate_of(c, args.max_ratio)

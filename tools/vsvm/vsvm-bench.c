@@ -187,21 +187,27 @@ static void emit_faults(const char *what, unsigned long size, int rep,
 
 #define ALIGN_SZ (2UL << 20)
 
-static void *map(unsigned long size)
+/* @size bytes of fresh anonymous memory, @offset past a 2 MiB boundary. */
+static void *map_at(unsigned long size, unsigned long offset)
 {
-	unsigned long total = size + ALIGN_SZ + buf_offset, base, end;
+	unsigned long total = size + ALIGN_SZ + offset, base, end;
 	unsigned char *p = mmap(NULL, total, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
 		return NULL;
-	base = (((uintptr_t)p + ALIGN_SZ - 1) & ~(ALIGN_SZ - 1)) + buf_offset;
+	base = (((uintptr_t)p + ALIGN_SZ - 1) & ~(ALIGN_SZ - 1)) + offset;
 	end = base + size;
 	if (base > (uintptr_t)p)
 		munmap(p, base - (uintptr_t)p);
 	if ((uintptr_t)p + total > end)
 		munmap((void *)end, (uintptr_t)p + total - end);
 	return (void *)base;
+}
+
+static void *map(unsigned long size)
+{
+	return map_at(size, buf_offset);
 }
 
 /* One test_hmm command; returns 0 or -errno. */
@@ -483,11 +489,6 @@ static const struct {
  */
 static void bench_memcpy(unsigned long size)
 {
-	unsigned long offset = buf_offset;
-	unsigned char *src, *dst;
-	unsigned int c;
-	int rep;
-
 	/*
 	 * The destination one page past a 2 MiB boundary, the source on it:
 	 * an odd number of pages apart. With both on a boundary, page i of
@@ -495,10 +496,9 @@ static void bench_memcpy(unsigned long size)
 	 * whenever it has fewer than 512 entries, and the copy misses at
 	 * every access: 2 MiB took 4-15 ms instead of about 1.5 ms.
 	 */
-	src = map(size);
-	buf_offset = PAGE_SZ;
-	dst = map(size);
-	buf_offset = offset;
+	unsigned char *src = map_at(size, 0), *dst = map_at(size, PAGE_SZ);
+	unsigned int c;
+	int rep;
 
 	if (!src || !dst) {
 		fail("memcpy", size, "mmap");
