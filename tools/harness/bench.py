@@ -4,9 +4,11 @@
 and against vsvm (dmirror=1), plus memcpy of the same bytes.
 
 Reads <run>/results.log (sections "### begin bench@<driver>" ...
-"### end bench@<driver> rc=N", lines "sample <driver> <workload> <bytes>
-<rep> <ns>"), prints a table of medians with the ratios vsvm/test_hmm and
-vsvm/memcpy, and writes <out>/bench.json and <out>/bench.png.
+"### end bench@<driver> rc=N", one per run: the drivers' runs alternate,
+several rounds; lines "sample <driver> <workload> <bytes> <rep> <ns>"),
+prints a table of medians over every run of a driver with the ratios
+vsvm/test_hmm and vsvm/memcpy, and writes <out>/bench.json and
+<out>/bench.png.
 
 Timings under QEMU TCG are noisy and say nothing about real hardware: only
 the medians and the ratios within one run mean something.
@@ -69,33 +71,37 @@ def ratio(a, b):
 
 
 def parse(path):
-    """Return (samples {(driver, workload, size): [ns]}, sections, errors,
-    info, faults {(driver, workload, size): [(faults, ns)]}, pingpong
-    {(mode, size): [(turns, migrations, ns)]}, walk {mode: [(faults,
-    ns)]}, peer {(strategy, size): [(ns, pages moved)]})."""
+    """Return (samples {(driver, workload, size): [ns]}, sections {name:
+    [rc of each run, None if it did not end]}, errors, info, faults
+    {(driver, workload, size): [(faults, ns)]}, pingpong {(mode, size):
+    [(turns, migrations, ns)]}, walk {mode: [(faults, ns)]}, peer
+    {(strategy, size): [(ns, pages moved)]}, per_run {(driver, workload,
+    size): {run: [ns]}})."""
     samples, sections, errors, info, faults = {}, {}, [], [], {}
-    pingpong, walk, peer = {}, {}, {}
+    pingpong, walk, peer, per_run = {}, {}, {}, {}
     cur = None
     with open(path, errors='replace') as f:
         for line in f:
             line = line.strip()
             if line.startswith('### begin bench@'):
                 cur = line[len('### begin bench@'):]
-                sections[cur] = None
+                sections.setdefault(cur, []).append(None)
             elif line.startswith('### end bench@') and cur:
                 m = re.search(r'rc=(\d+)', line)
-                sections[cur] = int(m.group(1)) if m else -1
+                sections[cur][-1] = int(m.group(1)) if m else -1
                 cur = None
             elif cur and line.startswith('sample '):
                 parts = line.split()
                 if len(parts) != 6:
                     continue
                 _, drv, wl, size, _, ns = parts
-                # memcpy is timed in both drivers' runs: kept per run, to
-                # compare the state of the machine (see PHASE_SKEW).
+                # memcpy is timed in both drivers' runs: kept per driver,
+                # to compare the state of the machine (see PHASE_SKEW).
                 key = ('memcpy@' + drv if wl.startswith('memcpy') else drv,
                        wl, int(size))
                 samples.setdefault(key, []).append(int(ns))
+                per_run.setdefault(key, {}).setdefault(
+                    len(sections[cur]), []).append(int(ns))
             elif cur and line.startswith('info '):
                 parts = line.split()
                 if len(parts) == 7:
@@ -126,12 +132,24 @@ def parse(path):
                         (int(parts[5]), int(parts[6])))
             elif cur and line.startswith('error '):
                 errors.append(line)
-    return samples, sections, errors, info, faults, pingpong, walk, peer
+    return (samples, sections, errors, info, faults, pingpong, walk, peer,
+            per_run)
+
+
+def section_problems(sections, name):
+    """Why the runs of section bench@<name> failed, or []."""
+    rcs = sections.get(name)
+    if not rcs:
+        return ['bench@%s did not run' % name]
+    return ['bench@%s%s exited rc=%s' % (
+        name, '' if len(rcs) == 1 else ' (run %d of %d)' % (i, len(rcs)),
+        'none (it did not end)' if rc is None else rc)
+        for i, rc in enumerate(rcs, 1) if rc != 0]
 
 
 def memcpy_ceiling(samples, size):
     """The fastest CPU copy of @size bytes, by the median of one way in one
-    driver's run (the runs may see the machine in different states, see
+    driver's runs (they may see the machine in different states, see
     PHASE_SKEW): (method, its samples)."""
     best = (None, None)
     for (drv, wl, sz), v in samples.items():
@@ -142,8 +160,8 @@ def memcpy_ceiling(samples, size):
     return best
 
 
-# Beyond this ratio between the memcpy ceilings of the two drivers' runs at
-# a size, the machine was not in the same state for both (under TCG the
+# Beyond this ratio between the memcpy ceilings of the two drivers' runs
+# (each driver's pooled over its rounds) at a size, the machine was not in the same state for both (under TCG the
 # time of a copy of warm buffers depends on what ran before, most likely
 # through the emulator's software TLB: 35 ms to 490 ms for 64 MiB in one
 # boot): that size's vsvm/test_hmm ratios are reported but not gated.
@@ -276,6 +294,30 @@ def print_targets(cells, slack):
             c['target']))
     met = sum(c['met'] for c in cells)
     print('targets met: %d of %d' % (met, len(cells)))
+
+
+def print_missed_per_run(cells, per_run):
+    """Each run's medians of the cells compared with test_hmm that missed:
+    how far the drift between runs goes, next to the pooled ratio."""
+    lines = []
+    for c in cells:
+        if c['met'] or c['ratio'] is None or c['reference'] != 'test_hmm':
+            continue
+        runs = {d: per_run.get((d, c['workload'], c['bytes']), {})
+                for d in DRIVERS}
+        if max(len(v) for v in runs.values()) < 2:
+            continue
+        med = {d: [statistics.median(v[k]) for k in sorted(v)]
+               for d, v in runs.items()}
+        pairs = [ratio(b, a) for a, b in zip(med['test_hmm'], med['vsvm'])]
+        lines.append('%-19s %8s: %s; vsvm/test_hmm by round %s' % (
+            c['workload'], human(c['bytes']),
+            '; '.join('%s %s us' % (d, '/'.join(fmt_us(x) for x in med[d]))
+                      for d in DRIVERS),
+            '/'.join('-' if x is None else '%.2f' % x for x in pairs)))
+    if lines:
+        print('missed cells, median of each run (the drivers\' runs alternate):')
+        print('\n'.join(lines))
 
 
 SCALE = re.compile(r'bench: scale ranges=(\d+) insert_ns=(\d+) find_ns=(\d+) '
@@ -890,13 +932,11 @@ def main():
         return 1
     if args.only == 'profile':
         return profile_only(args, res)
-    samples, sections, errors, info, faults, pingpong, walk, peer = parse(res)
+    (samples, sections, errors, info, faults, pingpong, walk, peer,
+     per_run) = parse(res)
     problems = list(errors)
     for drv in DRIVERS:
-        if drv not in sections:
-            problems.append('bench@%s did not run' % drv)
-        elif sections[drv] != 0:
-            problems.append('bench@%s exited rc=%s' % (drv, sections[drv]))
+        problems += section_problems(sections, drv)
     logged, console = log_problems(args.run, res)
     problems += logged
     problems += ['KUnit bench: ' + ln.strip() for ln in console
@@ -918,7 +958,7 @@ def main():
             '%s %s us' % (wl, fmt_us(ns)) for ns, wl in ways)))
         skew, ceil = phase_skew(samples, size)
         if skew is not None:
-            print('%24s per run: %s; %.1fx apart%s' % (
+            print('%24s per driver: %s; %.1fx apart%s' % (
                 '', ', '.join('%s %s us' % (d, fmt_us(ceil[d]))
                               for d in DRIVERS), skew,
                 '' if skew <= PHASE_SKEW else
@@ -928,6 +968,7 @@ def main():
     cells = targets(rows)
     print()
     print_targets(cells, args.max_ratio)
+    print_missed_per_run(cells, per_run)
     print()
     frows = fault_service(samples, faults)
     if frows:
@@ -944,10 +985,7 @@ def main():
     wcells, wproblems = print_walk(walk, args.max_ratio)
     problems += wproblems
     print()
-    if 'vsvm-link' not in sections:
-        problems.append('bench@vsvm-link did not run')
-    elif sections['vsvm-link'] != 0:
-        problems.append('bench@vsvm-link exited rc=%s' % sections['vsvm-link'])
+    problems += section_problems(sections, 'vsvm-link')
     prows, pproblems = print_peer(peer)
     problems += pproblems
     print()
@@ -1015,8 +1053,9 @@ def main():
                           statistics.median(i['cpu_faults_writing_back']
                                             for i in v)))
     ns = sorted({n for r in rows for n in r['samples'].values() if n})
-    print('medians of %s samples per cell (memcpy: of the faster run); '
-          'ratio > 1: vsvm slower. QEMU TCG: compare within this run only.'
+    print('medians of %s samples per cell, over every run of a driver '
+          '(memcpy: of the faster driver\'s runs); ratio > 1: vsvm slower. '
+          'QEMU TCG: compare within this boot only.'
           % ('-'.join(str(n) for n in (ns[0], ns[-1])) if ns else 0))
     for p in problems:
         print('PROBLEM: ' + p)
