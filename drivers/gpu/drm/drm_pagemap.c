@@ -641,14 +641,17 @@ static int drm_pagemap_evict_pfns(const unsigned long *pfns,
 			continue;
 
 		devmem = drm_pagemap_src_devmem(buf, i);
-		if (WARN_ON_ONCE(!devmem))
-			continue;
 		/*
 		 * @pfns may be stale: the allocation can be released between
 		 * two passes and its device memory reused by another one,
-		 * whose pages are left where they are.
+		 * whose pages are left where they are. A page being handed
+		 * to that one may have no owner yet (zone_device_page_init()
+		 * sets its count before it locks it). At teardown nothing is
+		 * migrated into the pagemap any more: every page in use has
+		 * an owner.
 		 */
-		if (devmem_allocation && devmem != devmem_allocation)
+		if (devmem_allocation ? devmem != devmem_allocation :
+					WARN_ON_ONCE(!devmem))
 			continue;
 
 		dpage = alloc_page(gfp);
