@@ -752,7 +752,8 @@ def print_profiles(profiles, build):
           'iteration maps a fresh buffer, fills it (user time, and page '
           'faults and clear_page in the kernel), migrates it with '
           'MIGRATE_TO_DEV (migration and read-back), for faultback writes '
-          'every page from the CPU, and unmaps it. Kernel text is split by '
+          'every page from the CPU, or for read only reads it from the '
+          'device (READ, in place), and unmaps it. Kernel text is split by '
           'the object file of the function hit; "driver module" is the '
           'system time outside kernel text (test_hmm.ko or vsvm.ko).')
     tick_ns = 1e9 / kernel_hz(build)

@@ -74,10 +74,11 @@
  *   migration> <CPU page faults taken while writing it back>
  * and "error <driver> <workload> <bytes> <message>" on failure (exit 1).
  *
- * Profile mode (--profile=migrate or --profile=faultback, optionally with
- * ":<bytes>"): for 10 s, over fresh buffers of 2 MiB or the size given,
- * only HMM_DMIRROR_MIGRATE_TO_DEV, or that and the CPU writes that fault
- * every page back. /proc/profile (kernel booted with
+ * Profile mode (--profile=migrate, faultback or read, optionally with
+ * ":<bytes>"): for 10 s, over fresh populated buffers of 2 MiB or the size
+ * given, only HMM_DMIRROR_MIGRATE_TO_DEV, or that and the CPU writes that
+ * fault every page back, or a cold HMM_DMIRROR_READ (the device accesses
+ * system memory in place: dev_read_sys). /proc/profile (kernel booted with
  * profile=) is reset just before the loop; the caller reads it after.
  * Prints "profile <driver> <workload> <bytes> <iterations> <ns> <user ns>
  * <system ns>", the last two from getrusage(): /proc/profile sees kernel
@@ -89,7 +90,8 @@
  * prefetch workloads run in round 1 only.
  *
  * Usage: vsvm-bench <test_hmm|vsvm|vsvm-link> [device]
- *			[--profile=migrate|faultback[:<bytes>]] [--round=K/N]
+ *			[--profile=migrate|faultback|read[:<bytes>]]
+ *			[--round=K/N]
  */
 
 #include <errno.h>
@@ -563,13 +565,14 @@ static int profile_loop(const char *arg)
 	unsigned long size = colon ? strtoul(colon + 1, NULL, 0) : 2UL << 20;
 	int len = colon ? colon - arg : (int)strlen(arg);
 	int back = !strncmp(arg, "faultback", len) && len == 9;
+	int rd = !strncmp(arg, "read", len) && len == 4;
 	unsigned char *mirror;
 	struct rusage r0, r1;
 	uint64_t t0, end;
 	long iters = 0;
 	int fd, ret;
 
-	if ((!back && (len != 7 || strncmp(arg, "migrate", len))) ||
+	if ((!back && !rd && (len != 7 || strncmp(arg, "migrate", len))) ||
 	    !size || size % PAGE_SZ) {
 		fail("profile", 0, "unknown workload or size");
 		return 1;
@@ -596,7 +599,8 @@ static int profile_loop(const char *arg)
 			return 1;
 		}
 		memset(buf, 0x5a, size);
-		ret = dmirror(HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
+		ret = dmirror(rd ? HMM_DMIRROR_READ : HMM_DMIRROR_MIGRATE_TO_DEV,
+			      buf, mirror, size);
 		if (ret) {
 			fail("profile", size, strerror(-ret));
 			return 1;
@@ -827,7 +831,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s <test_hmm|vsvm|vsvm-link> [device] %s\n",
-			argv[0], "[--profile=migrate|faultback] [--round=K/N]");
+			argv[0], "[--profile=migrate|faultback|read] [--round=K/N]");
 		return 2;
 	}
 	driver = argv[1];
