@@ -626,11 +626,26 @@ drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier, unsigned long start,
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_find);
 
 /*
- * Ranges of up to this many pages collect their pages into an array on the
- * stack: small ranges are the most frequent, and their faults the most
- * sensitive to fixed costs.
+ * Ranges of up to this many pages collect and check their pages in an array
+ * on the stack: small ranges are the most frequent, and their faults the
+ * most sensitive to fixed costs.
  */
 #define DRM_GPUSVM_SMALL_PFNS		16
+
+/* @small (DRM_GPUSVM_SMALL_PFNS entries) if it holds @npages, else kvmalloc. */
+static unsigned long *drm_gpusvm_pfns_alloc(unsigned long *small,
+					    unsigned long npages)
+{
+	if (npages <= DRM_GPUSVM_SMALL_PFNS)
+		return small;
+	return kvmalloc_array(npages, sizeof(unsigned long), GFP_KERNEL);
+}
+
+static void drm_gpusvm_pfns_free(unsigned long *pfns, unsigned long *small)
+{
+	if (pfns != small)
+		kvfree(pfns);
+}
 
 /* The access history is kept in 64 KiB blocks. */
 #define DRM_GPUSVM_TOUCH_SHIFT		16
@@ -884,12 +899,12 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 				   unsigned long start, unsigned long end)
 {
 	unsigned long npages = drm_gpusvm_npages(start, end);
+	unsigned long small_pfns[DRM_GPUSVM_SMALL_PFNS];
+	unsigned long *pfns = drm_gpusvm_pfns_alloc(small_pfns, npages);
 	void *allocation = NULL;
-	unsigned long *pfns;
 	unsigned long i;
 	bool ok = false;
 
-	pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
 	if (!pfns)
 		return false;
 
@@ -911,7 +926,7 @@ static bool drm_gpusvm_check_pages(struct drm_gpusvm *gpusvm,
 	}
 	ok = true;
 out:
-	kvfree(pfns);
+	drm_gpusvm_pfns_free(pfns, small_pfns);
 	return ok;
 }
 
@@ -1666,7 +1681,7 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	unsigned long small_pfns[DRM_GPUSVM_SMALL_PFNS];
 	struct mm_struct *mm = gpusvm->mm;
 	unsigned int nblocks, dma_size = 0;
-	unsigned long *pfns = small_pfns;
+	unsigned long *pfns;
 	int err;
 
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
@@ -1676,11 +1691,9 @@ int drm_gpusvm_range_get_pages(struct drm_gpusvm *gpusvm,
 	if (err)
 		return err < 0 ? err : 0;
 
-	if (npages > ARRAY_SIZE(small_pfns)) {
-		pfns = kvmalloc_array(npages, sizeof(*pfns), GFP_KERNEL);
-		if (!pfns)
-			return -ENOMEM;
-	}
+	pfns = drm_gpusvm_pfns_alloc(small_pfns, npages);
+	if (!pfns)
+		return -ENOMEM;
 	hmm_range.hmm_pfns = pfns;
 
 	if (!mmget_not_zero(mm)) {
@@ -1764,8 +1777,7 @@ out_mmput:
 	mmput(mm);
 out_free:
 	kvfree(dma_addr);
-	if (pfns != small_pfns)
-		kvfree(pfns);
+	drm_gpusvm_pfns_free(pfns, small_pfns);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_get_pages);
