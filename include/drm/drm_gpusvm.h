@@ -112,8 +112,9 @@ struct drm_gpusvm_ops {
  * @flags.removed: The MMU interval notifier has been removed from the mm;
  *                 no invalidation reaches this notifier anymore.
  * @touched: Bitmap of the 64 KiB blocks of the window that the GPU used,
- *           see drm_gpusvm_range_touch(); NULL if it could not be
- *           allocated (then nothing is prefetched in this window).
+ *           allocated by the first drm_gpusvm_range_touch() of the window;
+ *           NULL until then or if it could not be allocated (then nothing
+ *           is prefetched in this window).
  *
  * Notifiers are created on demand by drm_gpusvm_range_find_or_insert(), one
  * per &drm_gpusvm.notifier_size aligned window holding at least one range,

@@ -677,9 +677,8 @@ drm_gpusvm_notifier_alloc(struct drm_gpusvm *gpusvm, unsigned long addr)
 	notifier->root = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&notifier->range_list);
 	notifier->flags.removed = false;
-	/* Best effort: without it, nothing is prefetched in the window. */
-	notifier->touched = bitmap_zalloc(drm_gpusvm_touch_blocks(gpusvm),
-					  GFP_KERNEL_ACCOUNT);
+	/* The access history comes with the first use, see the prefetch. */
+	notifier->touched = NULL;
 
 	return notifier;
 }
@@ -2615,9 +2614,12 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_range_thrash_note);
  * @range: The range, just mapped for a GPU fault or a prefetch.
  *
  * Marks the 64 KiB blocks of @range used in the access history of its
- * notifier (see "Prefetch").
+ * notifier (see "Prefetch"). The first use of a notifier's window allocates
+ * its history (a bit per block); a window the GPU only reaches through
+ * explicit migrations, or a driver that never prefetches, has none. Best
+ * effort: if that allocation fails, the use is not recorded.
  *
- * Context: The caller holds the driver lock.
+ * Context: The caller holds the driver lock. May allocate memory.
  */
 void drm_gpusvm_range_touch(struct drm_gpusvm *gpusvm,
 			    struct drm_gpusvm_range *range)
@@ -2626,8 +2628,15 @@ void drm_gpusvm_range_touch(struct drm_gpusvm *gpusvm,
 	unsigned long first, last;
 
 	drm_gpusvm_driver_lock_held(gpusvm);
+	might_alloc(GFP_KERNEL);
 
-	if (!notifier->touched || drm_gpusvm_range_removed(range))
+	if (drm_gpusvm_range_removed(range))
+		return;
+	if (!notifier->touched)
+		notifier->touched =
+			bitmap_zalloc(drm_gpusvm_touch_blocks(gpusvm),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!notifier->touched)
 		return;
 	first = drm_gpusvm_touch_index(notifier, drm_gpusvm_range_start(range));
 	last = drm_gpusvm_touch_index(notifier, drm_gpusvm_range_end(range) - 1);

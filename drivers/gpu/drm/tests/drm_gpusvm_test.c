@@ -5116,24 +5116,79 @@ static void drm_test_gpusvm_prefetch_stream_edges(struct kunit *test)
 }
 
 /*
- * The extent never leaves the notifier window (here 128 KiB), and a range
- * the CPU unmapped takes its blocks out of the history when it goes.
+ * A GPU SVM of 128 KiB windows mapping 64 KiB and 4 KiB ranges, and the
+ * first two 64 KiB ranges of a fresh 2 MiB-aligned mapping: one window.
+ * Return: the mapping's address.
  */
-static void drm_test_gpusvm_prefetch_bounds_and_unmap(struct kunit *test)
+static unsigned long gpusvm_test_two_blocks(struct kunit *test,
+					    struct drm_gpusvm_range **r0,
+					    struct drm_gpusvm_range **r1)
 {
 	static const unsigned long chunks[] = { SZ_64K, SZ_4K };
-	struct gpusvm_test_priv *priv = test->priv;
 	unsigned long a = gpusvm_test_mmap_aligned(test, SZ_2M, SZ_2M);
-	struct drm_gpusvm_range *r0, *r1;
-	unsigned long start, end;
 	int err;
 
 	err = gpusvm_test_init_full(test, current->mm, 0, TASK_SIZE_MAX,
 				    SZ_128K, chunks, ARRAY_SIZE(chunks));
 	KUNIT_ASSERT_EQ(test, err, 0);
+	*r0 = gpusvm_test_insert_ok(test, a, a, a + SZ_64K);
+	*r1 = gpusvm_test_insert_ok(test, a + SZ_64K, a + SZ_64K, a + SZ_128K);
+	return a;
+}
 
-	r0 = gpusvm_test_insert_ok(test, a, a, a + SZ_64K);
-	r1 = gpusvm_test_insert_ok(test, a + SZ_64K, a + SZ_64K, a + SZ_128K);
+/*
+ * A window's access history comes with its first use: ranges that were only
+ * inserted (explicit migrations never touch) have none; the first touch
+ * allocates one bitmap for the whole window, which the next touches share;
+ * a range removed meanwhile is not recorded, and its notifier, gone with
+ * it, is not looked at.
+ */
+static void drm_test_gpusvm_touch_allocates_history(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_range *r0, *r1, *r2;
+	unsigned long *history;
+	unsigned long a = gpusvm_test_two_blocks(test, &r0, &r1);
+
+	KUNIT_ASSERT_PTR_EQ(test, r0->notifier, r1->notifier);
+	KUNIT_EXPECT_NULL(test, r0->notifier->touched);
+
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_touch(&priv->gpusvm, r1);
+	history = r1->notifier->touched;
+	drm_gpusvm_range_touch(&priv->gpusvm, r0);
+	mutex_unlock(&priv->lock);
+	KUNIT_ASSERT_NOT_NULL(test, history);
+	KUNIT_EXPECT_PTR_EQ(test, r0->notifier->touched, history);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, history));
+	KUNIT_EXPECT_TRUE(test, test_bit(1, history));
+
+	/* Another window, its only range removed before the touch. */
+	r2 = gpusvm_test_insert_ok(test, a + SZ_1M, a + SZ_1M,
+				   a + SZ_1M + SZ_64K);
+	KUNIT_EXPECT_PTR_NE(test, r2->notifier, r0->notifier);
+	drm_gpusvm_range_get(r2);
+	gpusvm_test_remove(priv, r2);
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_touch(&priv->gpusvm, r2);
+	mutex_unlock(&priv->lock);
+	drm_gpusvm_range_put(r2);
+
+	gpusvm_test_remove(priv, r0);
+	gpusvm_test_remove(priv, r1);
+}
+
+/*
+ * The extent never leaves the notifier window (here 128 KiB), and a range
+ * the CPU unmapped takes its blocks out of the history when it goes.
+ */
+static void drm_test_gpusvm_prefetch_bounds_and_unmap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_range *r0, *r1;
+	unsigned long start, end;
+	unsigned long a = gpusvm_test_two_blocks(test, &r0, &r1);
+
 	mutex_lock(&priv->lock);
 	drm_gpusvm_range_touch(&priv->gpusvm, r0);
 	drm_gpusvm_range_touch(&priv->gpusvm, r1);
@@ -5338,6 +5393,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_prefetch_stream),
 	KUNIT_CASE(drm_test_gpusvm_prefetch_stream_edges),
 	KUNIT_CASE(drm_test_gpusvm_prefetch_bounds_and_unmap),
+	KUNIT_CASE(drm_test_gpusvm_touch_allocates_history),
 	KUNIT_CASE(drm_test_gpusvm_print),
 	KUNIT_CASE(drm_test_gpusvm_driver_lock),
 	{}
