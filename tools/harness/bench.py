@@ -77,7 +77,7 @@ def parse(path):
     [(turns, migrations, ns)]}, walk {mode: [(faults, ns)]}, peer
     {(strategy, size): [(ns, pages moved)]}, per_run {(driver, workload,
     size): {run: [ns]}})."""
-    samples, sections, errors, info, faults = {}, {}, [], [], {}
+    sections, errors, info, faults = {}, [], [], {}
     pingpong, walk, peer, per_run = {}, {}, {}, {}
     cur = None
     with open(path, errors='replace') as f:
@@ -99,7 +99,6 @@ def parse(path):
                 # to compare the state of the machine (see PHASE_SKEW).
                 key = ('memcpy@' + drv if wl.startswith('memcpy') else drv,
                        wl, int(size))
-                samples.setdefault(key, []).append(int(ns))
                 per_run.setdefault(key, {}).setdefault(
                     len(sections[cur]), []).append(int(ns))
             elif cur and line.startswith('info '):
@@ -132,6 +131,8 @@ def parse(path):
                         (int(parts[5]), int(parts[6])))
             elif cur and line.startswith('error '):
                 errors.append(line)
+    samples = {k: [ns for run in sorted(v) for ns in v[run]]
+               for k, v in per_run.items()}
     return (samples, sections, errors, info, faults, pingpong, walk, peer,
             per_run)
 
@@ -161,10 +162,11 @@ def memcpy_ceiling(samples, size):
 
 
 # Beyond this ratio between the memcpy ceilings of the two drivers' runs
-# (each driver's pooled over its rounds) at a size, the machine was not in the same state for both (under TCG the
-# time of a copy of warm buffers depends on what ran before, most likely
-# through the emulator's software TLB: 35 ms to 490 ms for 64 MiB in one
-# boot): that size's vsvm/test_hmm ratios are reported but not gated.
+# (each driver's pooled over its rounds) at a size, the machine was not in
+# the same state for both (under TCG the time of a copy of warm buffers
+# depends on what ran before, most likely through the emulator's software
+# TLB: 35 ms to 490 ms for 64 MiB in one boot): that size's vsvm/test_hmm
+# ratios are reported but not gated.
 PHASE_SKEW = 2.0
 
 
