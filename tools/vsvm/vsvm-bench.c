@@ -559,21 +559,29 @@ static void bench_device(unsigned long size)
 }
 
 /* The loop of profile mode, see the top of the file. */
+enum { LOOP_MIGRATE, LOOP_FAULTBACK, LOOP_READ, NUM_LOOPS };
+
 static int profile_loop(const char *arg)
 {
 	const char *colon = strchr(arg, ':');
 	unsigned long size = colon ? strtoul(colon + 1, NULL, 0) : 2UL << 20;
-	int len = colon ? colon - arg : (int)strlen(arg);
-	int back = !strncmp(arg, "faultback", len) && len == 9;
-	int rd = !strncmp(arg, "read", len) && len == 4;
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	static const char *const loops[NUM_LOOPS] = {
+		[LOOP_MIGRATE] = "migrate",
+		[LOOP_FAULTBACK] = "faultback",
+		[LOOP_READ] = "read",
+	};
+	unsigned int w;
 	unsigned char *mirror;
 	struct rusage r0, r1;
 	uint64_t t0, end;
 	long iters = 0;
 	int fd, ret;
 
-	if ((!back && !rd && (len != 7 || strncmp(arg, "migrate", len))) ||
-	    !size || size % PAGE_SZ) {
+	for (w = 0; w < NUM_LOOPS; w++)
+		if (strlen(loops[w]) == len && !strncmp(arg, loops[w], len))
+			break;
+	if (w == NUM_LOOPS || !size || size % PAGE_SZ) {
 		fail("profile", 0, "unknown workload or size");
 		return 1;
 	}
@@ -599,20 +607,20 @@ static int profile_loop(const char *arg)
 			return 1;
 		}
 		memset(buf, 0x5a, size);
-		ret = dmirror(rd ? HMM_DMIRROR_READ : HMM_DMIRROR_MIGRATE_TO_DEV,
-			      buf, mirror, size);
+		ret = dmirror(w == LOOP_READ ? HMM_DMIRROR_READ :
+			      HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
 		if (ret) {
 			fail("profile", size, strerror(-ret));
 			return 1;
 		}
-		if (back)
+		if (w == LOOP_FAULTBACK)
 			touch_pages(buf, size, 0xa5);
 		munmap(buf, size);
 		iters++;
 	} while (now_ns() < end);
 	t0 = now_ns() - t0;
 	getrusage(RUSAGE_SELF, &r1);
-	printf("profile %s %.*s %lu %ld %llu %llu %llu\n", driver, len, arg,
+	printf("profile %s %s %lu %ld %llu %llu %llu\n", driver, loops[w],
 	       size, iters,
 	       (unsigned long long)t0,
 	       (unsigned long long)(tv_ns(&r1.ru_utime) - tv_ns(&r0.ru_utime)),
