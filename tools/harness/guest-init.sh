@@ -34,8 +34,9 @@ for arg in $(cat /proc/cmdline); do
 	harness.fuzz_s=*) FUZZ_S=${arg#harness.fuzz_s=} ;;
 	harness.fuzz_seed=*) FUZZ_SEED=${arg#harness.fuzz_seed=} ;;
 	harness.selftests=*) SELFTESTS=${arg#harness.selftests=} ;;
-	# make selftests KNOWN_BUGS=1: the known-bug reproducers run too.
-	harness.known_bugs=1) export VSVM_KNOWN_BUGS=1 ;;
+	# make selftests KNOWN_BUGS=1: the known-bug reproducers run too;
+	# KNOWN_BUGS=N: for N minutes each.
+	harness.known_bugs=*) export VSVM_KNOWN_BUGS=${arg#harness.known_bugs=} ;;
 	harness.gpusvm_text=*) GPUSVM_TEXT=${arg#harness.gpusvm_text=} ;;
 	harness.kunit_dense=*) KF_DENSE=${arg#harness.kunit_dense=} ;;
 	harness.kunit_sweep_s=*) KF_SWEEP_S=${arg#harness.kunit_sweep_s=} ;;
@@ -281,7 +282,12 @@ for t in /tests/vsvm/*; do
 	if [ "$(basename "$t")" = vsvm_faults_test ]; then
 		case "$MODE" in check | coverage) continue ;; esac
 	fi
-	run_suite "vsvm/$(basename "$t")" 900 "$t"
+	# KNOWN_BUGS=N: the reproducers run for N minutes.
+	suite_s=900
+	case "${VSVM_KNOWN_BUGS:-}" in
+	[2-9] | [1-6][0-9]) suite_s=$((900 + VSVM_KNOWN_BUGS * 60)) ;;
+	esac
+	run_suite "vsvm/$(basename "$t")" $suite_s "$t"
 done
 # make check (and coverage): vsvm_stress too (75 s), and vsvm_fuzz (45 s),
 # with the module the selftests used.
