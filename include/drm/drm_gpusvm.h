@@ -14,6 +14,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 #include <drm/drm_pagemap.h>
 
@@ -294,6 +295,13 @@ enum drm_gpusvm_thrash {
  * @notifier_list: The notifiers sorted by address: the same elements as
  *                 @root, in an order that can be walked while the tree
  *                 changes.
+ * @range_index: The ranges by page, for the GPU fault's lookup in
+ *               drm_gpusvm_range_find_or_insert(): indexed by the page
+ *               number relative to @mm_start, one multi-index entry per
+ *               naturally aligned block of a range. A cache of the trees,
+ *               which stay the reference: a range whose entries could not
+ *               be allocated is found in its notifier's tree and entered
+ *               again. Changed and read under the driver lock only.
  * @thrash: When a range thrashes between system and device memory, see
  *          drm_gpusvm_range_thrash_check(). Protected by the driver lock.
  *
@@ -314,6 +322,7 @@ struct drm_gpusvm {
 	struct rw_semaphore notifier_lock;
 	struct rb_root_cached root;
 	struct list_head notifier_list;
+	struct xarray range_index;
 	struct drm_gpusvm_thrash_params thrash;
 #ifdef CONFIG_LOCKDEP
 	/**

@@ -6,6 +6,7 @@
  */
 
 #include <kunit/test.h>
+#include <kunit/test-bug.h>
 
 #include <linux/delay.h>
 #include <linux/dma-direct.h>
@@ -213,10 +214,68 @@ static void mock_notifier_free(struct drm_gpusvm_notifier *notifier)
 
 static const unsigned long default_chunks[] = { SZ_2M, SZ_64K, SZ_4K };
 
+/* Whether a range is out of its notifier's tree. */
+static bool gpusvm_test_range_gone(struct drm_gpusvm_range *range)
+{
+	return RB_EMPTY_NODE(&range->itree.rb);
+}
+
+/* The entry of &drm_gpusvm.range_index for the page at @addr. */
+static void *gpusvm_test_index_load(struct drm_gpusvm *gpusvm,
+				    unsigned long addr)
+{
+	return xa_load(&gpusvm->range_index,
+		       (addr - gpusvm->mm_start) >> PAGE_SHIFT);
+}
+
+/*
+ * The page index of a GPU SVM against its trees: every page of every range
+ * finds its range, every entry is the range the trees have there. Called
+ * after the operations that change the index, by the test's own thread.
+ */
+static void gpusvm_test_check_index(struct gpusvm_test_priv *priv)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct drm_gpusvm *gpusvm = &priv->gpusvm;
+	struct drm_gpusvm_notifier *notifier;
+	struct drm_gpusvm_range *range;
+	unsigned long addr, index, missed = 0, stale = 0;
+	void *entry;
+
+	if (!test || !priv->initialized)
+		return;
+
+	/* Not if a failed assertion ended the test with the lock held. */
+	if (!mutex_trylock(&priv->lock))
+		return;
+	drm_gpusvm_for_each_notifier(notifier, gpusvm, 0, ULONG_MAX)
+		drm_gpusvm_for_each_range(range, notifier, 0, ULONG_MAX)
+			for (addr = drm_gpusvm_range_start(range);
+			     addr < drm_gpusvm_range_end(range);
+			     addr += PAGE_SIZE)
+				if (gpusvm_test_index_load(gpusvm, addr) != range)
+					missed++;
+
+	xa_for_each(&gpusvm->range_index, index, entry) {
+		addr = gpusvm->mm_start + (index << PAGE_SHIFT);
+		notifier = drm_gpusvm_notifier_find(gpusvm, addr, addr + 1);
+		if (!notifier ||
+		    drm_gpusvm_range_find(notifier, addr, addr + 1) != entry)
+			stale++;
+	}
+	mutex_unlock(&priv->lock);
+
+	KUNIT_EXPECT_EQ_MSG(test, missed, 0,
+			    "pages of ranges the index does not find");
+	KUNIT_EXPECT_EQ_MSG(test, stale, 0,
+			    "index entries that are not the tree's range");
+}
+
 static void gpusvm_test_fini(struct gpusvm_test_priv *priv)
 {
 	if (!priv->initialized)
 		return;
+	gpusvm_test_check_index(priv);
 	drm_gpusvm_fini(&priv->gpusvm);
 	priv->initialized = false;
 }
@@ -390,6 +449,7 @@ gpusvm_test_insert(struct gpusvm_test_priv *priv, unsigned long addr,
 	range = drm_gpusvm_range_find_or_insert(&priv->gpusvm, addr, va_start,
 						va_end, ctx);
 	mutex_unlock(&priv->lock);
+	gpusvm_test_check_index(priv);
 
 	return range;
 }
@@ -415,6 +475,7 @@ static void gpusvm_test_remove(struct gpusvm_test_priv *priv,
 	mutex_lock(&priv->lock);
 	drm_gpusvm_range_remove(&priv->gpusvm, range);
 	mutex_unlock(&priv->lock);
+	gpusvm_test_check_index(priv);
 }
 
 static int gpusvm_test_get_pages(struct gpusvm_test_priv *priv,
@@ -1353,6 +1414,187 @@ static void drm_test_gpusvm_range_find(struct kunit *test)
 						      base + SZ_2M));
 	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(n, base + SZ_512K,
 							base + SZ_1M + 1), r[3]);
+}
+
+/*
+ * The page index holds ranges that are no power of two and whose blocks
+ * are aligned only in index space: a range cut to 60 KiB at a VMA edge, in
+ * a GPU SVM whose mirrored part starts at that edge (page index 0) and in
+ * one where it starts at 0. Each page finds its range, the pages around it
+ * find their own or nothing, and removal leaves nothing behind.
+ */
+static void drm_test_gpusvm_index_cut_range(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_aligned(test, SZ_256K, SZ_64K);
+	unsigned long starts[] = { map + SZ_4K, 0 };
+	struct drm_gpusvm_range *range, *next;
+	unsigned long addr;
+	unsigned int i;
+
+	gpusvm_test_munmap(test, map, SZ_4K);
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		KUNIT_ASSERT_EQ(test, gpusvm_test_init_full(test, current->mm,
+							    starts[i],
+							    TASK_SIZE_MAX - starts[i],
+							    SZ_2M, default_chunks,
+							    ARRAY_SIZE(default_chunks)),
+				0);
+		range = gpusvm_test_insert_ok(test, map + SZ_32K, 0, ULONG_MAX);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_start(range), map + SZ_4K);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_end(range), map + SZ_64K);
+		next = gpusvm_test_insert_ok(test, map + SZ_64K, 0, ULONG_MAX);
+		KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(next), SZ_64K);
+
+		for (addr = map + SZ_4K; addr < map + SZ_64K; addr += PAGE_SIZE)
+			KUNIT_EXPECT_PTR_EQ_MSG(test,
+						gpusvm_test_index_load(&priv->gpusvm, addr),
+						range, "page 0x%lx", addr - map);
+		KUNIT_EXPECT_PTR_EQ(test, gpusvm_test_index_load(&priv->gpusvm,
+								 map + SZ_64K),
+				    next);
+		KUNIT_EXPECT_NULL(test, gpusvm_test_index_load(&priv->gpusvm,
+							       map + SZ_128K));
+		KUNIT_EXPECT_PTR_EQ(test, gpusvm_test_insert_ok(test,
+								map + SZ_64K - 1,
+								0, ULONG_MAX),
+				    range);
+
+		gpusvm_test_remove(priv, range);
+		for (addr = map + SZ_4K; addr < map + SZ_64K; addr += PAGE_SIZE)
+			KUNIT_EXPECT_NULL(test,
+					  gpusvm_test_index_load(&priv->gpusvm, addr));
+		gpusvm_test_remove(priv, next);
+		KUNIT_EXPECT_TRUE(test, xa_empty(&priv->gpusvm.range_index));
+		gpusvm_test_fini(priv);
+	}
+}
+
+/*
+ * A range the index lost (its entries could not be allocated, or were
+ * taken out of a full index) is still found, in its notifier's tree, and
+ * entered again.
+ */
+static void drm_test_gpusvm_index_refill(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	struct drm_gpusvm_range *range;
+	unsigned long addr;
+
+	gpusvm_test_munmap(test, map, SZ_4K);
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, map + SZ_8K, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K - SZ_4K);
+
+	for (addr = map + SZ_4K; addr < map + SZ_64K; addr += PAGE_SIZE)
+		xa_erase(&priv->gpusvm.range_index,
+			 (addr - priv->gpusvm.mm_start) >> PAGE_SHIFT);
+	KUNIT_ASSERT_TRUE(test, xa_empty(&priv->gpusvm.range_index));
+
+	KUNIT_EXPECT_PTR_EQ(test, gpusvm_test_insert_ok(test, map + SZ_32K, 0,
+							ULONG_MAX),
+			    range);
+	for (addr = map + SZ_4K; addr < map + SZ_64K; addr += PAGE_SIZE)
+		KUNIT_EXPECT_PTR_EQ(test,
+				    gpusvm_test_index_load(&priv->gpusvm, addr),
+				    range);
+}
+
+/* A garbage collector: removes every range it finds, under the driver lock. */
+struct gpusvm_test_collector {
+	struct gpusvm_test_priv *priv;
+	unsigned long start, end;
+	unsigned long removed;
+	bool stop;
+	struct completion done;
+};
+
+static int gpusvm_test_collector_thread(void *arg)
+{
+	struct gpusvm_test_collector *c = arg;
+	struct drm_gpusvm *gpusvm = &c->priv->gpusvm;
+	struct drm_gpusvm_notifier *notifier, *next_notifier;
+	struct drm_gpusvm_range *range, *next;
+
+	while (!READ_ONCE(c->stop)) {
+		mutex_lock(&c->priv->lock);
+		drm_gpusvm_for_each_notifier_safe(notifier, next_notifier,
+						  gpusvm, c->start, c->end)
+			drm_gpusvm_for_each_range_safe(range, next, notifier,
+						       c->start, c->end) {
+				drm_gpusvm_range_remove(gpusvm, range);
+				c->removed++;
+			}
+		mutex_unlock(&c->priv->lock);
+		usleep_range(50, 200);
+	}
+	complete(&c->done);
+	return 0;
+}
+
+/*
+ * GPU faults over 4 MiB (64 KiB and 4 KiB ranges) while another thread
+ * removes every range it finds and the test thread drops pages under them
+ * (MADV_DONTNEED): a fault never gets a removed range or one that does not
+ * hold its address, and the index ends equal to the trees. A stale entry
+ * would hand out a freed range (KASAN).
+ */
+static void drm_test_gpusvm_index_collector_race(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long base = gpusvm_test_mmap_aligned(test, SZ_4M, SZ_2M);
+	struct gpusvm_test_collector *c;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+	struct task_struct *task;
+	unsigned long i, addr, bad = 0, faults = 0;
+
+	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
+		kunit_skip(test, "madvise needs the tests built in");
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_init_full(test, current->mm, 0,
+						    TASK_SIZE_MAX, SZ_2M,
+						    default_chunks + 1,
+						    ARRAY_SIZE(default_chunks) - 1),
+			0);
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->priv = priv;
+	c->start = base;
+	c->end = base + SZ_4M;
+	init_completion(&c->done);
+	task = kthread_run(gpusvm_test_collector_thread, c, "gpusvm-gc");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+
+	for (i = 0; i < 4000; i++) {
+		addr = base + ((unsigned long)get_random_u32_below(SZ_4M >> PAGE_SHIFT)
+			       << PAGE_SHIFT);
+		mutex_lock(&priv->lock);
+		range = drm_gpusvm_range_find_or_insert(&priv->gpusvm, addr,
+							0, ULONG_MAX, &ctx);
+		if (IS_ERR(range) || gpusvm_test_range_gone(range) ||
+		    addr < drm_gpusvm_range_start(range) ||
+		    addr >= drm_gpusvm_range_end(range))
+			bad++;
+		else
+			faults++;
+		mutex_unlock(&priv->lock);
+		if (!(i % 64))
+			gpusvm_test_madvise(test, ALIGN_DOWN(addr, SZ_64K), SZ_64K,
+					    MADV_DONTNEED);
+		/* Let the collector in. */
+		if (!(i % 8))
+			usleep_range(20, 50);
+	}
+
+	WRITE_ONCE(c->stop, true);
+	wait_for_completion(&c->done);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_GT_MSG(test, c->removed, 0,
+			    "the collector never found a range");
+	kunit_info(test, "%lu faults, %lu ranges collected\n", faults, c->removed);
+	gpusvm_test_check_index(priv);
 }
 
 static void drm_test_gpusvm_range_iterate(struct kunit *test)
@@ -3352,6 +3594,7 @@ static int gpusvm_test_split(struct gpusvm_test_priv *priv,
 	mutex_lock(&priv->lock);
 	ret = drm_gpusvm_range_split(&priv->gpusvm, range);
 	mutex_unlock(&priv->lock);
+	gpusvm_test_check_index(priv);
 
 	return ret;
 }
@@ -3362,12 +3605,6 @@ static void gpusvm_test_split_driver(struct gpusvm_test_priv *priv)
 	priv->split = true;
 	priv->ops.range_alloc = mock_range_alloc;
 	priv->ops.range_free = mock_range_free;
-}
-
-/* Whether a range is out of its notifier's tree. */
-static bool gpusvm_test_range_gone(struct drm_gpusvm_range *range)
-{
-	return RB_EMPTY_NODE(&range->itree.rb);
 }
 
 static bool gpusvm_test_same_entry(const struct drm_pagemap_device_addr *a,
@@ -5328,6 +5565,9 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_alloc_hooks),
 	KUNIT_CASE(drm_test_gpusvm_alloc_hooks_failed_insert),
 	KUNIT_CASE(drm_test_gpusvm_range_find),
+	KUNIT_CASE(drm_test_gpusvm_index_cut_range),
+	KUNIT_CASE(drm_test_gpusvm_index_refill),
+	KUNIT_CASE_SLOW(drm_test_gpusvm_index_collector_race),
 	KUNIT_CASE(drm_test_gpusvm_range_iterate),
 	KUNIT_CASE(drm_test_gpusvm_range_iterate_safe),
 	KUNIT_CASE(drm_test_gpusvm_notifier_iterate),
