@@ -326,7 +326,8 @@ SCALE = re.compile(r'bench: scale ranges=(\d+) insert_ns=(\d+) find_ns=(\d+) '
                    r'invalidate_ns=(\d+) remove_ns=(\d+) find_seq_ns=(\d+)')
 META = re.compile(r'bench: metadata backing=(\w+) range_bytes=(\d+) '
                   r'dma_bytes=(\d+) blocks=(\d+) entry_bytes=(\d+)')
-SCALE_TREE = re.compile(r'bench: scale_tree ranges=(\d+) tree_find_ns=(\d+)')
+SCALE_TREE = re.compile(r'bench: scale_tree ranges=(\d+) tree_find_ns=(\d+)'
+                        r'(?: xa_find_ns=(\d+))?')
 SCALE_OPS = ['insert', 'find', 'invalidate', 'remove', 'find_seq']
 # Targets: cost per operation at 1M ranges at most 2x the cost at 1K;
 # DMA-address metadata of a THP-backed 2 MiB range at most 64 bytes.
@@ -344,8 +345,10 @@ def parse_kunit_bench(console):
             scale.setdefault(v[0], {}).update(zip(SCALE_OPS, v[1:]))
         m = SCALE_TREE.search(ln)
         if m:
-            scale.setdefault(int(m.group(1)), {})['tree_find'] = \
-                int(m.group(2))
+            row = scale.setdefault(int(m.group(1)), {})
+            row['tree_find'] = int(m.group(2))
+            if m.group(3):
+                row['xa_find'] = int(m.group(3))
         m = META.search(ln)
         if m:
             meta[m.group(1)] = {
@@ -362,18 +365,21 @@ def print_kunit_bench(scale, meta):
     cells = []
     scale = {n: v for n, v in scale.items() if all(o in v for o in SCALE_OPS)}
     if scale:
-        print('%-12s %10s %10s %10s %10s %12s %14s' % (
-            'ranges', *[o + ' ns' for o in SCALE_OPS], 'tree find ns'))
+        print('%-12s %10s %10s %10s %10s %12s %14s %12s' % (
+            'ranges', *[o + ' ns' for o in SCALE_OPS], 'tree find ns',
+            'xa find ns'))
         for n in sorted(scale):
-            print('%-12d %10d %10d %10d %10d %12d %14s' % (
+            print('%-12d %10d %10d %10d %10d %12d %14s %12s' % (
                 n, *[scale[n][o] for o in SCALE_OPS],
-                scale[n].get('tree_find', '-')))
+                scale[n].get('tree_find', '-'), scale[n].get('xa_find', '-')))
         lo, hi = min(scale), max(scale)
         # find_seq is the same lookups in address order: not a target,
-        # it shows what of find's growth is locality. tree find is the
-        # same random lookups in one bare interval tree of as many nodes
-        # of a range's size: the growth any tree of ranges pays.
-        floor = ratio(scale[hi].get('tree_find'), scale[lo].get('tree_find'))
+        # it shows what of find's growth is locality. tree find and xa
+        # find are the same random lookups in one bare interval tree of as
+        # many nodes of a range's size, and in one bare XArray of as many
+        # entries: the growth the trees pay, and the page index.
+        tree = ratio(scale[hi].get('tree_find'), scale[lo].get('tree_find'))
+        floor = ratio(scale[hi].get('xa_find'), scale[lo].get('xa_find'))
         for o in SCALE_OPS[:4]:
             x = ratio(scale[hi][o], scale[lo][o])
             met = x is not None and x <= SCALE_LIMIT
@@ -382,11 +388,13 @@ def print_kunit_bench(scale, meta):
             if o == 'find' and floor:
                 cell['floor'] = floor
             cells.append(cell)
-            print('scale %-10s: cost at %d ranges / at %d: %s, target %.1f: %s%s' % (
+            print('scale %-10s: cost at %d ranges / at %d: %s, target %.1f: %s%s%s' % (
                 o, hi, lo, '-' if x is None else '%.2f' % x, SCALE_LIMIT,
                 'met' if met else 'MISSED',
-                ('; a bare interval tree grows %.2f, find %.2f times that'
-                 % (floor, x / floor)) if 'floor' in cell and x else ''))
+                ('; a bare XArray grows %.2f, find %.2f times that'
+                 % (floor, x / floor)) if 'floor' in cell and x else '',
+                ('; a bare interval tree %.2f' % tree)
+                if o == 'find' and tree else ''))
     else:
         print('scale: no result (drm_gpusvm_bench did not run)')
     for backing in sorted(meta):

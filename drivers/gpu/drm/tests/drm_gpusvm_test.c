@@ -5758,17 +5758,20 @@ struct bench_tree_node {
 };
 
 /*
- * The floor under find's growth with @n: the same random lookups in one
+ * The floors under find's growth with @n: the same random lookups in one
  * bare interval tree of @n nodes the size of a range, each allocated on
- * its own as ranges are, with nothing of GPU SVM around them (no notifier
- * level, no mm). What find grows beyond this is ours.
+ * its own as ranges are (what the lookup paid when it walked the trees),
+ * and in one bare XArray of @n entries (what the page index pays), with
+ * nothing of GPU SVM around them (no notifier, no mm). What find grows
+ * beyond the XArray's is ours.
  */
 static void bench_tree_one(struct kunit *test, unsigned long n)
 {
 	struct rb_root_cached root = RB_ROOT_CACHED;
 	struct bench_tree_node **nodes;
 	unsigned long i, j, made;
-	u64 t0, find;
+	u64 t0, find, xa_find = 0;
+	DEFINE_XARRAY(xa);
 
 	nodes = kvmalloc_array(n, sizeof(*nodes), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, nodes);
@@ -5792,14 +5795,29 @@ static void bench_tree_one(struct kunit *test, unsigned long n)
 	find = bench_per_op(t0, n);
 	KUNIT_EXPECT_EQ(test, i, n);
 
+	for (i = 0; i < made; i++)
+		if (xa_err(xa_store(&xa, i, nodes[i], GFP_KERNEL)))
+			break;
+	KUNIT_EXPECT_EQ(test, i, made);
+	if (i == n) {
+		t0 = ktime_get_ns();
+		for (i = 0; i < n; i++)
+			if (xa_load(&xa, bench_index(i, n)) !=
+			    nodes[bench_index(i, n)])
+				break;
+		xa_find = bench_per_op(t0, n);
+		KUNIT_EXPECT_EQ(test, i, n);
+	}
+	xa_destroy(&xa);
+
 	for (i = 0; i < made; i++) {
 		interval_tree_remove(&nodes[i]->itree, &root);
 		kfree(nodes[i]);
 	}
 	kvfree(nodes);
 
-	kunit_info(test, "bench: scale_tree ranges=%lu tree_find_ns=%llu\n", n,
-		   find);
+	kunit_info(test, "bench: scale_tree ranges=%lu tree_find_ns=%llu xa_find_ns=%llu\n",
+		   n, find, xa_find);
 }
 
 static void drm_bench_gpusvm_scale(struct kunit *test)
