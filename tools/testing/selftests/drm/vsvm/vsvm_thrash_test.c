@@ -343,9 +343,12 @@ static void *lost_dontneed(void *arg)
  * data, the earlier read had seen a value beyond the pass the writer had
  * completed when the bad read was caught, while the CPU read of the page
  * and the writer's counter agreed with the bad read: as if the main
- * thread and the writer saw different copies of pages. On a bad read this
- * stops the trace (vsvm events, if tracefs is there) and prints the last 8
- * reads. A read that fails (-EBUSY when the CPU keeps the pages moving) is
+ * thread and the writer saw different copies of pages. It also happens
+ * with DRM_VSVM_POLICY_SYSTEM for the reads (nothing ever migrates: once
+ * in 113234 reads, again a value the writer had not yet reached when the
+ * main thread read its counter), so drm_pagemap is not in it. On a bad
+ * read this stops the trace (vsvm events, if tracefs is there) and prints
+ * the last 8 reads. A read that fails (-EBUSY when the CPU keeps the pages moving) is
  * counted and the loop goes on: it used to end the run early, silently.
  * Opt in with VSVM_KNOWN_BUGS=1 (make selftests KNOWN_BUGS=1); runs for 5
  * minutes, or N minutes with VSVM_KNOWN_BUGS=N (2 to 60).
