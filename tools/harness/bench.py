@@ -73,7 +73,8 @@ def ratio(a, b):
 def parse(path):
     """Return (samples {(driver, workload, size): [ns]}, sections {name:
     [rc of each run, None if it did not end]}, errors, info, faults
-    {(driver, workload, size): [(faults, ns)]}, pingpong {(mode, size):
+    {(driver, workload, size): [(faults, ns, [ns of each FAULT_STAGES] or
+    None)]}, pingpong {(mode, size):
     [(turns, migrations, ns)]}, walk {mode: [(faults, ns)]}, peer
     {(strategy, size): [(ns, pages moved)]}, per_run {(driver, workload,
     size): {run: [ns]}})."""
@@ -110,10 +111,11 @@ def parse(path):
                                  'cpu_faults_writing_back': int(parts[6])})
             elif cur and line.startswith('fault '):
                 parts = line.split()
-                if len(parts) == 7:
+                if len(parts) in (7, 7 + len(FAULT_STAGES)):
+                    stages = [int(x) for x in parts[7:]] or None
                     faults.setdefault((parts[1], parts[2], int(parts[3])),
                                       []).append((int(parts[5]),
-                                                  int(parts[6])))
+                                                  int(parts[6]), stages))
             elif cur and line.startswith('pingpong '):
                 parts = line.split()
                 if len(parts) == 8:
@@ -416,6 +418,9 @@ def print_kunit_bench(scale, meta):
 
 
 # GPU fault service (issue 15): per fault, by range size.
+# The stages vsvm splits a fault's time into, in vsvm-bench's order
+# (enum vsvm_fault_stage).
+FAULT_STAGES = ['wait', 'gc', 'find', 'migrate', 'pages', 'bind', 'retry']
 # (workload, what it is, the test_hmm workload pair giving cold - warm)
 FAULT_ROWS = [
     ('dev_read_sys', 'test_hmm ABI READ, in place', True),
@@ -432,7 +437,9 @@ def fault_service(samples, faults):
     the faults of that repetition. test_hmm has no such counter: for the
     test_hmm ABI row both drivers also get the cold READ's median minus
     the warm READ's, which is the fault service of one READ (each driver
-    faults once per READ of a buffer that is one range)."""
+    faults once per READ of a buffer that is one range). Each stage of
+    vsvm's time gets the same median per fault, so the stages of a row
+    need not add up to exactly its total."""
     rows = []
     sizes = sorted({k[2] for k in faults})
     for wl, what, pair in FAULT_ROWS:
@@ -440,11 +447,16 @@ def fault_service(samples, faults):
             v = faults.get(('vsvm', wl, size))
             if not v:
                 continue
-            per = [ns / c for c, ns in v if c]
+            per = [ns / c for c, ns, _ in v if c]
             row = {'workload': wl, 'what': what, 'bytes': size,
-                   'faults_per_op': statistics.median(c for c, _ in v),
+                   'faults_per_op': statistics.median(c for c, _, _ in v),
                    'vsvm_ns_per_fault': statistics.median(per) if per
                    else None}
+            staged = [(c, st) for c, _, st in v if c and st]
+            if staged:
+                row['vsvm_stage_ns_per_fault'] = {
+                    name: statistics.median(st[i] / c for c, st in staged)
+                    for i, name in enumerate(FAULT_STAGES)}
             if pair:
                 for drv in DRIVERS:
                     cold = samples.get((drv, 'dev_read_sys', size))
@@ -470,6 +482,23 @@ def print_fault_service(rows):
             fmt_us(r['vsvm_ns_per_fault']),
             fmt_us(r.get('vsvm_cold_minus_warm_ns')),
             fmt_us(r.get('test_hmm_cold_minus_warm_ns'))))
+    staged = [r for r in rows if r.get('vsvm_stage_ns_per_fault')]
+    if not staged:
+        return
+    print()
+    print('vsvm\'s fault time by stage, us per fault (medians): wait = '
+          'for the locks, gc = removing unmapped ranges, find = range and '
+          'notifier lookup or insertion, pages = hmm_range_fault and DMA '
+          'mapping, bind = GPU page table, retry = passes started over')
+    hdr = '%-13s %8s' % ('workload', 'range') + ''.join(
+        ' %8s' % name for name in FAULT_STAGES) + ' %8s' % 'total'
+    print(hdr)
+    print('-' * len(hdr))
+    for r in staged:
+        st = r['vsvm_stage_ns_per_fault']
+        print('%-13s %8s' % (r['workload'], human(r['bytes'])) + ''.join(
+            ' %8s' % fmt_us(st[name]) for name in FAULT_STAGES) +
+            ' %8s' % fmt_us(r['vsvm_ns_per_fault']))
 
 
 # Thrashing control (issue 16): the CPU/GPU ping-pong, control off and on.

@@ -37,8 +37,11 @@
  *                   uapi, DRM_VSVM_POLICY_SYSTEM: in place;
  *   gpu_read_mig    the same with DRM_VSVM_POLICY_MIGRATE: each fault
  *                   migrates its range to VRAM first.
- * Output: "fault <driver> <workload> <bytes> <rep> <faults> <ns>", and the
- * wall time of the two uapi workloads as samples.
+ * Output: "fault <driver> <workload> <bytes> <rep> <faults> <ns>" followed
+ * by the ns of each stage of the faults (vsvm_fault_stage_names order: lock
+ * waits, garbage collection, range lookup or insertion, migration,
+ * collecting the pages, binding, retries), and the wall time of the two
+ * uapi workloads as samples.
  *
  * Thrashing, vsvm only (64 KiB and 2 MiB): for PINGPONG_MS, turns of the
  * CPU writing one word per page and the GPU reading the buffer with
@@ -180,24 +183,41 @@ static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
 	fflush(stdout);
 }
 
+/* vsvm's fault counters at one moment. */
+struct fault_snap {
+	long long count, ns;
+	long long stage_ns[VSVM_FAULT_STAGES];
+};
+
 /*
- * Faults vsvm serviced so far and their total time, migrating ones
- * (@migrated) or not. Returns 0 or -1 if there is no fault-time file.
+ * Faults vsvm serviced so far, their total time and its split by stage,
+ * migrating ones (@migrated) or not. Returns 0 or -1 if there is no
+ * fault-time file.
  */
-static int fault_time(int migrated, long long *count, long long *ns)
+static int fault_time(int migrated, struct fault_snap *snap)
 {
-	*count = *ns = 0;
+	memset(snap, 0, sizeof(*snap));
 	if (vsvm_fd < 0)
 		return -1;
-	*count = vsvm_fault_time(vsvm_fd, 0, migrated, ns);
-	return *count < 0 ? -1 : 0;
+	snap->count = vsvm_fault_time(vsvm_fd, 0, migrated, &snap->ns);
+	if (snap->count < 0 ||
+	    vsvm_fault_stages(vsvm_fd, 0, migrated, snap->stage_ns))
+		return -1;
+	return 0;
 }
 
+/* The faults between @a and @b: count, time, then the time by stage. */
 static void emit_faults(const char *what, unsigned long size, int rep,
-			long long count, long long ns)
+			const struct fault_snap *a, const struct fault_snap *b)
 {
-	printf("fault %s %s%s %lu %d %lld %lld\n", driver, what,
-	       buf_offset ? "@4K" : "", size, rep, count, ns);
+	int i;
+
+	printf("fault %s %s%s %lu %d %lld %lld", driver, what,
+	       buf_offset ? "@4K" : "", size, rep, b->count - a->count,
+	       b->ns - a->ns);
+	for (i = 0; i < VSVM_FAULT_STAGES; i++)
+		printf(" %lld", b->stage_ns[i] - a->stage_ns[i]);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -357,7 +377,7 @@ static void bench_access(const char *what, unsigned long request,
 	memset(mirror, 0x3c, size);
 	for (rep = 0; rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
-		long long c0, ns0, c1, ns1;
+		struct fault_snap f0, f1;
 		uint64_t t0, t1;
 		int timed;
 
@@ -384,7 +404,7 @@ static void bench_access(const char *what, unsigned long request,
 			}
 		}
 		timed = request == HMM_DMIRROR_READ && resident == ACCESS_COLD &&
-			!fault_time(0, &c0, &ns0);
+			!fault_time(0, &f0);
 		t0 = now_ns();
 		ret = dmirror(request, buf, mirror, size);
 		t1 = now_ns();
@@ -394,8 +414,8 @@ static void bench_access(const char *what, unsigned long request,
 			break;
 		}
 		emit(what, size, rep, t1 - t0);
-		if (timed && !fault_time(0, &c1, &ns1))
-			emit_faults(what, size, rep, c1 - c0, ns1 - ns0);
+		if (timed && !fault_time(0, &f1))
+			emit_faults(what, size, rep, &f0, &f1);
 		munmap(buf, size);
 	}
 	munmap(mirror, size);
@@ -419,7 +439,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 	memset(dst, 0, size);
 	for (rep = 0; rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
-		long long c0, ns0, c1, ns1;
+		struct fault_snap f0, f1;
 		struct drm_vsvm_stats st;
 		uint64_t t0, t1;
 
@@ -428,7 +448,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 			break;
 		}
 		memset(buf, 0x5a, size);
-		if (fault_time(migrate, &c0, &ns0)) {
+		if (fault_time(migrate, &f0)) {
 			fail(what, size, "no vsvm_fault_time in debugfs");
 			munmap(buf, size);
 			break;
@@ -438,7 +458,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 				    migrate ? DRM_VSVM_POLICY_MIGRATE :
 					      DRM_VSVM_POLICY_SYSTEM, &st);
 		t1 = now_ns();
-		fault_time(migrate, &c1, &ns1);
+		fault_time(migrate, &f1);
 		munmap(buf, size);
 		if (ret) {
 			fail(what, size, strerror(-ret));
@@ -453,7 +473,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 			break;
 		}
 		emit(what, size, rep, t1 - t0);
-		emit_faults(what, size, rep, c1 - c0, ns1 - ns0);
+		emit_faults(what, size, rep, &f0, &f1);
 	}
 	munmap(dst, size);
 }

@@ -119,10 +119,37 @@ struct vsvm_vram {
 #define VSVM_NUM_CHUNKS 3
 
 /**
+ * enum vsvm_fault_stage - Where the time of a GPU fault goes
+ * @VSVM_FAULT_WAIT: Waiting for the placement lock and the VM lock.
+ * @VSVM_FAULT_GC: Removing unmapped ranges (the garbage collector, inline).
+ * @VSVM_FAULT_FIND: Finding or inserting the range (and its notifier).
+ * @VSVM_FAULT_MIGRATE: Thrashing control and the migration to VRAM.
+ * @VSVM_FAULT_PAGES: Page-table allocation and collecting the pages
+ *	(hmm_range_fault() and DMA mapping).
+ * @VSVM_FAULT_BIND: Writing the GPU page table, and prefetching.
+ * @VSVM_FAULT_RETRY: Everything of a pass that went back to the start
+ *	after the stage it failed in: evictions, the exclusive placement
+ *	lock.
+ * @VSVM_FAULT_STAGES: Number of stages.
+ */
+enum vsvm_fault_stage {
+	VSVM_FAULT_WAIT,
+	VSVM_FAULT_GC,
+	VSVM_FAULT_FIND,
+	VSVM_FAULT_MIGRATE,
+	VSVM_FAULT_PAGES,
+	VSVM_FAULT_BIND,
+	VSVM_FAULT_RETRY,
+	VSVM_FAULT_STAGES
+};
+
+/**
  * struct vsvm_fault_time - CPU time spent servicing GPU page faults
  * @count: Faults serviced, by whether the fault migrated its range to VRAM
  *	and by the size of the range (index into the VM's chunk sizes).
  * @ns: Their total time from entry to bind, in nanoseconds.
+ * @stage_ns: The same time split by &enum vsvm_fault_stage; the stages of
+ *	a fault add up to its total.
  *
  * Only faults that bound their range count. make bench reads them through
  * <debugfs>/dri/<minor>/vsvm_fault_time.
@@ -130,6 +157,7 @@ struct vsvm_vram {
 struct vsvm_fault_time {
 	atomic64_t count[2][VSVM_NUM_CHUNKS];
 	atomic64_t ns[2][VSVM_NUM_CHUNKS];
+	atomic64_t stage_ns[2][VSVM_NUM_CHUNKS][VSVM_FAULT_STAGES];
 };
 
 /**

@@ -650,44 +650,88 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		vsvm_vm_bind(vm, r, !ctx.read_only);
 }
 
+/* A GPU fault's time, split by stage as it goes. */
+struct vsvm_fault_clock {
+	u64 lap;
+	u64 ns[VSVM_FAULT_STAGES];
+};
+
+/* The time since the last lap was spent in @stage. */
+static void vsvm_fault_lap(struct vsvm_fault_clock *clock,
+			   enum vsvm_fault_stage stage)
+{
+	u64 now = ktime_get_ns();
+
+	clock->ns[stage] += now - clock->lap;
+	clock->lap = now;
+}
+
 /*
- * Account a fault that bound a range of @size bytes in @ns nanoseconds, under
- * the smallest chunk size that holds it (a range cut at a VMA edge is smaller
- * than its chunk).
+ * Account a fault that bound a range of @size bytes, under the smallest
+ * chunk size that holds it (a range cut at a VMA edge is smaller than its
+ * chunk).
  */
 static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
-				bool migrated, u64 ns)
+				bool migrated,
+				const struct vsvm_fault_clock *clock)
 {
-	int i;
+	struct vsvm_fault_time *ft = &vdev->fault_time;
+	u64 total = 0;
+	int i, s;
 
-	for (i = VSVM_NUM_CHUNKS - 1; i >= 0; i--) {
-		if (size <= vsvm_chunk_sizes[i]) {
-			atomic64_inc(&vdev->fault_time.count[migrated][i]);
-			atomic64_add(ns, &vdev->fault_time.ns[migrated][i]);
-			return;
-		}
+	for (i = VSVM_NUM_CHUNKS - 1; i >= 0; i--)
+		if (size <= vsvm_chunk_sizes[i])
+			break;
+	if (i < 0)
+		return;
+	for (s = 0; s < VSVM_FAULT_STAGES; s++) {
+		atomic64_add(clock->ns[s], &ft->stage_ns[migrated][i][s]);
+		total += clock->ns[s];
 	}
+	atomic64_inc(&ft->count[migrated][i]);
+	atomic64_add(total, &ft->ns[migrated][i]);
 }
+
+static const char *const vsvm_fault_stage_names[VSVM_FAULT_STAGES] = {
+	[VSVM_FAULT_WAIT] = "wait",
+	[VSVM_FAULT_GC] = "gc",
+	[VSVM_FAULT_FIND] = "find",
+	[VSVM_FAULT_MIGRATE] = "migrate",
+	[VSVM_FAULT_PAGES] = "pages",
+	[VSVM_FAULT_BIND] = "bind",
+	[VSVM_FAULT_RETRY] = "retry",
+};
 
 /**
  * vsvm_fault_time_print() - Print the fault service times of a device
  * @vdev: The device.
  * @p: Where to.
  *
- * One line per range size and kind of fault: "fault <range bytes>
- * <migrated 0|1> <count> <total ns>", after a "device <index>" line.
+ * After a "device <index>" line, two lines per range size and kind of
+ * fault: "fault <range bytes> <migrated 0|1> <count> <total ns>", then
+ * "stages <range bytes> <migrated 0|1>" followed by a "<stage> <ns>" pair
+ * for each &enum vsvm_fault_stage, which add up to the total.
  */
 void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p)
 {
-	int m, i;
+	struct vsvm_fault_time *ft = &vdev->fault_time;
+	int m, i, s;
 
 	drm_printf(p, "device %u\n", vdev->index);
-	for (m = 0; m < 2; m++)
-		for (i = 0; i < VSVM_NUM_CHUNKS; i++)
+	for (m = 0; m < 2; m++) {
+		for (i = 0; i < VSVM_NUM_CHUNKS; i++) {
 			drm_printf(p, "fault %lu %d %lld %lld\n",
 				   vsvm_chunk_sizes[i], m,
-				   atomic64_read(&vdev->fault_time.count[m][i]),
-				   atomic64_read(&vdev->fault_time.ns[m][i]));
+				   atomic64_read(&ft->count[m][i]),
+				   atomic64_read(&ft->ns[m][i]));
+			drm_printf(p, "stages %lu %d", vsvm_chunk_sizes[i], m);
+			for (s = 0; s < VSVM_FAULT_STAGES; s++)
+				drm_printf(p, " %s %lld",
+					   vsvm_fault_stage_names[s],
+					   atomic64_read(&ft->stage_ns[m][i][s]));
+			drm_printf(p, "\n");
+		}
+	}
 }
 
 /*
@@ -760,9 +804,10 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	struct vsvm_range *r;
 	bool nothing_moved = false, migrated = false, throttled = false;
 	bool exclusive = false;
+	struct vsvm_fault_clock clock = { .lap = ktime_get_ns() };
 	int tries = 0, migrate_tries = 0, err;
-	u64 t0 = ktime_get_ns(), wait_ns;
 	unsigned long size;
+	u64 wait_ns;
 
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
@@ -776,8 +821,10 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 		vsvm_placement_unlock(policy, false);
 		return err;
 	}
+	vsvm_fault_lap(&clock, VSVM_FAULT_WAIT);
 
 retry:
+	vsvm_fault_lap(&clock, VSVM_FAULT_RETRY);
 	if (++tries > VSVM_FAULT_MAX_TRIES) {
 		err = -EBUSY;
 		goto out_unlock;
@@ -790,6 +837,7 @@ retry:
 	}
 
 	vsvm_vm_gc_locked(vm);
+	vsvm_fault_lap(&clock, VSVM_FAULT_GC);
 
 	/* DRM_VSVM_PARAM_FAULT_SIZE: a window no larger than that. */
 	range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr,
@@ -799,6 +847,7 @@ retry:
 						ALIGN_DOWN(addr, vm->fault_size) +
 						vm->fault_size :
 						TASK_SIZE & PAGE_MASK, &ctx);
+	vsvm_fault_lap(&clock, VSVM_FAULT_FIND);
 	if (IS_ERR(range)) {
 		err = PTR_ERR(range);
 		if (err == -EPERM) {
@@ -841,6 +890,7 @@ retry:
 				vsvm_placement_unlock(policy, exclusive);
 				return err;
 			}
+			vsvm_fault_lap(&clock, VSVM_FAULT_MIGRATE);
 			goto retry;
 		default:
 			break;
@@ -865,6 +915,7 @@ retry:
 	}
 
 collect:
+	vsvm_fault_lap(&clock, VSVM_FAULT_MIGRATE);
 	err = vsvm_range_alloc_ptes(r);
 	if (err)
 		goto out_unlock;
@@ -875,6 +926,7 @@ collect:
 		vsvm_range_release_pages(vm, r, &ctx);
 		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
 	}
+	vsvm_fault_lap(&clock, VSVM_FAULT_PAGES);
 	if (err == -EPERM) {
 		err = vsvm_vm_access_error(vm, addr);
 		if (err == -EPERM && !write && !ctx.read_only) {
@@ -949,7 +1001,8 @@ collect:
 	 */
 	if (vm->prefetch && policy != VSVM_POLICY_IN_PLACE)
 		vsvm_vm_prefetch(vm, range, policy, sink);
-	vsvm_fault_time_add(vm->vdev, size, migrated, ktime_get_ns() - t0);
+	vsvm_fault_lap(&clock, VSVM_FAULT_BIND);
+	vsvm_fault_time_add(vm->vdev, size, migrated, &clock);
 
 out_unlock:
 	mutex_unlock(&vm->lock);

@@ -135,7 +135,10 @@ TEST_F(vsvm, vm_stats_start_at_zero)
  * The fault-time counters make bench reads: one fault per GPU SVM range,
  * under the size of that range and the right kind (in place or migrating);
  * a fault that fails (unmapped memory) is not counted. The time only must
- * not go back: the test kernel's clock may be jiffies.
+ * not go back: the test kernel's clock may be jiffies. Its stages add up to
+ * it, and a 2 MiB fault's time is where its work is: a migrating one spends
+ * most of it migrating (tens of ms here, whatever the clock), an in-place
+ * one less in the migration stage than in collecting its 512 pages.
  */
 TEST_F(vsvm, fault_time_by_range_size)
 {
@@ -150,6 +153,7 @@ TEST_F(vsvm, fault_time_by_range_size)
 		{ SZ_2M, DRM_VSVM_POLICY_MIGRATE },
 	};
 	long long ns0, ns1, other0, other1, dummy;
+	long long s0[VSVM_FAULT_STAGES], s1[VSVM_FAULT_STAGES];
 	struct drm_vsvm_stats st;
 	unsigned int i;
 	char out[64];
@@ -161,6 +165,8 @@ TEST_F(vsvm, fault_time_by_range_size)
 		unsigned long size = cases[i].size;
 		int mig = cases[i].policy == DRM_VSVM_POLICY_MIGRATE;
 		char *a = vsvm_map_aligned(size, size);
+		long long sum = 0, stage[VSVM_FAULT_STAGES];
+		unsigned int k;
 		long c0, c1;
 
 		ASSERT_NE(MAP_FAILED, a);
@@ -168,6 +174,7 @@ TEST_F(vsvm, fault_time_by_range_size)
 		c0 = vsvm_fault_time(self->fd, size, mig, &ns0);
 		other0 = vsvm_fault_time(self->fd, size, !mig, &dummy);
 		ASSERT_GE(c0, 0);
+		ASSERT_EQ(0, vsvm_fault_stages(self->fd, size, mig, s0));
 
 		ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, sizeof(out),
 					   cases[i].policy, &st));
@@ -180,6 +187,23 @@ TEST_F(vsvm, fault_time_by_range_size)
 		/* The clock may be jiffies: a fault can take 0 ns. */
 		EXPECT_GE(ns1, ns0);
 		EXPECT_EQ(other0, other1);
+		ASSERT_EQ(0, vsvm_fault_stages(self->fd, size, mig, s1));
+		for (k = 0; k < VSVM_FAULT_STAGES; k++) {
+			stage[k] = s1[k] - s0[k];
+			EXPECT_LE(0, stage[k]);
+			sum += stage[k];
+		}
+		EXPECT_EQ(ns1 - ns0, sum);
+		if (size == SZ_2M && mig)
+			EXPECT_LE(ns1 - ns0, 2 * stage[VSVM_STAGE_MIGRATE])
+				TH_LOG("migrate %lld of %lld ns",
+				       stage[VSVM_STAGE_MIGRATE], ns1 - ns0);
+		if (size == SZ_2M && !mig)
+			EXPECT_LE(stage[VSVM_STAGE_MIGRATE],
+				  stage[VSVM_STAGE_PAGES])
+				TH_LOG("migrate %lld, pages %lld ns",
+				       stage[VSVM_STAGE_MIGRATE],
+				       stage[VSVM_STAGE_PAGES]);
 		EXPECT_EQ(0, memcmp(out, a, sizeof(out)));
 		ASSERT_EQ(0, munmap(a, size));
 

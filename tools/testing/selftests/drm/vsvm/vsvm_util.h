@@ -293,6 +293,24 @@ static inline int vsvm_debugfs_path(int fd, const char *name, char *path,
 	return access(path, F_OK) ? -errno : 0;
 }
 
+/*
+ * Open debugfs file @name of the device behind @fd for reading. Returns the
+ * stream, or NULL with the -errno in @err.
+ */
+static inline FILE *vsvm_debugfs_fopen(int fd, const char *name, int *err)
+{
+	char path[128];
+	FILE *f;
+
+	*err = vsvm_debugfs_path(fd, name, path, sizeof(path));
+	if (*err)
+		return NULL;
+	f = fopen(path, "re");
+	if (!f)
+		*err = -errno;
+	return f;
+}
+
 /* Write @val to the debugfs knob @name of the device behind @fd. */
 static inline int vsvm_debugfs_set(int fd, const char *name,
 				   unsigned long long val)
@@ -316,16 +334,12 @@ static inline int vsvm_debugfs_set(int fd, const char *name,
 static inline int vsvm_debugfs_get(int fd, const char *name,
 				   unsigned long long *val)
 {
-	char path[128];
 	FILE *f;
 	int ret;
 
-	ret = vsvm_debugfs_path(fd, name, path, sizeof(path));
-	if (ret)
-		return ret;
-	f = fopen(path, "re");
+	f = vsvm_debugfs_fopen(fd, name, &ret);
 	if (!f)
-		return -errno;
+		return ret;
 	ret = fscanf(f, "%llu", val) == 1 ? 0 : -EIO;
 	fclose(f);
 	return ret;
@@ -370,16 +384,13 @@ static inline long long vsvm_fault_time(int fd, unsigned long size,
 					int migrated, long long *ns)
 {
 	long long sz, c, t, count = 0;
-	char path[128], line[128];
+	char line[128];
 	int m, ret;
 	FILE *f;
 
-	ret = vsvm_debugfs_path(fd, "vsvm_fault_time", path, sizeof(path));
-	if (ret)
-		return ret;
-	f = fopen(path, "re");
+	f = vsvm_debugfs_fopen(fd, "vsvm_fault_time", &ret);
 	if (!f)
-		return -errno;
+		return ret;
 	*ns = 0;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &c, &t) == 4 &&
@@ -391,6 +402,60 @@ static inline long long vsvm_fault_time(int fd, unsigned long size,
 	return count;
 }
 
+/* The stages of a GPU fault in vsvm_fault_time (enum vsvm_fault_stage). */
+enum {
+	VSVM_STAGE_WAIT,
+	VSVM_STAGE_GC,
+	VSVM_STAGE_FIND,
+	VSVM_STAGE_MIGRATE,
+	VSVM_STAGE_PAGES,
+	VSVM_STAGE_BIND,
+	VSVM_STAGE_RETRY,
+	VSVM_FAULT_STAGES
+};
+
+/* Their names in the file. */
+static const char *const vsvm_fault_stage_names[VSVM_FAULT_STAGES] = {
+	"wait", "gc", "find", "migrate", "pages", "bind", "retry",
+};
+
+/*
+ * The time of the faults vsvm_fault_time() counts, split by stage: @ns[i]
+ * is the total of stage vsvm_fault_stage_names[i] in ns. Returns 0 or
+ * -errno; -EPROTO if the file has no stage of that name.
+ */
+static inline int vsvm_fault_stages(int fd, unsigned long size, int migrated,
+				    long long ns[VSVM_FAULT_STAGES])
+{
+	char line[512], name[32];
+	unsigned int seen = 0;
+	long long sz, val;
+	int m, i, n, ret;
+	const char *p;
+	FILE *f;
+
+	f = vsvm_debugfs_fopen(fd, "vsvm_fault_time", &ret);
+	if (!f)
+		return ret;
+	memset(ns, 0, VSVM_FAULT_STAGES * sizeof(*ns));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "stages %lld %d%n", &sz, &m, &n) != 2 ||
+		    (size && sz != (long long)size) || m != migrated)
+			continue;
+		for (p = line + n; sscanf(p, "%31s %lld%n", name, &val, &n) == 2;
+		     p += n) {
+			for (i = 0; i < VSVM_FAULT_STAGES; i++) {
+				if (!strcmp(name, vsvm_fault_stage_names[i])) {
+					ns[i] += val;
+					seen |= 1u << i;
+				}
+			}
+		}
+	}
+	fclose(f);
+	return seen == (1u << VSVM_FAULT_STAGES) - 1 ? 0 : -EPROTO;
+}
+
 /*
  * Number of allocations on the VRAM LRU of the device behind @fd, from its
  * debugfs file vsvm_vram, or -errno.
@@ -398,17 +463,15 @@ static inline long long vsvm_fault_time(int fd, unsigned long size,
 static inline long vsvm_debugfs_lru_allocs(int fd)
 {
 	unsigned long long size, used;
-	char path[128], line[256];
 	unsigned long n;
-	FILE *f;
+	char line[256];
 	long ret;
+	FILE *f;
+	int err;
 
-	ret = vsvm_debugfs_path(fd, "vsvm_vram", path, sizeof(path));
-	if (ret)
-		return ret;
-	f = fopen(path, "re");
+	f = vsvm_debugfs_fopen(fd, "vsvm_vram", &err);
 	if (!f)
-		return -errno;
+		return err;
 	ret = -EINVAL;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "vram: %llu KiB, used %llu KiB, %lu allocations",
