@@ -344,11 +344,12 @@ def fails_the_run(tmp, i, what, mutate, expect, mode):
     return ok
 
 
-def bench_run(tmp, vsvm_memcpy_ns, rounds=1, last_rc=0):
+def bench_run(tmp, vsvm_memcpy_ns, rounds=1, last_rc=0, vsvm_extra=()):
     """make bench's report of a synthetic run: vsvm migrates 64 MiB in 1.2x
     test_hmm's time (target 0.5, so over the gate of 2 x 0.5), and its run
     copies 64 MiB in @vsvm_memcpy_ns, test_hmm's in 40 ms; the drivers' runs
-    alternate @rounds times, vsvm's last one exits with @last_rc."""
+    alternate @rounds times, vsvm's last one exits with @last_rc. Lines
+    @vsvm_extra go into each vsvm run."""
     run = tempfile.mkdtemp(dir=tmp)
     size = 64 << 20
     lines = []
@@ -360,6 +361,8 @@ def bench_run(tmp, vsvm_memcpy_ns, rounds=1, last_rc=0):
                 lines.append('sample %s migrate_to_dev %d %d %d' % (
                     drv, size, rep, mig * (1 + r)))
                 lines.append('sample %s memcpy_u64 %d %d %d' % (drv, size, rep, mc))
+            if drv == 'vsvm':
+                lines.extend(vsvm_extra)
             rc = last_rc if drv == 'vsvm' and r == rounds - 1 else 0
             lines.append('### end bench@%s rc=%d' % (drv, rc))
     with open(os.path.join(run, 'results.log'), 'w') as f:
@@ -402,6 +405,24 @@ def bench_gate(tmp, i):
     if not ok:
         bad = 1
         print('\n'.join('# ' + l for l in out.split('\n')[-25:]))
+    # A fault's time by stage: the median per fault of each stage (the
+    # faults of a repetition divide its stages), for rows that have them.
+    stages = ['fault vsvm dev_read_sys 4096 0 1 10000 1000 2000 3000 0 4000 0 0',
+              'fault vsvm dev_read_sys 4096 1 2 40000 4000 8000 12000 0 16000 0 0',
+              'fault vsvm dev_read_sys 4096 2 1 30000 3000 6000 9000 0 12000 0 0',
+              'fault vsvm gpu_read_sys 4096 0 1 10000']
+    out = bench_run(tmp, 44e6, vsvm_extra=stages)
+    row = [l.split() for l in out.split('\n')
+           if l.startswith('dev_read_sys') and 'wait' not in l]
+    ok = ['dev_read_sys', '4', 'KiB', '2.0', '4.0', '6.0', '0.0', '8.0',
+          '0.0', '0.0', '20.0'] in row and \
+        not any(l.startswith('gpu_read_sys') and len(l.split()) == 11
+                for l in out.split('\n'))
+    print(f'{"ok" if ok else "not ok"} {i + 3} make bench: a fault\'s time '
+          'by stage')
+    if not ok:
+        bad = 1
+        print('\n'.join('# ' + l for l in out.split('\n')[-25:]))
     return bad
 
 
@@ -410,7 +431,7 @@ def main():
     cases = [(w, m, e, 'check') for w, m, e in breaks()]
     cases += [(w, m, e, 'fuzz') for w, m, e in fuzz_breaks()]
     fcases = faults_breaks()
-    print(f'1..{len(cases) + len(fcases) + 6}')
+    print(f'1..{len(cases) + len(fcases) + 7}')
     bad = 0
     try:
         rc, out = summarise(good_run(), tmp)
