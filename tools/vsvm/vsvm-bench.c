@@ -191,18 +191,21 @@ struct fault_snap {
 
 /*
  * Faults vsvm serviced so far, their total time and its split by stage,
- * migrating ones (@migrated) or not. Returns 0 or -1 if there is no
- * fault-time file.
+ * migrating ones (@migrated) or not, from one read of the file (the stages
+ * add up to the total). Returns 0 or -1 if there is no fault-time file.
  */
 static int fault_time(int migrated, struct fault_snap *snap)
 {
+	int i;
+
 	memset(snap, 0, sizeof(*snap));
 	if (vsvm_fd < 0)
 		return -1;
-	snap->count = vsvm_fault_time(vsvm_fd, 0, migrated, &snap->ns);
-	if (snap->count < 0 ||
-	    vsvm_fault_stages(vsvm_fd, 0, migrated, snap->stage_ns))
+	snap->count = vsvm_fault_stages(vsvm_fd, 0, migrated, snap->stage_ns);
+	if (snap->count < 0)
 		return -1;
+	for (i = 0; i < VSVM_FAULT_STAGES; i++)
+		snap->ns += snap->stage_ns[i];
 	return 0;
 }
 

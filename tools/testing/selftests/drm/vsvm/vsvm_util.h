@@ -420,16 +420,18 @@ static const char *const vsvm_fault_stage_names[VSVM_FAULT_STAGES] = {
 };
 
 /*
- * The time of the faults vsvm_fault_time() counts, split by stage: @ns[i]
- * is the total of stage vsvm_fault_stage_names[i] in ns. Returns 0 or
- * -errno; -EPROTO if the file has no stage of that name.
+ * The faults vsvm_fault_time() counts and their time split by stage, from
+ * one read of the file: @ns[i] is the total of stage
+ * vsvm_fault_stage_names[i] in ns. Returns the count, or -errno; -EPROTO
+ * if the file lacks a stage.
  */
-static inline int vsvm_fault_stages(int fd, unsigned long size, int migrated,
-				    long long ns[VSVM_FAULT_STAGES])
+static inline long long vsvm_fault_stages(int fd, unsigned long size,
+					  int migrated,
+					  long long ns[VSVM_FAULT_STAGES])
 {
+	long long sz, val, c, t, count = 0;
 	char line[512], name[32];
 	unsigned int seen = 0;
-	long long sz, val;
 	int m, i, n, ret;
 	const char *p;
 	FILE *f;
@@ -439,6 +441,9 @@ static inline int vsvm_fault_stages(int fd, unsigned long size, int migrated,
 		return ret;
 	memset(ns, 0, VSVM_FAULT_STAGES * sizeof(*ns));
 	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &c, &t) == 4 &&
+		    (!size || sz == (long long)size) && m == migrated)
+			count += c;
 		if (sscanf(line, "stages %lld %d%n", &sz, &m, &n) != 2 ||
 		    (size && sz != (long long)size) || m != migrated)
 			continue;
@@ -453,7 +458,7 @@ static inline int vsvm_fault_stages(int fd, unsigned long size, int migrated,
 		}
 	}
 	fclose(f);
-	return seen == (1u << VSVM_FAULT_STAGES) - 1 ? 0 : -EPROTO;
+	return seen == (1u << VSVM_FAULT_STAGES) - 1 ? count : -EPROTO;
 }
 
 /*
