@@ -120,27 +120,27 @@ struct vsvm_vram {
 
 /**
  * enum vsvm_fault_stage - Where the time of a GPU fault goes
- * @VSVM_FAULT_WAIT: Waiting for the placement lock and the VM lock.
- * @VSVM_FAULT_GC: Removing unmapped ranges (the garbage collector, inline).
- * @VSVM_FAULT_FIND: Finding or inserting the range (and its notifier).
- * @VSVM_FAULT_MIGRATE: Thrashing control and the migration to VRAM.
- * @VSVM_FAULT_PAGES: Page-table allocation and collecting the pages
+ * @VSVM_STAGE_WAIT: Waiting for the placement lock and the VM lock.
+ * @VSVM_STAGE_GC: Removing unmapped ranges (the garbage collector, inline).
+ * @VSVM_STAGE_FIND: Finding or inserting the range (and its notifier).
+ * @VSVM_STAGE_MIGRATE: Thrashing control and the migration to VRAM.
+ * @VSVM_STAGE_PAGES: Page-table allocation and collecting the pages
  *	(hmm_range_fault() and DMA mapping).
- * @VSVM_FAULT_BIND: Writing the GPU page table, and prefetching.
- * @VSVM_FAULT_RETRY: Everything of a pass that went back to the start
+ * @VSVM_STAGE_BIND: Writing the GPU page table, and prefetching.
+ * @VSVM_STAGE_RETRY: Everything of a pass that went back to the start
  *	after the stage it failed in: evictions, the exclusive placement
  *	lock.
- * @VSVM_FAULT_STAGES: Number of stages.
+ * @VSVM_NUM_STAGES: Number of stages.
  */
 enum vsvm_fault_stage {
-	VSVM_FAULT_WAIT,
-	VSVM_FAULT_GC,
-	VSVM_FAULT_FIND,
-	VSVM_FAULT_MIGRATE,
-	VSVM_FAULT_PAGES,
-	VSVM_FAULT_BIND,
-	VSVM_FAULT_RETRY,
-	VSVM_FAULT_STAGES
+	VSVM_STAGE_WAIT,
+	VSVM_STAGE_GC,
+	VSVM_STAGE_FIND,
+	VSVM_STAGE_MIGRATE,
+	VSVM_STAGE_PAGES,
+	VSVM_STAGE_BIND,
+	VSVM_STAGE_RETRY,
+	VSVM_NUM_STAGES
 };
 
 /**
@@ -157,7 +157,7 @@ enum vsvm_fault_stage {
 struct vsvm_fault_time {
 	atomic64_t count[2][VSVM_NUM_CHUNKS];
 	atomic64_t ns[2][VSVM_NUM_CHUNKS];
-	atomic64_t stage_ns[2][VSVM_NUM_CHUNKS][VSVM_FAULT_STAGES];
+	atomic64_t stage_ns[2][VSVM_NUM_CHUNKS][VSVM_NUM_STAGES];
 };
 
 /**

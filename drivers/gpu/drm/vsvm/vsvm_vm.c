@@ -653,7 +653,7 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 /* A GPU fault's time, split by stage as it goes. */
 struct vsvm_fault_clock {
 	u64 lap;
-	u64 ns[VSVM_FAULT_STAGES];
+	u64 ns[VSVM_NUM_STAGES];
 };
 
 /* The time since the last lap was spent in @stage. */
@@ -684,7 +684,7 @@ static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
 			break;
 	if (i < 0)
 		return;
-	for (s = 0; s < VSVM_FAULT_STAGES; s++) {
+	for (s = 0; s < VSVM_NUM_STAGES; s++) {
 		atomic64_add(clock->ns[s], &ft->stage_ns[migrated][i][s]);
 		total += clock->ns[s];
 	}
@@ -692,14 +692,14 @@ static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
 	atomic64_add(total, &ft->ns[migrated][i]);
 }
 
-static const char *const vsvm_fault_stage_names[VSVM_FAULT_STAGES] = {
-	[VSVM_FAULT_WAIT] = "wait",
-	[VSVM_FAULT_GC] = "gc",
-	[VSVM_FAULT_FIND] = "find",
-	[VSVM_FAULT_MIGRATE] = "migrate",
-	[VSVM_FAULT_PAGES] = "pages",
-	[VSVM_FAULT_BIND] = "bind",
-	[VSVM_FAULT_RETRY] = "retry",
+static const char *const vsvm_fault_stage_names[VSVM_NUM_STAGES] = {
+	[VSVM_STAGE_WAIT] = "wait",
+	[VSVM_STAGE_GC] = "gc",
+	[VSVM_STAGE_FIND] = "find",
+	[VSVM_STAGE_MIGRATE] = "migrate",
+	[VSVM_STAGE_PAGES] = "pages",
+	[VSVM_STAGE_BIND] = "bind",
+	[VSVM_STAGE_RETRY] = "retry",
 };
 
 /**
@@ -725,7 +725,7 @@ void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p)
 				   atomic64_read(&ft->count[m][i]),
 				   atomic64_read(&ft->ns[m][i]));
 			drm_printf(p, "stages %lu %d", vsvm_chunk_sizes[i], m);
-			for (s = 0; s < VSVM_FAULT_STAGES; s++)
+			for (s = 0; s < VSVM_NUM_STAGES; s++)
 				drm_printf(p, " %s %lld",
 					   vsvm_fault_stage_names[s],
 					   atomic64_read(&ft->stage_ns[m][i][s]));
@@ -821,10 +821,10 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 		vsvm_placement_unlock(policy, false);
 		return err;
 	}
-	vsvm_fault_lap(&clock, VSVM_FAULT_WAIT);
+	vsvm_fault_lap(&clock, VSVM_STAGE_WAIT);
 
 retry:
-	vsvm_fault_lap(&clock, VSVM_FAULT_RETRY);
+	vsvm_fault_lap(&clock, VSVM_STAGE_RETRY);
 	if (++tries > VSVM_FAULT_MAX_TRIES) {
 		err = -EBUSY;
 		goto out_unlock;
@@ -837,7 +837,7 @@ retry:
 	}
 
 	vsvm_vm_gc_locked(vm);
-	vsvm_fault_lap(&clock, VSVM_FAULT_GC);
+	vsvm_fault_lap(&clock, VSVM_STAGE_GC);
 
 	/* DRM_VSVM_PARAM_FAULT_SIZE: a window no larger than that. */
 	range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, addr,
@@ -847,7 +847,7 @@ retry:
 						ALIGN_DOWN(addr, vm->fault_size) +
 						vm->fault_size :
 						TASK_SIZE & PAGE_MASK, &ctx);
-	vsvm_fault_lap(&clock, VSVM_FAULT_FIND);
+	vsvm_fault_lap(&clock, VSVM_STAGE_FIND);
 	if (IS_ERR(range)) {
 		err = PTR_ERR(range);
 		if (err == -EPERM) {
@@ -890,7 +890,7 @@ retry:
 				vsvm_placement_unlock(policy, exclusive);
 				return err;
 			}
-			vsvm_fault_lap(&clock, VSVM_FAULT_MIGRATE);
+			vsvm_fault_lap(&clock, VSVM_STAGE_MIGRATE);
 			goto retry;
 		default:
 			break;
@@ -915,7 +915,7 @@ retry:
 	}
 
 collect:
-	vsvm_fault_lap(&clock, VSVM_FAULT_MIGRATE);
+	vsvm_fault_lap(&clock, VSVM_STAGE_MIGRATE);
 	err = vsvm_range_alloc_ptes(r);
 	if (err)
 		goto out_unlock;
@@ -926,7 +926,7 @@ collect:
 		vsvm_range_release_pages(vm, r, &ctx);
 		err = drm_gpusvm_range_get_pages(&vm->gpusvm, range, &ctx);
 	}
-	vsvm_fault_lap(&clock, VSVM_FAULT_PAGES);
+	vsvm_fault_lap(&clock, VSVM_STAGE_PAGES);
 	if (err == -EPERM) {
 		err = vsvm_vm_access_error(vm, addr);
 		if (err == -EPERM && !write && !ctx.read_only) {
@@ -1001,7 +1001,7 @@ collect:
 	 */
 	if (vm->prefetch && policy != VSVM_POLICY_IN_PLACE)
 		vsvm_vm_prefetch(vm, range, policy, sink);
-	vsvm_fault_lap(&clock, VSVM_FAULT_BIND);
+	vsvm_fault_lap(&clock, VSVM_STAGE_BIND);
 	vsvm_fault_time_add(vm->vdev, size, migrated, &clock);
 
 out_unlock:
