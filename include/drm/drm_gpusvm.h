@@ -118,8 +118,10 @@ struct drm_gpusvm_ops {
  *           is prefetched in this window).
  *
  * Notifiers are created on demand by drm_gpusvm_range_find_or_insert(), one
- * per &drm_gpusvm.notifier_size aligned window holding at least one range,
- * and destroyed with their last range.
+ * per &drm_gpusvm.notifier_size aligned window holding at least one range.
+ * The notifier that lost its last range most recently stays registered,
+ * idle (&drm_gpusvm.idle_notifier), for the next range in its window; the
+ * others are destroyed with their last range.
  */
 struct drm_gpusvm_notifier {
 	struct drm_gpusvm *gpusvm;
@@ -295,6 +297,11 @@ enum drm_gpusvm_thrash {
  * @notifier_list: The notifiers sorted by address: the same elements as
  *                 @root, in an order that can be walked while the tree
  *                 changes.
+ * @idle_notifier: The notifier that lost its last range most recently,
+ *                 kept in @root and @notifier_list for the next range in
+ *                 its window, or NULL. When another notifier loses its
+ *                 last range, this one is removed: at most one notifier
+ *                 holds no range. Changed under the driver lock.
  * @range_index: The ranges by page, for the GPU fault's lookup in
  *               drm_gpusvm_range_find_or_insert(): indexed by the page
  *               number relative to @mm_start, one multi-index entry per
@@ -322,6 +329,7 @@ struct drm_gpusvm {
 	struct rw_semaphore notifier_lock;
 	struct rb_root_cached root;
 	struct list_head notifier_list;
+	struct drm_gpusvm_notifier *idle_notifier;
 	struct xarray range_index;
 	struct drm_gpusvm_thrash_params thrash;
 #ifdef CONFIG_LOCKDEP

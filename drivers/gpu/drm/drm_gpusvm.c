@@ -42,7 +42,10 @@
  * - &struct drm_gpusvm_notifier: a window of the address space, aligned to
  *   and sized &drm_gpusvm.notifier_size, with one MMU interval notifier.
  *   Windows are created on demand when the first range inside them appears
- *   and destroyed with their last range. Large windows keep the number of
+ *   and destroyed with their last range, except the first one to empty of
+ *   late, which stays registered, idle, for the next range inside it (a
+ *   map, use, unmap loop then costs no MMU interval notifier each time;
+ *   see &drm_gpusvm.idle_notifier). Large windows keep the number of
  *   MMU interval notifiers (and so the cost of each CPU page-table change)
  *   low; small windows make invalidations more precise.
  *
@@ -130,8 +133,8 @@
  * and marks it with drm_gpusvm_range_set_unmapped(), which also sets
  * &drm_gpusvm_range_flags.partial_unmap when the unmapped interval does not
  * cover the range. Ranges cannot be removed from the callback (removing the
- * last range of a notifier removes its MMU interval notifier, which waits for
- * the callback), so the driver queues them for a worker, its garbage
+ * last range of a notifier may remove its MMU interval notifier, which waits
+ * for the callback), so the driver queues them for a worker, its garbage
  * collector, which takes the driver lock and calls drm_gpusvm_range_remove().
  * The parts still mapped by the CPU are not lost: the next GPU fault there
  * creates a new range, which fits the smaller VMA. If that fault arrives
@@ -459,7 +462,9 @@ static bool drm_gpusvm_notifier_invalidate(struct mmu_interval_notifier *mni,
 
 	down_write(&gpusvm->notifier_lock);
 	mmu_interval_set_seq(mni, cur_seq);
-	gpusvm->ops->invalidate(gpusvm, notifier, mmu_range);
+	/* The idle notifier has no range to tell the driver about. */
+	if (!RB_EMPTY_ROOT(&notifier->root.rb_root))
+		gpusvm->ops->invalidate(gpusvm, notifier, mmu_range);
 	up_write(&gpusvm->notifier_lock);
 
 	return true;
@@ -563,6 +568,7 @@ int drm_gpusvm_init(struct drm_gpusvm *gpusvm,
 	init_rwsem(&gpusvm->notifier_lock);
 	gpusvm->root = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&gpusvm->notifier_list);
+	gpusvm->idle_notifier = NULL;
 	xa_init_flags(&gpusvm->range_index, XA_FLAGS_ACCOUNT);
 	gpusvm->thrash = (struct drm_gpusvm_thrash_params) {
 		.lapse_ns = 500 * NSEC_PER_USEC,
@@ -734,6 +740,50 @@ static void drm_gpusvm_notifier_unlink(struct drm_gpusvm *gpusvm,
 	interval_tree_remove(&notifier->itree, &gpusvm->root);
 	RB_CLEAR_NODE(&notifier->itree.rb);
 	list_del_init(&notifier->entry);
+}
+
+/*
+ * Take @notifier, which holds no range, out of the GPU SVM and the mm, and
+ * free it.
+ */
+static void drm_gpusvm_notifier_remove(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier)
+{
+	down_write(&gpusvm->notifier_lock);
+	drm_gpusvm_notifier_unlink(gpusvm, notifier);
+	up_write(&gpusvm->notifier_lock);
+
+	/* Waits for a running invalidation: not under notifier_lock. */
+	mmu_interval_notifier_remove(&notifier->notifier);
+	notifier->flags.removed = true;
+	drm_gpusvm_notifier_free(gpusvm, notifier);
+}
+
+/*
+ * @notifier just lost its last range. Unless another notifier is idle
+ * already, keep it registered for the next range in its window, where
+ * memory is unmapped and mapped again (a map, use, unmap loop, a heap
+ * handing the same addresses out again); otherwise remove it. Only the
+ * notifier that just emptied may go here: the ones after it in a
+ * drm_gpusvm_for_each_notifier_safe() walk must stay.
+ */
+static void drm_gpusvm_notifier_set_idle(struct drm_gpusvm *gpusvm,
+					 struct drm_gpusvm_notifier *notifier)
+{
+	if (!gpusvm->idle_notifier)
+		gpusvm->idle_notifier = notifier;
+	else if (gpusvm->idle_notifier != notifier)
+		drm_gpusvm_notifier_remove(gpusvm, notifier);
+}
+
+/* Remove the idle notifier, if there is one. */
+static void drm_gpusvm_notifier_drop_idle(struct drm_gpusvm *gpusvm)
+{
+	struct drm_gpusvm_notifier *idle = gpusvm->idle_notifier;
+
+	gpusvm->idle_notifier = NULL;
+	if (idle)
+		drm_gpusvm_notifier_remove(gpusvm, idle);
 }
 
 static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
@@ -1192,6 +1242,11 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	notifier = range ? NULL : drm_gpusvm_notifier_find(gpusvm, fault_addr,
 							   fault_addr + 1);
 	if (!range && !notifier) {
+		/*
+		 * A window other than the idle one's is used: make room for
+		 * the next window to empty (see drm_gpusvm_notifier_set_idle()).
+		 */
+		drm_gpusvm_notifier_drop_idle(gpusvm);
 		notifier = drm_gpusvm_notifier_alloc(gpusvm, fault_addr);
 		if (!notifier) {
 			err = -ENOMEM;
@@ -1263,6 +1318,8 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	drm_gpusvm_range_insert(notifier, range);
 	up_write(&gpusvm->notifier_lock);
 	drm_gpusvm_index_add(gpusvm, range);
+	if (gpusvm->idle_notifier == notifier)
+		gpusvm->idle_notifier = NULL;
 
 out_unlock:
 	mmap_read_unlock(mm);
@@ -1340,8 +1397,8 @@ void drm_gpusvm_range_put(struct drm_gpusvm_range *range)
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_put);
 
 /*
- * Unlink a range, release its pages, drop the reference of the tree and
- * remove its notifier if it was the last range there.
+ * Unlink a range, release its pages and drop the reference of the tree. If
+ * it was the last range of its notifier, the notifier becomes the idle one.
  */
 static void __drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 				      struct drm_gpusvm_range *range)
@@ -1367,16 +1424,10 @@ static void __drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 	RB_CLEAR_NODE(&range->itree.rb);
 	list_del_init(&range->entry);
 	last = RB_EMPTY_ROOT(&notifier->root.rb_root);
-	if (last)
-		drm_gpusvm_notifier_unlink(gpusvm, notifier);
 	up_write(&gpusvm->notifier_lock);
 
-	if (last) {
-		/* Waits for a running invalidation: not under notifier_lock. */
-		mmu_interval_notifier_remove(&notifier->notifier);
-		notifier->flags.removed = true;
-		drm_gpusvm_notifier_free(gpusvm, notifier);
-	}
+	if (last)
+		drm_gpusvm_notifier_set_idle(gpusvm, notifier);
 
 	drm_gpusvm_range_put(range);
 }
@@ -1389,7 +1440,8 @@ static void __drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
  * Releases the pages of @range, takes it out of its notifier and drops the
  * reference held by the notifier; @range is freed unless the driver holds
  * references of its own. If @range was the last range of its notifier, the
- * notifier and its MMU interval notifier are removed too. The driver must
+ * notifier and its MMU interval notifier are removed too, unless it becomes
+ * the idle notifier (&drm_gpusvm.idle_notifier). The driver must
  * have taken @range off the GPU before.
  *
  * Context: Process context; may sleep, waiting for a running invalidation.
@@ -1428,6 +1480,7 @@ void drm_gpusvm_fini(struct drm_gpusvm *gpusvm)
 					       ULONG_MAX)
 			__drm_gpusvm_range_remove(gpusvm, range);
 	}
+	drm_gpusvm_notifier_drop_idle(gpusvm);
 
 	WARN_ON(!RB_EMPTY_ROOT(&gpusvm->root.rb_root));
 	WARN_ON(!list_empty(&gpusvm->notifier_list));
@@ -2886,9 +2939,10 @@ void drm_gpusvm_print(struct drm_gpusvm *gpusvm, struct drm_printer *p)
 
 	down_read(&gpusvm->notifier_lock);
 	list_for_each_entry(notifier, &gpusvm->notifier_list, entry) {
-		drm_printf(p, "  notifier [0x%lx-0x%lx)%s\n",
+		drm_printf(p, "  notifier [0x%lx-0x%lx)%s%s\n",
 			   drm_gpusvm_notifier_start(notifier),
 			   drm_gpusvm_notifier_end(notifier),
+			   RB_EMPTY_ROOT(&notifier->root.rb_root) ? " idle" : "",
 			   notifier->flags.removed ? " removed" : "");
 		list_for_each_entry(range, &notifier->range_list, entry)
 			drm_printf(p, "    range [0x%lx-0x%lx) size 0x%lx refs %u%s%s%s%s%s%s%s\n",

@@ -73,6 +73,8 @@ struct gpusvm_test_priv {
 	atomic_t ranges_freed;
 	atomic_t notifiers_allocated;
 	atomic_t notifiers_freed;
+	/* mock_notifier_alloc() returns NULL. */
+	bool notifier_alloc_fails;
 	/*
 	 * With @range_alloc_limited, mock_range_alloc() succeeds
 	 * @range_alloc_budget more times, then returns NULL.
@@ -201,6 +203,10 @@ static struct drm_gpusvm_notifier *mock_notifier_alloc(void)
 	struct drm_gpusvm_notifier *notifier = kmalloc(sizeof(*notifier),
 						       GFP_KERNEL);
 
+	if (mock_notifier_owner->notifier_alloc_fails) {
+		kfree(notifier);
+		return NULL;
+	}
 	if (notifier)
 		atomic_inc(&mock_notifier_owner->notifiers_allocated);
 	return notifier;
@@ -315,6 +321,17 @@ static void gpusvm_test_init(struct kunit *test)
 					ARRAY_SIZE(default_chunks));
 
 	KUNIT_ASSERT_EQ_MSG(test, err, 0, "drm_gpusvm_init() failed");
+}
+
+/* gpusvm_test_init() with the counting notifier allocation hooks. */
+static void gpusvm_test_init_notifier_hooks(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+
+	priv->ops.notifier_alloc = mock_notifier_alloc;
+	priv->ops.notifier_free = mock_notifier_free;
+	mock_notifier_owner = priv;
+	gpusvm_test_init(test);
 }
 
 static unsigned long gpusvm_test_mmap(struct kunit *test, unsigned long size,
@@ -503,13 +520,37 @@ static bool gpusvm_test_pages_valid(struct gpusvm_test_priv *priv,
 	return valid;
 }
 
-static unsigned int gpusvm_test_count_notifiers(struct gpusvm_test_priv *priv)
+/* All notifiers, the idle one (holding no range) included. */
+static unsigned int gpusvm_test_count_all_notifiers(struct gpusvm_test_priv *priv)
 {
 	struct drm_gpusvm_notifier *notifier;
 	unsigned int n = 0;
 
 	list_for_each_entry(notifier, &priv->gpusvm.notifier_list, entry)
 		n++;
+	return n;
+}
+
+/*
+ * The notifiers holding ranges. At most one notifier may hold none, the
+ * idle one: more would be a leak.
+ */
+static unsigned int gpusvm_test_count_notifiers(struct gpusvm_test_priv *priv)
+{
+	struct drm_gpusvm_notifier *notifier;
+	unsigned int n = 0, empty = 0;
+
+	list_for_each_entry(notifier, &priv->gpusvm.notifier_list, entry) {
+		if (RB_EMPTY_ROOT(&notifier->root.rb_root))
+			empty++;
+		else
+			n++;
+	}
+	if (empty > 1 ||
+	    (empty && !priv->gpusvm.idle_notifier) ||
+	    (priv->gpusvm.idle_notifier &&
+	     !RB_EMPTY_ROOT(&priv->gpusvm.idle_notifier->root.rb_root)))
+		return UINT_MAX;
 	return n;
 }
 
@@ -1283,24 +1324,116 @@ static void drm_test_gpusvm_notifier_removed_with_last_range(struct kunit *test)
 	struct gpusvm_test_priv *priv = test->priv;
 	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M);
 	unsigned long base = ALIGN(map, SZ_2M);
+	struct drm_gpusvm_notifier *notifier;
 	struct drm_gpusvm_range *a, *b;
 
 	gpusvm_test_init(test);
 	a = gpusvm_test_insert_ok(test, base, base, base + SZ_64K);
 	b = gpusvm_test_insert_ok(test, base + SZ_64K, base + SZ_64K,
 				  base + SZ_128K);
+	notifier = b->notifier;
 
 	gpusvm_test_remove(priv, a);
 	KUNIT_EXPECT_EQ_MSG(test, gpusvm_test_count_notifiers(priv), 1,
 			    "the notifier lives while it holds a range");
 	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(b->notifier, base,
 							base + SZ_2M), b);
+	KUNIT_EXPECT_NULL(test, priv->gpusvm.idle_notifier);
 
+	/* The first notifier to empty stays, idle. */
 	gpusvm_test_remove(priv, b);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
-	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&priv->gpusvm, base,
-							 base + SZ_2M));
-	KUNIT_EXPECT_TRUE(test, RB_EMPTY_ROOT(&priv->gpusvm.root.rb_root));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_all_notifiers(priv), 1);
+	KUNIT_EXPECT_PTR_EQ(test, priv->gpusvm.idle_notifier, notifier);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_notifier_find(&priv->gpusvm, base,
+							   base + SZ_2M),
+			    notifier);
+}
+
+/*
+ * At most one notifier holds no range: the idle one is reused by the next
+ * range in its window, removed when another window needs a notifier, and
+ * a second notifier to empty is removed at once.
+ */
+static void drm_test_gpusvm_notifier_idle(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M + SZ_2M);
+	unsigned long w1 = ALIGN(map, SZ_2M), w2 = w1 + SZ_2M, w3 = w2 + SZ_2M;
+	struct drm_gpusvm_notifier *idle;
+	struct drm_gpusvm_range *r1, *r2, *r3;
+
+	gpusvm_test_init(test);
+	r1 = gpusvm_test_insert_ok(test, w1, w1, w1 + SZ_64K);
+	idle = r1->notifier;
+	gpusvm_test_remove(priv, r1);
+	KUNIT_ASSERT_PTR_EQ(test, priv->gpusvm.idle_notifier, idle);
+
+	/* The next range of the window takes the idle notifier. */
+	r1 = gpusvm_test_insert_ok(test, w1 + SZ_64K, w1, w1 + SZ_2M);
+	KUNIT_EXPECT_PTR_EQ(test, r1->notifier, idle);
+	KUNIT_EXPECT_NULL(test, priv->gpusvm.idle_notifier);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_all_notifiers(priv), 1);
+	gpusvm_test_remove(priv, r1);
+	KUNIT_ASSERT_PTR_EQ(test, priv->gpusvm.idle_notifier, idle);
+
+	/* Another window: the idle notifier goes first. */
+	r2 = gpusvm_test_insert_ok(test, w2, w2, w2 + SZ_64K);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&priv->gpusvm, w1,
+							 w1 + SZ_2M));
+	KUNIT_EXPECT_NULL(test, priv->gpusvm.idle_notifier);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_all_notifiers(priv), 1);
+
+	/* Of two windows emptied in turn, the first stays idle. */
+	r3 = gpusvm_test_insert_ok(test, w3, w3, w3 + SZ_64K);
+	idle = r2->notifier;
+	gpusvm_test_remove(priv, r2);
+	gpusvm_test_remove(priv, r3);
+	KUNIT_EXPECT_PTR_EQ(test, priv->gpusvm.idle_notifier, idle);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&priv->gpusvm, w3,
+							 w3 + SZ_2M));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_all_notifiers(priv), 1);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_notifiers(priv), 0);
+
+	/* An idle window stays registered but tells the driver nothing. */
+	priv->num_events = 0;
+	gpusvm_test_munmap(test, w2, SZ_64K);
+	KUNIT_EXPECT_EQ(test, priv->num_events, 0);
+	KUNIT_EXPECT_FALSE(test, idle->flags.removed);
+}
+
+/*
+ * The idle notifier is dropped for a new window even if that window's
+ * notifier cannot be allocated; fini frees an idle notifier through the
+ * driver's hook.
+ */
+static void drm_test_gpusvm_notifier_idle_alloc_fails(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long map = gpusvm_test_mmap_rw(test, SZ_4M + SZ_2M);
+	unsigned long w1 = ALIGN(map, SZ_2M), w2 = w1 + SZ_2M;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init_notifier_hooks(test);
+
+	range = gpusvm_test_insert_ok(test, w1, w1, w1 + SZ_64K);
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 0);
+
+	priv->notifier_alloc_fails = true;
+	range = gpusvm_test_insert(priv, w2, w2, w2 + SZ_64K, &ctx);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 1);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_count_all_notifiers(priv), 0);
+	KUNIT_EXPECT_NULL(test, priv->gpusvm.idle_notifier);
+
+	priv->notifier_alloc_fails = false;
+	range = gpusvm_test_insert_ok(test, w2, w2, w2 + SZ_64K);
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_allocated), 2);
+	gpusvm_test_fini(priv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 2);
 }
 
 static void drm_test_gpusvm_notifier_recreated(struct kunit *test)
@@ -1334,19 +1467,17 @@ static void drm_test_gpusvm_alloc_hooks(struct kunit *test)
 
 	priv->ops.range_alloc = mock_range_alloc;
 	priv->ops.range_free = mock_range_free;
-	priv->ops.notifier_alloc = mock_notifier_alloc;
-	priv->ops.notifier_free = mock_notifier_free;
-	mock_notifier_owner = priv;
-	gpusvm_test_init(test);
+	gpusvm_test_init_notifier_hooks(test);
 
 	a = gpusvm_test_insert_ok(test, base, 0, ULONG_MAX);
 	gpusvm_test_insert_ok(test, base + SZ_2M, 0, ULONG_MAX);
 	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_allocated), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_allocated), 2);
 
+	/* Its notifier stays, idle. */
 	gpusvm_test_remove(priv, a);
 	KUNIT_EXPECT_EQ(test, atomic_read(&priv->ranges_freed), 1);
-	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&priv->notifiers_freed), 0);
 
 	/* fini removes the rest through the same hooks. */
 	gpusvm_test_fini(priv);
@@ -1363,10 +1494,7 @@ static void drm_test_gpusvm_alloc_hooks_failed_insert(struct kunit *test)
 	struct drm_gpusvm_ctx ctx = {};
 	struct drm_gpusvm_range *range;
 
-	priv->ops.notifier_alloc = mock_notifier_alloc;
-	priv->ops.notifier_free = mock_notifier_free;
-	mock_notifier_owner = priv;
-	gpusvm_test_init(test);
+	gpusvm_test_init_notifier_hooks(test);
 
 	range = gpusvm_test_insert(priv, addr, 0, ULONG_MAX, &ctx);
 	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(range), -EPERM);
@@ -5561,6 +5689,8 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_notifier_shared),
 	KUNIT_CASE(drm_test_gpusvm_notifier_per_window),
 	KUNIT_CASE(drm_test_gpusvm_notifier_removed_with_last_range),
+	KUNIT_CASE(drm_test_gpusvm_notifier_idle),
+	KUNIT_CASE(drm_test_gpusvm_notifier_idle_alloc_fails),
 	KUNIT_CASE(drm_test_gpusvm_notifier_recreated),
 	KUNIT_CASE(drm_test_gpusvm_alloc_hooks),
 	KUNIT_CASE(drm_test_gpusvm_alloc_hooks_failed_insert),
