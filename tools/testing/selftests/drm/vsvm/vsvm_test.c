@@ -1826,6 +1826,101 @@ TEST_F(vsvm, two_threads_disjoint_buffers)
 	}
 }
 
+struct churner {
+	int fd;
+	char *base;		/* NULL: wherever mmap() puts it */
+	int iters;
+	unsigned int seed;
+	int err;
+	int bad_data;
+	int skipped;
+	char *tmp;
+};
+
+#define CHURN_SIZE	(16 << 10)
+#define CHURN_WINDOW	(512UL << 20)	/* vsvm's notifier window */
+
+/*
+ * Map a small buffer, fill it, have the GPU read it (in place or
+ * migrating), check, unmap; again and again. With a base, the buffers go
+ * round four notifier windows from there.
+ */
+static void *churner_fn(void *arg)
+{
+	struct churner *c = arg;
+	int i;
+
+	for (i = 0; i < c->iters && !c->err; i++) {
+		char *hint = c->base ? c->base + (i % 4) * CHURN_WINDOW : NULL;
+		char *p = mmap(hint, CHURN_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS |
+			       (hint ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+
+		if (p == MAP_FAILED) {
+			/* The other thread's buffer landed there: next. */
+			if (hint && errno == EEXIST) {
+				c->skipped++;
+				continue;
+			}
+			c->err = -errno;
+			break;
+		}
+		vsvm_pattern_fill(p, CHURN_SIZE, c->seed + i);
+		memset(c->tmp, 0, CHURN_SIZE);
+		c->err = vsvm_gpu_read(c->fd, p, c->tmp, CHURN_SIZE,
+				       i % 2 ? DRM_VSVM_POLICY_SYSTEM :
+					       DRM_VSVM_POLICY_MIGRATE, NULL);
+		if (!c->err &&
+		    vsvm_pattern_check(c->tmp, CHURN_SIZE, c->seed + i) != -1)
+			c->bad_data++;
+		munmap(p, CHURN_SIZE);
+	}
+	return NULL;
+}
+
+/*
+ * Notifier windows that empty and fill again while another thread does the
+ * same: the GPU SVM keeps the first window to lose its last range as an
+ * idle notifier, hands it to the next range there, and removes it when a
+ * new window is needed. One thread maps, reads and unmaps wherever mmap()
+ * puts its buffers (mostly the same window), the other goes round four
+ * windows, both on one VM: every read sees the data just written.
+ */
+TEST_F(vsvm, windows_emptied_and_refilled_by_two_threads)
+{
+	struct churner c[2];
+	pthread_t th[2];
+	char *area;
+	int i;
+
+	/* Four free windows: reserve them, then give them back. */
+	area = mmap(NULL, 5 * CHURN_WINDOW, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, munmap(area, 5 * CHURN_WINDOW));
+
+	for (i = 0; i < 2; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].fd = self->fd;
+		c[i].base = i ? (char *)(((uintptr_t)area + CHURN_WINDOW - 1) &
+					 ~(CHURN_WINDOW - 1)) + SZ_64K : NULL;
+		c[i].iters = 200;
+		c[i].seed = 1000 * (i + 1);
+		c[i].tmp = vsvm_host_alloc(CHURN_SIZE);
+		ASSERT_NE(NULL, c[i].tmp);
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, churner_fn, &c[i]));
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, c[i].err);
+		EXPECT_EQ(0, c[i].bad_data);
+		EXPECT_GT(c[i].iters / 2, c[i].skipped);
+		vsvm_host_free(c[i].tmp);
+	}
+}
+
 #define LONG_JOB_BUF	(128UL << 20)
 #define LONG_JOB_OPS	256
 
