@@ -308,7 +308,10 @@ enum drm_gpusvm_thrash {
  *               naturally aligned block of a range. A cache of the trees,
  *               which stay the reference: a range whose entries could not
  *               be allocated is found in its notifier's tree and entered
- *               again. Changed and read under the driver lock only.
+ *               again. The pages of removed single-page ranges hold value
+ *               entries (holes) while their window has a notifier: they
+ *               keep the nodes for the next range there. Changed and read
+ *               under the driver lock only.
  * @thrash: When a range thrashes between system and device memory, see
  *          drm_gpusvm_range_thrash_check(). Protected by the driver lock.
  *

@@ -742,50 +742,6 @@ static void drm_gpusvm_notifier_unlink(struct drm_gpusvm *gpusvm,
 	list_del_init(&notifier->entry);
 }
 
-/*
- * Take @notifier, which holds no range, out of the GPU SVM and the mm, and
- * free it.
- */
-static void drm_gpusvm_notifier_remove(struct drm_gpusvm *gpusvm,
-				       struct drm_gpusvm_notifier *notifier)
-{
-	down_write(&gpusvm->notifier_lock);
-	drm_gpusvm_notifier_unlink(gpusvm, notifier);
-	up_write(&gpusvm->notifier_lock);
-
-	/* Waits for a running invalidation: not under notifier_lock. */
-	mmu_interval_notifier_remove(&notifier->notifier);
-	notifier->flags.removed = true;
-	drm_gpusvm_notifier_free(gpusvm, notifier);
-}
-
-/*
- * @notifier just lost its last range. Unless another notifier is idle
- * already, keep it registered for the next range in its window, where
- * memory is unmapped and mapped again (a map, use, unmap loop, a heap
- * handing the same addresses out again); otherwise remove it. Only the
- * notifier that just emptied may go here: the ones after it in a
- * drm_gpusvm_for_each_notifier_safe() walk must stay.
- */
-static void drm_gpusvm_notifier_set_idle(struct drm_gpusvm *gpusvm,
-					 struct drm_gpusvm_notifier *notifier)
-{
-	if (!gpusvm->idle_notifier)
-		gpusvm->idle_notifier = notifier;
-	else if (gpusvm->idle_notifier != notifier)
-		drm_gpusvm_notifier_remove(gpusvm, notifier);
-}
-
-/* Remove the idle notifier, if there is one. */
-static void drm_gpusvm_notifier_drop_idle(struct drm_gpusvm *gpusvm)
-{
-	struct drm_gpusvm_notifier *idle = gpusvm->idle_notifier;
-
-	gpusvm->idle_notifier = NULL;
-	if (idle)
-		drm_gpusvm_notifier_remove(gpusvm, idle);
-}
-
 static void drm_gpusvm_range_insert(struct drm_gpusvm_notifier *notifier,
 				    struct drm_gpusvm_range *range)
 {
@@ -849,9 +805,21 @@ static unsigned long drm_gpusvm_index(struct drm_gpusvm *gpusvm,
 }
 
 /*
- * Store @entry (@range or NULL) over the pages of @range in the index, one
- * naturally aligned block at a time, and return the first error. Storing
- * NULL allocates nothing and cannot fail.
+ * The page of a single-page range removed from a window whose notifier
+ * lives: the entry keeps the index's nodes for the next range there, which
+ * a map, use, unmap loop creates right after (without it, every such range
+ * frees and allocates the whole path of nodes to its page again). Only
+ * single pages: an entry may be overwritten by one of the same or a larger
+ * order, never split by a smaller one, so a hole must be as small as any
+ * range. The window's holes go with its notifier, see
+ * drm_gpusvm_index_clear().
+ */
+#define DRM_GPUSVM_INDEX_HOLE	xa_mk_value(0)
+
+/*
+ * Store @entry (@range, a hole or NULL) over the pages of @range in the
+ * index, one naturally aligned block at a time, and return the first error.
+ * Storing NULL allocates nothing and cannot fail.
  */
 static int drm_gpusvm_index_store(struct drm_gpusvm *gpusvm,
 				  struct drm_gpusvm_range *range, void *entry)
@@ -897,11 +865,93 @@ static void drm_gpusvm_index_add(struct drm_gpusvm *gpusvm,
 		drm_gpusvm_index_store(gpusvm, range, NULL);
 }
 
-/* Take @range out of the index, before the tree's reference is dropped. */
+/*
+ * Take @range out of the index, before the tree's reference is dropped: a
+ * single page becomes a hole, unless there is no memory for it (a page the
+ * index had left out); larger ranges leave their pages empty.
+ */
 static void drm_gpusvm_index_del(struct drm_gpusvm *gpusvm,
 				 struct drm_gpusvm_range *range)
 {
-	drm_gpusvm_index_store(gpusvm, range, NULL);
+	if (drm_gpusvm_range_size(range) != PAGE_SIZE ||
+	    drm_gpusvm_index_store(gpusvm, range, DRM_GPUSVM_INDEX_HOLE))
+		drm_gpusvm_index_store(gpusvm, range, NULL);
+}
+
+/* The range of the page at @addr in the index, NULL if none or unknown. */
+static struct drm_gpusvm_range *drm_gpusvm_index_load(struct drm_gpusvm *gpusvm,
+						      unsigned long addr)
+{
+	void *entry = xa_load(&gpusvm->range_index,
+			      drm_gpusvm_index(gpusvm, addr));
+
+	return xa_is_value(entry) ? NULL : entry;
+}
+
+/* Empty the index over the window of @notifier, which holds no range. */
+static void drm_gpusvm_index_clear(struct drm_gpusvm *gpusvm,
+				   struct drm_gpusvm_notifier *notifier)
+{
+	unsigned long mm_end = gpusvm->mm_start + gpusvm->mm_range;
+	unsigned long start = max(drm_gpusvm_notifier_start(notifier),
+				  gpusvm->mm_start);
+	unsigned long end = min(drm_gpusvm_notifier_end(notifier), mm_end);
+	XA_STATE(xas, &gpusvm->range_index, drm_gpusvm_index(gpusvm, start));
+	void *entry;
+
+	if (start >= end)
+		return;
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, drm_gpusvm_index(gpusvm, end) - 1) {
+		WARN_ON_ONCE(!xa_is_value(entry));
+		xas_store(&xas, NULL);
+	}
+	xas_unlock(&xas);
+}
+
+/*
+ * Take @notifier, which holds no range, out of the GPU SVM and the mm, and
+ * free it.
+ */
+static void drm_gpusvm_notifier_remove(struct drm_gpusvm *gpusvm,
+				       struct drm_gpusvm_notifier *notifier)
+{
+	drm_gpusvm_index_clear(gpusvm, notifier);
+	down_write(&gpusvm->notifier_lock);
+	drm_gpusvm_notifier_unlink(gpusvm, notifier);
+	up_write(&gpusvm->notifier_lock);
+
+	/* Waits for a running invalidation: not under notifier_lock. */
+	mmu_interval_notifier_remove(&notifier->notifier);
+	notifier->flags.removed = true;
+	drm_gpusvm_notifier_free(gpusvm, notifier);
+}
+
+/*
+ * @notifier just lost its last range. Unless another notifier is idle
+ * already, keep it registered for the next range in its window, where
+ * memory is unmapped and mapped again (a map, use, unmap loop, a heap
+ * handing the same addresses out again); otherwise remove it. Only the
+ * notifier that just emptied may go here: the ones after it in a
+ * drm_gpusvm_for_each_notifier_safe() walk must stay.
+ */
+static void drm_gpusvm_notifier_set_idle(struct drm_gpusvm *gpusvm,
+					 struct drm_gpusvm_notifier *notifier)
+{
+	if (!gpusvm->idle_notifier)
+		gpusvm->idle_notifier = notifier;
+	else if (gpusvm->idle_notifier != notifier)
+		drm_gpusvm_notifier_remove(gpusvm, notifier);
+}
+
+/* Remove the idle notifier, if there is one. */
+static void drm_gpusvm_notifier_drop_idle(struct drm_gpusvm *gpusvm)
+{
+	struct drm_gpusvm_notifier *idle = gpusvm->idle_notifier;
+
+	gpusvm->idle_notifier = NULL;
+	if (idle)
+		drm_gpusvm_notifier_remove(gpusvm, idle);
 }
 
 /*
@@ -1237,8 +1287,7 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 		return ERR_PTR(-ENOENT);
 
 	/* A hit needs neither the notifier nor anything of the range. */
-	range = xa_load(&gpusvm->range_index,
-			drm_gpusvm_index(gpusvm, fault_addr));
+	range = drm_gpusvm_index_load(gpusvm, fault_addr);
 	notifier = range ? NULL : drm_gpusvm_notifier_find(gpusvm, fault_addr,
 							   fault_addr + 1);
 	if (!range && !notifier) {

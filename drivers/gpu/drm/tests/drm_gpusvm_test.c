@@ -230,8 +230,22 @@ static bool gpusvm_test_range_gone(struct drm_gpusvm_range *range)
 static void *gpusvm_test_index_load(struct drm_gpusvm *gpusvm,
 				    unsigned long addr)
 {
-	return xa_load(&gpusvm->range_index,
-		       (addr - gpusvm->mm_start) >> PAGE_SHIFT);
+	void *entry = xa_load(&gpusvm->range_index,
+			      (addr - gpusvm->mm_start) >> PAGE_SHIFT);
+
+	/* A value entry is a hole: a page without range in a live window. */
+	return xa_is_value(entry) ? NULL : entry;
+}
+
+/* The entries of the page index that are ranges (not holes). */
+static unsigned long gpusvm_test_index_ranges(struct drm_gpusvm *gpusvm)
+{
+	unsigned long index, n = 0;
+	void *entry;
+
+	xa_for_each(&gpusvm->range_index, index, entry)
+		n += !xa_is_value(entry);
+	return n;
 }
 
 /*
@@ -262,11 +276,13 @@ static void gpusvm_test_check_index(struct gpusvm_test_priv *priv)
 				if (gpusvm_test_index_load(gpusvm, addr) != range)
 					missed++;
 
+	/* Holes only where a notifier lives and no range is. */
 	xa_for_each(&gpusvm->range_index, index, entry) {
 		addr = gpusvm->mm_start + (index << PAGE_SHIFT);
 		notifier = drm_gpusvm_notifier_find(gpusvm, addr, addr + 1);
 		if (!notifier ||
-		    drm_gpusvm_range_find(notifier, addr, addr + 1) != entry)
+		    drm_gpusvm_range_find(notifier, addr, addr + 1) !=
+		    (xa_is_value(entry) ? NULL : entry))
 			stale++;
 	}
 	mutex_unlock(&priv->lock);
@@ -1361,6 +1377,7 @@ static void drm_test_gpusvm_notifier_idle(struct kunit *test)
 	unsigned long map = gpusvm_test_mmap_rw(test, SZ_8M + SZ_2M);
 	unsigned long w1 = ALIGN(map, SZ_2M), w2 = w1 + SZ_2M, w3 = w2 + SZ_2M;
 	struct drm_gpusvm_notifier *idle;
+	unsigned long first;
 	struct drm_gpusvm_range *r1, *r2, *r3;
 
 	gpusvm_test_init(test);
@@ -1370,15 +1387,37 @@ static void drm_test_gpusvm_notifier_idle(struct kunit *test)
 	KUNIT_ASSERT_PTR_EQ(test, priv->gpusvm.idle_notifier, idle);
 
 	/* The next range of the window takes the idle notifier. */
-	r1 = gpusvm_test_insert_ok(test, w1 + SZ_64K, w1, w1 + SZ_2M);
+	r1 = gpusvm_test_insert_ok(test, w1 + SZ_64K, w1 + SZ_64K,
+				   w1 + SZ_64K + SZ_4K);
 	KUNIT_EXPECT_PTR_EQ(test, r1->notifier, idle);
 	KUNIT_EXPECT_NULL(test, priv->gpusvm.idle_notifier);
 	KUNIT_EXPECT_EQ(test, gpusvm_test_count_all_notifiers(priv), 1);
 	gpusvm_test_remove(priv, r1);
 	KUNIT_ASSERT_PTR_EQ(test, priv->gpusvm.idle_notifier, idle);
 
-	/* Another window: the idle notifier goes first. */
+	/* A single page leaves a hole in the index, no range. */
+	KUNIT_EXPECT_TRUE(test, xa_is_value(xa_load(&priv->gpusvm.range_index,
+						    (w1 + SZ_64K - priv->gpusvm.mm_start) >>
+						    PAGE_SHIFT)));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_index_ranges(&priv->gpusvm), 0);
+
+	/* A larger range over the hole is found on all its pages. */
+	r1 = gpusvm_test_insert_ok(test, w1 + SZ_64K, w1, w1 + SZ_2M);
+	KUNIT_EXPECT_EQ(test, drm_gpusvm_range_size(r1), SZ_2M);
+	KUNIT_EXPECT_PTR_EQ(test, gpusvm_test_index_load(&priv->gpusvm,
+							 w1 + SZ_64K), r1);
+	gpusvm_test_remove(priv, r1);
+	r1 = gpusvm_test_insert_ok(test, w1 + SZ_8K, w1 + SZ_8K,
+				   w1 + SZ_8K + SZ_4K);
+	gpusvm_test_remove(priv, r1);
+	KUNIT_EXPECT_FALSE(test, xa_empty(&priv->gpusvm.range_index));
+
+	/* Another window: the idle notifier goes first, with its holes. */
 	r2 = gpusvm_test_insert_ok(test, w2, w2, w2 + SZ_64K);
+	first = 0;
+	KUNIT_EXPECT_NULL(test, xa_find(&priv->gpusvm.range_index, &first,
+					((w1 + SZ_2M - priv->gpusvm.mm_start) >>
+					 PAGE_SHIFT) - 1, XA_PRESENT));
 	KUNIT_EXPECT_NULL(test, drm_gpusvm_notifier_find(&priv->gpusvm, w1,
 							 w1 + SZ_2M));
 	KUNIT_EXPECT_NULL(test, priv->gpusvm.idle_notifier);
@@ -1593,7 +1632,7 @@ static void drm_test_gpusvm_index_cut_range(struct kunit *test)
 			KUNIT_EXPECT_NULL(test,
 					  gpusvm_test_index_load(&priv->gpusvm, addr));
 		gpusvm_test_remove(priv, next);
-		KUNIT_EXPECT_TRUE(test, xa_empty(&priv->gpusvm.range_index));
+		KUNIT_EXPECT_EQ(test, gpusvm_test_index_ranges(&priv->gpusvm), 0);
 		gpusvm_test_fini(priv);
 	}
 }
