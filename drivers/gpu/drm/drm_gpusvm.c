@@ -42,12 +42,12 @@
  * - &struct drm_gpusvm_notifier: a window of the address space, aligned to
  *   and sized &drm_gpusvm.notifier_size, with one MMU interval notifier.
  *   Windows are created on demand when the first range inside them appears
- *   and destroyed with their last range, except the first one to empty of
- *   late, which stays registered, idle, for the next range inside it (a
- *   map, use, unmap loop then costs no MMU interval notifier each time;
- *   see &drm_gpusvm.idle_notifier). Large windows keep the number of
- *   MMU interval notifiers (and so the cost of each CPU page-table change)
- *   low; small windows make invalidations more precise.
+ *   and destroyed with their last range, except one: the first to lose its
+ *   last range while no other is idle stays registered, idle, for the next
+ *   range inside it (a map, use, unmap loop then costs no MMU interval
+ *   notifier each time; see &drm_gpusvm.idle_notifier). Large windows keep
+ *   the number of MMU interval notifiers (and so the cost of each CPU
+ *   page-table change) low; small windows make invalidations more precise.
  *
  * - &struct drm_gpusvm_range: the unit the GPU maps, normally a naturally
  *   aligned block of one of &drm_gpusvm.chunk_sizes, inside one CPU VMA, one

@@ -200,13 +200,11 @@ static struct gpusvm_test_priv *mock_notifier_owner;
 
 static struct drm_gpusvm_notifier *mock_notifier_alloc(void)
 {
-	struct drm_gpusvm_notifier *notifier = kmalloc(sizeof(*notifier),
-						       GFP_KERNEL);
+	struct drm_gpusvm_notifier *notifier;
 
-	if (mock_notifier_owner->notifier_alloc_fails) {
-		kfree(notifier);
+	if (mock_notifier_owner->notifier_alloc_fails)
 		return NULL;
-	}
+	notifier = kmalloc(sizeof(*notifier), GFP_KERNEL);
 	if (notifier)
 		atomic_inc(&mock_notifier_owner->notifiers_allocated);
 	return notifier;
