@@ -157,8 +157,8 @@ fi
 # /proc/profile gzipped and base64-encoded after a "### data" line.
 profile_run() {
 	[ -r /proc/profile ] || { say "### harness: no /proc/profile"; return; }
-	for loop in migrate faultback migrate:4096 faultback:4096 read:4096 \
-		read:65536; do
+	for loop in fill migrate faultback migrate:4096 faultback:4096 \
+		read:4096 read:65536; do
 		say "### begin profile@$1-$loop"
 		timeout 120 /bin/vsvm-bench "$1" --profile=$loop >"$R" 2>&1
 		prc=$?

@@ -11,6 +11,10 @@
  *                   ABI also reads the data back into a second buffer)
  *   cpu_fault_back  the CPU then writes one word per page: every page
  *                   faults back to system memory
+ *   migrate_to_sys  HMM_DMIRROR_MIGRATE_TO_SYS of a buffer migrated to the
+ *                   device (untimed): the same pages back in one request,
+ *                   which test_hmm does with one migrate_vma pass per
+ *                   256 KiB and a CPU fault does with one per page
  *   dev_read_sys    HMM_DMIRROR_READ of memory in system RAM (cold: the
  *                   device faults it in)
  *   dev_write_sys   HMM_DMIRROR_WRITE of memory in system RAM (cold)
@@ -77,11 +81,13 @@
  *   migration> <CPU page faults taken while writing it back>
  * and "error <driver> <workload> <bytes> <message>" on failure (exit 1).
  *
- * Profile mode (--profile=migrate, faultback or read, optionally with
- * ":<bytes>"): for 10 s, over fresh populated buffers of 2 MiB or the size
- * given, only HMM_DMIRROR_MIGRATE_TO_DEV, or that and the CPU writes that
- * fault every page back, or a cold HMM_DMIRROR_READ (the device accesses
- * system memory in place: dev_read_sys). /proc/profile (kernel booted with
+ * Profile mode (--profile=migrate, faultback, read or fill, optionally
+ * with ":<bytes>"): for 10 s, over fresh populated buffers of 2 MiB or the
+ * size given, only HMM_DMIRROR_MIGRATE_TO_DEV, or that and the CPU writes
+ * that fault every page back, or a cold HMM_DMIRROR_READ (the device
+ * accesses system memory in place: dev_read_sys), or nothing (fill: the
+ * mapping, filling and unmapping the others do too, so that the difference
+ * of two loops is one step). /proc/profile (kernel booted with
  * profile=) is reset just before the loop; the caller reads it after.
  * Prints "profile <driver> <workload> <bytes> <iterations> <ns> <user ns>
  * <system ns>", the last two from getrusage(): /proc/profile sees kernel
@@ -93,7 +99,7 @@
  * prefetch workloads run in round 1 only.
  *
  * Usage: vsvm-bench <test_hmm|vsvm|vsvm-link> [device]
- *			[--profile=migrate|faultback|read[:<bytes>]]
+ *			[--profile=migrate|faultback|read|fill[:<bytes>]]
  *			[--round=K/N]
  */
 
@@ -313,9 +319,14 @@ static void touch_pages(unsigned char *p, unsigned long size, int val)
  * HMM_DMIRROR_MIGRATE_TO_DEV copies the migrated data back to cmd.ptr for
  * verification: that must be another buffer, or writing it faults the pages
  * straight back to RAM. The copy is part of the ABI, for both drivers.
+ * Then the pages come back, timed: the CPU writes every page
+ * (cpu_fault_back), or with @back, HMM_DMIRROR_MIGRATE_TO_SYS moves them in
+ * one request (migrate_to_sys), which test_hmm does with one migrate_vma
+ * pass per 256 KiB and a CPU fault with one per page.
  */
-static void bench_migrate(unsigned long size)
+static void bench_migrate(unsigned long size, bool back)
 {
+	const char *what = back ? "migrate_to_sys" : "cpu_fault_back";
 	unsigned char *mirror = map(size);
 	int rep, ret;
 
@@ -345,16 +356,28 @@ static void bench_migrate(unsigned long size)
 		resident = dev_pages(buf, size);
 		faults = cpu_faults();
 		t2 = now_ns();
-		touch_pages(buf, size, 0xa5);
+		if (back)
+			ret = dmirror(HMM_DMIRROR_MIGRATE_TO_SYS, buf, NULL, size);
+		else
+			touch_pages(buf, size, 0xa5);
 		t3 = now_ns();
 		faults = cpu_faults() - faults;
-		emit("migrate_to_dev", size, rep, t1 - t0);
-		emit("cpu_fault_back", size, rep, t3 - t2);
-		if (!buf_offset)
+		if (ret) {
+			fail(what, size, strerror(-ret));
+			munmap(buf, size);
+			break;
+		}
+		if (!back)
+			emit("migrate_to_dev", size, rep, t1 - t0);
+		emit(what, size, rep, t3 - t2);
+		if (!buf_offset && !back)
 			printf("info %s migrate %lu %d %ld %ld\n", driver,
 			       size, rep, resident, faults);
-		if (buf[0] != 0xa5 || buf[1] != 0x5a || mirror[1] != 0x5a)
-			fail("cpu_fault_back", size, "data mismatch");
+		if (back && dev_pages(buf, size) != 0)
+			fail(what, size, "pages left in device memory");
+		if (buf[0] != (back ? 0x5a : 0xa5) || buf[1] != 0x5a ||
+		    mirror[1] != 0x5a)
+			fail(what, size, "data mismatch");
 		munmap(buf, size);
 	}
 	munmap(mirror, size);
@@ -568,7 +591,8 @@ out:
 
 static void bench_device(unsigned long size)
 {
-	bench_migrate(size);
+	bench_migrate(size, false);
+	bench_migrate(size, true);
 	bench_access("dev_read_sys", HMM_DMIRROR_READ, ACCESS_COLD, size);
 	bench_access("dev_write_sys", HMM_DMIRROR_WRITE, ACCESS_COLD, size);
 	bench_access("dev_read_sysw", HMM_DMIRROR_READ, ACCESS_WARM, size);
@@ -582,7 +606,7 @@ static void bench_device(unsigned long size)
 }
 
 /* The loop of profile mode, see the top of the file. */
-enum { LOOP_MIGRATE, LOOP_FAULTBACK, LOOP_READ, NUM_LOOPS };
+enum { LOOP_MIGRATE, LOOP_FAULTBACK, LOOP_READ, LOOP_FILL, NUM_LOOPS };
 
 static int profile_loop(const char *arg)
 {
@@ -593,6 +617,7 @@ static int profile_loop(const char *arg)
 		[LOOP_MIGRATE] = "migrate",
 		[LOOP_FAULTBACK] = "faultback",
 		[LOOP_READ] = "read",
+		[LOOP_FILL] = "fill",
 	};
 	unsigned int w;
 	unsigned char *mirror;
@@ -630,8 +655,9 @@ static int profile_loop(const char *arg)
 			return 1;
 		}
 		memset(buf, 0x5a, size);
-		ret = dmirror(w == LOOP_READ ? HMM_DMIRROR_READ :
-			      HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
+		ret = w == LOOP_FILL ? 0 :
+			dmirror(w == LOOP_READ ? HMM_DMIRROR_READ :
+				HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
 		if (ret) {
 			fail("profile", size, strerror(-ret));
 			return 1;
@@ -862,7 +888,7 @@ int main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s <test_hmm|vsvm|vsvm-link> [device] %s\n",
-			argv[0], "[--profile=migrate|faultback|read] [--round=K/N]");
+			argv[0], "[--profile=migrate|faultback|read|fill] [--round=K/N]");
 		return 2;
 	}
 	driver = argv[1];
