@@ -26,7 +26,9 @@
  * User buffers of READ and WRITE are ordinary user memory. They are copied
  * straight under the page-table locks while their pages are present, with
  * page faults disabled, and otherwise through a bounce buffer outside of
- * any lock, so they may themselves live in VRAM.
+ * any lock, so they may themselves live in VRAM. The memory the GPU
+ * accesses is read and written a naturally aligned word at a time, as by
+ * DMA: a word the CPU stores meanwhile is seen whole, before or after.
  *
  * An operation may be as large as the address space: between two pieces of
  * at most a bounce buffer, and between two operations, the engine lets

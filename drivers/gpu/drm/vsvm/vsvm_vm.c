@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/unaligned.h>
 
 #include <drm/drm_print.h>
 
@@ -1124,6 +1125,61 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
 	mutex_unlock(&vm->lock);
 }
 
+/* Bytes of a GPU access staged on the stack on their way to user memory. */
+#define VSVM_GPU_STAGE	256
+
+/*
+ * Move @n bytes, within one page, between @va, memory the CPU may be using
+ * at the same time, and @buf or, if @ubuf is set, user memory (page faults
+ * disabled), as a DMA engine does: every naturally aligned word of @va is
+ * read or written whole. The kernel's string copies need not do that: x86's
+ * "rep movsb" may move a byte at a time (under QEMU's TCG it does), and a
+ * word the CPU stored while the GPU read it then came out torn, its low
+ * bytes from before the store and its high bytes from after, a value the
+ * CPU never wrote. User memory goes through a staging buffer, so that the
+ * user copies stay a few calls per page.
+ * Return: 0, or -EFAULT if a user page is not there (part of the bytes may
+ * have moved).
+ */
+static int vsvm_gpu_move(void *va, void *buf, void __user *ubuf, size_t n,
+			 bool write)
+{
+	unsigned long stage[VSVM_GPU_STAGE / sizeof(unsigned long)];
+	size_t off, len, i, w;
+	void *other;
+
+	for (off = 0; off < n; off += len) {
+		len = min_t(size_t, n - off, sizeof(stage));
+		other = ubuf ? (void *)stage : buf + off;
+		if (ubuf && write &&
+		    copy_from_user_nofault(stage, ubuf + off, len))
+			return -EFAULT;
+		for (i = 0; i < len; i += w) {
+			unsigned long *word = va + off + i;
+
+			/* Whole words where @va is aligned, bytes around them. */
+			w = IS_ALIGNED((unsigned long)word, sizeof(*word)) &&
+			    len - i >= sizeof(*word) ? sizeof(*word) : 1;
+			if (w == 1) {
+				if (write)
+					*(u8 *)word = *(u8 *)(other + i);
+				else
+					*(u8 *)(other + i) = *(u8 *)word;
+			} else if (write) {
+				WRITE_ONCE(*word, get_unaligned((unsigned long *)
+								(other + i)));
+			} else {
+				put_unaligned(READ_ONCE(*word),
+					      (unsigned long *)(other + i));
+			}
+		}
+		if (ubuf && !write &&
+		    copy_to_user_nofault(ubuf + off, stage, len))
+			return -EFAULT;
+	}
+	return 0;
+}
+
 /*
  * Access the memory from @addr on, to or from @buf or, if @ubuf is set, the
  * user memory at @ubuf without faulting it in: see vsvm_vm_gpu_copy() and
@@ -1155,18 +1211,12 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 		if (!vsvm_pte_allows(entry, write, policy))
 			break;
 		va = vsvm_pte_vaddr(vm, entry) + offset_in_page(a);
-		if (ubuf) {
-			/* Page faults are disabled: a missing page fails. */
-			if (write ? copy_from_user_nofault(va, ubuf + done, n) :
-				    copy_to_user_nofault(ubuf + done, va, n)) {
-				user_fault = true;
-				break;
-			}
-		} else if (buf) {
-			if (write)
-				memcpy(va, buf + done, n);
-			else
-				memcpy(buf + done, va, n);
+		/* Page faults are disabled: a missing user page fails. */
+		if ((buf || ubuf) &&
+		    vsvm_gpu_move(va, buf ? buf + done : NULL,
+				  ubuf ? ubuf + done : NULL, n, write)) {
+			user_fault = true;
+			break;
 		}
 		done += n;
 		if (vram_pages && (entry & VSVM_PTE_VRAM) &&
