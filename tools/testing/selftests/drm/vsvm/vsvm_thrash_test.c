@@ -14,6 +14,7 @@
 
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -323,25 +324,109 @@ static void print_tail(const char *path, unsigned int lines)
 struct lost {
 	char *a;
 	int stop, dn_stop;
+	int probe, probed;		/* see lost_probe() */
+	size_t probe_page;
+	int wcpu;
+	uint64_t wpage, wv, wown;	/* the writer's view, see lost_probe() */
 	uint64_t v;			/* the writer's last complete pass */
 	uint64_t last[SZ_64K / PAGE];	/* each page's word, last read */
 	uint64_t hist[8][SZ_64K / PAGE + 1];	/* 8 reads, + writer pass */
 	uint64_t buf[SZ_64K / 8];
+	uint64_t v2;			/* l->v again, in another page */
 };
 
-/* The CPU: a growing pass number into the first word of every page. */
+/* Run the calling thread on CPU @cpu only, if there is such a CPU. */
+static void lost_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * The CPU: a growing pass number into the first word of every page. On its
+ * own CPU, so that the probe compares two CPUs' views.
+ */
 static void *lost_writer(void *arg)
 {
 	struct lost *l = arg;
 	uint64_t v = 1;
 	size_t off;
 
+	lost_pin(1);
 	while (!READ_ONCE(l->stop)) {
+		if (READ_ONCE(l->probe)) {
+			/* Stop writing; what does this CPU see? */
+			l->wpage = READ_ONCE(*(uint64_t *)(l->a +
+							   l->probe_page * PAGE));
+			l->wv = READ_ONCE(l->v);
+			l->wown = v - 1;
+			l->wcpu = sched_getcpu();
+			__atomic_store_n(&l->probed, 1, __ATOMIC_RELEASE);
+			while (!READ_ONCE(l->stop))
+				usleep(1000);
+			break;
+		}
 		for (off = 0; off < SZ_64K; off += PAGE)
 			WRITE_ONCE(*(uint64_t *)(l->a + off), v);
-		WRITE_ONCE(l->v, v++);
+		WRITE_ONCE(l->v, v);
+		WRITE_ONCE(l->v2, v++);
 	}
 	return NULL;
+}
+
+/* A word of this process's memory through /proc/self/mem (the page tables). */
+static uint64_t lost_mem_word(int mem, const void *p)
+{
+	uint64_t v = ~0ULL;
+
+	if (pread(mem, &v, sizeof(v), (off_t)(uintptr_t)p) != sizeof(v))
+		return ~0ULL;
+	return v;
+}
+
+/*
+ * After a bad read of page @bad: stop the writer and compare what its CPU
+ * sees of the page and of its counter with what this thread's CPU, the page
+ * tables (/proc/self/mem) and the GPU see. Two CPUs that disagree on a word
+ * nobody writes any more read different physical pages: a stale TLB entry
+ * on one of them, not a lost copy.
+ */
+static void lost_probe(int fd, struct lost *l, size_t bad, pthread_t dn)
+{
+	uint64_t gpu = ~0ULL, page, counter;
+	int mem, tries = 0;
+
+	/* Nothing may change the pages now: MADV_DONTNEED stops first. */
+	WRITE_ONCE(l->dn_stop, 1);
+	pthread_join(dn, NULL);
+	l->probe_page = bad;
+	__atomic_store_n(&l->probe, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&l->probed, __ATOMIC_ACQUIRE) && tries++ < 5000)
+		usleep(1000);
+	if (!l->probed) {
+		ksft_print_msg("probe: the writer did not answer in 5 s\n");
+		return;
+	}
+	page = READ_ONCE(*(uint64_t *)(l->a + bad * PAGE));
+	counter = READ_ONCE(l->v);
+	mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	vsvm_gpu_read(fd, l->a + bad * PAGE, &gpu, sizeof(gpu),
+		      DRM_VSVM_POLICY_SYSTEM, NULL);
+	ksft_print_msg("probe: writer (cpu %d, pass %llu): page %zu %llu, counter %llu\n",
+		       l->wcpu, (unsigned long long)l->wown, bad,
+		       (unsigned long long)l->wpage, (unsigned long long)l->wv);
+	ksft_print_msg("probe: main (cpu %d): page %zu %llu, counter %llu\n",
+		       sched_getcpu(), bad, (unsigned long long)page,
+		       (unsigned long long)counter);
+	ksft_print_msg("probe: /proc/self/mem: page %llu, counter %llu; GPU: page %llu\n",
+		       (unsigned long long)lost_mem_word(mem, l->a + bad * PAGE),
+		       (unsigned long long)lost_mem_word(mem, &l->v),
+		       (unsigned long long)gpu);
+	if (mem >= 0)
+		close(mem);
 }
 
 static void *lost_dontneed(void *arg)
@@ -395,13 +480,17 @@ static void lost_write(struct __test_metadata *_metadata, int fd, char *a,
 	const char *opt = getenv("VSVM_KNOWN_BUGS");
 	struct lost *l;
 	unsigned long reads = 0, failed = 0, k;
+	uint64_t counter;
+	bool ahead = false;
+	long long pfn0, pfn, moved_at = -1;
+	unsigned long moves = 0;
 	int err, last_err = 0, minutes, mem = -1;
 	double end;
 	pthread_t cpu, dn;
 	size_t p, bad = SZ_64K / PAGE;
 
 	if (!opt)
-		SKIP(return, "known bug: lost write (VSVM_KNOWN_BUGS=1 runs it)");
+		SKIP(return, "long run (VSVM_KNOWN_BUGS=1 runs it)");
 	minutes = atoi(opt);
 	if (minutes < 2 || minutes > 60)
 		minutes = 5;
@@ -423,7 +512,19 @@ static void lost_write(struct __test_metadata *_metadata, int fd, char *a,
 	tracefs_set("tracing_on", "1");
 	ASSERT_EQ(0, pthread_create(&cpu, NULL, lost_writer, l));
 	ASSERT_EQ(0, pthread_create(&dn, NULL, lost_dontneed, l));
+	/* This thread on CPU 0, the writer on CPU 1, MADV_DONTNEED anywhere. */
+	lost_pin(0);
+	/* Does anything move the counter's page? (Nothing of ours should.) */
+	pfn0 = vsvm_user_pfn(&l->v);
+	pfn = pfn0;
 	while (vsvm_now_ms() < end && bad == SZ_64K / PAGE) {
+		long long now = vsvm_user_pfn(&l->v);
+
+		if (now != pfn) {
+			moves++;
+			moved_at = reads;
+			pfn = now;
+		}
 		/* A read the CPU side kept busy (-EBUSY) is not the bug. */
 		err = lost_read(fd, mem, l, reader, reads);
 		if (err) {
@@ -431,6 +532,7 @@ static void lost_write(struct __test_metadata *_metadata, int fd, char *a,
 			last_err = err;
 			continue;
 		}
+		counter = READ_ONCE(l->v);
 		for (p = 0; p < SZ_64K / PAGE; p++) {
 			uint64_t v = l->buf[p * PAGE / 8];
 
@@ -438,31 +540,72 @@ static void lost_write(struct __test_metadata *_metadata, int fd, char *a,
 			/* MADV_DONTNEED zeroes a page: it starts over. */
 			if (v && v < l->last[p] && bad == SZ_64K / PAGE)
 				bad = p;
+			/*
+			 * Written before the counter of its pass: a page two
+			 * passes ahead of the counter read after it means two
+			 * views of memory.
+			 */
+			if (v > counter + 1 && bad == SZ_64K / PAGE) {
+				bad = p;
+				ahead = true;
+			}
 			l->last[p] = v;
 		}
-		l->hist[reads % 8][SZ_64K / PAGE] = READ_ONCE(l->v);
+		l->hist[reads % 8][SZ_64K / PAGE] = counter;
 		reads++;
 	}
 	if (bad < SZ_64K / PAGE) {
 		char path[128];
+
+		/*
+		 * First, while the writer still runs: the counter through this
+		 * CPU, its copy in another page, and the page tables' view
+		 * (/proc/self/mem), with the frames behind the counter and
+		 * the page. A CPU view far behind the page tables' is a stale
+		 * translation on this CPU; the page tables behind the copy in
+		 * the other page, one on the writer's.
+		 */
+		if (reader == LOST_GPU)
+			mem = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+		{
+			uint64_t c1 = READ_ONCE(l->v), c2 = READ_ONCE(l->v2);
+			uint64_t cm = lost_mem_word(mem, &l->v);
+			uint64_t c3 = READ_ONCE(l->v);
+
+			ksft_print_msg("counter frame %lld, moved %lu times, last at read %lld\n",
+				       pfn0, moves, moved_at);
+			ksft_print_msg("detected: counter %llu, copy %llu, mem %llu, again %llu\n",
+				       (unsigned long long)c1,
+				       (unsigned long long)c2,
+				       (unsigned long long)cm,
+				       (unsigned long long)c3);
+			ksft_print_msg("frames: counter %lld, page %lld\n",
+				       vsvm_user_pfn(&l->v),
+				       vsvm_user_pfn(a + bad * PAGE));
+		}
 
 		tracefs_set("tracing_on", "0");
 		ksft_print_msg("buffer %p, state %p-%p\n", a, l, l + 1);
 		if (!vsvm_debugfs_path(fd, "vsvm_vms", path, sizeof(path)))
 			print_tail(path, 64);
 		print_tail("/sys/kernel/debug/tracing/trace", 300);
-		ksft_print_msg("read %lu, page %zu went back; CPU reads %llu, writer at %llu\n",
+		ksft_print_msg("read %lu, page %zu %s; CPU reads %llu, writer at %llu\n",
 			       reads - 1, bad,
+			       ahead ? "ahead of the counter read after it" :
+			       "went back",
 			       (unsigned long long)READ_ONCE(*(uint64_t *)(a + bad * PAGE)),
 			       (unsigned long long)READ_ONCE(l->v));
+		lost_probe(fd, l, bad, dn);
 		for (k = reads > 8 ? reads - 8 : 0; k < reads; k++)
 			ksft_print_msg("read %lu: page 0 %llu, page %zu %llu, writer after %llu\n",
 				       k, (unsigned long long)l->hist[k % 8][0],
 				       bad, (unsigned long long)l->hist[k % 8][bad],
 				       (unsigned long long)l->hist[k % 8][SZ_64K / PAGE]);
 	}
-	WRITE_ONCE(l->dn_stop, 1);
-	pthread_join(dn, NULL);
+	if (!READ_ONCE(l->dn_stop)) {
+		WRITE_ONCE(l->dn_stop, 1);
+		pthread_join(dn, NULL);
+	}
 	WRITE_ONCE(l->stop, 1);
 	pthread_join(cpu, NULL);
 	ksft_print_msg("%lu reads, %lu failed (last error %d)\n", reads,
@@ -475,47 +618,44 @@ static void lost_write(struct __test_metadata *_metadata, int fd, char *a,
 }
 
 /*
- * A known bug, older than thrashing control (which is off here): a CPU
- * writer, MADV_DONTNEED every 20 ms, GPU reads that migrate the buffer and
- * an explicit migration to system memory before every other read. About
- * once in 10-15 minutes on a 2-core TCG host (5 times a minute on
- * another), a read sees a page's word go back. In the one case with full
- * data, the earlier read had seen a value beyond the pass the writer had
- * completed when the bad read was caught, while the CPU read of the page
- * and the writer's counter agreed with the bad read: as if the main
- * thread and the writer saw different copies of pages. It also happens
- * with DRM_VSVM_POLICY_SYSTEM for the reads (nothing ever migrates: once
- * in 113234 reads, again a value the writer had not yet reached when the
- * main thread read its counter). In a third case (2026-12-02, after
- * 4916 reads) the bad read and the one before it fit one story: the
- * earlier read saw page 0 at 56 passes beyond the writer's counter read
- * right after it, the bad read saw page 0 one pass beyond the same,
- * unchanged counter; as if page 0 and the counter's page had both been
- * put back to copies taken at one moment, losing the passes written
- * since. The control below, the same race read through /proc/self/mem,
- * read 914715 times in 25 minutes without a bad read (the GPU reader: one
- * in 4916 to 113234). While the GPU read, every system page a GPU page
- * table entry pointed at was live and mapped (a check in the copy loop,
- * not kept: 37410 reads, no bad read in that run). On a bad read this
- * stops the trace (vsvm events, if tracefs is there) and prints the last 8
- * reads, the buffer's and the state's addresses, the VM's ranges and the
- * end of the trace. A read that fails (-EBUSY when the CPU keeps the pages
- * moving) is counted and the loop goes on: it used to end the run early,
- * silently. Opt in with VSVM_KNOWN_BUGS=1 (make selftests KNOWN_BUGS=1);
- * runs for 5 minutes, or N minutes with VSVM_KNOWN_BUGS=N (2 to 60).
+ * Once a known bug, the "lost write": a CPU writer, MADV_DONTNEED every
+ * 20 ms, GPU reads that migrate the buffer and an explicit migration to
+ * system memory before every other read; every few minutes a read saw a
+ * page's word go back, or, checked since 2026-12-02, a word ahead of the
+ * writer's counter read right after it (up to 255 passes ahead: the low
+ * byte of one store with the high bytes of a later one). Nothing was
+ * lost: the software GPU copied live memory with the kernel's user copy,
+ * which under QEMU's TCG (with ERMS) moves a byte at a time, and read
+ * words the CPU was storing torn; a torn word a little ahead of the truth
+ * made the next, right read look like a step back. It happened under
+ * single-threaded TCG too, and never through /proc/self/mem (the control
+ * below: the kernel's memcpy() there moved whole words). vsvm_gpu_move()
+ * now reads and writes whole aligned words; vsvm_test's
+ * gpu_read_does_not_tear_words and gpu_write_does_not_tear_words are the
+ * quick tests. This is the long one, kept opt-in: the writer runs on
+ * CPU 1 and the reader on CPU 0; on a bad read it prints the views of
+ * the counter (this CPU, a copy in another page, /proc/self/mem, the
+ * frames), stops the trace (vsvm events, if tracefs is there) and prints
+ * the last 8 reads, the buffer's and the state's addresses, the VM's
+ * ranges and the end of the trace, then stops MADV_DONTNEED and the
+ * writer and compares what each CPU, the page tables and the GPU see. A
+ * read that fails (-EBUSY when the CPU keeps the pages moving) is counted
+ * and the loop goes on. Opt in with VSVM_KNOWN_BUGS=1 (make selftests
+ * KNOWN_BUGS=1); runs for 5 minutes, or N minutes with VSVM_KNOWN_BUGS=N
+ * (2 to 60).
  */
-TEST_F_TIMEOUT(thrash, known_bug_dontneed_migrate_evict, 61 * 60)
+TEST_F_TIMEOUT(thrash, long_dontneed_migrate_evict, 61 * 60)
 {
 	lost_write(_metadata, self->fd, self->a, LOST_GPU);
 }
 
 /*
- * The control of known_bug_dontneed_migrate_evict: the same writer and
+ * The control of long_dontneed_migrate_evict: the same writer and
  * MADV_DONTNEED, read through /proc/self/mem (get_user_pages() and a kernel
  * copy, as the GPU's in-place read, but holding page references and with
  * no MMU notifier) instead of the GPU.
  */
-TEST_F_TIMEOUT(thrash, known_bug_control_cpu_reader, 61 * 60)
+TEST_F_TIMEOUT(thrash, long_control_cpu_reader, 61 * 60)
 {
 	lost_write(_metadata, self->fd, self->a, LOST_CPU);
 }
