@@ -1126,7 +1126,7 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
 }
 
 /* Bytes of a GPU access staged on the stack on their way to user memory. */
-#define VSVM_GPU_STAGE	256
+#define VSVM_GPU_STAGE	512
 
 /*
  * Move @n bytes, within one page, between @va, memory the CPU may be using
@@ -1149,12 +1149,26 @@ static int vsvm_gpu_move(void *va, void *buf, void __user *ubuf, size_t n,
 	void *other;
 
 	for (off = 0; off < n; off += len) {
+		i = 0;
 		len = min_t(size_t, n - off, sizeof(stage));
 		other = ubuf ? (void *)stage : buf + off;
 		if (ubuf && write &&
 		    copy_from_user_nofault(stage, ubuf + off, len))
 			return -EFAULT;
-		for (i = 0; i < len; i += w) {
+		/* The usual case, whole words on both sides: a plain loop. */
+		if (IS_ALIGNED((unsigned long)(va + off) | (unsigned long)other |
+			       len, sizeof(long))) {
+			unsigned long *mem = va + off, *o = other;
+
+			for (i = 0; i < len / sizeof(long); i++) {
+				if (write)
+					WRITE_ONCE(mem[i], o[i]);
+				else
+					o[i] = READ_ONCE(mem[i]);
+			}
+			i = len;
+		}
+		for (; i < len; i += w) {
 			unsigned long *word = va + off + i;
 
 			/* Whole words where @va is aligned, bytes around them. */
@@ -1181,6 +1195,23 @@ static int vsvm_gpu_move(void *va, void *buf, void __user *ubuf, size_t n,
 }
 
 /*
+ * vsvm_gpu_move() for memory the CPU cannot access (our private VRAM): the
+ * kernel's copies, whatever their unit.
+ */
+static int vsvm_gpu_move_private(void *va, void *buf, void __user *ubuf,
+				 size_t n, bool write)
+{
+	if (ubuf)
+		return (write ? copy_from_user_nofault(va, ubuf, n) :
+			copy_to_user_nofault(ubuf, va, n)) ? -EFAULT : 0;
+	if (write)
+		memcpy(va, buf, n);
+	else
+		memcpy(buf, va, n);
+	return 0;
+}
+
+/*
  * Access the memory from @addr on, to or from @buf or, if @ubuf is set, the
  * user memory at @ubuf without faulting it in: see vsvm_vm_gpu_copy() and
  * vsvm_vm_gpu_copy_user().
@@ -1191,6 +1222,7 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 			       unsigned long *vram_pages)
 {
 	bool user_fault = false;
+	int err;
 	unsigned long start, end;
 	size_t done = 0;
 	u64 *pte;
@@ -1212,9 +1244,17 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 			break;
 		va = vsvm_pte_vaddr(vm, entry) + offset_in_page(a);
 		/* Page faults are disabled: a missing user page fails. */
-		if ((buf || ubuf) &&
-		    vsvm_gpu_move(va, buf ? buf + done : NULL,
-				  ubuf ? ubuf + done : NULL, n, write)) {
+		if (!buf && !ubuf)
+			err = 0;
+		else if ((entry & VSVM_PTE_VRAM) && !vm->vdev->vram.coherent)
+			/* The CPU cannot touch it: no word to tear. */
+			err = vsvm_gpu_move_private(va, buf ? buf + done : NULL,
+						    ubuf ? ubuf + done : NULL,
+						    n, write);
+		else
+			err = vsvm_gpu_move(va, buf ? buf + done : NULL,
+					    ubuf ? ubuf + done : NULL, n, write);
+		if (err) {
 			user_fault = true;
 			break;
 		}
