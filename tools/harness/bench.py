@@ -281,11 +281,12 @@ def targets(rows, per_run=None):
 # memory, then the ABI's read-back into the caller's second buffer).
 COPIES = {'migrate_to_dev': 2, 'cpu_fault_back': 1, 'migrate_to_sys': 1}
 # The CPU fault back's target asks vsvm to bring the pages back in far
-# fewer, larger migrations than test_hmm's one per faulting page. What
-# batching buys at most is what test_hmm itself pays moving the same pages
+# fewer, larger migrations than test_hmm's one per faulting page. The
+# reference for that batched work is test_hmm's own move of the same pages
 # back in one request (HMM_DMIRROR_MIGRATE_TO_SYS: the same core mm calls,
-# allocations and copies, without a fault per page): its time over test_hmm's
-# fault back is a floor of that cell, measured in the same rounds.
+# allocations and copies, without a fault per page): its time over
+# test_hmm's fault back is a floor of that cell, measured in the same
+# rounds. The target (0.2) lies below it.
 BATCHED = {'cpu_fault_back': 'migrate_to_sys'}
 
 
