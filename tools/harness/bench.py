@@ -357,8 +357,8 @@ def print_targets(cells, slack):
 
 
 def print_missed_per_run(cells, per_run):
-    """Each run's medians of the cells compared with test_hmm that missed:
-    how far the drift between runs goes, next to the pooled ratio."""
+    """Each run's medians of the cells compared with test_hmm that missed,
+    with round_ratios(): how far the drift between runs goes."""
     lines = []
     for c in cells:
         if c['met'] or c['ratio'] is None or c['reference'] != 'test_hmm':
@@ -369,7 +369,7 @@ def print_missed_per_run(cells, per_run):
             continue
         med = {d: [statistics.median(v[k]) for k in sorted(v)]
                for d, v in runs.items()}
-        pairs = [ratio(b, a) for a, b in zip(med['test_hmm'], med['vsvm'])]
+        pairs = round_ratios(per_run, c['workload'], c['bytes'])
         lines.append('%-19s %8s: %s; vsvm/test_hmm by round %s' % (
             c['workload'], human(c['bytes']),
             '; '.join('%s %s us' % (d, '/'.join(fmt_us(x) for x in med[d]))
