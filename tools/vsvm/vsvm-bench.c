@@ -113,6 +113,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,6 +151,20 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Called right before every timed part: the lines printed so far must have
+ * left the machine. The harness's stdout is a serial port, written a byte
+ * at a time by its interrupt handler well after printf() returned; under
+ * TCG that handler took tens of microseconds of the next sample, and more
+ * of a driver whose runs print more lines (vsvm's fault stages). Not a tty:
+ * tcdrain() fails and there is nothing to wait for.
+ */
+static void settle(void)
+{
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
 }
 
 /* This run is round @bench_round of @bench_rounds (--round=K/N). */
@@ -345,6 +360,7 @@ static void bench_migrate(unsigned long size, bool back)
 			break;
 		}
 		memset(buf, 0x5a, size);
+		settle();
 		t0 = now_ns();
 		ret = dmirror(HMM_DMIRROR_MIGRATE_TO_DEV, buf, mirror, size);
 		t1 = now_ns();
@@ -355,6 +371,7 @@ static void bench_migrate(unsigned long size, bool back)
 		}
 		resident = dev_pages(buf, size);
 		faults = cpu_faults();
+		settle();
 		t2 = now_ns();
 		if (back)
 			ret = dmirror(HMM_DMIRROR_MIGRATE_TO_SYS, buf, NULL, size);
@@ -431,6 +448,7 @@ static void bench_access(const char *what, unsigned long request,
 		}
 		timed = request == HMM_DMIRROR_READ && resident == ACCESS_COLD &&
 			!fault_time(0, &f0);
+		settle();
 		t0 = now_ns();
 		ret = dmirror(request, buf, mirror, size);
 		t1 = now_ns();
@@ -479,6 +497,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 			munmap(buf, size);
 			break;
 		}
+		settle();
 		t0 = now_ns();
 		ret = vsvm_gpu_read(vsvm_fd, buf, dst, size,
 				    migrate ? DRM_VSVM_POLICY_MIGRATE :
@@ -572,7 +591,10 @@ static void bench_memcpy(unsigned long size)
 		copies[c].copy(dst, src, size);
 	for (rep = 0; rep < reps_for(size); rep++) {
 		for (c = 0; copies[c].name; c++) {
-			uint64_t t0 = now_ns();
+			uint64_t t0;
+
+			settle();
+			t0 = now_ns();
 
 			copies[c].copy(dst, src, size);
 			/* Keep the copy from being optimised away. */
@@ -708,6 +730,7 @@ static void bench_pingpong(unsigned long size, int on)
 		}
 		memset(buf, 0, size);
 		vsvm_vm_stats(fd, &v0);
+		settle();
 		t0 = now_ns();
 		t1 = t0;
 		for (turn = 0; t1 - t0 < PINGPONG_MS * 1000000ULL && !ret;
@@ -772,6 +795,7 @@ static void bench_walk(int on)
 		}
 		for (off = 0; off < WALK_SIZE; off += PAGE_SZ)
 			buf[off] = off / WALK_STEP;
+		settle();
 		t0 = now_ns();
 		for (off = 0; off < WALK_SIZE && !ret; off += WALK_STEP) {
 			ret = vsvm_gpu_read(fd, buf + off, dst, WALK_READ,
@@ -844,6 +868,7 @@ static void bench_peer(unsigned long size)
 			if (!ret && st0.pages_to_vram != size / PAGE_SZ)
 				ret = -EBUSY;
 			if (!ret) {
+				settle();
 				t0 = now_ns();
 				/* The two-step path: out to RAM, then in. */
 				if (strategies[s].via_ram)
