@@ -805,16 +805,40 @@ static unsigned long drm_gpusvm_index(struct drm_gpusvm *gpusvm,
 }
 
 /*
- * The page of a single-page range removed from a window whose notifier
- * lives: the entry keeps the index's nodes for the next range there, which
- * a map, use, unmap loop creates right after (without it, every such range
- * frees and allocates the whole path of nodes to its page again). Only
- * single pages: an entry may be overwritten by one of the same or a larger
- * order, never split by a smaller one, so a hole must be as small as any
- * range. The window's holes go with its notifier, see
- * drm_gpusvm_index_clear().
+ * The pages of a range removed from a window whose notifier lives: the
+ * entries keep the index's nodes for the next range there, which a map,
+ * use, unmap loop creates right after (without them, every such range
+ * frees and allocates the nodes of its pages again, and an RCU callback
+ * frees them). A hole has the orders of the range it replaces. A range of
+ * the same or a larger order simply overwrites it; one of a smaller order
+ * must not, since a multi-index entry cannot be split by a store: the
+ * larger hole is cleared first, see drm_gpusvm_index_unhole(). The
+ * window's holes go with its notifier, see drm_gpusvm_index_clear().
  */
 #define DRM_GPUSVM_INDEX_HOLE	xa_mk_value(0)
+
+/*
+ * Before @xas (of order @order) stores a range: clear a hole of a larger
+ * order over its first page. Holes only: ranges do not overlap. Called
+ * with the index locked; clearing allocates nothing.
+ */
+static void drm_gpusvm_index_unhole(struct xa_state *xas, unsigned int order)
+{
+	unsigned long index = xas->xa_index;
+	unsigned int hole_order;
+	void *entry;
+
+	entry = xas_load(xas);
+	if (xa_is_value(entry)) {
+		hole_order = xas_get_order(xas);
+		if (hole_order > order) {
+			xas_set_order(xas, round_down(index, 1UL << hole_order),
+				      hole_order);
+			xas_store(xas, NULL);
+		}
+	}
+	xas_set_order(xas, index, order);
+}
 
 /*
  * Store @entry (@range, a hole or NULL) over the pages of @range in the
@@ -839,6 +863,8 @@ static int drm_gpusvm_index_store(struct drm_gpusvm *gpusvm,
 		xas_set_order(&xas, index, order);
 		do {
 			xas_lock(&xas);
+			if (entry && !xa_is_value(entry))
+				drm_gpusvm_index_unhole(&xas, order);
 			xas_store(&xas, entry);
 			xas_unlock(&xas);
 		} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
@@ -866,15 +892,14 @@ static void drm_gpusvm_index_add(struct drm_gpusvm *gpusvm,
 }
 
 /*
- * Take @range out of the index, before the tree's reference is dropped: a
- * single page becomes a hole, unless there is no memory for it (a page the
- * index had left out); larger ranges leave their pages empty.
+ * Take @range out of the index, before the tree's reference is dropped: its
+ * pages become a hole, unless there is no memory for it (a range the index
+ * had left out), then they are left empty.
  */
 static void drm_gpusvm_index_del(struct drm_gpusvm *gpusvm,
 				 struct drm_gpusvm_range *range)
 {
-	if (drm_gpusvm_range_size(range) != PAGE_SIZE ||
-	    drm_gpusvm_index_store(gpusvm, range, DRM_GPUSVM_INDEX_HOLE))
+	if (drm_gpusvm_index_store(gpusvm, range, DRM_GPUSVM_INDEX_HOLE))
 		drm_gpusvm_index_store(gpusvm, range, NULL);
 }
 

@@ -1635,6 +1635,75 @@ static void drm_test_gpusvm_index_cut_range(struct kunit *test)
 	}
 }
 
+/* The raw entry of the page index at @addr and its order. */
+static void *gpusvm_test_index_raw(struct drm_gpusvm *gpusvm,
+				   unsigned long addr, int *order)
+{
+	unsigned long index = (addr - gpusvm->mm_start) >> PAGE_SHIFT;
+
+	*order = xa_get_order(&gpusvm->range_index, index);
+	return xa_load(&gpusvm->range_index, index);
+}
+
+/*
+ * A removed range leaves a hole of its own order in a live window, which
+ * keeps the index's nodes; a smaller range later created inside that hole
+ * is stored without taking over the rest of it: a 2 MiB range, then a
+ * 64 KiB one in its first block, then a 4 KiB one inside that. Each time
+ * the new range's pages find it and every other page of the old hole finds
+ * nothing.
+ */
+static void drm_test_gpusvm_index_hole_orders(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long base = gpusvm_test_mmap_aligned(test, SZ_2M, SZ_2M);
+	struct drm_gpusvm *gpusvm;
+	struct drm_gpusvm_range *range;
+	unsigned long addr;
+	void *entry;
+	int order;
+
+	gpusvm_test_init(test);
+	gpusvm = &priv->gpusvm;
+	range = gpusvm_test_insert_ok(test, base + SZ_1M, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_2M);
+	gpusvm_test_remove(priv, range);
+
+	entry = gpusvm_test_index_raw(gpusvm, base + SZ_1M, &order);
+	KUNIT_EXPECT_TRUE_MSG(test, xa_is_value(entry),
+			      "no hole where the 2M range was");
+	KUNIT_EXPECT_EQ(test, order, get_order(SZ_2M));
+
+	/* The VMA shrinks to the first 64 KiB: a 64 KiB range there. */
+	gpusvm_test_munmap(test, base + SZ_64K, SZ_2M - SZ_64K);
+	range = gpusvm_test_insert_ok(test, base + SZ_32K, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_start(range), base);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	for (addr = base; addr < base + SZ_2M; addr += PAGE_SIZE)
+		KUNIT_EXPECT_PTR_EQ_MSG(test,
+					gpusvm_test_index_load(gpusvm, addr),
+					addr < base + SZ_64K ? range : NULL,
+					"page 0x%lx", addr - base);
+	gpusvm_test_remove(priv, range);
+	entry = gpusvm_test_index_raw(gpusvm, base, &order);
+	KUNIT_EXPECT_TRUE(test, xa_is_value(entry));
+	KUNIT_EXPECT_EQ(test, order, get_order(SZ_64K));
+
+	/* Then to one page inside it: a 4 KiB range. */
+	gpusvm_test_munmap(test, base, SZ_16K);
+	gpusvm_test_munmap(test, base + SZ_16K + SZ_4K,
+			   SZ_64K - SZ_16K - SZ_4K);
+	range = gpusvm_test_insert_ok(test, base + SZ_16K, 0, ULONG_MAX);
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_4K);
+	for (addr = base; addr < base + SZ_64K; addr += PAGE_SIZE)
+		KUNIT_EXPECT_PTR_EQ_MSG(test,
+					gpusvm_test_index_load(gpusvm, addr),
+					addr == base + SZ_16K ? range : NULL,
+					"page 0x%lx", addr - base);
+	gpusvm_test_remove(priv, range);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_index_ranges(gpusvm), 0);
+}
+
 /*
  * A range the index lost (its entries could not be allocated, or were
  * taken out of a full index) is still found, in its notifier's tree, and
@@ -5734,6 +5803,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_range_find),
 	KUNIT_CASE(drm_test_gpusvm_index_cut_range),
 	KUNIT_CASE(drm_test_gpusvm_index_refill),
+	KUNIT_CASE(drm_test_gpusvm_index_hole_orders),
 	KUNIT_CASE_SLOW(drm_test_gpusvm_index_collector_race),
 	KUNIT_CASE(drm_test_gpusvm_range_iterate),
 	KUNIT_CASE(drm_test_gpusvm_range_iterate_safe),
