@@ -133,8 +133,7 @@ static const char *driver;
 static int dev_fd;
 static int errors;
 
-/* vsvm only: its first device, and that device's fault-time file. */
-static int vsvm_fd = -1;
+/* vsvm only: the fault-time file in debugfs of its first device. */
 static char fault_path[128];
 
 #ifndef ARRAY_SIZE
@@ -220,9 +219,10 @@ static int fault_time(int migrated, struct fault_snap *snap)
 	int i;
 
 	memset(snap, 0, sizeof(*snap));
-	if (vsvm_fd < 0)
+	if (!fault_path[0])
 		return -1;
-	snap->count = vsvm_fault_stages(vsvm_fd, 0, migrated, snap->stage_ns);
+	snap->count = vsvm_fault_stages_at(fault_path, 0, migrated,
+					   snap->stage_ns);
 	if (snap->count < 0)
 		return -1;
 	for (i = 0; i < VSVM_FAULT_STAGES; i++)
@@ -474,11 +474,13 @@ static void bench_gpu_faults(const char *what, int migrate,
 			     unsigned long size)
 {
 	unsigned char *dst = map(size);
-	int rep, ret;
+	int rep, ret, fd;
 
-	if (!dst) {
-		fail(what, size, "mmap");
-		return;
+	/* A VM of its own, gone after: no other run mirrors the process. */
+	fd = vsvm_open_device(0);
+	if (fd < 0 || !dst) {
+		fail(what, size, fd < 0 ? "vsvm device" : "mmap");
+		goto out;
 	}
 	memset(dst, 0, size);
 	for (rep = 0; rep < reps_for(size); rep++) {
@@ -499,7 +501,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 		}
 		settle();
 		t0 = now_ns();
-		ret = vsvm_gpu_read(vsvm_fd, buf, dst, size,
+		ret = vsvm_gpu_read(fd, buf, dst, size,
 				    migrate ? DRM_VSVM_POLICY_MIGRATE :
 					      DRM_VSVM_POLICY_SYSTEM, &st);
 		t1 = now_ns();
@@ -520,7 +522,11 @@ static void bench_gpu_faults(const char *what, int migrate,
 		emit(what, size, rep, t1 - t0);
 		emit_faults(what, size, rep, &f0, &f1);
 	}
-	munmap(dst, size);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dst)
+		munmap(dst, size);
 }
 
 static void copy_libc(void *dst, const void *src, unsigned long size)
@@ -621,7 +627,7 @@ static void bench_device(unsigned long size)
 	bench_access("dev_write_sysw", HMM_DMIRROR_WRITE, ACCESS_WARM, size);
 	bench_access("dev_read_dev", HMM_DMIRROR_READ, ACCESS_DEV, size);
 	bench_access("dev_write_dev", HMM_DMIRROR_WRITE, ACCESS_DEV, size);
-	if (vsvm_fd >= 0 && size <= ALIGN_SZ && !buf_offset) {
+	if (fault_path[0] && size <= ALIGN_SZ && !buf_offset) {
 		bench_gpu_faults("gpu_read_sys", 0, size);
 		bench_gpu_faults("gpu_read_mig", 1, size);
 	}
@@ -946,14 +952,20 @@ int main(int argc, char **argv)
 	if (prof)
 		return profile_loop(prof);
 	if (!strcmp(driver, "vsvm")) {
-		vsvm_fd = vsvm_open_device(0);
-		if (vsvm_fd < 0 ||
-		    vsvm_debugfs_path(vsvm_fd, "vsvm_fault_time", fault_path,
+		/*
+		 * Only to find the device's debugfs: a vsvm file holds a GPU
+		 * VM mirroring this process, which test_hmm's runs lack.
+		 */
+		int fd = vsvm_open_device(0);
+
+		if (fd < 0 ||
+		    vsvm_debugfs_path(fd, "vsvm_fault_time", fault_path,
 				      sizeof(fault_path))) {
 			fail("open", 0, "no vsvm device 0 with vsvm_fault_time");
 			fault_path[0] = 0;
-			vsvm_fd = -1;
 		}
+		if (fd >= 0)
+			close(fd);
 	}
 	printf("# vsvm-bench %s on %s\n", driver, path);
 	for (i = 0; sizes[i]; i++) {
@@ -967,7 +979,7 @@ int main(int argc, char **argv)
 	bench_device(64UL << 10);
 	buf_offset = 0;
 	/* Not timed against test_hmm: once per bench, in its first round. */
-	if (vsvm_fd >= 0 && bench_round == 1) {
+	if (fault_path[0] && bench_round == 1) {
 		for (i = 0; i < 2; i++) {
 			bench_pingpong(i ? 2UL << 20 : 64UL << 10, 0);
 			bench_pingpong(i ? 2UL << 20 : 64UL << 10, 1);
@@ -976,8 +988,6 @@ int main(int argc, char **argv)
 		bench_walk(1);
 	}
 	close(dev_fd);
-	if (vsvm_fd >= 0)
-		close(vsvm_fd);
 	printf("# done, %d errors\n", errors);
 	return errors ? 1 : 0;
 }

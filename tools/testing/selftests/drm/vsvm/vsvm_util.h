@@ -421,24 +421,24 @@ static const char *const vsvm_fault_stage_names[VSVM_FAULT_STAGES] = {
 
 /*
  * The faults vsvm_fault_time() counts and their time split by stage, from
- * one read of the file: @ns[i] is the total of stage
+ * one read of the file at @path: @ns[i] is the total of stage
  * vsvm_fault_stage_names[i] in ns. Returns the count, or -errno; -EPROTO
  * if the file lacks a stage.
  */
-static inline long long vsvm_fault_stages(int fd, unsigned long size,
-					  int migrated,
-					  long long ns[VSVM_FAULT_STAGES])
+static inline long long vsvm_fault_stages_at(const char *path,
+					     unsigned long size, int migrated,
+					     long long ns[VSVM_FAULT_STAGES])
 {
 	long long sz, val, c, t, count = 0;
 	char line[512], name[32];
 	unsigned int seen = 0;
-	int m, i, n, ret;
+	int m, i, n;
 	const char *p;
 	FILE *f;
 
-	f = vsvm_debugfs_fopen(fd, "vsvm_fault_time", &ret);
+	f = fopen(path, "re");
 	if (!f)
-		return ret;
+		return -errno;
 	memset(ns, 0, VSVM_FAULT_STAGES * sizeof(*ns));
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &c, &t) == 4 &&
@@ -459,6 +459,20 @@ static inline long long vsvm_fault_stages(int fd, unsigned long size,
 	}
 	fclose(f);
 	return seen == (1u << VSVM_FAULT_STAGES) - 1 ? count : -EPROTO;
+}
+
+/* vsvm_fault_stages_at() of the device behind @fd. */
+static inline long long vsvm_fault_stages(int fd, unsigned long size,
+					  int migrated,
+					  long long ns[VSVM_FAULT_STAGES])
+{
+	char path[128];
+	int ret;
+
+	ret = vsvm_debugfs_path(fd, "vsvm_fault_time", path, sizeof(path));
+	if (ret)
+		return ret;
+	return vsvm_fault_stages_at(path, size, migrated, ns);
 }
 
 /*
