@@ -33,6 +33,13 @@
  * Buffers start on a 2 MiB boundary. 64 KiB is measured a second time one
  * page past it: those workloads are named <workload>@4K.
  *
+ * Every workload of every size first runs WARMUP_REPS times untimed (rep
+ * numbers below 0, not printed), for both drivers: the first run of a code
+ * path after the module was loaded pays for things no later run does
+ * (TCG translating the code, the first MMU notifier of the process, empty
+ * slab caches), 2-5x a later sample for either driver, and with three
+ * samples per run at 64 KiB it used to decide the median.
+ *
  * GPU fault service, vsvm only (4 KiB, 64 KiB and 2 MiB buffers, each one
  * GPU SVM range): the driver's own count and time of the faults it serviced
  * (<debugfs>/dri/<minor>/vsvm_fault_time, read outside the timed part) for
@@ -184,10 +191,13 @@ static int reps_for(unsigned long size)
 	else if (size <= PAGE_SZ)
 		reps = 31;
 	else
-		reps = size <= (64UL << 10) ? 15 : 9;
+		reps = size <= (64UL << 10) ? 25 : 9;
 	reps = (reps + bench_rounds - 1) / bench_rounds;
 	return reps < 2 ? 2 : reps;
 }
+
+/* Untimed runs before the samples of each workload and size. */
+#define WARMUP_REPS 1
 
 static void fail(const char *what, unsigned long size, const char *msg)
 {
@@ -196,8 +206,11 @@ static void fail(const char *what, unsigned long size, const char *msg)
 	errors++;
 }
 
+/* A sample, unless @rep is a warm-up (below 0). */
 static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
 {
+	if (rep < 0)
+		return;
 	printf("sample %s %s%s %lu %d %llu\n", driver, what,
 	       buf_offset ? "@4K" : "", size, rep, (unsigned long long)ns);
 	fflush(stdout);
@@ -236,6 +249,8 @@ static void emit_faults(const char *what, unsigned long size, int rep,
 {
 	int i;
 
+	if (rep < 0)
+		return;
 	printf("fault %s %s%s %lu %d %lld %lld", driver, what,
 	       buf_offset ? "@4K" : "", size, rep, b->count - a->count,
 	       b->ns - a->ns);
@@ -350,7 +365,7 @@ static void bench_migrate(unsigned long size, bool back)
 		return;
 	}
 	memset(mirror, 0, size);
-	for (rep = 0; rep < reps_for(size); rep++) {
+	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
 		uint64_t t0, t1, t2, t3;
 		long resident, faults;
@@ -387,7 +402,7 @@ static void bench_migrate(unsigned long size, bool back)
 		if (!back)
 			emit("migrate_to_dev", size, rep, t1 - t0);
 		emit(what, size, rep, t3 - t2);
-		if (!buf_offset && !back)
+		if (!buf_offset && !back && rep >= 0)
 			printf("info %s migrate %lu %d %ld %ld\n", driver,
 			       size, rep, resident, faults);
 		if (back && dev_pages(buf, size) != 0)
@@ -418,7 +433,7 @@ static void bench_access(const char *what, unsigned long request,
 		return;
 	}
 	memset(mirror, 0x3c, size);
-	for (rep = 0; rep < reps_for(size); rep++) {
+	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
 		struct fault_snap f0, f1;
 		uint64_t t0, t1;
@@ -483,7 +498,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 		goto out;
 	}
 	memset(dst, 0, size);
-	for (rep = 0; rep < reps_for(size); rep++) {
+	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
 		struct fault_snap f0, f1;
 		struct drm_vsvm_stats st;
@@ -595,7 +610,7 @@ static void bench_memcpy(unsigned long size)
 	memset(dst, 0, size);
 	for (c = 0; copies[c].name; c++)
 		copies[c].copy(dst, src, size);
-	for (rep = 0; rep < reps_for(size); rep++) {
+	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
 		for (c = 0; copies[c].name; c++) {
 			uint64_t t0;
 
