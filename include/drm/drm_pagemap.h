@@ -406,9 +406,9 @@ int drm_pagemap_migrate_to_devmem_flags(struct drm_pagemap_devmem *devmem_alloca
 
 int drm_pagemap_evict_to_ram(struct drm_pagemap_devmem *devmem_allocation);
 
-int drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
-				     unsigned long start, unsigned long end,
-				     void *pgmap_owner);
+long drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
+				      unsigned long start, unsigned long end,
+				      void *pgmap_owner);
 
 int drm_pagemap_populate_mm(struct drm_pagemap *dpagemap,
 			    unsigned long start, unsigned long end,

@@ -2110,6 +2110,7 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 	struct mm_struct *mm = gpusvm->mm;
 	struct vm_area_struct *vma;
 	unsigned long *pfns;
+	long moved;
 	int err = 0;
 
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
@@ -2137,11 +2138,14 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 		 * explicitly, private ones too (that spares a fault each).
 		 */
 		if (drm_gpusvm_has_devmem(gpusvm, range->notifier, s, e,
-					  pfns + drm_gpusvm_npages(start, s)))
-			err = drm_pagemap_migrate_range_to_ram(mm, s, e,
-							       gpusvm->device_private_page_owner);
-		if (err)
-			break;
+					  pfns + drm_gpusvm_npages(start, s))) {
+			moved = drm_pagemap_migrate_range_to_ram(mm, s, e,
+								 gpusvm->device_private_page_owner);
+			if (moved < 0) {
+				err = moved;
+				break;
+			}
+		}
 		err = drm_gpusvm_fault_to_ram(&range->notifier->notifier, s, e,
 					      pfns + drm_gpusvm_npages(start, s),
 					      timeout);

@@ -1363,6 +1363,7 @@ EXPORT_SYMBOL_GPL(drm_pagemap_migrate_to_devmem);
  * @fault_ret: Set to VM_FAULT_OOM if no system page could be allocated for
  *	@fault_page, VM_FAULT_SIGBUS if its copy failed; untouched otherwise.
  *	May be NULL without @fault_page.
+ * @moved: If not NULL, the number of pages that moved is added to it.
  *
  * Collects the device pages of @pgmap_owner in the range, private or
  * coherent, copies them to newly allocated system pages with each
@@ -1380,7 +1381,7 @@ static int drm_pagemap_vma_to_ram(struct vm_area_struct *vma,
 				  struct page *fault_page, void *pgmap_owner,
 				  unsigned long start, unsigned long end,
 				  struct drm_pagemap_migrate_buf *buf,
-				  vm_fault_t *fault_ret)
+				  vm_fault_t *fault_ret, unsigned long *moved)
 {
 	unsigned long npages = (end - start) >> PAGE_SHIFT;
 	struct migrate_vma migrate = {
@@ -1455,6 +1456,9 @@ static int drm_pagemap_vma_to_ram(struct vm_area_struct *vma,
 
 	drm_pagemap_unmap_ram_dsts(buf, npages);
 	migrate_vma_pages(&migrate);
+	/* What migrate_vma_pages() left marked is what moved. */
+	for (i = 0; moved && i < npages; i++)
+		*moved += !!(buf->src[i] & MIGRATE_PFN_MIGRATE);
 	migrate_vma_finalize(&migrate);
 
 	return ret;
@@ -1474,7 +1478,7 @@ static vm_fault_t drm_pagemap_fault_range_to_ram(struct vm_area_struct *vma,
 	vm_fault_t ret = 0;
 
 	drm_pagemap_vma_to_ram(vma, fault_page, pgmap_owner, start, end, buf,
-			       &ret);
+			       &ret, NULL);
 	return ret;
 }
 
@@ -1702,18 +1706,22 @@ EXPORT_SYMBOL_GPL(drm_pagemap_evict_to_ram);
  * Context: Process context, may sleep. The caller holds the mmap lock of
  * @mm (read mode is enough) and a reference keeping @mm alive.
  *
- * Return: 0 if every collected page moved, also if there was none;
+ * Return: The number of pages that moved to system memory (0 if there was
+ * none to move), when every collected page moved; a caller that knows how
+ * many device pages the range holds can tell from it whether any stayed
+ * behind. Otherwise a negative error code:
  * -EINVAL for invalid arguments (NULL @mm or @pgmap_owner, unaligned or
  * empty range); -ENOMEM if memory ran out; or the error of
  * &drm_pagemap_devmem_ops.copy_to_ram. Pages that failed keep their data in
  * device memory.
  */
-int drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
-				     unsigned long start, unsigned long end,
-				     void *pgmap_owner)
+long drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
+				      unsigned long start, unsigned long end,
+				      void *pgmap_owner)
 {
 	struct drm_pagemap_migrate_buf buf;
 	struct vm_area_struct *vma;
+	unsigned long moved = 0;
 	int ret = 0, err;
 
 	if (!mm || !pgmap_owner || start >= end || !PAGE_ALIGNED(start) ||
@@ -1748,7 +1756,8 @@ int drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
 				memset(buf.pages, 0, n * sizeof(*buf.pages));
 				err = drm_pagemap_vma_to_ram(vma, NULL,
 							     pgmap_owner, addr,
-							     next, &buf, NULL);
+							     next, &buf, NULL,
+							     &moved);
 				if (err && !ret)
 					ret = err;
 				addr = next;
@@ -1758,7 +1767,7 @@ int drm_pagemap_migrate_range_to_ram(struct mm_struct *mm,
 	}
 
 	drm_pagemap_buf_free(&buf);
-	return ret;
+	return ret ?: moved;
 }
 EXPORT_SYMBOL_GPL(drm_pagemap_migrate_range_to_ram);
 
