@@ -2069,6 +2069,65 @@ static bool drm_gpusvm_has_devmem(struct drm_gpusvm *gpusvm,
 	return false;
 }
 
+/*
+ * The number of pages of @range in this device's memory according to its
+ * DMA mapping, if that mapping is current: no invalidation of the notifier
+ * since the pages were collected, so every page of the range is populated
+ * and still where it was mapped. -1 if the range has no current mapping.
+ */
+static long drm_gpusvm_range_mapped_devmem(struct drm_gpusvm *gpusvm,
+					   struct drm_gpusvm_range *range)
+{
+	unsigned long i, j, npages = drm_gpusvm_range_npages(range);
+	long count = -1;
+
+	down_read(&gpusvm->notifier_lock);
+	if (range->flags.has_dma_mapping && !range->flags.unmapped &&
+	    !mmu_interval_check_retry(&range->notifier->notifier,
+				      range->notifier_seq)) {
+		count = 0;
+		for (i = 0, j = 0; range->flags.has_devmem_pages && i < npages;
+		     j++) {
+			if (range->dma_addr[j].proto != DRM_INTERCONNECT_SYSTEM)
+				count += 1UL << range->dma_addr[j].order;
+			i += 1UL << range->dma_addr[j].order;
+		}
+	}
+	up_read(&gpusvm->notifier_lock);
+
+	return count;
+}
+
+/*
+ * drm_gpusvm_range_evict() of a range whose DMA mapping is current and lies
+ * in one VMA: moving its device pages back is all there is to do, without
+ * looking at the CPU page tables first nor faulting them in after. Returns
+ * true with *@err set if that did the job, false if the full walk has to
+ * (no current mapping, or fewer or more pages moved than the mapping had).
+ * Mmap lock held.
+ */
+static bool drm_gpusvm_evict_mapped(struct drm_gpusvm *gpusvm,
+				    struct drm_gpusvm_range *range, int *err)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	struct vm_area_struct *vma;
+	long devmem, moved = 0;
+
+	devmem = drm_gpusvm_range_mapped_devmem(gpusvm, range);
+	if (devmem < 0 || (devmem && !gpusvm->device_private_page_owner))
+		return false;
+	vma = vma_lookup(gpusvm->mm, start);
+	if (!vma || vma->vm_end < end)
+		return false;
+
+	if (devmem)
+		moved = drm_pagemap_migrate_range_to_ram(gpusvm->mm, start, end,
+							 gpusvm->device_private_page_owner);
+	*err = moved < 0 ? moved : 0;
+	return moved < 0 || moved == devmem;
+}
+
 /**
  * drm_gpusvm_range_evict() - Move the device pages of a range to system RAM
  * @gpusvm: The GPU SVM.
@@ -2085,6 +2144,11 @@ static bool drm_gpusvm_has_devmem(struct drm_gpusvm *gpusvm,
  * populated; unmapped parts of @range (after a partial munmap()) are
  * skipped, they hold no pages. Coherent pages of other owners stay where
  * they are: they are system memory to this device.
+ *
+ * While the pages the range collected last are still current (no
+ * invalidation since), its DMA mapping tells how many are device pages:
+ * then, if those all move, the CPU page tables are neither looked at before
+ * nor faulted in after.
  *
  * Context: Process context; may sleep. Takes the mmap lock for read; the
  * caller holds neither it nor the notifier lock.
@@ -2107,6 +2171,7 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 	unsigned long end = drm_gpusvm_range_end(range);
 	unsigned long timeout = jiffies +
 		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long small_pfns[DRM_GPUSVM_SMALL_PFNS];
 	struct mm_struct *mm = gpusvm->mm;
 	struct vm_area_struct *vma;
 	unsigned long *pfns;
@@ -2116,18 +2181,20 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
 		return -EINVAL;
 
-	pfns = kvmalloc_array(drm_gpusvm_npages(start, end), sizeof(*pfns),
-			      GFP_KERNEL);
-	if (!pfns)
-		return -ENOMEM;
+	if (!mmget_not_zero(mm))
+		return -ENOENT;
 
-	if (!mmget_not_zero(mm)) {
-		err = -ENOENT;
-		goto out_free;
+	mmap_read_lock(mm);
+	if (drm_gpusvm_evict_mapped(gpusvm, range, &err))
+		goto out_unlock;
+
+	pfns = drm_gpusvm_pfns_alloc(small_pfns, drm_gpusvm_npages(start, end));
+	if (!pfns) {
+		err = -ENOMEM;
+		goto out_unlock;
 	}
 
 	/* Holes have no pages to move: only the VMAs are faulted. */
-	mmap_read_lock(mm);
 	for (vma = find_vma_intersection(mm, start, end); vma && !err;
 	     vma = find_vma_intersection(mm, vma->vm_end, end)) {
 		unsigned long s = max(start, vma->vm_start);
@@ -2150,11 +2217,11 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 					      pfns + drm_gpusvm_npages(start, s),
 					      timeout);
 	}
-	mmap_read_unlock(mm);
+	drm_gpusvm_pfns_free(pfns, small_pfns);
 
+out_unlock:
+	mmap_read_unlock(mm);
 	mmput(mm);
-out_free:
-	kvfree(pfns);
 	return err;
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_evict);

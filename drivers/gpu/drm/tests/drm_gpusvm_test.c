@@ -3154,6 +3154,8 @@ struct gpusvm_test_vram {
 	 */
 	struct completion *copy_entered;
 	struct completion *copy_release;
+	/* If set, copy_to_ram fails with it (after a hold). */
+	int fail_to_ram;
 };
 
 static struct gpusvm_test_vram *to_vram(struct drm_pagemap *dpagemap)
@@ -3211,6 +3213,8 @@ static int mock_copy_to_ram(struct page **pages, dma_addr_t *dma_addr,
 		complete(vram->copy_entered);
 		wait_for_completion(release);
 	}
+	if (READ_ONCE(vram->fail_to_ram))
+		return READ_ONCE(vram->fail_to_ram);
 
 	for (i = 0; i < npages; i++) {
 		struct device *dev = page_to_vram(pages[i])->dpagemap.dev;
@@ -3477,6 +3481,26 @@ static void drm_test_gpusvm_insert_threshold_allocations(struct kunit *test)
 }
 
 /*
+ * A 64 KiB range at @addr filled with the pattern of @seed, all of it
+ * migrated to @vram and collected: its device pages are mapped.
+ */
+static struct drm_gpusvm_range *
+gpusvm_test_devmem_range(struct kunit *test, struct gpusvm_test_vram *vram,
+			 unsigned long addr, u32 seed)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_fill(test, addr, addr + SZ_64K, seed);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+	return range;
+}
+
+/*
  * Evicting a range faults its device pages back to system memory through
  * drm_pagemap's migrate_to_ram: the range is invalidated, and collecting it
  * again yields system pages with the data intact.
@@ -3491,11 +3515,7 @@ static void drm_test_gpusvm_evict_devmem(struct kunit *test)
 	int err;
 
 	gpusvm_test_init(test);
-	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe7);
-	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
-	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
-	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+	range = gpusvm_test_devmem_range(test, vram, addr, 0xe7);
 
 	priv->num_events = 0;
 	mutex_lock(&priv->lock);
@@ -3515,6 +3535,215 @@ static void drm_test_gpusvm_evict_devmem(struct kunit *test)
 	gpusvm_test_munmap(test, addr, SZ_64K);
 }
 
+static int gpusvm_test_evict(struct gpusvm_test_priv *priv,
+			     struct drm_gpusvm_range *range)
+{
+	int err;
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	return err;
+}
+
+/*
+ * A range mapped half in device memory, half in system memory (allow_mixed)
+ * whose mapping is current: eviction moves the device half (the count of
+ * device pages comes from the mapping) and leaves the system pages where
+ * they are, data intact.
+ */
+static void drm_test_gpusvm_evict_devmem_mixed(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx mixed = { .allow_mixed = true };
+	struct drm_gpusvm_range *range;
+	dma_addr_t sys0;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe1);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &mixed), 0);
+	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+	sys0 = range->dma_addr[0].addr;
+
+	priv->num_events = 0;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict(priv, range), 0);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_MIGRATE,
+						      addr + SZ_32K,
+						      addr + SZ_64K));
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &mixed), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, range->flags.has_devmem_pages,
+			       "device pages left after the eviction");
+	KUNIT_EXPECT_EQ_MSG(test, range->dma_addr[0].addr, sys0,
+			    "a system page moved");
+	gpusvm_test_check_dma(test, range, 0xe1, false);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/*
+ * A failing copy_to_ram: the eviction returns its error and the data stays
+ * in device memory, whether the range's mapping was current (first try) or
+ * not (the failed migration invalidated it: second try); then it succeeds.
+ */
+static void drm_test_gpusvm_evict_copy_fails(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {};
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_devmem_range(test, vram, addr, 0xe2);
+
+	WRITE_ONCE(vram->fail_to_ram, -EIO);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict(priv, range), -EIO);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict(priv, range), -EIO);
+	WRITE_ONCE(vram->fail_to_ram, 0);
+	KUNIT_EXPECT_FALSE(test, vram->devmem[0].released);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, range->flags.has_devmem_pages,
+			      "the pages left device memory without their data");
+	gpusvm_test_check_devmem(test, range, vram, SZ_64K >> PAGE_SHIFT, 0xe2);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict(priv, range), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	KUNIT_EXPECT_FALSE(test, range->flags.has_devmem_pages);
+	gpusvm_test_check_dma(test, range, 0xe2, false);
+
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+/*
+ * Run @fn on @w in a kthread with the next copy_to_ram of @vram held; while
+ * it is held, drop [@start, @start + @len) with MADV_DONTNEED, then let the
+ * copy go on, and wait for the worker. Returns 0, -ETIMEDOUT if the worker
+ * never reached a copy, or the error of kthread_run() or of the madvise.
+ */
+static int gpusvm_test_drop_during_copy(struct kunit *test,
+					struct gpusvm_test_vram *vram,
+					int (*fn)(void *),
+					struct gpusvm_test_worker *w,
+					unsigned long start, unsigned long len)
+{
+	struct completion entered, release;
+	struct task_struct *task;
+	int err = -ETIMEDOUT;
+
+	init_completion(&w->done);
+	init_completion(&entered);
+	init_completion(&release);
+	vram->copy_entered = &entered;
+	WRITE_ONCE(vram->copy_release, &release);
+	task = kthread_run(fn, w, "gpusvm-test");
+	if (IS_ERR(task)) {
+		WRITE_ONCE(vram->copy_release, NULL);
+		return PTR_ERR(task);
+	}
+
+	/* No assertion until the worker is done: it uses this stack. */
+	if (wait_for_completion_timeout(&entered, 10 * HZ))
+		err = gpusvm_test_madvise(test, start, len, MADV_DONTNEED);
+	xchg(&vram->copy_release, NULL);
+	complete(&release);
+
+	KUNIT_ASSERT_NE_MSG(test, wait_for_completion_timeout(&w->done, 10 * HZ),
+			    0, "the worker did not finish");
+	return err;
+}
+
+/*
+ * The system pages of @range, page by page, against the pattern of @seed;
+ * its first @dropped bytes were dropped (MADV_DONTNEED) and read zero.
+ */
+static void gpusvm_test_check_dropped(struct kunit *test,
+				      struct drm_gpusvm_range *range,
+				      unsigned long dropped, u32 seed)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = drm_gpusvm_range_start(range);
+	unsigned long i;
+
+	for (i = 0; i < drm_gpusvm_range_npages(range); i++) {
+		struct drm_pagemap_device_addr *entry = &range->dma_addr[i];
+		unsigned long uaddr = addr + (i << PAGE_SHIFT);
+		u32 *kaddr;
+
+		KUNIT_ASSERT_EQ(test, (int)entry->order, 0);
+		KUNIT_ASSERT_EQ(test, (u64)entry->proto,
+				(u64)DRM_INTERCONNECT_SYSTEM);
+		kaddr = phys_to_virt(dma_to_phys(priv->dev, entry->addr));
+		KUNIT_EXPECT_EQ_MSG(test, *kaddr,
+				    uaddr < addr + dropped ? 0 :
+				    seed ^ (u32)(uaddr >> PAGE_SHIFT),
+				    "page at 0x%lx", uaddr);
+	}
+}
+
+static int gpusvm_test_evict_thread(void *arg)
+{
+	struct gpusvm_test_worker *w = arg;
+
+	w->ret = gpusvm_test_evict(w->priv, w->range);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * An invalidation lands while an eviction that took the mapping's word for
+ * where the pages are is copying: the range is half system, half device
+ * pages, mapped and current; the copy of the device half is held while
+ * this thread drops the system half (MADV_DONTNEED). The eviction must end
+ * without error, the device half back in system memory with its data, the
+ * dropped half reading zero, and the range's mapping invalid.
+ */
+static void drm_test_gpusvm_evict_invalidation_race(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_worker w = { .priv = priv };
+	struct drm_gpusvm_ctx mixed = { .allow_mixed = true };
+	struct gpusvm_test_vram *vram;
+	unsigned long addr;
+	int err;
+
+	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
+		kunit_skip(test, "madvise needs the tests built in");
+
+	vram = gpusvm_test_vram_init(test);
+	addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe3);
+	w.range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
+
+	err = gpusvm_test_drop_during_copy(test, vram, gpusvm_test_evict_thread,
+					   &w, addr, SZ_32K);
+	KUNIT_ASSERT_NE_MSG(test, err, -ETIMEDOUT, "the eviction never copied");
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, w.ret, 0);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, w.range));
+	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
+	KUNIT_EXPECT_FALSE(test, w.range->flags.has_devmem_pages);
+	gpusvm_test_check_dropped(test, w.range, SZ_32K, 0xe3);
+
+	gpusvm_test_remove(priv, w.range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
 /*
  * After a partial munmap() of a range in device memory, eviction moves what
  * is still mapped back to system memory and skips the hole.
@@ -3531,11 +3760,7 @@ static void drm_test_gpusvm_evict_devmem_partial_unmap(struct kunit *test)
 	int err;
 
 	gpusvm_test_init(test);
-	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x5a);
-	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
-	gpusvm_test_migrate(test, vram, addr, addr + SZ_64K);
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
-	KUNIT_ASSERT_TRUE(test, range->flags.has_devmem_pages);
+	range = gpusvm_test_devmem_range(test, vram, addr, 0x5a);
 
 	gpusvm_test_munmap(test, addr + SZ_16K, SZ_16K);
 	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
@@ -3640,13 +3865,10 @@ static void drm_test_gpusvm_get_pages_seq_published(struct kunit *test)
 	struct gpusvm_test_priv *priv = test->priv;
 	struct gpusvm_test_worker w = { .priv = priv };
 	unsigned long npages = SZ_64K >> PAGE_SHIFT;
-	struct completion entered, release;
-	unsigned long addr, first = 0, i, *pfns;
+	unsigned long addr, first = 0, *pfns;
 	struct gpusvm_test_vram *vram;
-	struct task_struct *task;
-	int err = -ETIMEDOUT;
-	bool held;
 	long stale;
+	int err;
 
 	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
 		kunit_skip(test, "madvise needs the tests built in");
@@ -3663,29 +3885,11 @@ static void drm_test_gpusvm_get_pages_seq_published(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(w.range), SZ_64K);
 	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
 
-	init_completion(&w.done);
-	init_completion(&entered);
-	init_completion(&release);
-	vram->copy_entered = &entered;
-	WRITE_ONCE(vram->copy_release, &release);
-	task = kthread_run(gpusvm_test_get_pages_thread, &w, "gpusvm-test");
-	if (IS_ERR(task)) {
-		WRITE_ONCE(vram->copy_release, NULL);
-		KUNIT_FAIL(test, "kthread_run: %ld", PTR_ERR(task));
-		return;
-	}
-
-	/* No assertion until the worker is done: it uses this stack. */
-	held = wait_for_completion_timeout(&entered, 10 * HZ);
-	if (held)
-		err = gpusvm_test_madvise(test, addr, SZ_32K, MADV_DONTNEED);
-	xchg(&vram->copy_release, NULL);
-	complete(&release);
-
-	KUNIT_ASSERT_NE_MSG(test, wait_for_completion_timeout(&w.done, 10 * HZ),
-			    0, "get_pages did not finish");
-	KUNIT_ASSERT_TRUE_MSG(test, held,
-			      "get_pages never faulted the device pages back");
+	err = gpusvm_test_drop_during_copy(test, vram,
+					   gpusvm_test_get_pages_thread, &w,
+					   addr, SZ_32K);
+	KUNIT_ASSERT_NE_MSG(test, err, -ETIMEDOUT,
+			    "get_pages never faulted the device pages back");
 	KUNIT_ASSERT_EQ(test, err, 0);
 	KUNIT_ASSERT_EQ_MSG(test, w.ret, 0,
 			    "get_pages failed (-EBUSY: held back too long?)");
@@ -3697,18 +3901,7 @@ static void drm_test_gpusvm_get_pages_seq_published(struct kunit *test)
 			    "%ld bound pages are not the CPU's, the first at 0x%lx: get_pages committed pages collected before the MADV_DONTNEED",
 			    stale, addr + (first << PAGE_SHIFT));
 
-	for (i = 0; i < npages; i++) {
-		struct drm_pagemap_device_addr *entry = &w.range->dma_addr[i];
-		unsigned long uaddr = addr + (i << PAGE_SHIFT);
-		u32 *kaddr;
-
-		KUNIT_ASSERT_EQ(test, (int)entry->order, 0);
-		kaddr = phys_to_virt(dma_to_phys(priv->dev, entry->addr));
-		KUNIT_EXPECT_EQ_MSG(test, *kaddr,
-				    uaddr < addr + SZ_32K ? 0 :
-				    0x5e9 ^ (u32)(uaddr >> PAGE_SHIFT),
-				    "page at 0x%lx", uaddr);
-	}
+	gpusvm_test_check_dropped(test, w.range, SZ_32K, 0x5e9);
 }
 
 /*
@@ -5844,6 +6037,9 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_get_pages_two_allocations),
 	KUNIT_CASE(drm_test_gpusvm_insert_threshold_allocations),
 	KUNIT_CASE(drm_test_gpusvm_evict_devmem),
+	KUNIT_CASE(drm_test_gpusvm_evict_devmem_mixed),
+	KUNIT_CASE(drm_test_gpusvm_evict_copy_fails),
+	KUNIT_CASE(drm_test_gpusvm_evict_invalidation_race),
 	KUNIT_CASE(drm_test_gpusvm_evict_devmem_partial_unmap),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_read_only_cpu),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_published),
