@@ -2124,8 +2124,12 @@ static bool drm_gpusvm_evict_mapped(struct drm_gpusvm *gpusvm,
 	if (devmem)
 		moved = drm_pagemap_migrate_range_to_ram(gpusvm->mm, start, end,
 							 gpusvm->device_private_page_owner);
-	*err = moved < 0 ? moved : 0;
-	return moved < 0 || moved == devmem;
+	if (moved < 0) {
+		*err = moved;
+		return true;
+	}
+	*err = 0;
+	return moved == devmem;
 }
 
 /**
