@@ -201,18 +201,33 @@ struct drm_pagemap_zdd {
 	unsigned long end;
 };
 
+/* Pages a migration can move without allocating its arrays. */
+#define DRM_PAGEMAP_SMALL_PAGES	4
+
 /**
  * struct drm_pagemap_migrate_buf - Per-page arrays of one migration
  * @src: migrate_vma source entries.
  * @dst: migrate_vma destination entries.
  * @pages: Device pages, the copy hooks' @pages.
  * @dma_addr: System page DMA addresses, the copy hooks' @dma_addr.
+ * @small_src: The arrays of a migration of up to DRM_PAGEMAP_SMALL_PAGES
+ *	pages, which then allocates none (see drm_pagemap_buf_alloc()).
+ * @small_dst: See @small_src.
+ * @small_pages: See @small_src.
+ * @small_dma_addr: See @small_src.
+ *
+ * Lives on the stack of one call: it must not be copied, the arrays of a
+ * small migration point into it.
  */
 struct drm_pagemap_migrate_buf {
 	unsigned long *src;
 	unsigned long *dst;
 	struct page **pages;
 	dma_addr_t *dma_addr;
+	unsigned long small_src[DRM_PAGEMAP_SMALL_PAGES];
+	unsigned long small_dst[DRM_PAGEMAP_SMALL_PAGES];
+	struct page *small_pages[DRM_PAGEMAP_SMALL_PAGES];
+	dma_addr_t small_dma_addr[DRM_PAGEMAP_SMALL_PAGES];
 };
 
 static const struct dev_pagemap_ops drm_pagemap_pagemap_ops;
@@ -287,12 +302,30 @@ static struct drm_pagemap_devmem *drm_pagemap_page_devmem(struct page *page)
 	return zdd ? zdd->devmem_allocation : NULL;
 }
 
+/*
+ * Zeroed arrays of @npages entries in @buf: its own for a small migration
+ * (a 4 KiB one otherwise spends a tenth of its helper time allocating and
+ * freeing them), else one allocation. Cannot fail for a small one.
+ */
 static int drm_pagemap_buf_alloc(struct drm_pagemap_migrate_buf *buf,
 				 unsigned long npages)
 {
 	size_t entry = 2 * sizeof(unsigned long) + sizeof(struct page *) +
 		sizeof(dma_addr_t);
 	void *mem;
+
+	if (npages <= DRM_PAGEMAP_SMALL_PAGES) {
+		memset(buf->small_src, 0, npages * sizeof(*buf->small_src));
+		memset(buf->small_dst, 0, npages * sizeof(*buf->small_dst));
+		memset(buf->small_pages, 0, npages * sizeof(*buf->small_pages));
+		memset(buf->small_dma_addr, 0,
+		       npages * sizeof(*buf->small_dma_addr));
+		buf->src = buf->small_src;
+		buf->dst = buf->small_dst;
+		buf->pages = buf->small_pages;
+		buf->dma_addr = buf->small_dma_addr;
+		return 0;
+	}
 
 	mem = kvcalloc(npages, entry, GFP_KERNEL);
 	if (!mem)
@@ -308,7 +341,8 @@ static int drm_pagemap_buf_alloc(struct drm_pagemap_migrate_buf *buf,
 
 static void drm_pagemap_buf_free(struct drm_pagemap_migrate_buf *buf)
 {
-	kvfree(buf->src);
+	if (buf->src != buf->small_src)
+		kvfree(buf->src);
 }
 
 /**
@@ -1509,9 +1543,6 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 	unsigned long start = addr, end = addr + PAGE_SIZE;
 	struct drm_pagemap_migrate_buf buf;
 	u64 now = get_jiffies_64();
-	unsigned long one_src, one_dst;
-	struct page *one_page;
-	dma_addr_t one_dma;
 	struct drm_pagemap_devmem *devmem;
 	vm_fault_t ret;
 
@@ -1535,27 +1566,18 @@ static vm_fault_t drm_pagemap_migrate_to_ram(struct vm_fault *vmf)
 		end = min(zdd->end, vma->vm_end);
 	}
 
-	if (end - start > PAGE_SIZE &&
-	    !drm_pagemap_buf_alloc(&buf, (end - start) >> PAGE_SHIFT)) {
-		ret = drm_pagemap_fault_range_to_ram(vma, vmf->page,
-						     zdd->device_private_page_owner,
-						     start, end, &buf);
-		drm_pagemap_buf_free(&buf);
-		return ret;
+	if (drm_pagemap_buf_alloc(&buf, (end - start) >> PAGE_SHIFT)) {
+		/* The faulting page alone needs no allocation. */
+		start = addr;
+		end = addr + PAGE_SIZE;
+		drm_pagemap_buf_alloc(&buf, 1);
 	}
 
-	one_src = 0;
-	one_dst = 0;
-	one_page = NULL;
-	one_dma = 0;
-	buf.src = &one_src;
-	buf.dst = &one_dst;
-	buf.pages = &one_page;
-	buf.dma_addr = &one_dma;
-
-	return drm_pagemap_fault_range_to_ram(vma, vmf->page,
-					      zdd->device_private_page_owner,
-					      addr, addr + PAGE_SIZE, &buf);
+	ret = drm_pagemap_fault_range_to_ram(vma, vmf->page,
+					     zdd->device_private_page_owner,
+					     start, end, &buf);
+	drm_pagemap_buf_free(&buf);
+	return ret;
 }
 
 /**
