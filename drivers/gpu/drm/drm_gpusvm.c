@@ -2078,20 +2078,19 @@ static bool drm_gpusvm_has_devmem(struct drm_gpusvm *gpusvm,
 static long drm_gpusvm_range_mapped_devmem(struct drm_gpusvm *gpusvm,
 					   struct drm_gpusvm_range *range)
 {
-	unsigned long i, j, npages = drm_gpusvm_range_npages(range);
+	struct drm_pagemap_device_addr *entry;
 	long count = -1;
+	unsigned long i;
 
 	down_read(&gpusvm->notifier_lock);
 	if (range->flags.has_dma_mapping && !range->flags.unmapped &&
 	    !mmu_interval_check_retry(&range->notifier->notifier,
 				      range->notifier_seq)) {
 		count = 0;
-		for (i = 0, j = 0; range->flags.has_devmem_pages && i < npages;
-		     j++) {
-			if (range->dma_addr[j].proto != DRM_INTERCONNECT_SYSTEM)
-				count += 1UL << range->dma_addr[j].order;
-			i += 1UL << range->dma_addr[j].order;
-		}
+		if (range->flags.has_devmem_pages)
+			drm_gpusvm_for_each_dma_block(range, entry, i)
+				if (entry->proto != DRM_INTERCONNECT_SYSTEM)
+					count += 1UL << entry->order;
 	}
 	up_read(&gpusvm->notifier_lock);
 

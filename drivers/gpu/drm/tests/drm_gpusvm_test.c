@@ -2942,6 +2942,18 @@ static void drm_test_gpusvm_set_unmapped(struct kunit *test)
 
 /* --- evict -------------------------------------------------------------- */
 
+/* drm_gpusvm_range_evict() under the driver lock, as a driver calls it. */
+static int gpusvm_test_evict(struct gpusvm_test_priv *priv,
+			     struct drm_gpusvm_range *range)
+{
+	int err;
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	return err;
+}
+
 static void drm_test_gpusvm_evict_system(struct kunit *test)
 {
 	struct gpusvm_test_priv *priv = test->priv;
@@ -2955,9 +2967,7 @@ static void drm_test_gpusvm_evict_system(struct kunit *test)
 	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
 
-	mutex_lock(&priv->lock);
-	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
-	mutex_unlock(&priv->lock);
+	err = gpusvm_test_evict(priv, range);
 	KUNIT_EXPECT_EQ_MSG(test, err, 0, "evicting system memory is a no-op");
 	KUNIT_EXPECT_EQ(test, priv->num_events, 0);
 	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, range));
@@ -2974,9 +2984,7 @@ static void drm_test_gpusvm_evict_unmapped(struct kunit *test)
 	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
 	gpusvm_test_munmap(test, addr, SZ_64K);
 
-	mutex_lock(&priv->lock);
-	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
-	mutex_unlock(&priv->lock);
+	err = gpusvm_test_evict(priv, range);
 	KUNIT_EXPECT_EQ_MSG(test, err, 0, "nothing to evict in a hole");
 }
 
@@ -3109,9 +3117,7 @@ static void drm_test_gpusvm_mm_gone(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
 
 	KUNIT_EXPECT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), -ENOENT);
-	mutex_lock(&priv->lock);
-	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
-	mutex_unlock(&priv->lock);
+	err = gpusvm_test_evict(priv, range);
 	KUNIT_EXPECT_EQ(test, err, -ENOENT);
 	KUNIT_EXPECT_EQ(test,
 			PTR_ERR_OR_ZERO(gpusvm_test_insert(priv, addr + SZ_64K, 0,
@@ -3518,9 +3524,7 @@ static void drm_test_gpusvm_evict_devmem(struct kunit *test)
 	range = gpusvm_test_devmem_range(test, vram, addr, 0xe7);
 
 	priv->num_events = 0;
-	mutex_lock(&priv->lock);
-	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
-	mutex_unlock(&priv->lock);
+	err = gpusvm_test_evict(priv, range);
 	KUNIT_EXPECT_EQ(test, err, 0);
 	KUNIT_EXPECT_TRUE(test, gpusvm_test_saw_event(priv, MMU_NOTIFY_MIGRATE,
 						      addr, addr + SZ_4K));
@@ -3533,17 +3537,6 @@ static void drm_test_gpusvm_evict_devmem(struct kunit *test)
 
 	gpusvm_test_remove(priv, range);
 	gpusvm_test_munmap(test, addr, SZ_64K);
-}
-
-static int gpusvm_test_evict(struct gpusvm_test_priv *priv,
-			     struct drm_gpusvm_range *range)
-{
-	int err;
-
-	mutex_lock(&priv->lock);
-	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
-	mutex_unlock(&priv->lock);
-	return err;
 }
 
 /*
@@ -3765,9 +3758,7 @@ static void drm_test_gpusvm_evict_devmem_partial_unmap(struct kunit *test)
 	gpusvm_test_munmap(test, addr + SZ_16K, SZ_16K);
 	KUNIT_EXPECT_TRUE(test, range->flags.partial_unmap);
 
-	mutex_lock(&priv->lock);
-	err = drm_gpusvm_range_evict(&priv->gpusvm, range);
-	mutex_unlock(&priv->lock);
+	err = gpusvm_test_evict(priv, range);
 	KUNIT_EXPECT_EQ(test, err, 0);
 
 	/*
