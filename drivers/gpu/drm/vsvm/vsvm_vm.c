@@ -1128,6 +1128,9 @@ void vsvm_vm_gpu_unmap_page(struct vsvm_vm *vm, struct vsvm_gpu_page *gp)
 /* Bytes of a GPU access staged on the stack on their way to user memory. */
 #define VSVM_GPU_STAGE	512
 
+/* Pages of a GPU access moved under one opening of user access. */
+#define VSVM_GPU_BATCH	16
+
 /*
  * @n aligned words from @mem, which the CPU may be storing to, each read
  * whole; four at a time, which emulators run much faster than one.
@@ -1167,6 +1170,141 @@ static void vsvm_words_write(unsigned long *mem, const unsigned long *src,
 }
 
 /*
+ * Pages of one GPU access that go straight to or from user memory under a
+ * single opening of user access: @va[k] and @len[k] bytes there, in the
+ * order of the user buffer; bit k of @vram says entry k ends a page of our
+ * VRAM.
+ */
+struct vsvm_gpu_batch {
+	void *va[VSVM_GPU_BATCH];
+	unsigned int len[VSVM_GPU_BATCH];
+	unsigned long vram;
+	unsigned int count;
+	size_t bytes;
+};
+
+/*
+ * Move the pages of @b, memory the CPU may be using, between their kernel
+ * addresses and the user memory from @ubuf on, when both sides share their
+ * offset within a word: every
+ * aligned word of a page is read or written whole (see vsvm_gpu_move())
+ * and stored to or loaded from user memory in one access, no staging copy
+ * and no string copy in between. Page faults stay disabled, as in
+ * copy_to_user_nofault(): the caller holds the notifier lock. Nothing is
+ * called while user access is open, which it is once for the whole batch:
+ * under QEMU's TCG, opening and closing it costs about half of what moving
+ * a page does.
+ * Return: the number of entries moved whole; fewer than @b->count if a user
+ * page is not there (part of the next one may have moved).
+ */
+static unsigned int vsvm_gpu_move_user(const struct vsvm_gpu_batch *b,
+				       void __user *ubuf, bool write)
+{
+	const size_t w = sizeof(unsigned long);
+	unsigned long v0, v1, v2, v3;
+	unsigned int k = 0;
+	size_t i, n, stop;
+	void *va;
+	u8 byte;
+
+	pagefault_disable();
+	if (!user_access_begin(ubuf, b->bytes))
+		goto out;
+
+	for (; k < b->count; k++, ubuf += n) {
+		va = b->va[k];
+		n = b->len[k];
+		/* Bytes up to the first whole word, then after the last. */
+		stop = min(n, -(unsigned long)va & (w - 1));
+		for (i = 0; ; stop = n) {
+			for (; i < stop; i++) {
+				if (write) {
+					unsafe_get_user(byte,
+							(u8 __user *)(ubuf + i),
+							efault);
+					*(u8 *)(va + i) = byte;
+				} else {
+					unsafe_put_user(*(u8 *)(va + i),
+							(u8 __user *)(ubuf + i),
+							efault);
+				}
+			}
+			if (i == n)
+				break;
+			/*
+			 * Tight loops, one per size: emulators end a block of
+			 * translated code at every branch.
+			 */
+			for (; i + 4 * w <= n; i += 4 * w) {
+				unsigned long *mem = va + i;
+				unsigned long __user *u = ubuf + i;
+
+				if (write) {
+					unsafe_get_user(v0, u, efault);
+					unsafe_get_user(v1, u + 1, efault);
+					unsafe_get_user(v2, u + 2, efault);
+					unsafe_get_user(v3, u + 3, efault);
+					WRITE_ONCE(mem[0], v0);
+					WRITE_ONCE(mem[1], v1);
+					WRITE_ONCE(mem[2], v2);
+					WRITE_ONCE(mem[3], v3);
+				} else {
+					v0 = READ_ONCE(mem[0]);
+					v1 = READ_ONCE(mem[1]);
+					v2 = READ_ONCE(mem[2]);
+					v3 = READ_ONCE(mem[3]);
+					unsafe_put_user(v0, u, efault);
+					unsafe_put_user(v1, u + 1, efault);
+					unsafe_put_user(v2, u + 2, efault);
+					unsafe_put_user(v3, u + 3, efault);
+				}
+			}
+			for (; i + w <= n; i += w) {
+				unsigned long *mem = va + i;
+				unsigned long __user *u = ubuf + i;
+
+				if (write) {
+					unsafe_get_user(v0, u, efault);
+					WRITE_ONCE(*mem, v0);
+				} else {
+					unsafe_put_user(READ_ONCE(*mem), u,
+							efault);
+				}
+			}
+		}
+	}
+efault:
+	user_access_end();
+out:
+	pagefault_enable();
+	return k;
+}
+
+/*
+ * Move the pages of @b to or from the user memory at @ubuf + *@done and
+ * account what moved in *@done and *@vram_pages; empty @b.
+ * Return: false if a user page was not there.
+ */
+static bool vsvm_gpu_batch_flush(struct vsvm_gpu_batch *b, void __user *ubuf,
+				 bool write, size_t *done,
+				 unsigned long *vram_pages)
+{
+	unsigned int k, moved = b->count ? vsvm_gpu_move_user(b, ubuf + *done,
+							       write) : 0;
+	bool whole = moved == b->count;
+
+	for (k = 0; k < moved; k++) {
+		*done += b->len[k];
+		if (vram_pages && (b->vram & BIT(k)))
+			(*vram_pages)++;
+	}
+	b->count = 0;
+	b->bytes = 0;
+	b->vram = 0;
+	return whole;
+}
+
+/*
  * Move @n bytes, within one page, between @va, memory the CPU may be using
  * at the same time, and @buf or, if @ubuf is set, user memory (page faults
  * disabled), as a DMA engine does: every naturally aligned word of @va is
@@ -1174,8 +1312,10 @@ static void vsvm_words_write(unsigned long *mem, const unsigned long *src,
  * "rep movsb" may move a byte at a time (under QEMU's TCG it does), and a
  * word the CPU stored while the GPU read it then came out torn, its low
  * bytes from before the store and its high bytes from after, a value the
- * CPU never wrote. User memory goes through a staging buffer, so that the
- * user copies stay a few calls per page.
+ * CPU never wrote. User memory at the same offset within a word goes
+ * straight through vsvm_gpu_move_user(), a batch of pages at a time; here
+ * it goes through a staging buffer, so that the user copies stay a few
+ * calls per page.
  * Return: 0, or -EFAULT if a user page is not there (part of the bytes may
  * have moved).
  */
@@ -1257,7 +1397,11 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 			       bool write, u32 policy,
 			       unsigned long *vram_pages)
 {
-	bool user_fault = false;
+	/* User memory at the same offset within a word: whole words. */
+	bool direct = ubuf && IS_ALIGNED(addr ^ (unsigned long)ubuf,
+					 sizeof(long));
+	struct vsvm_gpu_batch batch = {};
+	bool user_fault = false, private;
 	int err;
 	unsigned long start, end;
 	size_t done = 0;
@@ -1270,20 +1414,42 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 	pte = vsvm_vm_ptes_locked(vm, addr, &start, &end);
 	if (pte)
 		len = min_t(u64, len, end - addr);
-	while (pte && done < len) {
-		unsigned long a = addr + done;
-		size_t n = min_t(size_t, len - done, PAGE_SIZE - offset_in_page(a));
+	while (pte && done + batch.bytes < len) {
+		unsigned long a = addr + done + batch.bytes;
+		size_t n = min_t(size_t, len - done - batch.bytes,
+				 PAGE_SIZE - offset_in_page(a));
 		u64 entry = pte[(a - start) >> PAGE_SHIFT];
 		void *va;
 
 		if (!vsvm_pte_allows(entry, write, policy))
 			break;
 		va = vsvm_pte_vaddr(vm, entry) + offset_in_page(a);
+		/* The CPU cannot touch private VRAM: no word to tear. */
+		private = (entry & VSVM_PTE_VRAM) && !vm->vdev->vram.coherent;
+		if (direct && !private) {
+			if ((entry & VSVM_PTE_VRAM) && !offset_in_page(a + n))
+				batch.vram |= BIT(batch.count);
+			batch.va[batch.count] = va;
+			batch.len[batch.count++] = n;
+			batch.bytes += n;
+			if (batch.count == VSVM_GPU_BATCH &&
+			    !vsvm_gpu_batch_flush(&batch, ubuf, write, &done,
+						  vram_pages)) {
+				user_fault = true;
+				break;
+			}
+			continue;
+		}
+		/* What the batch holds comes first. */
+		if (!vsvm_gpu_batch_flush(&batch, ubuf, write, &done,
+					  vram_pages)) {
+			user_fault = true;
+			break;
+		}
 		/* Page faults are disabled: a missing user page fails. */
 		if (!buf && !ubuf)
 			err = 0;
-		else if ((entry & VSVM_PTE_VRAM) && !vm->vdev->vram.coherent)
-			/* The CPU cannot touch it: no word to tear. */
+		else if (private)
 			err = vsvm_gpu_move_private(va, buf ? buf + done : NULL,
 						    ubuf ? ubuf + done : NULL,
 						    n, write);
@@ -1299,6 +1465,9 @@ static long __vsvm_vm_gpu_copy(struct vsvm_vm *vm, unsigned long addr,
 		    !offset_in_page(a + n))
 			(*vram_pages)++;
 	}
+	if (!user_fault &&
+	    !vsvm_gpu_batch_flush(&batch, ubuf, write, &done, vram_pages))
+		user_fault = true;
 
 	drm_gpusvm_notifier_unlock(&vm->gpusvm);
 	mutex_unlock(&vm->lock);

@@ -226,18 +226,27 @@ FIXTURE(rw)
 	char *map;
 	size_t map_size;
 	char *buf;
+	char *tmp_base;
 	char *tmp;
 };
 
+/*
+ * @user_offset places the user buffer: the same offset within a word as
+ * @offset lets the software GPU move whole words straight between the two,
+ * another offset sends the bytes through its staging buffer.
+ */
 FIXTURE_VARIANT(rw)
 {
 	size_t size;
 	size_t offset;
+	size_t user_offset;
 };
 
 FIXTURE_VARIANT_ADD(rw, one_byte)	{ .size = 1, .offset = 0 };
 FIXTURE_VARIANT_ADD(rw, one_byte_page_end) { .size = 1, .offset = PAGE - 1 };
 FIXTURE_VARIANT_ADD(rw, unaligned_across_pages) { .size = PAGE + 3, .offset = 13 };
+FIXTURE_VARIANT_ADD(rw, same_word_offset) { .size = PAGE + 14, .offset = 13, .user_offset = 5 };
+FIXTURE_VARIANT_ADD(rw, other_word_offset) { .size = PAGE + 14, .offset = 40, .user_offset = 6 };
 FIXTURE_VARIANT_ADD(rw, page)		{ .size = PAGE, .offset = 0 };
 FIXTURE_VARIANT_ADD(rw, size_64k)	{ .size = SZ_64K, .offset = 0 };
 FIXTURE_VARIANT_ADD(rw, size_2m)	{ .size = SZ_2M, .offset = 0 };
@@ -257,8 +266,9 @@ FIXTURE_SETUP(rw)
 	self->map = vsvm_map_aligned(self->map_size, SZ_2M);
 	ASSERT_NE(MAP_FAILED, self->map);
 	self->buf = self->map + variant->offset;
-	self->tmp = vsvm_host_alloc(variant->size);
-	ASSERT_NE(NULL, self->tmp);
+	self->tmp_base = vsvm_host_alloc(variant->user_offset + variant->size);
+	ASSERT_NE(NULL, self->tmp_base);
+	self->tmp = self->tmp_base + variant->user_offset;
 }
 
 FIXTURE_TEARDOWN(rw)
@@ -266,7 +276,7 @@ FIXTURE_TEARDOWN(rw)
 	if (self->fd < 0)
 		return;
 	munmap(self->map, self->map_size);
-	vsvm_host_free(self->tmp);
+	vsvm_host_free(self->tmp_base);
 	close(self->fd);
 }
 
