@@ -1186,10 +1186,11 @@ struct vsvm_gpu_batch {
 /*
  * Move the pages of @b, memory the CPU may be using, between their kernel
  * addresses and the user memory from @ubuf on, when both sides share their
- * offset within a word: every
- * aligned word of a page is read or written whole (see vsvm_gpu_move())
- * and stored to or loaded from user memory in one access, no staging copy
- * and no string copy in between. Page faults stay disabled, as in
+ * offset within a word: every aligned word of a page is read or written
+ * whole (see vsvm_gpu_move()) and stored to or loaded from user memory in
+ * one access, no staging copy and no string copy in between (x86's
+ * unsafe_copy_to_user() reads words too, but other architectures fall back
+ * to a string copy there). Page faults stay disabled, as in
  * copy_to_user_nofault(): the caller holds the notifier lock. Nothing is
  * called while user access is open, which it is once for the whole batch:
  * under QEMU's TCG, opening and closing it costs about half of what moving
