@@ -398,6 +398,9 @@ void drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_range *range);
 
+int drm_gpusvm_evict_span(struct drm_gpusvm *gpusvm, unsigned long start,
+			  unsigned long end);
+
 struct drm_gpusvm_range *
 drm_gpusvm_range_get(struct drm_gpusvm_range *range);
 

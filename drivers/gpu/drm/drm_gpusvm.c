@@ -80,7 +80,8 @@
  * system RAM and device memory is not done here but by drm_pagemap
  * (drm_pagemap_migrate_to_devmem() and the CPU fault handler of its device
  * pages). drm_gpusvm_range_evict() asks for a range's device pages to go back
- * to system RAM by faulting them in for the CPU.
+ * to system RAM by faulting them in for the CPU; drm_gpusvm_evict_span() does
+ * so for the ranges of an interval, in one migration where it can.
  */
 
 /**
@@ -2098,22 +2099,20 @@ static long drm_gpusvm_range_mapped_devmem(struct drm_gpusvm *gpusvm,
 }
 
 /*
- * drm_gpusvm_range_evict() of a range whose DMA mapping is current and lies
- * in one VMA: moving its device pages back is all there is to do, without
- * looking at the CPU page tables first nor faulting them in after. Returns
- * true with *@err set if that did the job, false if the full walk has to
- * (no current mapping, or fewer or more pages moved than the mapping had).
- * Mmap lock held.
+ * The interval [@start, @end) of ranges whose current DMA mappings count
+ * @devmem pages in this device's memory (-1: not known) lies in one VMA:
+ * moving those pages back is all there is to do, without looking at the CPU
+ * page tables first nor faulting them in after. Returns true with *@err set
+ * if that did the job, false if the full walk has to (not known, another
+ * VMA, or fewer or more pages moved than counted). Mmap lock held.
  */
-static bool drm_gpusvm_evict_mapped(struct drm_gpusvm *gpusvm,
-				    struct drm_gpusvm_range *range, int *err)
+static bool drm_gpusvm_evict_counted(struct drm_gpusvm *gpusvm,
+				     unsigned long start, unsigned long end,
+				     long devmem, int *err)
 {
-	unsigned long start = drm_gpusvm_range_start(range);
-	unsigned long end = drm_gpusvm_range_end(range);
 	struct vm_area_struct *vma;
-	long devmem, moved = 0;
+	long moved = 0;
 
-	devmem = drm_gpusvm_range_mapped_devmem(gpusvm, range);
 	if (devmem < 0 || (devmem && !gpusvm->device_private_page_owner))
 		return false;
 	vma = vma_lookup(gpusvm->mm, start);
@@ -2129,6 +2128,61 @@ static bool drm_gpusvm_evict_mapped(struct drm_gpusvm *gpusvm,
 	}
 	*err = 0;
 	return moved == devmem;
+}
+
+/*
+ * drm_gpusvm_range_evict() with the mmap lock held: the fast path of a
+ * current mapping, else the walk over the VMAs of @range.
+ */
+static int __drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
+				    struct drm_gpusvm_range *range)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long end = drm_gpusvm_range_end(range);
+	unsigned long timeout = jiffies +
+		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	unsigned long small_pfns[DRM_GPUSVM_SMALL_PFNS];
+	struct mm_struct *mm = gpusvm->mm;
+	struct vm_area_struct *vma;
+	unsigned long *pfns;
+	long moved;
+	int err = 0;
+
+	if (drm_gpusvm_evict_counted(gpusvm, start, end,
+				     drm_gpusvm_range_mapped_devmem(gpusvm, range),
+				     &err))
+		return err;
+
+	pfns = drm_gpusvm_pfns_alloc(small_pfns, drm_gpusvm_npages(start, end));
+	if (!pfns)
+		return -ENOMEM;
+
+	/* Holes have no pages to move: only the VMAs are faulted. */
+	for (vma = find_vma_intersection(mm, start, end); vma && !err;
+	     vma = find_vma_intersection(mm, vma->vm_end, end)) {
+		unsigned long s = max(start, vma->vm_start);
+		unsigned long e = min(end, vma->vm_end);
+
+		/*
+		 * Coherent pages never fault: move this device's pages
+		 * explicitly, private ones too (that spares a fault each).
+		 */
+		if (drm_gpusvm_has_devmem(gpusvm, range->notifier, s, e,
+					  pfns + drm_gpusvm_npages(start, s))) {
+			moved = drm_pagemap_migrate_range_to_ram(mm, s, e,
+								 gpusvm->device_private_page_owner);
+			if (moved < 0) {
+				err = moved;
+				break;
+			}
+		}
+		err = drm_gpusvm_fault_to_ram(&range->notifier->notifier, s, e,
+					      pfns + drm_gpusvm_npages(start, s),
+					      timeout);
+	}
+	drm_gpusvm_pfns_free(pfns, small_pfns);
+
+	return err;
 }
 
 /**
@@ -2170,16 +2224,8 @@ static bool drm_gpusvm_evict_mapped(struct drm_gpusvm *gpusvm,
 int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_range *range)
 {
-	unsigned long start = drm_gpusvm_range_start(range);
-	unsigned long end = drm_gpusvm_range_end(range);
-	unsigned long timeout = jiffies +
-		msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-	unsigned long small_pfns[DRM_GPUSVM_SMALL_PFNS];
 	struct mm_struct *mm = gpusvm->mm;
-	struct vm_area_struct *vma;
-	unsigned long *pfns;
-	long moved;
-	int err = 0;
+	int err;
 
 	if (WARN_ON(drm_gpusvm_range_removed(range)))
 		return -EINVAL;
@@ -2188,46 +2234,111 @@ int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 		return -ENOENT;
 
 	mmap_read_lock(mm);
-	if (drm_gpusvm_evict_mapped(gpusvm, range, &err))
-		goto out_unlock;
+	err = __drm_gpusvm_range_evict(gpusvm, range);
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return err;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_evict);
 
-	pfns = drm_gpusvm_pfns_alloc(small_pfns, drm_gpusvm_npages(start, end));
-	if (!pfns) {
-		err = -ENOMEM;
-		goto out_unlock;
-	}
+/*
+ * The pages in this device's memory of the ranges intersecting [@start,
+ * @end) according to their current DMA mappings, and in [*@lo, *@hi) the
+ * interval those ranges cover (empty if there is none). -1 if a range has
+ * no current mapping or the ranges leave a gap: pages in a gap belong to no
+ * mapping, and could make up for pages of a range that did not move.
+ */
+static long drm_gpusvm_span_mapped_devmem(struct drm_gpusvm *gpusvm,
+					  unsigned long start,
+					  unsigned long end,
+					  unsigned long *lo, unsigned long *hi)
+{
+	struct drm_gpusvm_notifier *notifier;
+	long devmem = 0, count;
 
-	/* Holes have no pages to move: only the VMAs are faulted. */
-	for (vma = find_vma_intersection(mm, start, end); vma && !err;
-	     vma = find_vma_intersection(mm, vma->vm_end, end)) {
-		unsigned long s = max(start, vma->vm_start);
-		unsigned long e = min(end, vma->vm_end);
+	*lo = start;
+	*hi = start;
+	drm_gpusvm_for_each_notifier(notifier, gpusvm, start, end) {
+		struct drm_gpusvm_range *range = NULL;
 
-		/*
-		 * Coherent pages never fault: move this device's pages
-		 * explicitly, private ones too (that spares a fault each).
-		 */
-		if (drm_gpusvm_has_devmem(gpusvm, range->notifier, s, e,
-					  pfns + drm_gpusvm_npages(start, s))) {
-			moved = drm_pagemap_migrate_range_to_ram(mm, s, e,
-								 gpusvm->device_private_page_owner);
-			if (moved < 0) {
-				err = moved;
-				break;
-			}
+		drm_gpusvm_for_each_range(range, notifier, start, end) {
+			if (*lo == *hi)
+				*lo = drm_gpusvm_range_start(range);
+			else if (drm_gpusvm_range_start(range) != *hi)
+				devmem = -1;
+			*hi = drm_gpusvm_range_end(range);
+			count = drm_gpusvm_range_mapped_devmem(gpusvm, range);
+			if (count < 0)
+				devmem = -1;
+			else if (devmem >= 0)
+				devmem += count;
 		}
-		err = drm_gpusvm_fault_to_ram(&range->notifier->notifier, s, e,
-					      pfns + drm_gpusvm_npages(start, s),
-					      timeout);
 	}
-	drm_gpusvm_pfns_free(pfns, small_pfns);
+	return devmem;
+}
+
+/**
+ * drm_gpusvm_evict_span() - Move the device pages of the ranges in an
+ * interval to system RAM
+ * @gpusvm: The GPU SVM.
+ * @start: Start of the interval.
+ * @end: End of the interval (exclusive).
+ *
+ * Does what drm_gpusvm_range_evict() does for every range intersecting
+ * [@start, @end), whole ranges, in address order, stopping at the first
+ * error. Where those ranges follow each other without a gap, lie in one VMA
+ * and all have a current DMA mapping, one migration moves the device pages
+ * of all of them, as one migrate_vma pass: a request that the chunk sizes
+ * cut into several ranges costs what one range does. Memory without a range
+ * is not looked at.
+ *
+ * Context: Process context; may sleep. The caller holds the driver lock,
+ * not the mmap lock nor the notifier lock.
+ *
+ * Return: 0 on success, also if no range intersects the interval;
+ * -EINVAL if @start is not below @end;
+ * -ENOENT if the address space has no user anymore;
+ * or the first error of drm_gpusvm_range_evict() on a range (the ranges
+ * before it are evicted, those after it are not looked at).
+ */
+int drm_gpusvm_evict_span(struct drm_gpusvm *gpusvm, unsigned long start,
+			  unsigned long end)
+{
+	struct drm_gpusvm_notifier *notifier;
+	struct mm_struct *mm = gpusvm->mm;
+	unsigned long lo, hi;
+	long devmem;
+	int err = 0;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	if (start >= end)
+		return -EINVAL;
+	if (!mmget_not_zero(mm))
+		return -ENOENT;
+
+	mmap_read_lock(mm);
+	devmem = drm_gpusvm_span_mapped_devmem(gpusvm, start, end, &lo, &hi);
+	if (lo == hi ||
+	    drm_gpusvm_evict_counted(gpusvm, lo, hi, devmem, &err))
+		goto out_unlock;
+
+	drm_gpusvm_for_each_notifier(notifier, gpusvm, start, end) {
+		struct drm_gpusvm_range *range = NULL;
+
+		drm_gpusvm_for_each_range(range, notifier, start, end) {
+			err = __drm_gpusvm_range_evict(gpusvm, range);
+			if (err)
+				goto out_unlock;
+		}
+	}
 
 out_unlock:
 	mmap_read_unlock(mm);
 	mmput(mm);
 	return err;
 }
-EXPORT_SYMBOL_GPL(drm_gpusvm_range_evict);
+EXPORT_SYMBOL_GPL(drm_gpusvm_evict_span);
 
 /**
  * drm_gpusvm_has_mapping() - Whether ranges exist in an interval

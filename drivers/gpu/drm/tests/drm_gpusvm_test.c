@@ -3792,6 +3792,277 @@ static void drm_test_gpusvm_evict_devmem_partial_unmap(struct kunit *test)
 	gpusvm_test_munmap(test, addr, SZ_64K);
 }
 
+/* drm_gpusvm_evict_span() under the driver lock, as a driver calls it. */
+static int gpusvm_test_evict_span(struct gpusvm_test_priv *priv,
+				  unsigned long start, unsigned long end)
+{
+	int err;
+
+	mutex_lock(&priv->lock);
+	err = drm_gpusvm_evict_span(&priv->gpusvm, start, end);
+	mutex_unlock(&priv->lock);
+	return err;
+}
+
+/*
+ * Two 64 KiB ranges at @addr in device memory, migrated as one allocation
+ * with the pattern of @seed and collected.
+ */
+static void gpusvm_test_devmem_pair(struct kunit *test,
+				    struct gpusvm_test_vram *vram,
+				    unsigned long addr, u32 seed,
+				    struct drm_gpusvm_range **ranges)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct drm_gpusvm_ctx ctx = {};
+	int i;
+
+	gpusvm_test_fill(test, addr, addr + SZ_128K, seed);
+	for (i = 0; i < 2; i++)
+		ranges[i] = gpusvm_test_insert_ok(test, addr + i * SZ_64K, addr,
+						  addr + SZ_128K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_128K);
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+		KUNIT_ASSERT_TRUE(test, ranges[i]->flags.has_devmem_pages);
+	}
+}
+
+/*
+ * The ranges intersecting the interval are evicted whole, and two ranges
+ * with current mappings next to each other in one VMA go back in one
+ * migration: one MMU_NOTIFY_MIGRATE over both (one per range would be
+ * two). The data comes back intact.
+ */
+static void drm_test_gpusvm_evict_span_one_pass(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	struct drm_gpusvm_range *ranges[2];
+	struct drm_gpusvm_ctx ctx = {};
+	int i;
+
+	gpusvm_test_init(test);
+	gpusvm_test_devmem_pair(test, vram, addr, 0xd1, ranges);
+
+	priv->num_events = 0;
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr + SZ_4K,
+						     addr + SZ_64K + SZ_4K), 0);
+	KUNIT_EXPECT_TRUE_MSG(test,
+			      gpusvm_test_saw_event(priv, MMU_NOTIFY_MIGRATE,
+						    addr, addr + SZ_128K),
+			      "not one migration over both ranges");
+	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
+	for (i = 0; i < 2; i++) {
+		KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, ranges[i]));
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+		KUNIT_EXPECT_FALSE(test, ranges[i]->flags.has_devmem_pages);
+		gpusvm_test_check_dma(test, ranges[i], 0xd1, false);
+		gpusvm_test_remove(priv, ranges[i]);
+	}
+	gpusvm_test_munmap(test, addr, SZ_128K);
+}
+
+/*
+ * Ranges with a gap between them are evicted one by one, and device pages
+ * in the gap, which no range mirrors, stay where they are; so do those of
+ * a range outside the interval.
+ */
+static void drm_test_gpusvm_evict_span_gap(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_256K, SZ_64K);
+	struct drm_gpusvm_range *ranges[4];
+	struct drm_gpusvm_ctx ctx = {};
+	int i;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_256K, 0xd2);
+	for (i = 0; i < 4; i++)
+		ranges[i] = gpusvm_test_insert_ok(test, addr + i * SZ_64K, addr,
+						  addr + SZ_256K);
+	gpusvm_test_migrate(test, vram, addr, addr + SZ_256K);
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+	/* The gap: range 1 goes, its pages stay. */
+	gpusvm_test_remove(priv, ranges[1]);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr,
+						     addr + 3 * SZ_64K), 0);
+	for (i = 0; i < 4; i++) {
+		bool evicted = i != 1 && i != 3;
+
+		if (i == 1)
+			ranges[i] = gpusvm_test_insert_ok(test, addr + SZ_64K,
+							  addr, addr + SZ_256K);
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+		KUNIT_EXPECT_EQ_MSG(test, (bool)ranges[i]->flags.has_devmem_pages,
+				    !evicted, "range %d", i);
+		if (evicted)
+			gpusvm_test_check_dma(test, ranges[i], 0xd2, false);
+		else
+			gpusvm_test_check_devmem(test, ranges[i], vram,
+						 SZ_64K >> PAGE_SHIFT, 0xd2);
+		gpusvm_test_remove(priv, ranges[i]);
+	}
+	gpusvm_test_munmap(test, addr, SZ_256K);
+}
+
+/*
+ * A failing copy_to_ram: the span's eviction returns its error, whether the
+ * mappings were current (one migration) or not (the failed migration
+ * invalidated them: range by range), and the data of both ranges stays in
+ * device memory; once the copies work again the eviction brings it back.
+ */
+static void drm_test_gpusvm_evict_span_copy_fails(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	struct drm_gpusvm_range *ranges[2];
+	struct drm_gpusvm_ctx ctx = {};
+	int i;
+
+	gpusvm_test_init(test);
+	gpusvm_test_devmem_pair(test, vram, addr, 0xd3, ranges);
+
+	WRITE_ONCE(vram->fail_to_ram, -EIO);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr,
+						     addr + SZ_128K), -EIO);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, ranges[1]));
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr,
+						     addr + SZ_128K), -EIO);
+	WRITE_ONCE(vram->fail_to_ram, 0);
+	KUNIT_EXPECT_FALSE(test, vram->devmem[0].released);
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+		KUNIT_EXPECT_TRUE_MSG(test, ranges[i]->flags.has_devmem_pages,
+				      "range %d left device memory without its data",
+				      i);
+		gpusvm_test_check_devmem(test, ranges[i], vram,
+					 SZ_64K >> PAGE_SHIFT, 0xd3);
+	}
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr,
+						     addr + SZ_128K), 0);
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+		KUNIT_EXPECT_FALSE(test, ranges[i]->flags.has_devmem_pages);
+		gpusvm_test_check_dma(test, ranges[i], 0xd3, false);
+		gpusvm_test_remove(priv, ranges[i]);
+	}
+	gpusvm_test_munmap(test, addr, SZ_128K);
+}
+
+static int gpusvm_test_evict_span_thread(void *arg)
+{
+	struct gpusvm_test_worker *w = arg;
+	unsigned long start = drm_gpusvm_range_start(w->range);
+
+	w->ret = gpusvm_test_evict_span(w->priv, start, start + SZ_128K);
+	complete(&w->done);
+	return 0;
+}
+
+/*
+ * An invalidation lands while the one migration of a span is copying: the
+ * first range is half system, half device pages, the second all device
+ * pages; while the copy is held, this thread drops the system half of the
+ * first range (MADV_DONTNEED). The eviction ends without error, every
+ * device page back in system memory with its data, the dropped half
+ * reading zero.
+ */
+static void drm_test_gpusvm_evict_span_invalidation_race(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_worker w = { .priv = priv };
+	struct drm_gpusvm_ctx mixed = { .allow_mixed = true };
+	struct drm_gpusvm_range *second;
+	struct gpusvm_test_vram *vram;
+	unsigned long addr;
+	int err;
+
+	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
+		kunit_skip(test, "madvise needs the tests built in");
+
+	vram = gpusvm_test_vram_init(test);
+	addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_128K, 0xd4);
+	w.range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_128K);
+	second = gpusvm_test_insert_ok(test, addr + SZ_64K, addr,
+				       addr + SZ_128K);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_128K);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, second, &mixed), 0);
+
+	err = gpusvm_test_drop_during_copy(test, vram,
+					   gpusvm_test_evict_span_thread, &w,
+					   addr, SZ_32K);
+	KUNIT_ASSERT_NE_MSG(test, err, -ETIMEDOUT, "the eviction never copied");
+	KUNIT_ASSERT_EQ(test, err, 0);
+	KUNIT_EXPECT_EQ(test, w.ret, 0);
+	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
+
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
+	KUNIT_EXPECT_FALSE(test, w.range->flags.has_devmem_pages);
+	gpusvm_test_check_dropped(test, w.range, SZ_32K, 0xd4);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, second, &mixed), 0);
+	KUNIT_EXPECT_FALSE(test, second->flags.has_devmem_pages);
+	gpusvm_test_check_dropped(test, second, 0, 0xd4);
+
+	gpusvm_test_remove(priv, second);
+	gpusvm_test_remove(priv, w.range);
+	gpusvm_test_munmap(test, addr, SZ_128K);
+}
+
+/*
+ * Bad intervals: empty or reversed ones are refused, one without a range
+ * has nothing to do, and one over the whole address space evicts what is
+ * there.
+ */
+static void drm_test_gpusvm_evict_span_bad_interval(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	struct gpusvm_test_vram *vram = gpusvm_test_vram_init(test);
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
+	struct drm_gpusvm_range *ranges[2];
+	struct drm_gpusvm_ctx ctx = {};
+	int i;
+
+	gpusvm_test_init(test);
+	gpusvm_test_devmem_pair(test, vram, addr, 0xd5, ranges);
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr, addr), -EINVAL);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr + SZ_4K, addr),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, ULONG_MAX, 0),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, addr + SZ_128K,
+						     addr + SZ_256K), 0);
+	KUNIT_EXPECT_FALSE(test, vram->devmem[0].released);
+	KUNIT_EXPECT_TRUE(test, gpusvm_test_pages_valid(priv, ranges[0]));
+
+	KUNIT_EXPECT_EQ(test, gpusvm_test_evict_span(priv, 0, ULONG_MAX), 0);
+	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
+	for (i = 0; i < 2; i++) {
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i], &ctx),
+				0);
+		KUNIT_EXPECT_FALSE(test, ranges[i]->flags.has_devmem_pages);
+		gpusvm_test_check_dma(test, ranges[i], 0xd5, false);
+		gpusvm_test_remove(priv, ranges[i]);
+	}
+	gpusvm_test_munmap(test, addr, SZ_128K);
+}
+
 /*
  * Device pages the CPU maps read-only (here: migrated while the VMA was
  * read-only; after fork() it is copy-on-write sharing) serve reads, but a
@@ -6032,6 +6303,11 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_evict_copy_fails),
 	KUNIT_CASE(drm_test_gpusvm_evict_invalidation_race),
 	KUNIT_CASE(drm_test_gpusvm_evict_devmem_partial_unmap),
+	KUNIT_CASE(drm_test_gpusvm_evict_span_one_pass),
+	KUNIT_CASE(drm_test_gpusvm_evict_span_gap),
+	KUNIT_CASE(drm_test_gpusvm_evict_span_copy_fails),
+	KUNIT_CASE(drm_test_gpusvm_evict_span_invalidation_race),
+	KUNIT_CASE(drm_test_gpusvm_evict_span_bad_interval),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_devmem_read_only_cpu),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_published),
 	KUNIT_CASE(drm_test_gpusvm_dma_unmapped),
