@@ -493,21 +493,31 @@ static int vsvm_vm_migrate_to_vram(struct vsvm_vm *vm,
 	return 0;
 }
 
-static int vsvm_vm_evict_range(struct vsvm_vm *vm,
-			       struct drm_gpusvm_range *range,
-			       struct vsvm_stats_sink *sink)
+/*
+ * Move the device pages of the ranges intersecting [@start, @end) to system
+ * memory, in one migration where they allow it.
+ */
+static int vsvm_vm_evict_span(struct vsvm_vm *vm, unsigned long start,
+			      unsigned long end, struct vsvm_stats_sink *sink)
 {
 	struct vsvm_vram *vram = &vm->vdev->vram;
 	s64 before = atomic64_read(&vram->to_ram);
 	int err;
 
-	err = drm_gpusvm_range_evict(&vm->gpusvm, range);
+	err = drm_gpusvm_evict_span(&vm->gpusvm, start, end);
 	vsvm_stat_add(sink, VSVM_STAT(pages_to_ram),
 		      atomic64_read(&vram->to_ram) - before);
-	trace_vsvm_migrate(vm->vdev->index, drm_gpusvm_range_start(range),
-			   drm_gpusvm_range_end(range), false);
+	trace_vsvm_migrate(vm->vdev->index, start, end, false);
 
 	return err;
+}
+
+static int vsvm_vm_evict_range(struct vsvm_vm *vm,
+			       struct drm_gpusvm_range *range,
+			       struct vsvm_stats_sink *sink)
+{
+	return vsvm_vm_evict_span(vm, drm_gpusvm_range_start(range),
+				  drm_gpusvm_range_end(range), sink);
 }
 
 /*
@@ -1574,12 +1584,39 @@ static bool vsvm_vm_peers_hold(struct vsvm_vm *vm, unsigned long start,
 
 /*
  * Where one migration starting with @first should end: the ranges that
- * follow it without a gap, as long as each can hold device memory and the
- * whole stays within VSVM_MIGRATE_SPAN. A request that the chunk sizes cut
+ * follow it without a gap (created where missing), with @devmem only those
+ * that can hold device memory, as long as the whole stays within
+ * VSVM_MIGRATE_SPAN and [@start, @end). A request that the chunk sizes cut
  * into several ranges (an unaligned 2 MiB buffer gets 64 KiB ones and
  * smaller ones at its ends) then costs one migrate_vma pass instead of one
- * per range. Where another GPU may hold pages of the span, its ranges go one
- * by one, as before, and *@peers_hold says so.
+ * per range.
+ */
+static unsigned long vsvm_vm_range_run(struct vsvm_vm *vm,
+				       struct drm_gpusvm_range *first,
+				       unsigned long start, unsigned long end,
+				       const struct drm_gpusvm_ctx *ctx,
+				       bool devmem)
+{
+	unsigned long span_end = drm_gpusvm_range_end(first);
+	unsigned long limit = min(end, drm_gpusvm_range_start(first) +
+				  VSVM_MIGRATE_SPAN);
+	struct drm_gpusvm_range *range;
+
+	while (span_end < limit) {
+		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, span_end,
+							start, end, ctx);
+		if (IS_ERR(range) || (devmem && !range->flags.migrate_devmem) ||
+		    drm_gpusvm_range_start(range) != span_end ||
+		    drm_gpusvm_range_end(range) > limit)
+			break;
+		span_end = drm_gpusvm_range_end(range);
+	}
+	return span_end;
+}
+
+/*
+ * vsvm_vm_range_run() of a migration to VRAM. Where another GPU may hold
+ * pages of the span, its ranges go one by one, and *@peers_hold says so.
  */
 static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 					  struct drm_gpusvm_range *first,
@@ -1588,24 +1625,13 @@ static unsigned long vsvm_vm_migrate_span(struct vsvm_vm *vm,
 					  bool *peers_hold)
 {
 	unsigned long span_start = drm_gpusvm_range_start(first);
-	unsigned long span_end = drm_gpusvm_range_end(first);
-	unsigned long limit = min(end, span_start + VSVM_MIGRATE_SPAN);
-	struct drm_gpusvm_range *range;
 
 	/* Usually no other GPU has anything there: one look for the span. */
-	*peers_hold = vsvm_vm_peers_hold(vm, span_start, limit);
+	*peers_hold = vsvm_vm_peers_hold(vm, span_start,
+					 min(end, span_start + VSVM_MIGRATE_SPAN));
 	if (*peers_hold)
-		return span_end;
-	while (span_end < limit) {
-		range = drm_gpusvm_range_find_or_insert(&vm->gpusvm, span_end,
-							start, end, ctx);
-		if (IS_ERR(range) || !range->flags.migrate_devmem ||
-		    drm_gpusvm_range_start(range) != span_end ||
-		    drm_gpusvm_range_end(range) > limit)
-			break;
-		span_end = drm_gpusvm_range_end(range);
-	}
-	return span_end;
+		return drm_gpusvm_range_end(first);
+	return vsvm_vm_range_run(vm, first, start, end, ctx, true);
 }
 
 /*
@@ -1673,10 +1699,14 @@ static int vsvm_vm_migrate_locked(struct vsvm_vm *vm, unsigned long start,
 		}
 
 		if (target == DRM_VSVM_MIGRATE_TO_SYSTEM) {
-			err = vsvm_vm_evict_range(vm, range, sink);
+			span_end = vsvm_vm_range_run(vm, range, start, end,
+						     &ctx, false);
+			err = vsvm_vm_evict_span(vm,
+						 drm_gpusvm_range_start(range),
+						 span_end, sink);
 			if (err)
 				break;
-			addr = drm_gpusvm_range_end(range);
+			addr = span_end;
 			continue;
 		}
 		if (!range->flags.migrate_devmem) {
