@@ -48,11 +48,13 @@
  *                   uapi, DRM_VSVM_POLICY_SYSTEM: in place;
  *   gpu_read_mig    the same with DRM_VSVM_POLICY_MIGRATE: each fault
  *                   migrates its range to VRAM first.
- * Output: "fault <driver> <workload> <bytes> <rep> <faults> <ns>" followed
- * by the ns of each stage of the faults (vsvm_fault_stage_names order: lock
- * waits, garbage collection, range lookup or insertion, migration,
- * collecting the pages, binding, retries), and the wall time of the two
- * uapi workloads as samples.
+ * Output: "fault <driver> <workload> <bytes> <rep> <faults> <ns>", for the
+ * two uapi workloads followed by the ns of each stage of the faults
+ * (vsvm_fault_stage_names order: lock waits, garbage collection, range
+ * lookup or insertion, migration, collecting the pages, binding, retries),
+ * and their wall time as samples. Only those two turn vsvm's split by
+ * stage on (vsvm_fault_stages): its six more clock reads per fault would
+ * slow the samples compared with test_hmm.
  *
  * Thrashing, vsvm only (64 KiB and 2 MiB): for PINGPONG_MS, turns of the
  * CPU writing one word per page and the GPU reading the buffer with
@@ -216,16 +218,10 @@ static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
 	fflush(stdout);
 }
 
-/* vsvm's fault counters at one moment. */
-struct fault_snap {
-	long long count, ns;
-	long long stage_ns[VSVM_FAULT_STAGES];
-};
-
 /*
- * Faults vsvm serviced so far, their total time and its split by stage,
- * migrating ones (@migrated) or not, from one read of the file (the stages
- * add up to the total). Returns 0 or -1 if there is no fault-time file.
+ * Faults vsvm serviced so far and their total time, and of those timed by
+ * stage too their split by stage, migrating ones (@migrated) or not, from
+ * one read of the file. Returns 0 or -1 if there is no fault-time file.
  *
  * Read once before a loop of samples, then after each sample, never right
  * before one: the read runs debugfs, seq_file and printf code that the
@@ -233,25 +229,21 @@ struct fault_snap {
  * and under TCG that costs the next kernel path its translated code and
  * software TLB entries. The faults between two reads are the sample's.
  */
-static int fault_time(int migrated, struct fault_snap *snap)
+static int fault_time(int migrated, struct vsvm_fault_snap *snap)
 {
-	int i;
-
 	memset(snap, 0, sizeof(*snap));
 	if (!fault_path[0])
 		return -1;
-	snap->count = vsvm_fault_stages_at(fault_path, 0, migrated,
-					   snap->stage_ns);
-	if (snap->count < 0)
-		return -1;
-	for (i = 0; i < VSVM_FAULT_STAGES; i++)
-		snap->ns += snap->stage_ns[i];
-	return 0;
+	return vsvm_fault_snap_at(fault_path, 0, migrated, snap) ? -1 : 0;
 }
 
-/* The faults between @a and @b: count, time, then the time by stage. */
+/*
+ * The faults between @a and @b: count, time, then the time by stage if
+ * they were all timed by stage.
+ */
 static void emit_faults(const char *what, unsigned long size, int rep,
-			const struct fault_snap *a, const struct fault_snap *b)
+			const struct vsvm_fault_snap *a,
+			const struct vsvm_fault_snap *b)
 {
 	int i;
 
@@ -260,8 +252,9 @@ static void emit_faults(const char *what, unsigned long size, int rep,
 	printf("fault %s %s%s %lu %d %lld %lld", driver, what,
 	       buf_offset ? "@4K" : "", size, rep, b->count - a->count,
 	       b->ns - a->ns);
-	for (i = 0; i < VSVM_FAULT_STAGES; i++)
-		printf(" %lld", b->stage_ns[i] - a->stage_ns[i]);
+	if (b->staged - a->staged == b->count - a->count)
+		for (i = 0; i < VSVM_FAULT_STAGES; i++)
+			printf(" %lld", b->stage_ns[i] - a->stage_ns[i]);
 	printf("\n");
 	fflush(stdout);
 }
@@ -432,7 +425,7 @@ static void bench_access(const char *what, unsigned long request,
 			 int resident, unsigned long size)
 {
 	unsigned char *mirror = map(size);
-	struct fault_snap f0, f1;
+	struct vsvm_fault_snap f0, f1;
 	int rep, ret, timed;
 
 	if (!mirror) {
@@ -497,7 +490,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 			     unsigned long size)
 {
 	unsigned char *dst = map(size);
-	struct fault_snap f0, f1;
+	struct vsvm_fault_snap f0, f1;
 	int rep, ret, fd;
 
 	/* A VM of its own, gone after: no other run mirrors the process. */
@@ -507,7 +500,9 @@ static void bench_gpu_faults(const char *what, int migrate,
 		goto out;
 	}
 	memset(dst, 0, size);
-	if (fault_time(migrate, &f0)) {
+	/* These samples only: the extra clock reads would slow the others. */
+	if (vsvm_debugfs_set(fd, "vsvm_fault_stages", 1) ||
+	    fault_time(migrate, &f0)) {
 		fail(what, size, "no vsvm_fault_time in debugfs");
 		goto out;
 	}
@@ -546,8 +541,10 @@ static void bench_gpu_faults(const char *what, int migrate,
 		f0 = f1;
 	}
 out:
-	if (fd >= 0)
+	if (fd >= 0) {
+		vsvm_debugfs_set(fd, "vsvm_fault_stages", 0);
 		close(fd);
+	}
 	if (dst)
 		munmap(dst, size);
 }

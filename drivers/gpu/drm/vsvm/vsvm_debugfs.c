@@ -17,6 +17,8 @@
  * with where each range's pages live.
  * <debugfs>/dri/<minor>/vsvm_fault_time: GPU faults serviced and the time
  * they took, by range size, see vsvm_fault_time_print().
+ * <debugfs>/dri/<minor>/vsvm_fault_stages: nonzero to time faults by stage
+ * too, see &vsvm_fault_time.stages.
  * <debugfs>/dri/<minor>/vsvm_commit_delay_us: test knob, see
  * &vsvm_vram.commit_delay_us.
  * <debugfs>/dri/<minor>/vsvm_vm_destroy_delay_us: test knob, see
@@ -97,6 +99,8 @@ void vsvm_debugfs_init(struct vsvm_device *vdev)
 	debugfs_create_file("vsvm_vms", 0444, root, vdev, &vsvm_vms_fops);
 	debugfs_create_file("vsvm_fault_time", 0444, root, vdev,
 			    &vsvm_fault_time_fops);
+	debugfs_create_u32("vsvm_fault_stages", 0600, root,
+			   &vdev->fault_time.stages);
 	debugfs_create_u32("vsvm_commit_delay_us", 0600, root,
 			   &vdev->vram.commit_delay_us);
 	debugfs_create_u32("vsvm_vm_destroy_delay_us", 0600, root,

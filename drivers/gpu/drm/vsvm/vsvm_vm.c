@@ -661,18 +661,34 @@ static void vsvm_vm_prefetch_bind(struct vsvm_vm *vm,
 		vsvm_vm_bind(vm, r, !ctx.read_only);
 }
 
-/* A GPU fault's time, split by stage as it goes. */
+/*
+ * A GPU fault's time since @start; with @stages, also split by stage as it
+ * goes (@lap: the end of the last stage).
+ */
 struct vsvm_fault_clock {
+	u64 start;
 	u64 lap;
+	bool stages;
 	u64 ns[VSVM_NUM_STAGES];
 };
+
+static void vsvm_fault_clock_start(struct vsvm_fault_clock *clock,
+				   struct vsvm_device *vdev)
+{
+	clock->start = ktime_get_ns();
+	clock->lap = clock->start;
+	clock->stages = READ_ONCE(vdev->fault_time.stages);
+}
 
 /* The time since the last lap was spent in @stage. */
 static void vsvm_fault_lap(struct vsvm_fault_clock *clock,
 			   enum vsvm_fault_stage stage)
 {
-	u64 now = ktime_get_ns();
+	u64 now;
 
+	if (!clock->stages)
+		return;
+	now = ktime_get_ns();
 	clock->ns[stage] += now - clock->lap;
 	clock->lap = now;
 }
@@ -680,14 +696,14 @@ static void vsvm_fault_lap(struct vsvm_fault_clock *clock,
 /*
  * Account a fault that bound a range of @size bytes, under the smallest
  * chunk size that holds it (a range cut at a VMA edge is smaller than its
- * chunk).
+ * chunk), its last stage ending now.
  */
 static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
-				bool migrated,
-				const struct vsvm_fault_clock *clock)
+				bool migrated, struct vsvm_fault_clock *clock,
+				enum vsvm_fault_stage last)
 {
 	struct vsvm_fault_time *ft = &vdev->fault_time;
-	u64 total = 0;
+	u64 total;
 	int i, s;
 
 	for (i = VSVM_NUM_CHUNKS - 1; i >= 0; i--)
@@ -695,9 +711,14 @@ static void vsvm_fault_time_add(struct vsvm_device *vdev, unsigned long size,
 			break;
 	if (i < 0)
 		return;
-	for (s = 0; s < VSVM_NUM_STAGES; s++) {
-		atomic64_add(clock->ns[s], &ft->stage_ns[migrated][i][s]);
-		total += clock->ns[s];
+	if (clock->stages) {
+		vsvm_fault_lap(clock, last);
+		for (s = 0; s < VSVM_NUM_STAGES; s++)
+			atomic64_add(clock->ns[s], &ft->stage_ns[migrated][i][s]);
+		atomic64_inc(&ft->staged[migrated][i]);
+		total = clock->lap - clock->start;
+	} else {
+		total = ktime_get_ns() - clock->start;
 	}
 	atomic64_inc(&ft->count[migrated][i]);
 	atomic64_add(total, &ft->ns[migrated][i]);
@@ -720,8 +741,10 @@ static const char *const vsvm_fault_stage_names[VSVM_NUM_STAGES] = {
  *
  * After a "device <index>" line, two lines per range size and kind of
  * fault: "fault <range bytes> <migrated 0|1> <count> <total ns>", then
- * "stages <range bytes> <migrated 0|1>" followed by a "<stage> <ns>" pair
- * for each &enum vsvm_fault_stage, which add up to the total.
+ * "stages <range bytes> <migrated 0|1>" followed by "faults <count>" (of
+ * those faults, the ones timed by stage, see &vsvm_fault_time.stages) and
+ * a "<stage> <ns>" pair for each &enum vsvm_fault_stage, which add up to
+ * the total of the faults timed by stage.
  */
 void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p)
 {
@@ -735,7 +758,9 @@ void vsvm_fault_time_print(struct vsvm_device *vdev, struct drm_printer *p)
 				   vsvm_chunk_sizes[i], m,
 				   atomic64_read(&ft->count[m][i]),
 				   atomic64_read(&ft->ns[m][i]));
-			drm_printf(p, "stages %lu %d", vsvm_chunk_sizes[i], m);
+			drm_printf(p, "stages %lu %d faults %lld",
+				   vsvm_chunk_sizes[i], m,
+				   atomic64_read(&ft->staged[m][i]));
 			for (s = 0; s < VSVM_NUM_STAGES; s++)
 				drm_printf(p, " %s %lld",
 					   vsvm_fault_stage_names[s],
@@ -815,11 +840,12 @@ int vsvm_vm_fault(struct vsvm_vm *vm, unsigned long addr, bool write,
 	struct vsvm_range *r;
 	bool nothing_moved = false, migrated = false, throttled = false;
 	bool exclusive = false;
-	struct vsvm_fault_clock clock = { .lap = ktime_get_ns() };
+	struct vsvm_fault_clock clock = {};
 	int tries = 0, migrate_tries = 0, err;
 	unsigned long size;
 	u64 wait_ns;
 
+	vsvm_fault_clock_start(&clock, vm->vdev);
 	trace_vsvm_gpu_fault(vm->vdev->index, addr, write, policy);
 	vsvm_stat_add(sink, VSVM_STAT(gpu_faults), 1);
 
@@ -1012,8 +1038,7 @@ collect:
 	 */
 	if (vm->prefetch && policy != VSVM_POLICY_IN_PLACE)
 		vsvm_vm_prefetch(vm, range, policy, sink);
-	vsvm_fault_lap(&clock, VSVM_STAGE_BIND);
-	vsvm_fault_time_add(vm->vdev, size, migrated, &clock);
+	vsvm_fault_time_add(vm->vdev, size, migrated, &clock, VSVM_STAGE_BIND);
 
 out_unlock:
 	mutex_unlock(&vm->lock);

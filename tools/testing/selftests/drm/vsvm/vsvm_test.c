@@ -136,10 +136,12 @@ TEST_F(vsvm, vm_stats_start_at_zero)
  * The fault-time counters make bench reads: one fault per GPU SVM range,
  * under the size of that range and the right kind (in place or migrating);
  * a fault that fails (unmapped memory) is not counted. The time only must
- * not go back: the test kernel's clock may be jiffies. Its stages add up to
- * it, and a 2 MiB fault's time is where its work is: a migrating one spends
- * most of it migrating (tens of ms here, whatever the clock), an in-place
- * one less in the migration stage than in collecting its 512 pages.
+ * not go back: the test kernel's clock may be jiffies. With the stages on,
+ * each fault is timed by stage too, and its stages add up to its time; a
+ * 2 MiB fault's time is where its work is: a migrating one spends most of
+ * it migrating (tens of ms here, whatever the clock), an in-place one less
+ * in the migration stage than in collecting its 512 pages. With the stages
+ * off, a fault is counted and timed, not split.
  */
 TEST_F(vsvm, fault_time_by_range_size)
 {
@@ -152,66 +154,69 @@ TEST_F(vsvm, fault_time_by_range_size)
 		{ SZ_2M, DRM_VSVM_POLICY_SYSTEM },
 		{ SZ_64K, DRM_VSVM_POLICY_MIGRATE },
 		{ SZ_2M, DRM_VSVM_POLICY_MIGRATE },
+		{ PAGE, DRM_VSVM_POLICY_SYSTEM },
 	};
-	long long ns0, ns1, other0, other1, dummy;
-	long long s0[VSVM_FAULT_STAGES], s1[VSVM_FAULT_STAGES];
+	struct vsvm_fault_snap a, b, other0, other1;
 	struct drm_vsvm_stats st;
 	unsigned int i;
 	char out[64];
 
-	if (vsvm_fault_time(self->fd, PAGE, 0, &ns0) < 0)
+	if (vsvm_fault_snap(self->fd, PAGE, 0, &a) < 0)
 		SKIP(return, "no vsvm_fault_time in debugfs (not root?)");
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		unsigned long size = cases[i].size;
 		int mig = cases[i].policy == DRM_VSVM_POLICY_MIGRATE;
-		char *a = vsvm_map_aligned(size, size);
+		/* The last case runs with the stages off again. */
+		int staged = i < ARRAY_SIZE(cases) - 1;
+		char *buf = vsvm_map_aligned(size, size);
 		long long sum = 0, stage[VSVM_FAULT_STAGES];
 		unsigned int k;
-		long c0, c1;
 
-		ASSERT_NE(MAP_FAILED, a);
-		vsvm_pattern_fill(a, size, i);
-		c0 = vsvm_fault_time(self->fd, size, mig, &ns0);
-		other0 = vsvm_fault_time(self->fd, size, !mig, &dummy);
-		ASSERT_GE(c0, 0);
-		ASSERT_EQ(c0, vsvm_fault_stages(self->fd, size, mig, s0));
+		ASSERT_NE(MAP_FAILED, buf);
+		ASSERT_EQ(0, vsvm_debugfs_set(self->fd, "vsvm_fault_stages",
+					      staged));
+		vsvm_pattern_fill(buf, size, i);
+		ASSERT_EQ(0, vsvm_fault_snap(self->fd, size, mig, &a));
+		ASSERT_EQ(0, vsvm_fault_snap(self->fd, size, !mig, &other0));
 
-		ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, out, sizeof(out),
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, buf, out, sizeof(out),
 					   cases[i].policy, &st));
 		EXPECT_EQ(1, st.gpu_faults);
 		EXPECT_EQ(mig ? size / PAGE : 0, st.pages_to_vram);
-		c1 = vsvm_fault_time(self->fd, size, mig, &ns1);
-		other1 = vsvm_fault_time(self->fd, size, !mig, &dummy);
-		EXPECT_EQ(c0 + 1, c1) TH_LOG("%lu bytes, %s", size,
-					     mig ? "migrating" : "in place");
+		ASSERT_EQ(0, vsvm_fault_snap(self->fd, size, mig, &b));
+		ASSERT_EQ(0, vsvm_fault_snap(self->fd, size, !mig, &other1));
+		EXPECT_EQ(a.count + 1, b.count) TH_LOG("%lu bytes, %s", size,
+						       mig ? "migrating" : "in place");
+		EXPECT_EQ(a.staged + staged, b.staged);
 		/* The clock may be jiffies: a fault can take 0 ns. */
-		EXPECT_GE(ns1, ns0);
-		EXPECT_EQ(other0, other1);
-		ASSERT_EQ(c1, vsvm_fault_stages(self->fd, size, mig, s1));
+		EXPECT_GE(b.ns, a.ns);
+		EXPECT_EQ(other0.count, other1.count);
 		for (k = 0; k < VSVM_FAULT_STAGES; k++) {
-			stage[k] = s1[k] - s0[k];
+			stage[k] = b.stage_ns[k] - a.stage_ns[k];
 			EXPECT_LE(0, stage[k]);
 			sum += stage[k];
 		}
-		EXPECT_EQ(ns1 - ns0, sum);
+		EXPECT_EQ(staged ? b.ns - a.ns : 0, sum);
 		if (size == SZ_2M && mig)
-			EXPECT_LE(ns1 - ns0, 2 * stage[VSVM_STAGE_MIGRATE])
+			EXPECT_LE(b.ns - a.ns, 2 * stage[VSVM_STAGE_MIGRATE])
 				TH_LOG("migrate %lld of %lld ns",
-				       stage[VSVM_STAGE_MIGRATE], ns1 - ns0);
+				       stage[VSVM_STAGE_MIGRATE], b.ns - a.ns);
 		if (size == SZ_2M && !mig)
 			EXPECT_LE(stage[VSVM_STAGE_MIGRATE],
 				  stage[VSVM_STAGE_PAGES])
 				TH_LOG("migrate %lld, pages %lld ns",
 				       stage[VSVM_STAGE_MIGRATE],
 				       stage[VSVM_STAGE_PAGES]);
-		EXPECT_EQ(0, memcmp(out, a, sizeof(out)));
-		ASSERT_EQ(0, munmap(a, size));
+		EXPECT_EQ(0, memcmp(out, buf, sizeof(out)));
+		ASSERT_EQ(0, munmap(buf, size));
 
 		/* The same address unmapped: the fault fails, uncounted. */
-		EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, a, out, sizeof(out),
+		EXPECT_EQ(-EFAULT, vsvm_gpu_read(self->fd, buf, out, sizeof(out),
 						 cases[i].policy, NULL));
-		EXPECT_EQ(c1, vsvm_fault_time(self->fd, size, mig, &ns1));
+		ASSERT_EQ(0, vsvm_fault_snap(self->fd, size, mig, &a));
+		EXPECT_EQ(b.count, a.count);
+		EXPECT_EQ(b.staged, a.staged);
 	}
 }
 

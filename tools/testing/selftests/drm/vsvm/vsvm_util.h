@@ -374,34 +374,6 @@ static inline int vsvm_fault_set(const char *name, int probability, int times)
 	return 0;
 }
 
-/*
- * GPU faults of the device behind @fd serviced so far and their total time
- * in ns (<debugfs>/dri/<minor>/vsvm_fault_time), for ranges of @size bytes
- * (0: every size) that migrated (@migrated 1) or not (0). Returns the count,
- * or -errno if the file cannot be read (not root, no debugfs).
- */
-static inline long long vsvm_fault_time(int fd, unsigned long size,
-					int migrated, long long *ns)
-{
-	long long sz, c, t, count = 0;
-	char line[128];
-	int m, ret;
-	FILE *f;
-
-	f = vsvm_debugfs_fopen(fd, "vsvm_fault_time", &ret);
-	if (!f)
-		return ret;
-	*ns = 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &c, &t) == 4 &&
-		    (!size || sz == (long long)size) && m == migrated) {
-			count += c;
-			*ns += t;
-		}
-	fclose(f);
-	return count;
-}
-
 /* The stages of a GPU fault in vsvm_fault_time (enum vsvm_fault_stage). */
 enum {
 	VSVM_STAGE_WAIT,
@@ -420,16 +392,26 @@ static const char *const vsvm_fault_stage_names[VSVM_FAULT_STAGES] = {
 };
 
 /*
- * The faults vsvm_fault_time() counts and their time split by stage, from
- * one read of the file at @path: @ns[i] is the total of stage
- * vsvm_fault_stage_names[i] in ns. Returns the count, or -errno; -EPROTO
- * if the file lacks a stage.
+ * GPU faults of a device so far, from one read of its vsvm_fault_time:
+ * @count faults and their total time @ns; of those, the @staged ones timed
+ * by stage too (<debugfs>/dri/<minor>/vsvm_fault_stages on), and their time
+ * split by stage in @stage_ns (vsvm_fault_stage_names order).
  */
-static inline long long vsvm_fault_stages_at(const char *path,
-					     unsigned long size, int migrated,
-					     long long ns[VSVM_FAULT_STAGES])
+struct vsvm_fault_snap {
+	long long count, ns, staged;
+	long long stage_ns[VSVM_FAULT_STAGES];
+};
+
+/*
+ * Fill @snap from the vsvm_fault_time file at @path, for ranges of @size
+ * bytes (0: every size) that migrated (@migrated 1) or not (0). Returns 0,
+ * or -errno; -EPROTO if the file lacks a stage.
+ */
+static inline int vsvm_fault_snap_at(const char *path, unsigned long size,
+				     int migrated,
+				     struct vsvm_fault_snap *snap)
 {
-	long long sz, val, c, t, count = 0;
+	long long sz, val, c, t;
 	char line[512], name[32];
 	unsigned int seen = 0;
 	int m, i, n;
@@ -439,32 +421,35 @@ static inline long long vsvm_fault_stages_at(const char *path,
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	memset(ns, 0, VSVM_FAULT_STAGES * sizeof(*ns));
+	memset(snap, 0, sizeof(*snap));
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "fault %lld %d %lld %lld", &sz, &m, &c, &t) == 4 &&
-		    (!size || sz == (long long)size) && m == migrated)
-			count += c;
+		    (!size || sz == (long long)size) && m == migrated) {
+			snap->count += c;
+			snap->ns += t;
+		}
 		if (sscanf(line, "stages %lld %d%n", &sz, &m, &n) != 2 ||
 		    (size && sz != (long long)size) || m != migrated)
 			continue;
 		for (p = line + n; sscanf(p, "%31s %lld%n", name, &val, &n) == 2;
 		     p += n) {
+			if (!strcmp(name, "faults"))
+				snap->staged += val;
 			for (i = 0; i < VSVM_FAULT_STAGES; i++) {
 				if (!strcmp(name, vsvm_fault_stage_names[i])) {
-					ns[i] += val;
+					snap->stage_ns[i] += val;
 					seen |= 1u << i;
 				}
 			}
 		}
 	}
 	fclose(f);
-	return seen == (1u << VSVM_FAULT_STAGES) - 1 ? count : -EPROTO;
+	return seen == (1u << VSVM_FAULT_STAGES) - 1 ? 0 : -EPROTO;
 }
 
-/* vsvm_fault_stages_at() of the device behind @fd. */
-static inline long long vsvm_fault_stages(int fd, unsigned long size,
-					  int migrated,
-					  long long ns[VSVM_FAULT_STAGES])
+/* vsvm_fault_snap_at() of the device behind @fd. */
+static inline int vsvm_fault_snap(int fd, unsigned long size, int migrated,
+				  struct vsvm_fault_snap *snap)
 {
 	char path[128];
 	int ret;
@@ -472,7 +457,7 @@ static inline long long vsvm_fault_stages(int fd, unsigned long size,
 	ret = vsvm_debugfs_path(fd, "vsvm_fault_time", path, sizeof(path));
 	if (ret)
 		return ret;
-	return vsvm_fault_stages_at(path, size, migrated, ns);
+	return vsvm_fault_snap_at(path, size, migrated, snap);
 }
 
 /*
