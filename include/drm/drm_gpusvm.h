@@ -395,6 +395,9 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 void drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 			     struct drm_gpusvm_range *range);
 
+bool drm_gpusvm_range_reuse(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_range *range);
+
 int drm_gpusvm_range_evict(struct drm_gpusvm *gpusvm,
 			   struct drm_gpusvm_range *range);
 

@@ -343,7 +343,8 @@
  * indexed by address, so the GPU mappings of the ranges a split creates
  * are already in place; a driver that keeps them per range moves them
  * over, under the notifier lock, to the new ranges whose pages are still
- * valid::
+ * valid. A range unmapped as a whole stays if new memory was mapped in its
+ * place since (drm_gpusvm_range_reuse()): the invalidation zapped it::
  *
  *	static void driver_garbage_collect(struct driver_vm *vm)
  *	{
@@ -356,8 +357,9 @@
  *						     gc_link))) {
  *			list_del_init(&r->gc_link);
  *			spin_unlock(&vm->gc_lock);
- *			if (!r->base.flags.partial_unmap ||
- *			    drm_gpusvm_range_split(&vm->gpusvm, &r->base) < 0) {
+ *			if (r->base.flags.partial_unmap ?
+ *			    drm_gpusvm_range_split(&vm->gpusvm, &r->base) < 0 :
+ *			    !drm_gpusvm_range_reuse(&vm->gpusvm, &r->base)) {
  *				// What the split would have kept goes too.
  *				drm_gpusvm_notifier_lock(&vm->gpusvm);
  *				driver_zap_ptes(vm, drm_gpusvm_range_start(&r->base),
@@ -1151,6 +1153,29 @@ static bool drm_gpusvm_cut_block(unsigned long clip, unsigned long addr,
 }
 
 /*
+ * The interval of chunk size number @i around @addr that a new range may
+ * take in [@lo, @hi), in [@s, @e): the naturally aligned block, or for the
+ * clip size @clip that block cut at @lo and @hi if more than a page is
+ * left. false if there is none.
+ */
+static bool drm_gpusvm_chunk_block(struct drm_gpusvm *gpusvm, int i,
+				   unsigned long clip, unsigned long addr,
+				   unsigned long lo, unsigned long hi,
+				   unsigned long *s, unsigned long *e)
+{
+	unsigned long size = gpusvm->chunk_sizes[i];
+
+	*s = ALIGN_DOWN(addr, size);
+	*e = *s + size;
+	if (*e < *s)
+		return false;
+
+	/* @lo and @hi of a GPU VA window need not be aligned. */
+	return (*s >= lo && *e <= hi) ||
+	       (size == clip && drm_gpusvm_cut_block(clip, addr, lo, hi, s, e));
+}
+
+/*
  * Pick the interval of a new range around @fault_addr: the largest chunk
  * size whose naturally aligned block lies inside [@lo, @hi), overlaps no
  * range of @notifier and, below the pages threshold, has its pages present.
@@ -1167,27 +1192,19 @@ static int drm_gpusvm_range_pick_chunk(struct drm_gpusvm *gpusvm,
 				       unsigned long *start, unsigned long *end)
 {
 	unsigned long clip = drm_gpusvm_clip_size(gpusvm);
+	unsigned long s, e;
 	int i;
 
 	for (i = 0; i < gpusvm->num_chunks; i++) {
-		unsigned long size = gpusvm->chunk_sizes[i];
-		unsigned long s = ALIGN_DOWN(fault_addr, size);
-		unsigned long e = s + size;
-
-		if (e < s)
-			continue;
-
-		/* @lo and @hi of a GPU VA window need not be aligned. */
-		if ((s < lo || e > hi) &&
-		    (size != clip ||
-		     !drm_gpusvm_cut_block(clip, fault_addr, lo, hi, &s, &e)))
+		if (!drm_gpusvm_chunk_block(gpusvm, i, clip, fault_addr, lo, hi,
+					    &s, &e))
 			continue;
 
 		if (drm_gpusvm_range_find(notifier, s, e))
 			continue;
 
 		if (i < gpusvm->num_chunks - 1 &&
-		    size <= ctx->check_pages_threshold &&
+		    gpusvm->chunk_sizes[i] <= ctx->check_pages_threshold &&
 		    !drm_gpusvm_check_pages(gpusvm, notifier, s, e))
 			continue;
 
@@ -1216,6 +1233,13 @@ static bool drm_gpusvm_vma_mirrorable(struct vm_area_struct *vma)
 {
 	return !(vma->vm_flags & (VM_IO | VM_PFNMAP)) &&
 	       !drm_gpusvm_vma_is_secret(vma);
+}
+
+/* Private mappings; see drm_pagemap_vma_migratable(). */
+static bool drm_gpusvm_vma_devmem(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
+	       !is_vm_hugetlb_page(vma) && !vma_is_dax(vma);
 }
 
 /*
@@ -1376,10 +1400,7 @@ drm_gpusvm_range_find_or_insert(struct drm_gpusvm *gpusvm,
 	if (err)
 		goto err_unlock;
 
-	/* Private mappings; see drm_pagemap_vma_migratable(). */
-	migrate_devmem = ctx->devmem_possible &&
-			 !(vma->vm_flags & (VM_SHARED | VM_SPECIAL)) &&
-			 !is_vm_hugetlb_page(vma) && !vma_is_dax(vma);
+	migrate_devmem = ctx->devmem_possible && drm_gpusvm_vma_devmem(vma);
 	range = drm_gpusvm_range_alloc(gpusvm, notifier, start, end,
 				       migrate_devmem);
 	if (!range) {
@@ -1472,6 +1493,21 @@ void drm_gpusvm_range_put(struct drm_gpusvm_range *range)
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_put);
 
 /*
+ * The CPU unmapped the memory of @range: what comes there next is new to
+ * the GPU, forget that it used the blocks of @range. Driver lock held.
+ */
+static void drm_gpusvm_range_forget_use(struct drm_gpusvm_range *range)
+{
+	struct drm_gpusvm_notifier *notifier = range->notifier;
+
+	if (notifier->touched)
+		bitmap_clear(notifier->touched,
+			     drm_gpusvm_touch_index(notifier,
+						    drm_gpusvm_range_start(range)),
+			     drm_gpusvm_range_size(range) >> DRM_GPUSVM_TOUCH_SHIFT);
+}
+
+/*
  * Unlink a range, release its pages and drop the reference of the tree. If
  * it was the last range of its notifier, the notifier becomes the idle one.
  */
@@ -1486,12 +1522,8 @@ static void __drm_gpusvm_range_remove(struct drm_gpusvm *gpusvm,
 
 	drm_gpusvm_index_del(gpusvm, range);
 
-	/* Memory the CPU unmapped: what comes there next is new to the GPU. */
-	if (range->flags.unmapped && notifier->touched)
-		bitmap_clear(notifier->touched,
-			     drm_gpusvm_touch_index(notifier,
-						    drm_gpusvm_range_start(range)),
-			     drm_gpusvm_range_size(range) >> DRM_GPUSVM_TOUCH_SHIFT);
+	if (range->flags.unmapped)
+		drm_gpusvm_range_forget_use(range);
 
 	down_write(&gpusvm->notifier_lock);
 	__drm_gpusvm_range_unmap_pages(gpusvm, range);
@@ -2372,7 +2404,9 @@ EXPORT_SYMBOL_GPL(drm_gpusvm_has_mapping);
  *
  * Sets &drm_gpusvm_range_flags.unmapped, and
  * &drm_gpusvm_range_flags.partial_unmap if @mmu_range does not cover the
- * whole range. The driver removes such ranges later (see "Partial unmap").
+ * whole range and the range was not unmapped as a whole already (a later
+ * munmap() of part of what was mapped in its place since). The driver
+ * removes such ranges later (see "Partial unmap").
  *
  * Context: The &drm_gpusvm_ops.invalidate callback, or any caller holding
  * the notifier lock for write.
@@ -2386,13 +2420,133 @@ void drm_gpusvm_range_set_unmapped(struct drm_gpusvm_range *range,
 
 	lockdep_assert_held_write(&range->gpusvm->notifier_lock);
 
-	flags.unmapped = true;
-	if (drm_gpusvm_range_start(range) < mmu_range->start ||
-	    drm_gpusvm_range_end(range) > mmu_range->end)
+	if ((!flags.unmapped || flags.partial_unmap) &&
+	    (drm_gpusvm_range_start(range) < mmu_range->start ||
+	     drm_gpusvm_range_end(range) > mmu_range->end))
 		flags.partial_unmap = true;
+	flags.unmapped = true;
 	WRITE_ONCE(range->flags.__flags, flags.__flags);
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_range_set_unmapped);
+
+/* Whether a range other than @range intersects [@start, @end). */
+static bool drm_gpusvm_other_range(struct drm_gpusvm_range *range,
+				   unsigned long start, unsigned long end)
+{
+	struct drm_gpusvm_range *other = NULL;
+
+	drm_gpusvm_for_each_range(other, range->notifier, start, end)
+		if (other != range)
+			return true;
+	return false;
+}
+
+/*
+ * Whether drm_gpusvm_range_find_or_insert() would give @range's start the
+ * interval of @range if @range were not there, in a VMA spanning [@lo,
+ * @hi): the first chunk block that no other range intersects is @range's.
+ */
+static bool drm_gpusvm_range_fits(struct drm_gpusvm *gpusvm,
+				  struct drm_gpusvm_range *range,
+				  unsigned long lo, unsigned long hi)
+{
+	unsigned long start = drm_gpusvm_range_start(range);
+	unsigned long clip = drm_gpusvm_clip_size(gpusvm);
+	unsigned long s, e;
+	int i;
+
+	for (i = 0; i < gpusvm->num_chunks; i++) {
+		if (!drm_gpusvm_chunk_block(gpusvm, i, clip, start, lo, hi,
+					    &s, &e) ||
+		    drm_gpusvm_other_range(range, s, e))
+			continue;
+		return s == start && e == drm_gpusvm_range_end(range);
+	}
+	return false;
+}
+
+/**
+ * drm_gpusvm_range_reuse() - Keep an unmapped range for the memory mapped in
+ * its place
+ * @gpusvm: The GPU SVM.
+ * @range: A range the CPU unmapped as a whole: flagged
+ *	   &drm_gpusvm_range_flags.unmapped, not
+ *	   &drm_gpusvm_range_flags.partial_unmap.
+ *
+ * Programs often unmap memory and map new memory at the same addresses (an
+ * allocator giving memory back to the system and taking it again). The
+ * garbage collector would remove @range, and the next GPU fault there would
+ * insert the same range again. If the CPU has mapped the whole of @range
+ * again, in one readable VMA that the GPU SVM can mirror, and
+ * drm_gpusvm_range_find_or_insert() would give that memory a range with the
+ * same bounds (the GPU VA window and the pages threshold aside), this keeps
+ * @range for it instead: it loses its unmapped flag and its thrashing and
+ * access history, and is like a range just inserted, without pages;
+ * &drm_gpusvm_range_flags.migrate_devmem is cleared if the new VMA does not
+ * allow device memory. A later munmap() flags it unmapped again.
+ *
+ * A driver calls it from its garbage collector, for a range unmapped as a
+ * whole, before drm_gpusvm_range_remove(), and removes the range if it
+ * returns false. Its own state of the range must be that of a new range
+ * (the invalidation took the range off the GPU).
+ *
+ * Context: Process context; may sleep. The caller holds the driver lock,
+ * not the mmap lock nor the notifier lock.
+ *
+ * Return: true if @range now mirrors the memory mapped in its place; false
+ * if it is to be removed: it was not unmapped as a whole, nothing or not
+ * the same kind of memory is mapped there, the range would not be the
+ * same, or the address space has no user anymore.
+ */
+bool drm_gpusvm_range_reuse(struct drm_gpusvm *gpusvm,
+			    struct drm_gpusvm_range *range)
+{
+	unsigned long mm_end = gpusvm->mm_start + gpusvm->mm_range;
+	unsigned long start = drm_gpusvm_range_start(range);
+	struct drm_gpusvm_range_flags flags;
+	struct mm_struct *mm = gpusvm->mm;
+	struct vm_area_struct *vma;
+	bool reused = false;
+
+	drm_gpusvm_driver_lock_held(gpusvm);
+
+	flags = drm_gpusvm_range_read_flags(range);
+	if (drm_gpusvm_range_removed(range) || !flags.unmapped ||
+	    flags.partial_unmap)
+		return false;
+	if (!mmget_not_zero(mm))
+		return false;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, start);
+	if (!vma || vma->vm_end < drm_gpusvm_range_end(range) ||
+	    !drm_gpusvm_vma_mirrorable(vma) || !(vma->vm_flags & VM_READ) ||
+	    !drm_gpusvm_range_fits(gpusvm, range,
+				   max(vma->vm_start, gpusvm->mm_start),
+				   min(vma->vm_end, mm_end)))
+		goto out_unlock;
+
+	drm_gpusvm_range_forget_use(range);
+	down_write(&gpusvm->notifier_lock);
+	flags.__flags = range->flags.__flags;
+	if (!flags.has_dma_mapping) {
+		flags.unmapped = false;
+		flags.migrate_devmem &= drm_gpusvm_vma_devmem(vma);
+		WRITE_ONCE(range->flags.__flags, flags.__flags);
+		range->thrash_count = 0;
+		range->thrash_repins = 0;
+		range->thrash_last_ns = 0;
+		range->thrash_pinned_until_ns = 0;
+		reused = true;
+	}
+	up_write(&gpusvm->notifier_lock);
+
+out_unlock:
+	mmap_read_unlock(mm);
+	mmput(mm);
+	return reused;
+}
+EXPORT_SYMBOL_GPL(drm_gpusvm_range_reuse);
 
 /**
  * drm_gpusvm_range_partial_extent() - What a partial CPU change takes from a

@@ -2231,6 +2231,190 @@ static void drm_test_gpusvm_get_pages_unmapped_remapped(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).has_dma_mapping);
 }
 
+/* drm_gpusvm_range_reuse() under the driver lock, as a garbage collector. */
+static bool gpusvm_test_reuse(struct gpusvm_test_priv *priv,
+			      struct drm_gpusvm_range *range)
+{
+	bool reused;
+
+	mutex_lock(&priv->lock);
+	reused = drm_gpusvm_range_reuse(&priv->gpusvm, range);
+	mutex_unlock(&priv->lock);
+	return reused;
+}
+
+/* Map @size bytes at @addr again, replacing whatever is there. */
+static void gpusvm_test_mmap_fixed(struct kunit *test, unsigned long addr,
+				   unsigned long size, unsigned long prot,
+				   unsigned long flags)
+{
+	unsigned long again = kunit_vm_mmap(test, NULL, addr, size, prot,
+					    flags | MAP_ANONYMOUS | MAP_FIXED, 0);
+
+	KUNIT_ASSERT_EQ(test, again, addr);
+}
+
+/*
+ * Unmapped, then mapped again at the same place (free, then allocate): the
+ * range is kept for the new memory, collects its pages (the new data, not
+ * the old) and is found again; a later munmap() flags it unmapped again.
+ */
+static void drm_test_gpusvm_reuse_remapped(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct drm_gpusvm_ctx ctx = {}, devmem = { .devmem_possible = true };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x31);
+	range = gpusvm_test_insert(priv, addr, addr, addr + SZ_64K, &devmem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_ASSERT_TRUE(test, range->flags.migrate_devmem);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_ASSERT_TRUE(test, drm_gpusvm_range_read_flags(range).unmapped);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_reuse(priv, range),
+			       "kept with nothing mapped");
+
+	gpusvm_test_mmap_fixed(test, addr, SZ_64K, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE);
+	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x32);
+	KUNIT_ASSERT_TRUE(test, gpusvm_test_reuse(priv, range));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).unmapped);
+	KUNIT_EXPECT_TRUE(test, drm_gpusvm_range_read_flags(range).migrate_devmem);
+	KUNIT_EXPECT_PTR_EQ(test,
+			    gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K),
+			    range);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	gpusvm_test_check_dma(test, range, 0x32, false);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_reuse(priv, range),
+			       "a mapped range is not unmapped");
+
+	gpusvm_test_munmap(test, addr, SZ_64K);
+	KUNIT_EXPECT_TRUE(test, drm_gpusvm_range_read_flags(range).unmapped);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, range));
+	gpusvm_test_remove(priv, range);
+}
+
+/*
+ * Memory mapped in the place of a range that would not get the same range,
+ * or that the GPU cannot use: a bigger VMA (a 2 MiB range would be made),
+ * PROT_NONE, or part of the range only. The range is to be removed. Shared
+ * memory keeps it, without device memory; and a range unmapped in part is
+ * the split's, not reused.
+ */
+static void drm_test_gpusvm_reuse_refused(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long base = gpusvm_test_mmap_aligned(test, SZ_4M, SZ_2M);
+	unsigned long addr = base + SZ_64K;
+	struct drm_gpusvm_ctx ctx = {}, devmem = { .devmem_possible = true };
+	struct drm_gpusvm_range *range;
+
+	gpusvm_test_init(test);
+	gpusvm_test_munmap(test, base, SZ_4M);
+	gpusvm_test_mmap_fixed(test, addr, SZ_64K, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE);
+	range = gpusvm_test_insert(priv, addr, 0, TASK_SIZE, &devmem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
+	KUNIT_ASSERT_EQ(test, drm_gpusvm_range_size(range), SZ_64K);
+	KUNIT_ASSERT_TRUE(test, range->flags.migrate_devmem);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+
+	gpusvm_test_mmap_fixed(test, base, SZ_2M, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_reuse(priv, range),
+			       "kept in a VMA that takes a 2 MiB range");
+	gpusvm_test_munmap(test, base, SZ_2M);
+
+	gpusvm_test_mmap_fixed(test, addr, SZ_64K, PROT_NONE, MAP_PRIVATE);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_reuse(priv, range),
+			       "kept over PROT_NONE memory");
+	gpusvm_test_munmap(test, addr, SZ_64K);
+
+	gpusvm_test_mmap_fixed(test, addr, SZ_32K, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE);
+	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_reuse(priv, range),
+			       "kept over half its memory");
+	/* Not a partial unmap of the range: it had gone as a whole. */
+	gpusvm_test_munmap(test, addr, SZ_32K);
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).partial_unmap);
+
+	gpusvm_test_mmap_fixed(test, addr, SZ_64K, PROT_READ | PROT_WRITE,
+			       MAP_SHARED);
+	KUNIT_ASSERT_TRUE(test, gpusvm_test_reuse(priv, range));
+	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).migrate_devmem);
+	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+
+	/* Half of it unmapped: a partial unmap. */
+	gpusvm_test_munmap(test, addr, SZ_32K);
+	KUNIT_ASSERT_TRUE(test, drm_gpusvm_range_read_flags(range).partial_unmap);
+	gpusvm_test_mmap_fixed(test, addr, SZ_32K, PROT_READ | PROT_WRITE,
+			       MAP_SHARED);
+	KUNIT_EXPECT_FALSE(test, gpusvm_test_reuse(priv, range));
+	gpusvm_test_remove(priv, range);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+}
+
+struct gpusvm_test_unmapper {
+	struct mm_struct *mm;
+	unsigned long addr;
+	unsigned long size;
+	int err;
+	struct completion done;
+};
+
+static int gpusvm_test_unmap_thread(void *arg)
+{
+	struct gpusvm_test_unmapper *u = arg;
+
+	kthread_use_mm(u->mm);
+	u->err = vm_munmap(u->addr, u->size);
+	kthread_unuse_mm(u->mm);
+	complete(&u->done);
+	return 0;
+}
+
+/*
+ * A munmap() of the new memory races with the garbage collector keeping
+ * the range for it. Whichever wins, the range ends flagged unmapped: kept
+ * before the munmap(), the munmap() flags it again; kept after, it would
+ * mirror nothing. Many rounds, to see both orders.
+ */
+static void drm_test_gpusvm_reuse_munmap_race(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	struct gpusvm_test_unmapper u = {
+		.mm = current->mm, .addr = addr, .size = SZ_64K,
+	};
+	struct drm_gpusvm_range *range;
+	unsigned int i, kept = 0;
+
+	gpusvm_test_init(test);
+	range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
+	gpusvm_test_munmap(test, addr, SZ_64K);
+
+	for (i = 0; i < 64; i++) {
+		struct task_struct *task;
+
+		gpusvm_test_mmap_fixed(test, addr, SZ_64K,
+				       PROT_READ | PROT_WRITE, MAP_PRIVATE);
+		init_completion(&u.done);
+		task = kthread_run(gpusvm_test_unmap_thread, &u, "gpusvm-unmap");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+		kept += gpusvm_test_reuse(priv, range);
+		wait_for_completion(&u.done);
+		KUNIT_ASSERT_EQ(test, u.err, 0);
+		KUNIT_ASSERT_TRUE_MSG(test,
+				      drm_gpusvm_range_read_flags(range).unmapped,
+				      "round %u: kept over unmapped memory", i);
+	}
+	kunit_info(test, "kept in %u of %u rounds\n", kept, i);
+	gpusvm_test_remove(priv, range);
+}
+
 static void drm_test_gpusvm_get_pages_cow_retry(struct kunit *test)
 {
 	struct gpusvm_test_priv *priv = test->priv;
@@ -6273,6 +6457,9 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_get_pages_upgrade_to_write),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_after_munmap),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_unmapped_remapped),
+	KUNIT_CASE(drm_test_gpusvm_reuse_remapped),
+	KUNIT_CASE(drm_test_gpusvm_reuse_refused),
+	KUNIT_CASE(drm_test_gpusvm_reuse_munmap_race),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_cow_retry),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_seq_retry),
 	KUNIT_CASE(drm_test_gpusvm_get_pages_invalidation_race),
