@@ -340,14 +340,24 @@ static int vsvm_vm_split(struct vsvm_vm *vm, struct vsvm_range *old)
 	return n;
 }
 
-/* Remove the ranges the CPU unmapped, or split those it unmapped in part. */
+/*
+ * Remove the ranges the CPU unmapped, or split those it unmapped in part.
+ * A range the CPU unmapped as a whole and has mapped new memory over since
+ * (free, then allocate again) is kept for that memory instead: the
+ * invalidation zapped its entries, as a new range has none.
+ */
 static void vsvm_vm_gc_locked(struct vsvm_vm *vm)
 {
 	struct vsvm_range *r;
+	bool keep;
 
 	lockdep_assert_held(&vm->lock);
 	while ((r = vsvm_gc_pop(vm))) {
-		if (!r->base.flags.partial_unmap || vsvm_vm_split(vm, r) < 0)
+		if (r->base.flags.partial_unmap)
+			keep = vsvm_vm_split(vm, r) >= 0;
+		else
+			keep = drm_gpusvm_range_reuse(&vm->gpusvm, &r->base);
+		if (!keep)
 			drm_gpusvm_range_remove(&vm->gpusvm, &r->base);
 		drm_gpusvm_range_put(&r->base);
 	}

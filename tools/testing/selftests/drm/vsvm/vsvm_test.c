@@ -1282,11 +1282,31 @@ TEST_F(vsvm, unaligned_vma_two_faults)
 struct cut_racer {
 	char *page;
 	size_t off;
+	size_t len;	/* of what is cut at @page; 0: a page */
 	unsigned int seed;
 	int stop;
 	unsigned long swaps, holes;
 	int err;
 };
+
+/*
+ * A copy of what is cut at @r->page, filled elsewhere: made while that is
+ * mapped, so that mmap() cannot put it in the hole itself. NULL on error.
+ */
+static char *cut_racer_copy(struct cut_racer *r, size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned int i;
+
+	if (p == MAP_FAILED) {
+		r->err = -errno;
+		return NULL;
+	}
+	for (i = 0; i < len; i++)
+		p[i] = vsvm_pattern_byte(r->off + i, r->seed);
+	return p;
+}
 
 /*
  * Punch the page out and put it back with its data, over and over: the
@@ -1296,19 +1316,11 @@ struct cut_racer {
 static void *cut_racer_fn(void *arg)
 {
 	struct cut_racer *r = arg;
-	unsigned int i;
-	char *p;
+	size_t len = r->len ?: PAGE;
+	char *p = cut_racer_copy(r, len);
 
-	for (;;) {
-		p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			r->err = -errno;
-			break;
-		}
-		for (i = 0; i < PAGE; i++)
-			p[i] = vsvm_pattern_byte(r->off + i, r->seed);
-		if (mremap(p, PAGE, PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
+	while (p) {
+		if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			   r->page) == MAP_FAILED) {
 			r->err = -errno;
 			break;
@@ -1317,7 +1329,8 @@ static void *cut_racer_fn(void *arg)
 		usleep(200 + rand() % 800);
 		if (READ_ONCE(r->stop))
 			break;
-		if (munmap(r->page, PAGE)) {
+		p = cut_racer_copy(r, len);
+		if (munmap(r->page, len)) {
 			r->err = -errno;
 			break;
 		}
@@ -1326,6 +1339,53 @@ static void *cut_racer_fn(void *arg)
 	}
 
 	return NULL;
+}
+
+/*
+ * GPU reads of [@a, @a + @size) into @buf for 3 s while @r, started here,
+ * cuts it, migrating and in-place reads in turn; then @r stops, leaving
+ * the memory mapped. A read that succeeds returns the pattern, one that
+ * meets the hole fails with -EFAULT; after the race the GPU reads it
+ * intact.
+ */
+static void cut_race_reads(struct __test_metadata *_metadata, int fd,
+			   char *a, char *buf, size_t size, struct cut_racer *r)
+{
+	unsigned long ok = 0, holes = 0, bad = 0;
+	pthread_t th;
+	double t0;
+	int ret;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, cut_racer_fn, r));
+	t0 = vsvm_now_ms();
+	while (vsvm_now_ms() - t0 < 3000) {
+		ret = vsvm_gpu_read(fd, a, buf, size,
+				    (ok + holes) & 1 ? DRM_VSVM_POLICY_SYSTEM :
+						       DRM_VSVM_POLICY_MIGRATE,
+				    NULL);
+		if (!ret) {
+			ok++;
+			bad += vsvm_pattern_check(buf, size, r->seed) != -1;
+		} else if (ret == -EFAULT) {
+			holes++;
+		} else {
+			WRITE_ONCE(r->stop, 1);
+			pthread_join(th, NULL);
+			ASSERT_EQ(0, ret);
+		}
+	}
+	WRITE_ONCE(r->stop, 1);
+	pthread_join(th, NULL);
+	TH_LOG("%lu reads, %lu met the hole; %lu swaps, %lu holes", ok, holes,
+	       r->swaps, r->holes);
+	ASSERT_EQ(0, r->err);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, ok);
+
+	memset(buf, 0, size);
+	ASSERT_EQ(0, vsvm_gpu_read(fd, a, buf, size, DRM_VSVM_POLICY_MIGRATE,
+				   NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(buf, size, r->seed));
 }
 
 /*
@@ -1340,10 +1400,6 @@ TEST_F_TIMEOUT(vsvm, unaligned_vma_race_unmap, 120)
 	size_t size = SZ_64K;
 	char *a = map_unaligned_vma(size), *buf = vsvm_host_alloc(size);
 	struct cut_racer r = { .seed = 33 };
-	unsigned long ok = 0, holes = 0, bad = 0;
-	pthread_t th;
-	double t0;
-	int ret;
 
 	ASSERT_NE(MAP_FAILED, a);
 	ASSERT_NE(NULL, buf);
@@ -1351,35 +1407,78 @@ TEST_F_TIMEOUT(vsvm, unaligned_vma_race_unmap, 120)
 	r.off = 5 * PAGE;
 	r.page = a + r.off;
 
-	ASSERT_EQ(0, pthread_create(&th, NULL, cut_racer_fn, &r));
-	t0 = vsvm_now_ms();
-	while (vsvm_now_ms() - t0 < 3000) {
-		ret = vsvm_gpu_read(self->fd, a, buf, size,
-				    (ok + holes) & 1 ? DRM_VSVM_POLICY_SYSTEM :
-						       DRM_VSVM_POLICY_MIGRATE,
-				    NULL);
-		if (!ret) {
-			ok++;
-			bad += vsvm_pattern_check(buf, size, r.seed) != -1;
-		} else if (ret == -EFAULT) {
-			holes++;
-		} else {
-			ASSERT_EQ(0, ret);
-		}
-	}
-	WRITE_ONCE(r.stop, 1);
-	pthread_join(th, NULL);
-	TH_LOG("%lu reads, %lu met the hole; %lu swaps, %lu holes", ok, holes,
-	       r.swaps, r.holes);
-	ASSERT_EQ(0, r.err);
-	EXPECT_EQ(0, bad);
-	EXPECT_LT(0, ok);
-
-	memset(buf, 0, size);
-	ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, buf, size,
-				   DRM_VSVM_POLICY_MIGRATE, NULL));
-	EXPECT_EQ(-1, vsvm_pattern_check(buf, size, r.seed));
+	cut_race_reads(_metadata, self->fd, a, buf, size, &r);
 	EXPECT_EQ(-1, vsvm_pattern_check(a, size, r.seed));
+	munmap(a, size);
+	vsvm_host_free(buf);
+}
+
+/*
+ * Free, then allocate again at the same place (munmap(), then mmap() of the
+ * same addresses): vsvm keeps the GPU SVM range for the new memory, and
+ * the GPU sees the new data, never the old: new private memory migrates to
+ * VRAM again, new shared memory stays in system memory, and what the GPU
+ * writes there the CPU reads.
+ */
+TEST_F(vsvm, remap_same_place_new_data)
+{
+	size_t size = SZ_64K;
+	char *a = vsvm_map_aligned(size, size), *buf = vsvm_host_alloc(size);
+	struct drm_vsvm_vm_stats vst;
+	struct drm_vsvm_stats st;
+	int flags[] = { MAP_PRIVATE, MAP_PRIVATE, MAP_SHARED };
+	unsigned int i;
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		int shared = flags[i] == MAP_SHARED;
+
+		if (i) {
+			ASSERT_EQ(0, munmap(a, size));
+			ASSERT_EQ(a, mmap(a, size, PROT_READ | PROT_WRITE,
+					  flags[i] | MAP_ANONYMOUS | MAP_FIXED,
+					  -1, 0));
+		}
+		vsvm_pattern_fill(a, size, 41 + i);
+		ASSERT_EQ(0, vsvm_gpu_read(self->fd, a, buf, size,
+					   DRM_VSVM_POLICY_MIGRATE, &st));
+		EXPECT_EQ(1, st.gpu_faults) TH_LOG("mapping %u", i);
+		EXPECT_EQ(shared ? 0 : size / PAGE, st.pages_to_vram)
+			TH_LOG("mapping %u", i);
+		EXPECT_EQ(-1, vsvm_pattern_check(buf, size, 41 + i))
+			TH_LOG("mapping %u", i);
+		ASSERT_EQ(0, vm_stats(self->fd, &vst));
+		EXPECT_EQ(1, vst.num_ranges);
+	}
+
+	vsvm_pattern_fill(buf, size, 45);
+	ASSERT_EQ(0, vsvm_gpu_write(self->fd, a, buf, size,
+				    DRM_VSVM_POLICY_SYSTEM, NULL));
+	EXPECT_EQ(-1, vsvm_pattern_check(a, size, 45));
+	munmap(a, size);
+	vsvm_host_free(buf);
+}
+
+/*
+ * A thread keeps freeing the buffer and allocating it again at the same
+ * place, its data written elsewhere and moved in (mremap()), while the GPU
+ * reads it, migrating it or not: a read that succeeds returns the pattern,
+ * one that meets the hole fails with -EFAULT; after the race the GPU reads
+ * the buffer intact.
+ */
+TEST_F_TIMEOUT(vsvm, remap_race_read, 120)
+{
+	size_t size = SZ_64K;
+	char *a = vsvm_map_aligned(size, size), *buf = vsvm_host_alloc(size);
+	struct cut_racer r = { .seed = 46, .len = SZ_64K };
+
+	ASSERT_NE(MAP_FAILED, a);
+	ASSERT_NE(NULL, buf);
+	vsvm_pattern_fill(a, size, r.seed);
+	r.page = a;
+
+	cut_race_reads(_metadata, self->fd, a, buf, size, &r);
 	munmap(a, size);
 	vsvm_host_free(buf);
 }
