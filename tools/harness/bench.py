@@ -386,6 +386,8 @@ META = re.compile(r'bench: metadata backing=(\w+) range_bytes=(\d+) '
                   r'dma_bytes=(\d+) blocks=(\d+) entry_bytes=(\d+)')
 SCALE_TREE = re.compile(r'bench: scale_tree ranges=(\d+) tree_find_ns=(\d+)'
                         r'(?: xa_find_ns=(\d+))?')
+SCALE_INVAL_BARE = re.compile(r'bench: scale_inval_bare ranges=(\d+) '
+                              r'invalidate_ns=(\d+)')
 SCALE_OPS = ['insert', 'find', 'invalidate', 'remove', 'find_seq']
 # Targets: cost per operation at 1M ranges at most 2x the cost at 1K;
 # DMA-address metadata of a THP-backed 2 MiB range at most 64 bytes.
@@ -407,6 +409,10 @@ def parse_kunit_bench(console):
             row['tree_find'] = int(m.group(2))
             if m.group(3):
                 row['xa_find'] = int(m.group(3))
+        m = SCALE_INVAL_BARE.search(ln)
+        if m and int(m.group(2)):
+            scale.setdefault(int(m.group(1)), {})['inval_bare'] = \
+                int(m.group(2))
         m = META.search(ln)
         if m:
             meta[m.group(1)] = {
@@ -423,34 +429,43 @@ def print_kunit_bench(scale, meta):
     cells = []
     scale = {n: v for n, v in scale.items() if all(o in v for o in SCALE_OPS)}
     if scale:
-        print('%-12s %10s %10s %10s %10s %12s %14s %12s' % (
+        print('%-12s %10s %10s %10s %10s %12s %14s %12s %15s' % (
             'ranges', *[o + ' ns' for o in SCALE_OPS], 'tree find ns',
-            'xa find ns'))
+            'xa find ns', 'bare inval ns'))
         for n in sorted(scale):
-            print('%-12d %10d %10d %10d %10d %12d %14s %12s' % (
+            print('%-12d %10d %10d %10d %10d %12d %14s %12s %15s' % (
                 n, *[scale[n][o] for o in SCALE_OPS],
-                scale[n].get('tree_find', '-'), scale[n].get('xa_find', '-')))
+                scale[n].get('tree_find', '-'), scale[n].get('xa_find', '-'),
+                scale[n].get('inval_bare', '-')))
         lo, hi = min(scale), max(scale)
         # find_seq is the same lookups in address order: not a target,
         # it shows what of find's growth is locality. tree find and xa
         # find are the same random lookups in one bare interval tree of as
         # many nodes of a range's size, and in one bare XArray of as many
         # entries: the growth the trees pay, and the page index.
+        # bare inval is the same invalidations with as many MMU interval
+        # notifiers doing nothing and no GPU SVM: the core mm's share.
         tree = ratio(scale[hi].get('tree_find'), scale[lo].get('tree_find'))
-        floor = ratio(scale[hi].get('xa_find'), scale[lo].get('xa_find'))
+        floors = {
+            'find': ('a bare XArray', ratio(scale[hi].get('xa_find'),
+                                            scale[lo].get('xa_find'))),
+            'invalidate': ('bare notifiers', ratio(
+                scale[hi].get('inval_bare'), scale[lo].get('inval_bare'))),
+        }
         for o in SCALE_OPS[:4]:
             x = ratio(scale[hi][o], scale[lo][o])
             met = x is not None and x <= SCALE_LIMIT
             cell = {'workload': 'scale_' + o, 'ratio': x,
                     'limit': SCALE_LIMIT, 'met': met}
-            if o == 'find' and floor:
+            what, floor = floors.get(o, (None, None))
+            if floor:
                 cell['floor'] = floor
             cells.append(cell)
             print('scale %-10s: cost at %d ranges / at %d: %s, target %.1f: %s%s%s' % (
                 o, hi, lo, '-' if x is None else '%.2f' % x, SCALE_LIMIT,
                 'met' if met else 'MISSED',
-                ('; a bare XArray grows %.2f, find %.2f times that'
-                 % (floor, x / floor)) if 'floor' in cell and x else '',
+                ('; %s grows %.2f, %s %.2f times that'
+                 % (what, floor, o, x / floor)) if floor and x else '',
                 ('; a bare interval tree %.2f' % tree)
                 if o == 'find' and tree else ''))
     else:

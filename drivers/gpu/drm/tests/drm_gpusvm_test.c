@@ -6638,6 +6638,64 @@ static void bench_scale_one(struct kunit *test, unsigned long n)
 		   n, insert, find, inval, remove, find_seq);
 }
 
+static bool bench_bare_invalidate(struct mmu_interval_notifier *mni,
+				  const struct mmu_notifier_range *range,
+				  unsigned long cur_seq)
+{
+	mmu_interval_set_seq(mni, cur_seq);
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops bench_bare_notifier_ops = {
+	.invalidate = bench_bare_invalidate,
+};
+
+/*
+ * The floor under invalidate's growth with @n: the same one-page
+ * invalidations over n pages with as many MMU interval notifiers as the
+ * GPU SVM of bench_scale_one() registers (one per 2 MiB), each with a
+ * callback that does nothing but publish its sequence, and no GPU SVM:
+ * what the core mm pays to find the notifiers of the page. What
+ * invalidate grows beyond it is ours.
+ */
+static void bench_inval_bare_one(struct kunit *test, unsigned long n)
+{
+	unsigned long size = n * PAGE_SIZE, nn = DIV_ROUND_UP(size, SZ_2M);
+	unsigned long ninval = min(n, 2000UL), addr, i, made;
+	struct mmu_interval_notifier *mni;
+	u64 t0, inval = 0;
+
+	mni = kvcalloc(nn, sizeof(*mni), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, mni);
+	addr = gpusvm_test_mmap(test, size, PROT_READ | PROT_WRITE,
+				MAP_ANONYMOUS | MAP_PRIVATE | MAP_NORESERVE);
+	for (made = 0; made < nn; made++)
+		if (mmu_interval_notifier_insert(&mni[made], current->mm,
+						 addr + made * SZ_2M, SZ_2M,
+						 &bench_bare_notifier_ops))
+			break;
+	KUNIT_EXPECT_EQ(test, made, nn);
+
+	if (made == nn) {
+		t0 = ktime_get_ns();
+		for (i = 0; i < ninval; i++)
+			if (gpusvm_test_madvise(test,
+						addr + bench_index(i, n) * PAGE_SIZE,
+						PAGE_SIZE, MADV_DONTNEED))
+				break;
+		inval = bench_per_op(t0, ninval);
+		KUNIT_EXPECT_EQ(test, i, ninval);
+	}
+
+	while (made--)
+		mmu_interval_notifier_remove(&mni[made]);
+	gpusvm_test_munmap(test, addr, size);
+	kvfree(mni);
+
+	kunit_info(test, "bench: scale_inval_bare ranges=%lu invalidate_ns=%llu\n",
+		   n, inval);
+}
+
 /* A bare interval-tree node as large as a range. */
 struct bench_tree_node {
 	struct interval_tree_node itree;
@@ -6715,6 +6773,7 @@ static void drm_bench_gpusvm_scale(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(counts); i++) {
 		bench_scale_one(test, counts[i]);
 		bench_tree_one(test, counts[i]);
+		bench_inval_bare_one(test, counts[i]);
 	}
 }
 
