@@ -310,8 +310,12 @@ enum drm_gpusvm_thrash {
  *               be allocated is found in its notifier's tree and entered
  *               again. The pages of removed single-page ranges hold value
  *               entries (holes) while their window has a notifier: they
- *               keep the nodes for the next range there. Changed and read
- *               under the driver lock only.
+ *               keep the nodes for the next range there. Changed under
+ *               the driver lock only, and read under it or, by
+ *               drm_gpusvm_range_find(), under the notifier lock: a range
+ *               leaves the index before it leaves its notifier's tree, so
+ *               a range the index gives is in its tree while either lock
+ *               is held.
  * @thrash: When a range thrashes between system and device memory, see
  *          drm_gpusvm_range_thrash_check(). Protected by the driver lock.
  *

@@ -616,12 +616,20 @@ drm_gpusvm_notifier_find(struct drm_gpusvm *gpusvm, unsigned long start,
 }
 EXPORT_SYMBOL_GPL(drm_gpusvm_notifier_find);
 
+static struct drm_gpusvm_range *drm_gpusvm_index_load(struct drm_gpusvm *gpusvm,
+						      unsigned long addr);
+
 /**
  * drm_gpusvm_range_find() - Find the first range of a notifier intersecting
  * an interval
  * @notifier: The notifier.
  * @start: Start of the interval.
  * @end: End of the interval (exclusive), larger than @start.
+ *
+ * A range holding @start is the one: it is looked up in the page index
+ * (&drm_gpusvm.range_index) first, a few nodes where the notifier's tree
+ * of a window full of small ranges is some ten levels deep; the tree
+ * answers otherwise.
  *
  * Context: The caller holds the driver lock or the notifier lock.
  *
@@ -632,6 +640,16 @@ struct drm_gpusvm_range *
 drm_gpusvm_range_find(struct drm_gpusvm_notifier *notifier, unsigned long start,
 		      unsigned long end)
 {
+	struct drm_gpusvm *gpusvm = notifier->gpusvm;
+	struct drm_gpusvm_range *range;
+
+	if (start >= gpusvm->mm_start &&
+	    start - gpusvm->mm_start < gpusvm->mm_range) {
+		range = drm_gpusvm_index_load(gpusvm, start);
+		if (range && range->notifier == notifier)
+			return range;
+	}
+
 	return to_drm_gpusvm_range(interval_tree_iter_first(&notifier->root,
 							    start, end - 1));
 }
@@ -2902,11 +2920,14 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 			return -ENOMEM;
 		}
 
+		/* Out of the index before out of the tree, see range_index. */
+		drm_gpusvm_index_del(gpusvm, range);
 		down_write(&gpusvm->notifier_lock);
 		/* An invalidation since the plan may have dropped more. */
 		if (drm_gpusvm_split_plan(range, check, n, &left_out) != n ||
 		    left_out || memcmp(pieces, check, n * sizeof(*pieces))) {
 			up_write(&gpusvm->notifier_lock);
+			drm_gpusvm_index_add(gpusvm, range);
 			drm_gpusvm_split_free(ranges, n);
 			kfree(pieces);
 			continue;
@@ -2924,7 +2945,6 @@ static int __drm_gpusvm_range_split(struct drm_gpusvm *gpusvm,
 			drm_gpusvm_range_insert(notifier, ranges[i]);
 		up_write(&gpusvm->notifier_lock);
 
-		drm_gpusvm_index_del(gpusvm, range);
 		for (i = 0; i < n; i++)
 			drm_gpusvm_index_add(gpusvm, ranges[i]);
 

@@ -1582,6 +1582,44 @@ static void drm_test_gpusvm_range_find(struct kunit *test)
 }
 
 /*
+ * drm_gpusvm_range_find() looks in the page index first: an interval that
+ * starts in another notifier's window, in a range of that window, still
+ * gives the first range of the notifier asked (the invalidation callback
+ * of a munmap() over two windows asks so); and a range whose index
+ * entries are gone is still found in its tree.
+ */
+static void drm_test_gpusvm_range_find_other_window(struct kunit *test)
+{
+	struct gpusvm_test_priv *priv = test->priv;
+	unsigned long base = gpusvm_test_mmap_aligned(test, SZ_4M, SZ_2M);
+	unsigned long edge = base + SZ_2M;
+	struct drm_gpusvm_range *before, *after;
+
+	gpusvm_test_init(test);
+	before = gpusvm_test_insert_ok(test, edge - SZ_64K, edge - SZ_64K, edge);
+	after = gpusvm_test_insert_ok(test, edge, edge, edge + SZ_64K);
+	KUNIT_ASSERT_PTR_NE(test, before->notifier, after->notifier);
+
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(after->notifier,
+							edge - SZ_64K,
+							edge + SZ_128K), after);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(before->notifier,
+							edge - SZ_64K,
+							edge + SZ_128K), before);
+	KUNIT_EXPECT_NULL(test, drm_gpusvm_range_find(after->notifier,
+						      edge - SZ_64K, edge));
+
+	/* Out of the index (no memory for it, say): the tree has it. */
+	xa_erase(&priv->gpusvm.range_index,
+		 (edge - priv->gpusvm.mm_start) >> PAGE_SHIFT);
+	KUNIT_EXPECT_PTR_EQ(test, drm_gpusvm_range_find(after->notifier, edge,
+							edge + 1), after);
+
+	gpusvm_test_remove(priv, after);
+	gpusvm_test_remove(priv, before);
+}
+
+/*
  * The page index holds ranges that are no power of two and whose blocks
  * are aligned only in index space: a range cut to 60 KiB at a VMA edge, in
  * a GPU SVM whose mirrored part starts at that edge (page index 0) and in
@@ -6440,6 +6478,7 @@ static struct kunit_case drm_gpusvm_tests[] = {
 	KUNIT_CASE(drm_test_gpusvm_alloc_hooks),
 	KUNIT_CASE(drm_test_gpusvm_alloc_hooks_failed_insert),
 	KUNIT_CASE(drm_test_gpusvm_range_find),
+	KUNIT_CASE(drm_test_gpusvm_range_find_other_window),
 	KUNIT_CASE(drm_test_gpusvm_index_cut_range),
 	KUNIT_CASE(drm_test_gpusvm_index_refill),
 	KUNIT_CASE(drm_test_gpusvm_index_hole_orders),
