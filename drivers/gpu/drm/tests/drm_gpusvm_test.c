@@ -3916,47 +3916,69 @@ static int gpusvm_test_evict_thread(void *arg)
 }
 
 /*
- * An invalidation lands while an eviction that took the mapping's word for
- * where the pages are is copying: the range is half system, half device
- * pages, mapped and current; the copy of the device half is held while
- * this thread drops the system half (MADV_DONTNEED). The eviction must end
- * without error, the device half back in system memory with its data, the
- * dropped half reading zero, and the range's mapping invalid.
+ * The race of the eviction tests: @size bytes (64 KiB ranges, the first
+ * half system, the rest device pages, mapped and current) evicted by @fn
+ * in a kthread with the first range as its range; while the copy is held,
+ * this thread drops the system half of the first range (MADV_DONTNEED).
+ * The eviction must end without error, every device page back in system
+ * memory with its data, the dropped half reading zero, and the mappings
+ * invalid.
  */
-static void drm_test_gpusvm_evict_invalidation_race(struct kunit *test)
+static void gpusvm_test_evict_race(struct kunit *test, int (*fn)(void *),
+				   unsigned long size, u32 seed)
 {
 	struct gpusvm_test_priv *priv = test->priv;
 	struct gpusvm_test_worker w = { .priv = priv };
 	struct drm_gpusvm_ctx mixed = { .allow_mixed = true };
+	struct drm_gpusvm_range *ranges[2];
+	unsigned int i, n = size / SZ_64K;
 	struct gpusvm_test_vram *vram;
 	unsigned long addr;
 	int err;
 
 	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
 		kunit_skip(test, "madvise needs the tests built in");
+	KUNIT_ASSERT_LE(test, n, ARRAY_SIZE(ranges));
 
 	vram = gpusvm_test_vram_init(test);
-	addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
+	addr = gpusvm_test_mmap_aligned(test, size, SZ_64K);
 	gpusvm_test_init(test);
-	gpusvm_test_fill(test, addr, addr + SZ_64K, 0xe3);
-	w.range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K);
-	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_64K);
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
+	gpusvm_test_fill(test, addr, addr + size, seed);
+	for (i = 0; i < n; i++)
+		ranges[i] = gpusvm_test_insert_ok(test, addr + i * SZ_64K, addr,
+						  addr + size);
+	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + size);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i],
+							    &mixed), 0);
 
-	err = gpusvm_test_drop_during_copy(test, vram, gpusvm_test_evict_thread,
-					   &w, addr, SZ_32K);
+	w.range = ranges[0];
+	err = gpusvm_test_drop_during_copy(test, vram, fn, &w, addr, SZ_32K);
 	KUNIT_ASSERT_NE_MSG(test, err, -ETIMEDOUT, "the eviction never copied");
 	KUNIT_ASSERT_EQ(test, err, 0);
 	KUNIT_EXPECT_EQ(test, w.ret, 0);
-	KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, w.range));
 	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
 
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
-	KUNIT_EXPECT_FALSE(test, w.range->flags.has_devmem_pages);
-	gpusvm_test_check_dropped(test, w.range, SZ_32K, 0xe3);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_FALSE(test, gpusvm_test_pages_valid(priv, ranges[i]));
+		KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, ranges[i],
+							    &mixed), 0);
+		KUNIT_EXPECT_FALSE(test, ranges[i]->flags.has_devmem_pages);
+		gpusvm_test_check_dropped(test, ranges[i], i ? 0 : SZ_32K, seed);
+	}
 
-	gpusvm_test_remove(priv, w.range);
-	gpusvm_test_munmap(test, addr, SZ_64K);
+	while (n--)
+		gpusvm_test_remove(priv, ranges[n]);
+	gpusvm_test_munmap(test, addr, size);
+}
+
+/*
+ * An invalidation lands while an eviction that took the mapping's word for
+ * where the pages are is copying (see gpusvm_test_evict_race()).
+ */
+static void drm_test_gpusvm_evict_invalidation_race(struct kunit *test)
+{
+	gpusvm_test_evict_race(test, gpusvm_test_evict_thread, SZ_64K, 0xe3);
 }
 
 /*
@@ -4195,55 +4217,13 @@ static int gpusvm_test_evict_span_thread(void *arg)
 }
 
 /*
- * An invalidation lands while the one migration of a span is copying: the
- * first range is half system, half device pages, the second all device
- * pages; while the copy is held, this thread drops the system half of the
- * first range (MADV_DONTNEED). The eviction ends without error, every
- * device page back in system memory with its data, the dropped half
- * reading zero.
+ * An invalidation lands while the one migration of a span of two ranges
+ * is copying (see gpusvm_test_evict_race()).
  */
 static void drm_test_gpusvm_evict_span_invalidation_race(struct kunit *test)
 {
-	struct gpusvm_test_priv *priv = test->priv;
-	struct gpusvm_test_worker w = { .priv = priv };
-	struct drm_gpusvm_ctx mixed = { .allow_mixed = true };
-	struct drm_gpusvm_range *second;
-	struct gpusvm_test_vram *vram;
-	unsigned long addr;
-	int err;
-
-	if (!IS_BUILTIN(CONFIG_DRM_GPUSVM_KUNIT_TEST))
-		kunit_skip(test, "madvise needs the tests built in");
-
-	vram = gpusvm_test_vram_init(test);
-	addr = gpusvm_test_mmap_aligned(test, SZ_128K, SZ_64K);
-	gpusvm_test_init(test);
-	gpusvm_test_fill(test, addr, addr + SZ_128K, 0xd4);
-	w.range = gpusvm_test_insert_ok(test, addr, addr, addr + SZ_128K);
-	second = gpusvm_test_insert_ok(test, addr + SZ_64K, addr,
-				       addr + SZ_128K);
-	gpusvm_test_migrate(test, vram, addr + SZ_32K, addr + SZ_128K);
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, second, &mixed), 0);
-
-	err = gpusvm_test_drop_during_copy(test, vram,
-					   gpusvm_test_evict_span_thread, &w,
-					   addr, SZ_32K);
-	KUNIT_ASSERT_NE_MSG(test, err, -ETIMEDOUT, "the eviction never copied");
-	KUNIT_ASSERT_EQ(test, err, 0);
-	KUNIT_EXPECT_EQ(test, w.ret, 0);
-	KUNIT_EXPECT_TRUE(test, vram->devmem[0].released);
-
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, w.range, &mixed), 0);
-	KUNIT_EXPECT_FALSE(test, w.range->flags.has_devmem_pages);
-	gpusvm_test_check_dropped(test, w.range, SZ_32K, 0xd4);
-	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, second, &mixed), 0);
-	KUNIT_EXPECT_FALSE(test, second->flags.has_devmem_pages);
-	gpusvm_test_check_dropped(test, second, 0, 0xd4);
-
-	gpusvm_test_remove(priv, second);
-	gpusvm_test_remove(priv, w.range);
-	gpusvm_test_munmap(test, addr, SZ_128K);
+	gpusvm_test_evict_race(test, gpusvm_test_evict_span_thread, SZ_128K,
+			       0xd4);
 }
 
 /*
