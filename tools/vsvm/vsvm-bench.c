@@ -33,12 +33,16 @@
  * Buffers start on a 2 MiB boundary. 64 KiB is measured a second time one
  * page past it: those workloads are named <workload>@4K.
  *
- * Every workload of every size first runs WARMUP_REPS times untimed (rep
+ * Every workload of every size first runs warmups_for() times untimed (rep
  * numbers below 0, not printed), for both drivers: the first run of a code
  * path after the module was loaded pays for things no later run does
  * (TCG translating the code, the first MMU notifier of the process, empty
  * slab caches), 2-5x a later sample for either driver, and with three
- * samples per run at 64 KiB it used to decide the median.
+ * samples per run at 64 KiB it used to decide the median. At 4 KiB, the
+ * first size measured, one was not enough: the first sample of a workload
+ * was above the median of the later ones in 71 of the 100 runs of 4 KiB
+ * workloads of one make bench, up to 13x the last one. Warm-up runs of
+ * small requests are cheap: more of them.
  *
  * GPU fault service, vsvm only (4 KiB, 64 KiB and 2 MiB buffers, each one
  * GPU SVM range): the driver's own count and time of the faults it serviced
@@ -162,17 +166,32 @@ static uint64_t now_ns(void)
 }
 
 /*
- * Called right before every timed part: the lines printed so far must have
- * left the machine. The harness's stdout is a serial port, written a byte
- * at a time by its interrupt handler well after printf() returned; under
- * TCG that handler took tens of microseconds of the next sample, and more
- * of a driver whose runs print more lines (vsvm's fault stages). Not a tty:
- * tcdrain() fails and there is nothing to wait for.
+ * Output. The harness's stdout is a serial port, written a byte at a time
+ * by its interrupt handler well after printf() returned; under TCG that
+ * handler took tens of microseconds of the next sample, and more of a
+ * driver whose runs print more lines (vsvm's fault stages). Waiting for the
+ * lines to leave before each sample (tcdrain()) was not enough: with a
+ * line written after every sample, the first sample of a workload, the
+ * only one taken after a quiet spell (its warm-up runs print nothing), was
+ * below the median of the later ones in 92 of the 100 runs of 4 KiB
+ * workloads of one make bench, which came out 1.36x slower (median).
+ * So stdout is fully buffered in out_buf, big enough for every line of a
+ * workload: its lines leave after its last sample (flush_lines()), and
+ * settle() before a timed part waits until they are gone (a no-op while
+ * nothing was written). Not a tty: tcdrain() fails and there is nothing to
+ * wait for.
  */
+static char out_buf[256 << 10];
+
 static void settle(void)
 {
-	fflush(stdout);
 	tcdrain(STDOUT_FILENO);
+}
+
+/* A workload is done: write its lines. */
+static void flush_lines(void)
+{
+	fflush(stdout);
 }
 
 /* This run is round @bench_round of @bench_rounds (--round=K/N). */
@@ -199,7 +218,12 @@ static int reps_for(unsigned long size)
 }
 
 /* Untimed runs before the samples of each workload and size. */
-#define WARMUP_REPS 1
+static int warmups_for(unsigned long size)
+{
+	if (size <= PAGE_SZ)
+		return 10;
+	return size <= (64UL << 10) ? 3 : 1;
+}
 
 static void fail(const char *what, unsigned long size, const char *msg)
 {
@@ -215,7 +239,6 @@ static void emit(const char *what, unsigned long size, int rep, uint64_t ns)
 		return;
 	printf("sample %s %s%s %lu %d %llu\n", driver, what,
 	       buf_offset ? "@4K" : "", size, rep, (unsigned long long)ns);
-	fflush(stdout);
 }
 
 /*
@@ -256,7 +279,6 @@ static void emit_faults(const char *what, unsigned long size, int rep,
 		for (i = 0; i < VSVM_FAULT_STAGES; i++)
 			printf(" %lld", b->stage_ns[i] - a->stage_ns[i]);
 	printf("\n");
-	fflush(stdout);
 }
 
 #define ALIGN_SZ (2UL << 20)
@@ -364,7 +386,7 @@ static void bench_migrate(unsigned long size, bool back)
 		return;
 	}
 	memset(mirror, 0, size);
-	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
+	for (rep = -warmups_for(size); rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
 		uint64_t t0, t1, t2, t3;
 		long resident, faults;
@@ -412,6 +434,7 @@ static void bench_migrate(unsigned long size, bool back)
 		munmap(buf, size);
 	}
 	munmap(mirror, size);
+	flush_lines();
 }
 
 enum {
@@ -436,7 +459,7 @@ static void bench_access(const char *what, unsigned long request,
 	/* See fault_time(): read once before the loop, then after each sample. */
 	timed = request == HMM_DMIRROR_READ && resident == ACCESS_COLD &&
 		!fault_time(0, &f0);
-	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
+	for (rep = -warmups_for(size); rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
 		uint64_t t0, t1;
 
@@ -479,6 +502,7 @@ static void bench_access(const char *what, unsigned long request,
 		munmap(buf, size);
 	}
 	munmap(mirror, size);
+	flush_lines();
 }
 
 /*
@@ -506,7 +530,7 @@ static void bench_gpu_faults(const char *what, int migrate,
 		fail(what, size, "no vsvm_fault_time in debugfs");
 		goto out;
 	}
-	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
+	for (rep = -warmups_for(size); rep < reps_for(size); rep++) {
 		unsigned char *buf = map(size);
 		struct drm_vsvm_stats st;
 		uint64_t t0, t1;
@@ -547,6 +571,7 @@ out:
 	}
 	if (dst)
 		munmap(dst, size);
+	flush_lines();
 }
 
 static void copy_libc(void *dst, const void *src, unsigned long size)
@@ -615,7 +640,7 @@ static void bench_memcpy(unsigned long size)
 	memset(dst, 0, size);
 	for (c = 0; copies[c].name; c++)
 		copies[c].copy(dst, src, size);
-	for (rep = -WARMUP_REPS; rep < reps_for(size); rep++) {
+	for (rep = -warmups_for(size); rep < reps_for(size); rep++) {
 		for (c = 0; copies[c].name; c++) {
 			uint64_t t0;
 
@@ -635,6 +660,7 @@ out:
 		munmap(src, size);
 	if (dst)
 		munmap(dst, size);
+	flush_lines();
 }
 
 static void bench_device(unsigned long size)
@@ -780,13 +806,13 @@ static void bench_pingpong(unsigned long size, int on)
 		       (unsigned long long)((v1.stats.pages_to_vram -
 					     v0.stats.pages_to_vram) / npages),
 		       (unsigned long long)(t1 - t0));
-		fflush(stdout);
 	}
 out:
 	if (dst)
 		munmap(dst, size);
 	if (fd >= 0)
 		close(fd);
+	flush_lines();
 }
 
 #define WALK_SIZE	(64UL << 20)
@@ -838,12 +864,12 @@ static void bench_walk(int on)
 		}
 		printf("walk %s %s %lu %d %lu %llu\n", driver, on ? "on" : "off",
 		       WALK_SIZE, rep, faults, (unsigned long long)(t1 - t0));
-		fflush(stdout);
 	}
 out:
 	free(dst);
 	if (fd >= 0)
 		close(fd);
+	flush_lines();
 }
 
 /*
@@ -919,7 +945,6 @@ static void bench_peer(unsigned long size)
 			       strategies[s].name, size, rep,
 			       (unsigned long long)(t1 - t0),
 			       (unsigned long long)st1.pages_to_vram);
-			fflush(stdout);
 		}
 	}
 out:
@@ -929,6 +954,7 @@ out:
 		close(fd1);
 	if (fd0 >= 0)
 		close(fd0);
+	flush_lines();
 }
 
 int main(int argc, char **argv)
@@ -942,6 +968,7 @@ int main(int argc, char **argv)
 			argv[0], "[--profile=migrate|faultback|read|fill] [--round=K/N]");
 		return 2;
 	}
+	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
 	driver = argv[1];
 	/* vsvm loaded with link=1: only GPU 1 reading GPU 0's VRAM. */
 	if (!strcmp(driver, "vsvm-link")) {
