@@ -222,9 +222,9 @@ static int vsvm_dmirror_release(struct inode *inode, struct file *filp)
 }
 
 /*
- * A GPU fault at @addr. Like test_hmm's device, fault in the rest of the
- * request, up to @end, in one go, so that a page missing later on was
- * invalidated meanwhile and costs another fault.
+ * A GPU fault at @addr, where the GPU just missed. Like test_hmm's device,
+ * fault in the rest of the request, up to @end, in one go, so that a page
+ * missing later on was invalidated meanwhile and costs another fault.
  */
 static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 			      unsigned long end, bool write)
@@ -239,13 +239,17 @@ static int vsvm_dmirror_fault(struct vsvm_dmirror *dm, unsigned long addr,
 		err = vsvm_yield();
 		if (err)
 			return err;
-		mapped = vsvm_vm_gpu_copy(dm->vm, a, NULL, end - a, write,
-					  VSVM_POLICY_IN_PLACE, NULL);
-		if (mapped < 0)
-			return mapped;
-		if (mapped) {
-			a += mapped;
-			continue;
+		/* @addr needs no look: the miss is why we are here. */
+		if (a != addr) {
+			mapped = vsvm_vm_gpu_copy(dm->vm, a, NULL, end - a,
+						  write, VSVM_POLICY_IN_PLACE,
+						  NULL);
+			if (mapped < 0)
+				return mapped;
+			if (mapped) {
+				a += mapped;
+				continue;
+			}
 		}
 		err = vsvm_vm_fault(dm->vm, a, write, VSVM_POLICY_IN_PLACE,
 				    &sink);
