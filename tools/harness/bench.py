@@ -341,6 +341,8 @@ def print_targets(cells, slack):
             res = 'MISSED (test_hmm: %s; not gated)' % (
                 '-' if c['test_hmm_over_memcpy'] is None
                 else '%.1f' % c['test_hmm_over_memcpy'])
+        elif c['floor'] and c['limit'] < c['floor'] and x <= c['floor']:
+            res = 'MISSED, below its floor: the target is out of reach'
         elif slack <= 0 or x <= gate_of(c, slack):
             res = 'MISSED'
         else:
