@@ -865,9 +865,16 @@ CORE_MM = re.compile(r'^core mm|^TLB flush')
 # for cpu_fault_back the CPU's stores and freeing system pages instead of
 # device pages at munmap(); for migrate_to_dev the read-back into the
 # second buffer, and freeing device pages instead of system pages).
+# Keyed by the workload, then a size other than the loops' default of 2 MiB
+# (the loops' ":<bytes>"): the targets of both sizes are below test_hmm.
 STAGE_LOOPS = {
     'migrate_to_dev': ('migrate', 'fill', 'migration to the device'),
     'cpu_fault_back': ('faultback', 'migrate', 'CPU fault back'),
+    'migrate_to_dev 64 MiB': ('migrate:%d' % (64 << 20),
+                              'fill:%d' % (64 << 20),
+                              'migration to the device'),
+    'cpu_fault_back 64 MiB': ('faultback:%d' % (64 << 20),
+                              'migrate:%d' % (64 << 20), 'CPU fault back'),
 }
 
 
@@ -920,8 +927,8 @@ def print_stages(stages, rows=()):
         print('%s of %s (%s), attributed by the tick profiles: time per '
               'iteration of the "%s" loop minus the "%s" loop, us (ticks '
               'are noisy: a class under ~50 us is noise, and a difference '
-              'can come out negative)' % (what, human(att['bytes']), wl,
-                                          loop, base))
+              'can come out negative)' % (what, human(att['bytes']),
+                                          wl.split()[0], loop, base))
         print('%-40s %10s %10s' % ('', 'test_hmm', 'vsvm'))
         for w in att['us']['vsvm']:
             print('%-40s %10.1f %10.1f' % (w, att['us']['test_hmm'][w],
@@ -929,7 +936,7 @@ def print_stages(stages, rows=()):
         tot = {d: sum(v.values()) for d, v in att['us'].items()}
         print('%-40s %10.1f %10.1f' % ('total', tot['test_hmm'],
                                        tot['vsvm']))
-        t = timed.get((wl, att['bytes']))
+        t = timed.get((wl.split()[0], att['bytes']))
         if t:
             print('%-40s %10s %10s' % ('timed (median of the table above)',
                                        fmt_us(t['test_hmm']),
@@ -941,6 +948,11 @@ def print_stages(stages, rows=()):
         print('vsvm: core mm (migrate_vma, rmap, page allocation, page '
               'tables, TLB) %.0f us, our code (helpers, vsvm.ko) %.0f us'
               % (core, ours))
+        if t and t.get('test_hmm') and t.get('vsvm'):
+            print('vsvm without our code: %.2fx test_hmm (timed medians, '
+                  'our code taken out)' % max(
+                      (t['vsvm'] / 1e3 - max(ours, 0)) / (t['test_hmm'] / 1e3),
+                      0))
         print()
 
 

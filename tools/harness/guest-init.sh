@@ -158,7 +158,8 @@ fi
 profile_run() {
 	[ -r /proc/profile ] || { say "### harness: no /proc/profile"; return; }
 	for loop in fill migrate faultback migrate:4096 faultback:4096 \
-		read:4096 read:65536; do
+		read:4096 read:65536 fill:67108864 migrate:67108864 \
+		faultback:67108864; do
 		say "### begin profile@$1-$loop"
 		timeout 120 /bin/vsvm-bench "$1" --profile=$loop >"$R" 2>&1
 		prc=$?
