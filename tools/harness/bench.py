@@ -454,6 +454,9 @@ def print_kunit_bench(scale, meta):
             'invalidate': ('bare notifiers', ratio(
                 scale[hi].get('inval_bare'), scale[lo].get('inval_bare'))),
         }
+        # What an operation costs beyond its bare counterpart: our own
+        # code's share, at either end.
+        bare_of = {'find': 'xa_find', 'invalidate': 'inval_bare'}
         for o in SCALE_OPS[:4]:
             x = ratio(scale[hi][o], scale[lo][o])
             met = x is not None and x <= SCALE_LIMIT
@@ -463,11 +466,18 @@ def print_kunit_bench(scale, meta):
             if floor:
                 cell['floor'] = floor
             cells.append(cell)
-            print('scale %-10s: cost at %d ranges / at %d: %s, target %.1f: %s%s%s' % (
+            ours = None
+            if o in bare_of and all(bare_of[o] in scale[n]
+                                    for n in (lo, hi)):
+                ours = [scale[n][o] - scale[n][bare_of[o]] for n in (lo, hi)]
+            print('scale %-10s: cost at %d ranges / at %d: %s, target %.1f: %s%s%s%s' % (
                 o, hi, lo, '-' if x is None else '%.2f' % x, SCALE_LIMIT,
                 'met' if met else 'MISSED',
                 ('; %s grows %.2f, %s %.2f times that'
                  % (what, floor, o, x / floor)) if floor and x else '',
+                ('; beyond it %d ns at %d, %d ns at %d' % (ours[0], lo,
+                                                          ours[1], hi))
+                if ours else '',
                 ('; a bare interval tree %.2f' % tree)
                 if o == 'find' and tree else ''))
     else:

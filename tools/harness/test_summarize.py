@@ -547,6 +547,41 @@ def bench_gate(tmp, i):
     if not ok:
         bad = 1
         print('\n'.join('# ' + l for l in out.split('\n')[-25:]))
+    i += 1
+    # Scale: an operation's growth against its bare counterpart's, and what
+    # it costs beyond that at either end (our code's own share).
+    import contextlib
+    import importlib.util
+    import io
+    spec = importlib.util.spec_from_file_location(
+        'bench', os.path.join(HARNESS, 'bench.py'))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    console = []
+    for n, find, xa, inval, bare in ((1000, 350, 90, 2900, 1300),
+                                     (1000000, 950, 700, 5100, 1650)):
+        console += [
+            'bench: scale ranges=%d insert_ns=2000 find_ns=%d '
+            'invalidate_ns=%d remove_ns=1000 find_seq_ns=200' % (n, find,
+                                                                 inval),
+            'bench: scale_tree ranges=%d tree_find_ns=300 xa_find_ns=%d'
+            % (n, xa),
+            'bench: scale_inval_bare ranges=%d invalidate_ns=%d' % (n, bare)]
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        cells = bench.print_kunit_bench(*bench.parse_kunit_bench(console))
+    out = buf.getvalue()
+    ok = 'scale find      : cost at 1000000 ranges / at 1000: 2.71, target ' \
+        '2.0: MISSED; a bare XArray grows 7.78, find 0.35 times that; ' \
+        'beyond it 260 ns at 1000, 250 ns at 1000000' in out and \
+        'invalidate 1.39 times that; beyond it 1600 ns at 1000, 3450 ns ' \
+        'at 1000000' in out and \
+        [c['met'] for c in cells] == [True, False, True, True]
+    print(f'{"ok" if ok else "not ok"} {i + 3} make bench: scale, against '
+          'the bare structures and beyond them')
+    if not ok:
+        bad = 1
+        print('\n'.join('# ' + l for l in out.split('\n')))
     return bad
 
 
@@ -555,7 +590,7 @@ def main():
     cases = [(w, m, e, 'check') for w, m, e in breaks()]
     cases += [(w, m, e, 'fuzz') for w, m, e in fuzz_breaks()]
     fcases = faults_breaks()
-    print(f'1..{len(cases) + len(fcases) + 9}')
+    print(f'1..{len(cases) + len(fcases) + 10}')
     bad = 0
     try:
         rc, out = summarise(good_run(), tmp)
