@@ -448,28 +448,24 @@ def print_kunit_bench(scale, meta):
         # bare inval is the same invalidations with as many MMU interval
         # notifiers doing nothing and no GPU SVM: the core mm's share.
         tree = ratio(scale[hi].get('tree_find'), scale[lo].get('tree_find'))
-        floors = {
-            'find': ('a bare XArray', ratio(scale[hi].get('xa_find'),
-                                            scale[lo].get('xa_find'))),
-            'invalidate': ('bare notifiers', ratio(
-                scale[hi].get('inval_bare'), scale[lo].get('inval_bare'))),
-        }
-        # What an operation costs beyond its bare counterpart: our own
-        # code's share, at either end.
-        bare_of = {'find': 'xa_find', 'invalidate': 'inval_bare'}
+        # The bare counterpart of an operation: its growth is the floor of
+        # the operation's, and what the operation costs beyond it at
+        # either end is our own code's share.
+        bare = {'find': ('a bare XArray', 'xa_find'),
+                'invalidate': ('bare notifiers', 'inval_bare')}
         for o in SCALE_OPS[:4]:
             x = ratio(scale[hi][o], scale[lo][o])
             met = x is not None and x <= SCALE_LIMIT
             cell = {'workload': 'scale_' + o, 'ratio': x,
                     'limit': SCALE_LIMIT, 'met': met}
-            what, floor = floors.get(o, (None, None))
+            what, key = bare.get(o, (None, None))
+            floor = key and ratio(scale[hi].get(key), scale[lo].get(key))
             if floor:
                 cell['floor'] = floor
             cells.append(cell)
             ours = None
-            if o in bare_of and all(bare_of[o] in scale[n]
-                                    for n in (lo, hi)):
-                ours = [scale[n][o] - scale[n][bare_of[o]] for n in (lo, hi)]
+            if key and all(key in scale[n] for n in (lo, hi)):
+                ours = [scale[n][o] - scale[n][key] for n in (lo, hi)]
             print('scale %-10s: cost at %d ranges / at %d: %s, target %.1f: %s%s%s%s' % (
                 o, hi, lo, '-' if x is None else '%.2f' % x, SCALE_LIMIT,
                 'met' if met else 'MISSED',
@@ -875,15 +871,18 @@ CORE_MM = re.compile(r'^core mm|^TLB flush')
 # for cpu_fault_back the CPU's stores and freeing system pages instead of
 # device pages at munmap(); for migrate_to_dev the read-back into the
 # second buffer, and freeing device pages instead of system pages).
-# Keyed by the workload, then a size other than the loops' default of 2 MiB
+# Keyed by the workload and a size other than the loops' default of 2 MiB
 # (the loops' ":<bytes>"): the targets of both sizes are below test_hmm.
+# Each: (workload, loop, the loop it extends, what the step is).
 STAGE_LOOPS = {
-    'migrate_to_dev': ('migrate', 'fill', 'migration to the device'),
-    'cpu_fault_back': ('faultback', 'migrate', 'CPU fault back'),
-    'migrate_to_dev 64 MiB': ('migrate:%d' % (64 << 20),
+    'migrate_to_dev': ('migrate_to_dev', 'migrate', 'fill',
+                       'migration to the device'),
+    'cpu_fault_back': ('cpu_fault_back', 'faultback', 'migrate',
+                       'CPU fault back'),
+    'migrate_to_dev 64 MiB': ('migrate_to_dev', 'migrate:%d' % (64 << 20),
                               'fill:%d' % (64 << 20),
                               'migration to the device'),
-    'cpu_fault_back 64 MiB': ('faultback:%d' % (64 << 20),
+    'cpu_fault_back 64 MiB': ('cpu_fault_back', 'faultback:%d' % (64 << 20),
                               'migrate:%d' % (64 << 20), 'CPU fault back'),
 }
 
@@ -907,7 +906,7 @@ def stage_attribution(profiles, build):
         att = {'us': {}}
         for drv in DRIVERS:
             per = {}
-            for loop in loops[:2]:
+            for loop in loops[1:3]:
                 prof = profiles.get('%s-%s' % (drv, loop))
                 if not prof or not profile_ok(prof):
                     break
@@ -917,7 +916,7 @@ def stage_attribution(profiles, build):
                 per[loop] = {w: v / 1e3 / iters for w, v in rows}
             if len(per) != 2:
                 break
-            a, b = (per[loop] for loop in loops[:2])
+            a, b = (per[loop] for loop in loops[1:3])
             att['us'][drv] = {w: a[w] - b[w] for w in a}
         if len(att['us']) != len(DRIVERS):
             continue
@@ -933,12 +932,12 @@ def print_stages(stages, rows=()):
     to judge them by."""
     timed = {(r['workload'], r['bytes']): r['median_ns'] for r in rows}
     for wl, att in stages.items():
-        loop, base, what = STAGE_LOOPS[wl]
+        workload, loop, base, what = STAGE_LOOPS[wl]
         print('%s of %s (%s), attributed by the tick profiles: time per '
               'iteration of the "%s" loop minus the "%s" loop, us (ticks '
               'are noisy: a class under ~50 us is noise, and a difference '
               'can come out negative)' % (what, human(att['bytes']),
-                                          wl.split()[0], loop, base))
+                                          workload, loop, base))
         print('%-40s %10s %10s' % ('', 'test_hmm', 'vsvm'))
         for w in att['us']['vsvm']:
             print('%-40s %10.1f %10.1f' % (w, att['us']['test_hmm'][w],
@@ -946,7 +945,7 @@ def print_stages(stages, rows=()):
         tot = {d: sum(v.values()) for d, v in att['us'].items()}
         print('%-40s %10.1f %10.1f' % ('total', tot['test_hmm'],
                                        tot['vsvm']))
-        t = timed.get((wl.split()[0], att['bytes']))
+        t = timed.get((workload, att['bytes']))
         if t:
             print('%-40s %10s %10s' % ('timed (median of the table above)',
                                        fmt_us(t['test_hmm']),

@@ -9,6 +9,9 @@ cannot show: kmemleak absent or disabled, a scan that did not run, a leak
 that only looks like test_hmm's, a guest that hung. Last, make bench's
 regression gate (bench.py) on two synthetic runs."""
 
+import contextlib
+import importlib.util
+import io
 import os
 import re
 import shutil
@@ -550,9 +553,6 @@ def bench_gate(tmp, i):
     i += 1
     # Scale: an operation's growth against its bare counterpart's, and what
     # it costs beyond that at either end (our code's own share).
-    import contextlib
-    import importlib.util
-    import io
     spec = importlib.util.spec_from_file_location(
         'bench', os.path.join(HARNESS, 'bench.py'))
     bench = importlib.util.module_from_spec(spec)
