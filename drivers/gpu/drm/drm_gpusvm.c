@@ -733,6 +733,15 @@ static void drm_gpusvm_notifier_free(struct drm_gpusvm *gpusvm,
 		kfree(notifier);
 }
 
+/* Forget how @range moved between system and device memory. */
+static void drm_gpusvm_range_thrash_reset(struct drm_gpusvm_range *range)
+{
+	range->thrash_count = 0;
+	range->thrash_repins = 0;
+	range->thrash_last_ns = 0;
+	range->thrash_pinned_until_ns = 0;
+}
+
 /* Both the tree and the sorted list; notifier lock held for write. */
 static void drm_gpusvm_notifier_insert(struct drm_gpusvm *gpusvm,
 				       struct drm_gpusvm_notifier *notifier)
@@ -807,10 +816,7 @@ drm_gpusvm_range_alloc(struct drm_gpusvm *gpusvm,
 	range->notifier_seq = LONG_MAX;
 	range->dma_addr = NULL;
 	range->num_dma_addr = 0;
-	range->thrash_count = 0;
-	range->thrash_repins = 0;
-	range->thrash_last_ns = 0;
-	range->thrash_pinned_until_ns = 0;
+	drm_gpusvm_range_thrash_reset(range);
 	range->dpagemap = NULL;
 	range->flags.__flags = 0;
 	range->flags.migrate_devmem = migrate_devmem;
@@ -2544,20 +2550,19 @@ bool drm_gpusvm_range_reuse(struct drm_gpusvm *gpusvm,
 				   min(vma->vm_end, mm_end)))
 		goto out_unlock;
 
-	drm_gpusvm_range_forget_use(range);
 	down_write(&gpusvm->notifier_lock);
 	flags.__flags = range->flags.__flags;
 	if (!flags.has_dma_mapping) {
 		flags.unmapped = false;
 		flags.migrate_devmem &= drm_gpusvm_vma_devmem(vma);
 		WRITE_ONCE(range->flags.__flags, flags.__flags);
-		range->thrash_count = 0;
-		range->thrash_repins = 0;
-		range->thrash_last_ns = 0;
-		range->thrash_pinned_until_ns = 0;
+		drm_gpusvm_range_thrash_reset(range);
 		reused = true;
 	}
 	up_write(&gpusvm->notifier_lock);
+	/* Else drm_gpusvm_range_remove() forgets it. */
+	if (reused)
+		drm_gpusvm_range_forget_use(range);
 
 out_unlock:
 	mmap_read_unlock(mm);

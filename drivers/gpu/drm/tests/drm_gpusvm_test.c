@@ -2294,8 +2294,9 @@ static void gpusvm_test_mmap_fixed(struct kunit *test, unsigned long addr,
 
 /*
  * Unmapped, then mapped again at the same place (free, then allocate): the
- * range is kept for the new memory, collects its pages (the new data, not
- * the old) and is found again; a later munmap() flags it unmapped again.
+ * range is kept for the new memory, without the old memory's history of
+ * use and migrations, collects its pages (the new data, not the old) and
+ * is found again; a later munmap() flags it unmapped again.
  */
 static void drm_test_gpusvm_reuse_remapped(struct kunit *test)
 {
@@ -2303,6 +2304,7 @@ static void drm_test_gpusvm_reuse_remapped(struct kunit *test)
 	unsigned long addr = gpusvm_test_mmap_aligned(test, SZ_64K, SZ_64K);
 	struct drm_gpusvm_ctx ctx = {}, devmem = { .devmem_possible = true };
 	struct drm_gpusvm_range *range;
+	unsigned long block;
 
 	gpusvm_test_init(test);
 	gpusvm_test_fill(test, addr, addr + SZ_64K, 0x31);
@@ -2310,6 +2312,15 @@ static void drm_test_gpusvm_reuse_remapped(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(range));
 	KUNIT_ASSERT_TRUE(test, range->flags.migrate_devmem);
 	KUNIT_ASSERT_EQ(test, gpusvm_test_get_pages(priv, range, &ctx), 0);
+	/* A history of use and of migrations, for the old memory. */
+	mutex_lock(&priv->lock);
+	drm_gpusvm_range_touch(&priv->gpusvm, range);
+	drm_gpusvm_range_thrash_note(&priv->gpusvm, range, 1000);
+	mutex_unlock(&priv->lock);
+	block = (addr - drm_gpusvm_notifier_start(range->notifier)) / SZ_64K;
+	KUNIT_ASSERT_NOT_NULL(test, range->notifier->touched);
+	KUNIT_ASSERT_TRUE(test, test_bit(block, range->notifier->touched));
+	KUNIT_ASSERT_NE(test, range->thrash_count, 0);
 	gpusvm_test_munmap(test, addr, SZ_64K);
 	KUNIT_ASSERT_TRUE(test, drm_gpusvm_range_read_flags(range).unmapped);
 	KUNIT_EXPECT_FALSE_MSG(test, gpusvm_test_reuse(priv, range),
@@ -2321,6 +2332,9 @@ static void drm_test_gpusvm_reuse_remapped(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, gpusvm_test_reuse(priv, range));
 	KUNIT_EXPECT_FALSE(test, drm_gpusvm_range_read_flags(range).unmapped);
 	KUNIT_EXPECT_TRUE(test, drm_gpusvm_range_read_flags(range).migrate_devmem);
+	/* New memory: the old history is gone. */
+	KUNIT_EXPECT_FALSE(test, test_bit(block, range->notifier->touched));
+	KUNIT_EXPECT_EQ(test, range->thrash_count, 0);
 	KUNIT_EXPECT_PTR_EQ(test,
 			    gpusvm_test_insert_ok(test, addr, addr, addr + SZ_64K),
 			    range);
